@@ -1,0 +1,174 @@
+/**
+ * Configuration = one file (JSON or YAML) + environment variables. No I/O at import time.
+ *
+ * Lookup: the explicit path (--config), else $LAKE_CONFIG, else lake.config.{yaml,yml,json} in the working folder,
+ * else the built-in embedded defaults. Environment overrides:
+ *   LAKE_HOME, LAKE_ZONE               shortcuts for home and zone
+ *   LAKE__<path>=<value>               any key, path segments separated by "__" (e.g. LAKE__catalog__driver=postgrest,
+ *                                      LAKE__catalog__options__url=http://...); values are parsed as JSON when they can be
+ *   LAKE_SECRETS_FILE                  the secrets file (JSON object name → value)
+ * Secrets never live in the file itself: drivers read them through SecretSource (env first, then the secrets file).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { ZodError } from "zod";
+import { ConfigError } from "../support/errors.js";
+import { configSchema, type LakeConfig, type LakeConfigInput } from "./schema.js";
+import type { SecretSource } from "../drivers/define.js";
+
+export interface LoadedConfig {
+  config: LakeConfig;
+  /** Folder relative paths resolve against. */
+  baseDir: string;
+  /** The file read, when one was. */
+  file?: string;
+}
+
+const DEFAULT_FILES = ["lake.config.yaml", "lake.config.yml", "lake.config.json"];
+
+export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  const chosen = explicit ?? env.LAKE_CONFIG;
+  if (chosen) {
+    const abs = path.resolve(cwd, chosen);
+    if (!existsSync(abs)) throw new ConfigError(`Config file ${abs} does not exist: check --config or LAKE_CONFIG`);
+    return abs;
+  }
+  for (const name of DEFAULT_FILES) {
+    const abs = path.join(cwd, name);
+    if (existsSync(abs)) return abs;
+  }
+  return undefined;
+}
+
+function parseFile(file: string): unknown {
+  const text = readFileSync(file, "utf8");
+  try {
+    return file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`Config file ${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function parseEnvValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out = structuredClone(raw);
+  if (env.LAKE_HOME) out.home = env.LAKE_HOME;
+  if (env.LAKE_ZONE) out.zone = env.LAKE_ZONE;
+  if (env.LAKE_SECRETS_FILE) out.secretsFile = env.LAKE_SECRETS_FILE;
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith("LAKE__") || value === undefined) continue;
+    const keys = name.slice("LAKE__".length).split("__").filter(Boolean);
+    if (keys.length) setPath(out, keys, parseEnvValue(value));
+  }
+  return out;
+}
+
+export function formatZodError(err: ZodError, where: string): string {
+  const lines = err.issues.map((issue) => {
+    const at = issue.path.length ? issue.path.join(".") : "(top level)";
+    return `  ${at}: ${issue.message}`;
+  });
+  return `Invalid configuration in ${where}:\n${lines.join("\n")}`;
+}
+
+export function validateConfig(raw: unknown, where: string): LakeConfig {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(formatZodError(parsed.error, where));
+  return parsed.data;
+}
+
+export interface LoadOptions {
+  file?: string;
+  /** Programmatic config merged over the file (tests, embedding). */
+  overrides?: LakeConfigInput;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    if (v && typeof v === "object" && !Array.isArray(v) && prev && typeof prev === "object" && !Array.isArray(prev)) {
+      out[k] = deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>);
+    } else if (v !== undefined) {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const file = findConfigFile(opts.file, env, cwd);
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    const parsed = parseFile(file);
+    if (parsed !== null && parsed !== undefined && (typeof parsed !== "object" || Array.isArray(parsed))) {
+      throw new ConfigError(`Config file ${file} must hold an object at the top level`);
+    }
+    raw = (parsed as Record<string, unknown>) ?? {};
+  }
+  if (opts.overrides) raw = deepMerge(raw, opts.overrides as Record<string, unknown>);
+  raw = applyEnv(raw, env);
+  const config = validateConfig(raw, file ?? "the built-in defaults and environment");
+  const baseDir = file ? path.dirname(file) : cwd;
+  return { config, baseDir, ...(file ? { file } : {}) };
+}
+
+/** Secrets: environment first, then the secrets file. Values are never printed. */
+export function createSecretSource(secretsFile: string | undefined, env: NodeJS.ProcessEnv, baseDir: string): SecretSource {
+  let fileValues: Record<string, string> | undefined;
+  const fromFile = (): Record<string, string> => {
+    if (fileValues) return fileValues;
+    fileValues = {};
+    if (!secretsFile) return fileValues;
+    const abs = path.resolve(baseDir, secretsFile);
+    if (!existsSync(abs)) throw new ConfigError(`Secrets file ${abs} does not exist: check secretsFile or LAKE_SECRETS_FILE`);
+    try {
+      const parsed = JSON.parse(readFileSync(abs, "utf8")) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(parsed)) if (v !== null && v !== undefined) fileValues[k] = String(v);
+    } catch (err) {
+      throw new ConfigError(`Secrets file ${abs} is not a JSON object of name → value`, { cause: err });
+    }
+    return fileValues;
+  };
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    if (v !== undefined && v !== "") return v;
+    return fromFile()[name];
+  };
+  return {
+    get,
+    require(name, purpose) {
+      const v = get(name);
+      if (v === undefined || v === "") {
+        throw new ConfigError(
+          `Missing secret ${name} (${purpose}): set the environment variable ${name} or add it to the secrets file (LAKE_SECRETS_FILE)`,
+        );
+      }
+      return v;
+    },
+  };
+}

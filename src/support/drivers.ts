@@ -1,0 +1,182 @@
+/**
+ * The driver interfaces: vendor I/O only. Retries, timeouts, concurrency limits and timing live in the framework
+ * wrappers (storage.ts, catalog.ts, publisher.ts, perfmet.ts), never in a driver. Every driver of an interface passes
+ * the same conformance suite (test/conformance/).
+ *
+ * Dates cross the driver boundary as epoch milliseconds (instants); the wrappers convert to zoned luxon DateTimes.
+ * Drivers classify their failures: TransientError (retryable), TerminalError / NotFoundError (not), ConfigError.
+ */
+import type { Readable } from "node:stream";
+
+export interface DriverBase {
+  /** Driver name as registered ("local", "s3", "sqlite", ...). */
+  readonly driverName: string;
+  close?(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- storage
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Last modification, epoch ms, when the store knows it. */
+  modified?: number;
+}
+
+export interface StorageCapabilities {
+  /** Uploads large bodies in parts. */
+  multipart: boolean;
+}
+
+export interface StorageDriver extends DriverBase {
+  readonly capabilities: StorageCapabilities;
+  /** Writes (or overwrites) one object atomically: readers see the old or the new body, never a partial one. */
+  put(repository: string, key: string, body: Uint8Array | Readable, opts?: { contentType?: string }): Promise<void>;
+  /** Whole object; NotFoundError when missing. */
+  get(repository: string, key: string): Promise<Buffer>;
+  /** Streamed object; NotFoundError when missing. */
+  getStream(repository: string, key: string): Promise<Readable>;
+  exists(repository: string, key: string): Promise<boolean>;
+  /** Deleting a missing key is not an error. */
+  delete(repository: string, key: string): Promise<void>;
+  /** Every object whose key starts with prefix, in ascending key order, however many there are. */
+  list(repository: string, prefix: string): AsyncIterable<ObjectInfo>;
+}
+
+// ---------------------------------------------------------------- catalog
+/** One catalog row. Primary key: (collection_date, repository, data_source, id_base, id_ext). */
+export interface CatalogRecord {
+  repository: string;
+  data_source: string;
+  id_base: string;
+  id_ext: string;
+  /** Storage key (YYYY/MM/DD/<ds>/<file>) or publish target id. */
+  pointer: string;
+  /** Start of collection, inclusive (epoch ms; usually local midnight). */
+  collection_date: number;
+  /** End of collection, exclusive; null = collection_date + 1 calendar day. */
+  collection_end: number | null;
+  processing_date: number | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export type CatalogKey = Pick<CatalogRecord, "collection_date" | "repository" | "data_source" | "id_base" | "id_ext">;
+
+/** Exact text, or a pattern where "*" matches any run of characters (every other character is literal). */
+export type TextFilter = string | { like: string };
+
+export interface CatalogQuery {
+  repository: string;
+  dataSource: string;
+  base?: TextFilter;
+  ext?: TextFilter;
+  /** collection_date >= early (or == early when exact). */
+  early?: number;
+  /** collection_date < late. */
+  late?: number;
+  exact?: boolean;
+  /** Order by collection_date, id_base, id_ext. */
+  order?: "asc" | "desc";
+  /** At most this many rows (forwarded to the server: fixes B4). */
+  limit?: number;
+}
+
+export interface CatalogCapabilities {
+  /** Rows the server returns per request at most; the driver pages past it. */
+  maxRowsPerRequest: number;
+  /** Rows per upsert request. */
+  maxUpsertBatch: number;
+}
+
+export interface CatalogDriver extends DriverBase {
+  readonly capabilities: CatalogCapabilities;
+  /** All matching rows in order, paging internally past the server's row cap (fixes B21). */
+  query(q: CatalogQuery): AsyncIterable<CatalogRecord>;
+  /** Insert or update on the primary key; metadata and collection_end are written (fixes B6). */
+  upsert(records: CatalogRecord[]): Promise<void>;
+  /** Deletes by primary key; returns how many rows went. */
+  delete(keys: CatalogKey[]): Promise<number>;
+}
+
+// ---------------------------------------------------------------- publisher
+export type PublishValue = string | number | boolean | null;
+export type PublishRow = Record<string, PublishValue>;
+
+export interface PublisherCapabilities {
+  /** Rows per upsert request (Socrata: 10,000). */
+  maxRowsPerRequest: number;
+  supportsDelete: boolean;
+}
+
+export interface PublisherDriver extends DriverBase {
+  readonly capabilities: PublisherCapabilities;
+  /** Upsert by row id: a row whose id exists is replaced, never duplicated. rows is never empty. */
+  upsert(dataset: string, rows: PublishRow[], rowIdField: string): Promise<{ created: number; updated: number }>;
+  /** Deletes rows by id; unknown ids are ignored. Returns rows deleted when the target says. */
+  delete(dataset: string, rowIds: string[], rowIdField: string): Promise<number>;
+  /** Rows now in the dataset (audit, tests). */
+  countRows?(dataset: string): Promise<number>;
+}
+
+// ---------------------------------------------------------------- perfmet
+/** One row per run. PK (processing_date, data_source, stage). */
+export interface PerfmetJob {
+  data_source: string;
+  stage: string;
+  seconds: number;
+  records: number;
+  processing_date: number;
+  collection_start: number | null;
+  collection_end: number | null;
+}
+
+/** Per sensor per day. PK (collection_date, data_source, data_type, sensor_name). */
+export interface PerfmetObs {
+  data_source: string;
+  sensor_name: string;
+  data_type: string;
+  data: number | null;
+  expected: number | null;
+  collection_date: number;
+  timestamp_min: number | null;
+  timestamp_max: number | null;
+}
+
+export interface PerfmetDriver extends DriverBase {
+  writeJob(job: PerfmetJob): Promise<void>;
+  /** Upsert on the primary key. */
+  writeObs(obs: PerfmetObs[]): Promise<void>;
+  /** Jobs with from <= processing_date < to, ordered by data_source, stage, processing_date. */
+  readJobs(q: { from: number; to: number }): Promise<PerfmetJob[]>;
+  /** Observations with from <= collection_date < to, ordered by data_type, sensor_name, collection_date. */
+  readObs(q: { from: number; to: number; dataSource?: string; dataType?: string }): Promise<PerfmetObs[]>;
+}
+
+// ---------------------------------------------------------------- unit data
+export type UnitDevice = Record<string, string | number | boolean | null>;
+
+export interface UnitDataDriver extends DriverBase {
+  /** The normalised device inventory of one data source (bt, wt, gs), keys in the order of original §6.1. */
+  devices(dataSource: string): Promise<UnitDevice[]>;
+}
+
+// ---------------------------------------------------------------- SQL sources
+export type SqlDialect = "sqlite" | "postgres" | "mssql";
+
+/** A parameterised-query port onto a source database (day availability and retrieval). */
+export interface SqlDriver extends DriverBase {
+  readonly dialect: SqlDialect;
+  /** Runs one parameterised statement; params are positional and referenced with placeholder(i). */
+  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** The positional placeholder for parameter i (0-based) in a dialect. */
+export function placeholder(dialect: SqlDialect, i: number): string {
+  switch (dialect) {
+    case "sqlite":
+      return "?";
+    case "postgres":
+      return `$${i + 1}`;
+    case "mssql":
+      return `@p${i + 1}`;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Typed events (style §6): the framework emits, subscribers (console log, progress bar, perfmet, tests) listen.
+ */
+import { EventEmitter } from "node:events";
+
+export interface LakeEvents {
+  "run.start": { app: string; dataSource: string; stage: string; window: string; simulate: boolean; debug: boolean };
+  "run.end": { app: string; summary: RunSummary };
+  "item.skipped": { app: string; item: string; reason: string };
+  "item.forced": { app: string; item: string };
+  "item.start": { app: string; item: string };
+  "item.done": { app: string; item: string; count: number; records: number; ms: number };
+  "item.failed": { app: string; item: string; error: string; ms: number };
+  write: { app: string; repository: string; key: string; bytes: number; simulated: boolean; localCopy?: string };
+  "catalog.upsert": { app: string; rows: number; simulated: boolean };
+  "publish.chunk": { app: string; dataset: string; rows: number; ms: number; simulated: boolean };
+  /** Total items known up front (progress bars). */
+  "plan.size": { app: string; total: number };
+  log: { app: string; level: "debug" | "info" | "warn" | "error"; message: string };
+}
+
+export interface RunSummary {
+  app: string;
+  /** Items the stage did work for. */
+  processed: number;
+  /** Items the compare loop or the stage skipped (already done, not applicable, no data). */
+  skipped: number;
+  /** Items that failed (each with a message in `failures`). */
+  failed: number;
+  /** Records written or published. */
+  records: number;
+  seconds: number;
+  failures: { item: string; error: string }[];
+  /** Reasons items were skipped, counted (e.g. "no matched device": 2). */
+  skipReasons: Record<string, number>;
+  simulate: boolean;
+  /** Simulation plan: what would have been written where. */
+  plan?: PlanEntry[];
+}
+
+export interface PlanEntry {
+  kind: "storage" | "catalog" | "publish" | "perfmet";
+  target: string;
+  detail: string;
+}
+
+type Listener<T> = (payload: T) => void;
+
+export class LakeEventBus {
+  private readonly emitter = new EventEmitter();
+  constructor() {
+    this.emitter.setMaxListeners(100);
+  }
+  on<K extends keyof LakeEvents>(event: K, listener: Listener<LakeEvents[K]>): () => void {
+    this.emitter.on(event, listener as Listener<unknown>);
+    return () => this.emitter.off(event, listener as Listener<unknown>);
+  }
+  emit<K extends keyof LakeEvents>(event: K, payload: LakeEvents[K]): void {
+    this.emitter.emit(event, payload);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Date rules of the lake. Days are local days in a configured IANA zone; "+1 day" is calendar arithmetic
+ * (23 h and 25 h days exist). Nothing here reads the host zone or the host clock directly: callers pass a zone
+ * and a Clock.
+ */
+import { DateTime } from "luxon";
+import { UsageError } from "../support/errors.js";
+
+export const DEFAULT_ZONE = "America/Chicago";
+
+/** Injectable clock: returns epoch milliseconds. */
+export type Clock = () => number;
+export const systemClock: Clock = () => Date.now();
+/** A clock frozen at one instant (ISO text with offset, or epoch ms). */
+export function fixedClock(at: string | number): Clock {
+  const ms = typeof at === "number" ? at : DateTime.fromISO(at, { setZone: true }).toMillis();
+  if (!Number.isFinite(ms)) throw new Error(`fixedClock: cannot parse ${String(at)}`);
+  return () => ms;
+}
+
+/** "-r 0" and the empty date mean the earliest time: 2000-01-01 local midnight (fixes B23: not the host zone). */
+export function earliestTime(zone: string): DateTime {
+  return DateTime.fromObject({ year: 2000, month: 1, day: 1 }, { zone });
+}
+
+export function assertZone(zone: string): string {
+  const probe = DateTime.now().setZone(zone);
+  if (!probe.isValid) throw new UsageError(`Unknown time zone "${zone}": use an IANA name such as America/Chicago`);
+  return zone;
+}
+
+export function nowIn(zone: string, clock: Clock): DateTime {
+  return DateTime.fromMillis(clock(), { zone });
+}
+
+/** Local midnight of today in the zone (fixes B32: the configured zone, not the host's). */
+export function todayMidnight(zone: string, clock: Clock): DateTime {
+  return nowIn(zone, clock).startOf("day");
+}
+
+/** Calendar-day arithmetic: keeps the wall clock (2024-11-03 00:00 + 1 day = 2024-11-04 00:00, 25 h later). */
+export function addDays(dt: DateTime, days: number): DateTime {
+  return dt.plus({ days });
+}
+
+export function startOfDay(dt: DateTime): DateTime {
+  return dt.startOf("day");
+}
+
+const ISO_DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const UNIX_SECONDS = /^\d{9,11}(\.\d+)?$/;
+
+/**
+ * Parses a flag value the way the original's parseDate meant to (fixes B23):
+ * - "" or "0" → 2000-01-01 local midnight;
+ * - ISO date or date-time; without an offset it is local wall-clock time; with "Z" or an explicit offset it is
+ *   that instant, expressed in the zone;
+ * - a 9–11 digit number is a UNIX time in seconds.
+ * dateOnly truncates to local midnight.
+ */
+export function parseDate(text: string, zone: string, opts: { dateOnly?: boolean; flag?: string } = {}): DateTime {
+  const value = text.trim();
+  const what = opts.flag ? `${opts.flag} "${text}"` : `"${text}"`;
+  let dt: DateTime;
+  if (value === "" || value === "0") {
+    dt = earliestTime(zone);
+  } else if (UNIX_SECONDS.test(value)) {
+    dt = DateTime.fromSeconds(Number(value), { zone });
+  } else {
+    const normalised = value.replace(" ", "T");
+    dt = DateTime.fromISO(normalised, { zone, setZone: false });
+    if (!dt.isValid) {
+      throw new UsageError(
+        `Malformed date ${what}: use YYYY-MM-DD, an ISO date-time (YYYY-MM-DDTHH:MM[:SS][±HH:MM]) or a UNIX time`,
+      );
+    }
+    dt = dt.setZone(zone);
+  }
+  if (ISO_DATE_ONLY.test(value) || opts.dateOnly) dt = dt.startOf("day");
+  return dt;
+}
+
+/** Parses "YYYY-MM-DD" as local midnight in the zone; throws a clear error otherwise. */
+export function parseDay(text: string, zone: string, what = "date"): DateTime {
+  if (!ISO_DATE_ONLY.test(text)) throw new UsageError(`Malformed ${what} "${text}": expected YYYY-MM-DD`);
+  const dt = DateTime.fromISO(text, { zone });
+  if (!dt.isValid) throw new UsageError(`Malformed ${what} "${text}": ${dt.invalidExplanation ?? "invalid date"}`);
+  return dt;
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, "0");
+}
+
+/** Python's str(datetime) for an aware datetime: "YYYY-MM-DD HH:MM:SS[.ffffff]±HH:MM" (§0.4). */
+export function pyStr(dt: DateTime, micros?: number): string {
+  const us = micros ?? dt.millisecond * 1000;
+  const frac = us !== 0 ? `.${pad(us, 6)}` : "";
+  return `${dt.toFormat("yyyy-MM-dd HH:mm:ss")}${frac}${offsetText(dt.offset)}`;
+}
+
+/** Python's str(datetime) for a naive datetime (no offset). */
+export function pyStrNaive(dt: DateTime): string {
+  const us = dt.millisecond * 1000;
+  return `${dt.toFormat("yyyy-MM-dd HH:mm:ss")}${us ? `.${pad(us, 6)}` : ""}`;
+}
+
+export function offsetText(offsetMinutes: number): string {
+  const sign = offsetMinutes < 0 ? "-" : "+";
+  const abs = Math.abs(offsetMinutes);
+  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** Parses the str(datetime) form (or any ISO form) back to a DateTime in the zone. */
+export function parsePyStr(text: string, zone: string): DateTime {
+  const dt = DateTime.fromISO(text.replace(" ", "T"), { setZone: true });
+  if (!dt.isValid) throw new Error(`Cannot parse timestamp "${text}"`);
+  return dt.setZone(zone);
+}
+
+/** Socrata's local wall-clock form: YYYY-MM-DDTHH:MM:SS, no offset (§0.4). */
+export function socrataTime(dt: DateTime): string {
+  return dt.toFormat("yyyy-MM-dd'T'HH:mm:ss");
+}
+
+export function dayText(dt: DateTime): string {
+  return dt.toFormat("yyyy-MM-dd");
+}
+
+/** Every local midnight d with start <= d < end. */
+export function* eachDay(start: DateTime, end: DateTime): Generator<DateTime> {
+  for (let d = start.startOf("day"); d < end; d = addDays(d, 1)) yield d;
+}
