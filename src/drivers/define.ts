@@ -21,6 +21,8 @@ export interface DriverContext {
   debug: boolean;
   /** Directory relative paths in options resolve against (the config file's folder, or the lake home). */
   baseDir: string;
+  /** Absolute lake home folder: embedded drivers default their files under it (storage <home>/lake, ...). */
+  home: string;
 }
 
 export interface DriverModule<I, S extends z.ZodType = z.ZodType> {

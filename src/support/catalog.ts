@@ -1,0 +1,216 @@
+/**
+ * The catalog (original §2): indexes every object written and every publication. One Catalog per run, shared by
+ * every Storage, filtered by the run's data source. Staged upserts are de-duplicated on the primary key and flushed
+ * by the compare loop when the date changes and at the end.
+ */
+import type { DateTime } from "luxon";
+import { DateTime as LuxonDateTime } from "luxon";
+import type { CatalogDriver, CatalogKey, CatalogRecord, TextFilter } from "./drivers.js";
+import type { LakeEventBus, PlanEntry } from "./events.js";
+import { withRetry, type RetryPolicy, DEFAULT_RETRY } from "./resilience.js";
+import { addDays } from "../util/dates.js";
+
+export interface CatalogEntry {
+  repository: string;
+  dataSource: string;
+  base: string;
+  ext: string;
+  pointer: string;
+  collectionDate: DateTime;
+  collectionEnd: DateTime | null;
+  processingDate: DateTime | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface CatalogQueryOptions {
+  base?: TextFilter;
+  ext?: TextFilter;
+  early?: DateTime;
+  late?: DateTime;
+  /** collection_date == early. */
+  exact?: boolean;
+  order?: "asc" | "desc";
+  limit?: number;
+}
+
+/**
+ * Filters given as text: a "%" (one or the original's "%%") is a wildcard (fixes B8); "*" in {like} is the wildcard.
+ */
+export function normaliseFilter(filter: TextFilter | undefined): TextFilter | undefined {
+  if (filter === undefined) return undefined;
+  if (typeof filter === "string" && filter.includes("%")) return { like: filter.replace(/%+/g, "*") };
+  return filter;
+}
+
+export function entryKey(e: Pick<CatalogEntry, "repository" | "dataSource" | "base" | "ext" | "collectionDate">): string {
+  return `${e.repository}\u0000${e.dataSource}\u0000${e.base}\u0000${e.ext}\u0000${e.collectionDate.toMillis()}`;
+}
+
+/** End of an entry's collection interval: collection_end, else collection_date + 1 calendar day. */
+export function entryEnd(e: Pick<CatalogEntry, "collectionDate" | "collectionEnd">): DateTime {
+  return e.collectionEnd ?? addDays(e.collectionDate, 1);
+}
+
+export interface CatalogOptions {
+  zone: string;
+  simulate?: boolean;
+  events?: LakeEventBus;
+  app?: string;
+  retry?: RetryPolicy;
+  /** Simulation plan sink. */
+  plan?: PlanEntry[];
+}
+
+export class Catalog {
+  private readonly staged = new Map<string, CatalogEntry>();
+  readonly zone: string;
+
+  constructor(
+    readonly driver: CatalogDriver,
+    readonly dataSource: string,
+    private readonly opts: CatalogOptions,
+  ) {
+    this.zone = opts.zone;
+  }
+
+  get simulate(): boolean {
+    return this.opts.simulate ?? false;
+  }
+
+  toEntry(r: CatalogRecord): CatalogEntry {
+    const z = (ms: number | null) => (ms === null ? null : LuxonDateTime.fromMillis(ms, { zone: this.zone }));
+    return {
+      repository: r.repository,
+      dataSource: r.data_source,
+      base: r.id_base,
+      ext: r.id_ext,
+      pointer: r.pointer,
+      collectionDate: z(r.collection_date)!,
+      collectionEnd: z(r.collection_end),
+      processingDate: z(r.processing_date),
+      metadata: r.metadata,
+    };
+  }
+
+  toRecord(e: CatalogEntry): CatalogRecord {
+    return {
+      repository: e.repository,
+      data_source: e.dataSource,
+      id_base: e.base,
+      id_ext: e.ext,
+      pointer: e.pointer,
+      collection_date: e.collectionDate.toMillis(),
+      collection_end: e.collectionEnd ? e.collectionEnd.toMillis() : null,
+      processing_date: e.processingDate ? e.processingDate.toMillis() : null,
+      metadata: e.metadata ?? null,
+    };
+  }
+
+  /** Every matching entry of this data source in a repository, streamed in order. */
+  async *query(repository: string, q: CatalogQueryOptions = {}): AsyncGenerator<CatalogEntry> {
+    const base = normaliseFilter(q.base);
+    const ext = normaliseFilter(q.ext);
+    const iter = this.driver.query({
+      repository,
+      dataSource: this.dataSource,
+      ...(base !== undefined ? { base } : {}),
+      ...(ext !== undefined ? { ext } : {}),
+      ...(q.early ? { early: q.early.toMillis() } : {}),
+      ...(q.late && !q.exact ? { late: q.late.toMillis() } : {}),
+      ...(q.exact ? { exact: true } : {}),
+      order: q.order ?? "asc",
+      ...(q.limit !== undefined ? { limit: q.limit } : {}),
+    });
+    for await (const r of iter) yield this.toEntry(r);
+  }
+
+  async list(repository: string, q: CatalogQueryOptions = {}): Promise<CatalogEntry[]> {
+    const out: CatalogEntry[] = [];
+    for await (const e of this.query(repository, q)) out.push(e);
+    return out;
+  }
+
+  async single(repository: string, base: string, ext: string, date: DateTime): Promise<CatalogEntry | undefined> {
+    const [first] = await this.list(repository, { base, ext, early: date, exact: true, limit: 1 });
+    return first;
+  }
+
+  async latest(repository: string, q: Omit<CatalogQueryOptions, "order" | "limit"> = {}): Promise<CatalogEntry | undefined> {
+    const [first] = await this.list(repository, { ...q, order: "desc", limit: 1 });
+    return first;
+  }
+
+  async earliest(repository: string, q: Omit<CatalogQueryOptions, "order" | "limit"> = {}): Promise<CatalogEntry | undefined> {
+    const [first] = await this.list(repository, { ...q, order: "asc", limit: 1 });
+    return first;
+  }
+
+  build(
+    repository: string,
+    base: string,
+    ext: string,
+    collectionDate: DateTime,
+    pointer: string,
+    extra: { processingDate?: DateTime | null; collectionEnd?: DateTime | null; metadata?: Record<string, unknown> | null } = {},
+  ): CatalogEntry {
+    return {
+      repository,
+      dataSource: this.dataSource,
+      base,
+      ext,
+      pointer,
+      collectionDate: collectionDate.setZone(this.zone),
+      collectionEnd: extra.collectionEnd ?? null,
+      processingDate: extra.processingDate ?? null,
+      metadata: extra.metadata ?? null,
+    };
+  }
+
+  /** Stages an upsert; a later one for the same key replaces it (one bulk request may not hold duplicates). */
+  stage(entry: CatalogEntry): void {
+    this.staged.set(entryKey(entry), entry);
+  }
+
+  get stagedCount(): number {
+    return this.staged.size;
+  }
+
+  /** Upserts now (nothing in simulation: the plan records it). */
+  async upsert(entries: CatalogEntry | CatalogEntry[]): Promise<void> {
+    const list = Array.isArray(entries) ? entries : [entries];
+    if (list.length === 0) return;
+    if (this.simulate) {
+      for (const e of list) this.opts.plan?.push({ kind: "catalog", target: e.repository, detail: `${e.pointer} (${e.base}, ${e.ext}, ${e.collectionDate.toISODate()})` });
+      this.opts.events?.emit("catalog.upsert", { app: this.opts.app ?? "", rows: list.length, simulated: true });
+      return;
+    }
+    const batch = Math.max(1, this.driver.capabilities.maxUpsertBatch);
+    for (let i = 0; i < list.length; i += batch) {
+      const records = list.slice(i, i + batch).map((e) => this.toRecord(e));
+      await withRetry("catalog upsert", () => this.driver.upsert(records), this.opts.retry ?? DEFAULT_RETRY);
+    }
+    this.opts.events?.emit("catalog.upsert", { app: this.opts.app ?? "", rows: list.length, simulated: false });
+  }
+
+  /** Commits every staged upsert (fixes the original's cadence: the compare loop calls this on date change and at the end). */
+  async flush(): Promise<void> {
+    if (this.staged.size === 0) return;
+    const entries = [...this.staged.values()];
+    this.staged.clear();
+    await this.upsert(entries);
+  }
+
+  /** Drops staged entries without writing them (an item failed after staging). */
+  discardStaged(predicate: (e: CatalogEntry) => boolean): void {
+    for (const [k, e] of this.staged) if (predicate(e)) this.staged.delete(k);
+  }
+
+  async delete(entries: CatalogEntry[]): Promise<number> {
+    if (entries.length === 0 || this.simulate) return 0;
+    const keys: CatalogKey[] = entries.map((e) => {
+      const r = this.toRecord(e);
+      return { collection_date: r.collection_date, repository: r.repository, data_source: r.data_source, id_base: r.id_base, id_ext: r.id_ext };
+    });
+    return withRetry("catalog delete", () => this.driver.delete(keys), this.opts.retry ?? DEFAULT_RETRY);
+  }
+}

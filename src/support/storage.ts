@@ -1,0 +1,148 @@
+/**
+ * A lake layer's storage (original §3.2): one repository (bucket) of one storage driver, with the catalog.
+ * Every write goes through writeBuffer: optional local copy (-o), the upload (skipped in simulation, -0), then the
+ * catalog row (staged or immediate; never in simulation).
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import type { DateTime } from "luxon";
+import type { Catalog, CatalogEntry } from "./catalog.js";
+import type { StorageDriver } from "./drivers.js";
+import type { LakeEventBus, PlanEntry } from "./events.js";
+import { makeFilename, makeKey, keyFilename } from "./identifier.js";
+import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
+import { pyJson } from "../util/pyjson.js";
+
+export interface StorageOptions {
+  simulate?: boolean;
+  /** -o DIR: every stored object is also written to DIR/<filename>. */
+  outputDir?: string;
+  events?: LakeEventBus;
+  app?: string;
+  retry?: RetryPolicy;
+  plan?: PlanEntry[];
+}
+
+export interface WriteOptions {
+  /** Stage the catalog row (flushed by the compare loop) instead of upserting it now. */
+  cache?: boolean;
+  contentType?: string;
+}
+
+export class Storage {
+  constructor(
+    readonly driver: StorageDriver,
+    readonly repository: string,
+    readonly dataSource: string,
+    readonly catalog: Catalog,
+    private readonly opts: StorageOptions = {},
+  ) {}
+
+  get simulate(): boolean {
+    return this.opts.simulate ?? false;
+  }
+
+  makeFilename(base: string, ext: string, date: DateTime): string {
+    return makeFilename(base, this.dataSource, ext, date);
+  }
+
+  makePath(base: string, ext: string, date: DateTime, filename?: string): string {
+    return makeKey(this.dataSource, date, filename ?? this.makeFilename(base, ext, date));
+  }
+
+  extractFilename(key: string): string {
+    return keyFilename(key);
+  }
+
+  /** A catalog entry for this repository with pointer = the object's key. */
+  createCatalogElement(
+    base: string,
+    ext: string,
+    date: DateTime,
+    extra: { processingDate?: DateTime | null; collectionEnd?: DateTime | null; metadata?: Record<string, unknown> | null } = {},
+  ): CatalogEntry {
+    return this.catalog.build(this.repository, base, ext, date, this.makePath(base, ext, date), extra);
+  }
+
+  catalogLookup(base: string, ext: string, date: DateTime): Promise<CatalogEntry | undefined> {
+    return this.catalog.single(this.repository, base, ext, date);
+  }
+
+  private retry<T>(label: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(`${this.driver.driverName} ${label}`, fn, this.opts.retry ?? DEFAULT_RETRY);
+  }
+
+  retrieveBuffer(key: string): Promise<Buffer> {
+    return this.retry(`get ${this.repository}/${key}`, () => this.driver.get(this.repository, key));
+  }
+
+  retrieveStream(key: string): Promise<Readable> {
+    return this.retry(`get ${this.repository}/${key}`, () => this.driver.getStream(this.repository, key));
+  }
+
+  async retrieveJSON<T = unknown>(key: string): Promise<T> {
+    const buf = await this.retrieveBuffer(key);
+    return JSON.parse(buf.toString("utf8")) as T;
+  }
+
+  exists(key: string): Promise<boolean> {
+    return this.retry(`exists ${this.repository}/${key}`, () => this.driver.exists(this.repository, key));
+  }
+
+  /**
+   * The single write path. The catalog row is rebuilt for this repository (pointer = key), keeping
+   * collection_end and metadata (fixes B6).
+   */
+  async writeBuffer(body: Uint8Array, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
+    const entry = this.createCatalogElement(element.base, element.ext, element.collectionDate, {
+      processingDate: element.processingDate,
+      collectionEnd: element.collectionEnd,
+      metadata: element.metadata,
+    });
+    const filename = this.extractFilename(entry.pointer);
+    let localCopy: string | undefined;
+    if (this.opts.outputDir) {
+      localCopy = path.join(this.opts.outputDir, filename);
+      await mkdir(this.opts.outputDir, { recursive: true });
+      await writeFile(localCopy, body);
+    }
+    if (this.simulate) {
+      this.opts.plan?.push({ kind: "storage", target: this.repository, detail: `${entry.pointer} (${body.byteLength} bytes)` });
+    } else {
+      await this.retry(`put ${this.repository}/${entry.pointer}`, () =>
+        this.driver.put(this.repository, entry.pointer, body, opts.contentType ? { contentType: opts.contentType } : undefined),
+      );
+    }
+    this.opts.events?.emit("write", {
+      app: this.opts.app ?? "",
+      repository: this.repository,
+      key: entry.pointer,
+      bytes: body.byteLength,
+      simulated: this.simulate,
+      ...(localCopy ? { localCopy } : {}),
+    });
+    if (opts.cache) this.catalog.stage(entry);
+    else await this.catalog.upsert(entry);
+    return entry;
+  }
+
+  /** Serialises like Python's json.dumps defaults (§0.4) and writes. */
+  writeJSON(obj: unknown, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
+    return this.writeBuffer(Buffer.from(pyJson(obj), "utf8"), element, { contentType: "application/json", ...opts });
+  }
+
+  async writeFile(localPath: string, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
+    const { readFile } = await import("node:fs/promises");
+    return this.writeBuffer(await readFile(localPath), element, opts);
+  }
+
+  async delete(key: string): Promise<void> {
+    if (this.simulate) return;
+    await this.retry(`delete ${this.repository}/${key}`, () => this.driver.delete(this.repository, key));
+  }
+
+  flushCatalog(): Promise<void> {
+    return this.catalog.flush();
+  }
+}
