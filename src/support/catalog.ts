@@ -200,9 +200,14 @@ export class Catalog {
     await this.upsert(entries);
   }
 
-  /** Drops staged entries without writing them (an item failed after staging). */
-  discardStaged(predicate: (e: CatalogEntry) => boolean): void {
-    for (const [k, e] of this.staged) if (predicate(e)) this.staged.delete(k);
+  /** Keys staged so far (to undo what one item staged if it fails). */
+  stagedKeys(): Set<string> {
+    return new Set(this.staged.keys());
+  }
+
+  /** Drops entries staged since `keep` was taken, without writing them (an item failed after staging). */
+  discardStagedExcept(keep: Set<string>): void {
+    for (const k of [...this.staged.keys()]) if (!keep.has(k)) this.staged.delete(k);
   }
 
   async delete(entries: CatalogEntry[]): Promise<number> {

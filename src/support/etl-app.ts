@@ -1,0 +1,475 @@
+/**
+ * ETLApp (original §1): one stage of one source. Parses the standard flags, connects catalog/storage/perfmet from
+ * the runtime, runs the stage's etlActivity (usually a compare loop), and returns a RunSummary.
+ *
+ * Fixes: B1 (the previous date advances, so staged catalog rows flush exactly on date change), B2 (the temp folder
+ * is removed), B22 (main(args) takes an options object), B24 (debug → test repositories, datasets and perfmet
+ * tables), B25 (simulation writes nothing at all), B32 (today is the configured zone's, from the injected clock).
+ */
+import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import type { DateTime } from "luxon";
+import type { Purpose } from "../config/schema.js";
+import { Catalog } from "./catalog.js";
+import { ConfigError, UsageError, errorMessage } from "./errors.js";
+import type { PlanEntry, RunSummary } from "./events.js";
+import { compare, describeItem, windowFor, type DateWindow, type LastUpdateProvider, type UpdateItem } from "./last-update.js";
+import { PerfMet, DATA_SOURCE_NAMES } from "./perfmet.js";
+import { Publisher } from "./publisher.js";
+import { LakeRuntime, type RuntimeOptions } from "./runtime.js";
+import { Storage } from "./storage.js";
+import { fetchUnitData, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
+import { addDays, earliestTime, nowIn, parseDate, todayMidnight } from "../util/dates.js";
+
+export interface AppDefinition {
+  /** Entry name, e.g. "wt-insert-lake". */
+  name: string;
+  description: string;
+  /** Two-letter data source code (bt, wt, gs, ...). */
+  dataSource: string;
+  /** Perfmet stage label (Ingest, Standardize, Ready, Aggregate, Publish); none = no perfmet job row. */
+  stage?: string;
+  purposeSrc?: Purpose;
+  purposeTgt?: Purpose;
+}
+
+/** A stage-specific flag, declared once for both argv and options-object callers. */
+export interface CustomOption {
+  /** commander flags, e.g. "-d, --sourcedir <dir>". The long name (underscores kept) is the options key. */
+  flags: string;
+  description: string;
+  default?: string | number | boolean;
+  /** Parse a string value (argv) into the option's type. */
+  parse?: (value: string) => unknown;
+}
+
+export interface StandardOptions {
+  last_run_date?: string;
+  start_date?: string;
+  end_date?: string;
+  force?: boolean;
+  simulate?: boolean;
+  output_filepath?: string;
+  debug?: boolean;
+  json?: boolean;
+  /** Save the simulation plan as JSON here. */
+  plan?: string;
+  config?: string;
+}
+
+export type AppOptions = StandardOptions & Record<string, unknown>;
+
+export const STANDARD_OPTIONS: CustomOption[] = [
+  { flags: "-r, --last_run_date <date>", description: "last run date: YYYY-MM-DD, ISO date-time or UNIX time; 0 = 2000-01-01" },
+  { flags: "-s, --start_date <date>", description: "start date, or N = N days before today's local midnight" },
+  { flags: "-e, --end_date <date>", description: "end date, exclusive; equal to the start date = exactly that day" },
+  { flags: "-F, --force", description: "process items even when the target already has them" },
+  { flags: "-0, --simulate", description: "write nothing to storage, catalog, publisher or perfmet; print a plan" },
+  { flags: "-o, --output_filepath <dir>", description: "also write every output to this local folder" },
+  { flags: "--debug", description: "debug mode: test repositories, test publish targets and test perfmet tables" },
+  { flags: "--json", description: "print the run summary as one JSON object on the last line" },
+  { flags: "--plan <file>", description: "with -0: save the plan of what would be written as JSON" },
+  { flags: "--config <file>", description: "configuration file (default: lake.config.{yaml,json} or $LAKE_CONFIG)" },
+];
+
+export interface AppClass<A extends ETLApp = ETLApp> {
+  new (options: AppOptions, runtime: LakeRuntime): A;
+  readonly definition: AppDefinition;
+  readonly options?: CustomOption[];
+}
+
+/** Long option name as used for keys: "-d, --sourcedir <dir>" → "sourcedir". */
+export function optionKey(flags: string): string {
+  const m = /--([A-Za-z0-9_-]+)/.exec(flags);
+  if (!m) throw new Error(`Option flags "${flags}" need a long name`);
+  return m[1]!.replace(/-/g, "_");
+}
+
+function allOptions(App: AppClass): CustomOption[] {
+  return [...STANDARD_OPTIONS, ...(App.options ?? [])];
+}
+
+/** The commander command of a stage (help text, argv parsing, unknown flags rejected). */
+export function buildCommand(App: AppClass): Command {
+  const cmd = new Command(App.definition.name).description(App.definition.description).exitOverride().allowExcessArguments(false);
+  cmd.configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) });
+  for (const o of allOptions(App)) {
+    const opt = new Option(o.flags, o.description);
+    if (o.default !== undefined) opt.default(o.default);
+    if (o.parse) opt.argParser((v: string) => o.parse!(v));
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/**
+ * main(args) accepts an argv array or an options object keyed by long names (fixes B22). Unknown flags or keys
+ * are usage errors.
+ */
+export function parseOptions(App: AppClass, args: string[] | Record<string, unknown>): AppOptions {
+  if (Array.isArray(args)) {
+    const cmd = buildCommand(App);
+    try {
+      cmd.parse(args, { from: "user" });
+    } catch (err) {
+      if (err instanceof CommanderError) {
+        if (err.code === "commander.helpDisplayed" || err.code === "commander.help") throw err;
+        throw new UsageError(`${App.definition.name}: ${err.message.replace(/^error: /, "")} (see --help)`);
+      }
+      throw err;
+    }
+    return cmd.opts() as AppOptions;
+  }
+  const known = new Map(allOptions(App).map((o) => [optionKey(o.flags), o]));
+  const out: AppOptions = {};
+  for (const o of allOptions(App)) if (o.default !== undefined) out[optionKey(o.flags)] = o.default;
+  for (const [rawKey, value] of Object.entries(args)) {
+    if (value === undefined) continue;
+    const key = rawKey.replace(/-/g, "_").replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const opt = known.get(key);
+    if (!opt) throw new UsageError(`${App.definition.name}: unknown option "${rawKey}" (known: ${[...known.keys()].join(", ")})`);
+    out[key] = typeof value === "string" && opt.parse ? opt.parse(value) : typeof value === "number" && /<date>/.test(opt.flags) ? String(value) : value;
+  }
+  return out;
+}
+
+export interface ItemFailure {
+  item: string;
+  error: string;
+}
+
+export abstract class ETLApp {
+  readonly def: AppDefinition;
+  readonly zone: string;
+  lastRunDate: DateTime | undefined;
+  startDate: DateTime | undefined;
+  /** Exclusive end as given (start == end has been widened to one day). */
+  endDate: DateTime | undefined;
+  window!: DateWindow;
+  force = false;
+  simulate = false;
+  debug = false;
+  outputDir: string | undefined;
+  catalog!: Catalog;
+  storageSrc: Storage | undefined;
+  storageTgt: Storage | undefined;
+  perfmet: PerfMet | undefined;
+  /** Local now when the current item started (the original's processingDate). */
+  processingDate!: DateTime;
+  itemCount = 0;
+  readonly plan: PlanEntry[] = [];
+  protected records = 0;
+  protected skipped = 0;
+  protected readonly failures: ItemFailure[] = [];
+  protected readonly skipReasons: Record<string, number> = {};
+  private tempDirPath: string | undefined;
+  private started = 0;
+
+  constructor(
+    readonly options: AppOptions,
+    readonly runtime: LakeRuntime,
+  ) {
+    this.def = (this.constructor as AppClass).definition;
+    this.zone = runtime.zone;
+    this.ingestArgs();
+  }
+
+  get dataSource(): string {
+    return this.def.dataSource;
+  }
+
+  /** Local now from the injected clock. */
+  now(): DateTime {
+    return nowIn(this.zone, this.runtime.clock);
+  }
+
+  today(): DateTime {
+    return todayMidnight(this.zone, this.runtime.clock);
+  }
+
+  /** Standard argument ingestion (original §1.3); subclasses read their own flags after calling super. */
+  protected ingestArgs(): void {
+    const o = this.options;
+    const name = this.def.name;
+    const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
+    const r = text(o.last_run_date);
+    const s = text(o.start_date);
+    const e = text(o.end_date);
+    if (r !== undefined && r !== "") this.lastRunDate = parseDate(r, this.zone, { dateOnly: true, flag: "-r/--last_run_date" });
+    if (s !== undefined && s !== "") {
+      if (/^-?\d{1,6}$/.test(s.trim())) this.startDate = addDays(this.today(), -Number(s.trim()));
+      else this.startDate = parseDate(s, this.zone, { dateOnly: true, flag: "-s/--start_date" });
+    }
+    if (e !== undefined && e !== "") this.endDate = parseDate(e, this.zone, { dateOnly: true, flag: "-e/--end_date" });
+    if (!this.lastRunDate && !this.startDate) {
+      throw new UsageError(`${name}: a last run date (-r/--last_run_date) or a start date (-s/--start_date) must be given; -r 0 means from 2000-01-01`);
+    }
+    const earliest = this.startDate ?? this.lastRunDate!;
+    if (this.endDate && this.endDate < earliest) {
+      throw new UsageError(`${name}: the end date ${this.endDate.toISODate()} is before the start ${earliest.toISODate()}; -e is exclusive and must not precede -s`);
+    }
+    this.window = windowFor(earliest, this.endDate);
+    this.force = Boolean(o.force);
+    this.simulate = Boolean(o.simulate);
+    this.debug = Boolean(o.debug);
+    this.outputDir = text(o.output_filepath);
+    if (o.plan && !this.simulate) throw new UsageError(`${name}: --plan saves the plan of a simulation; add -0/--simulate`);
+  }
+
+  /** "2024-11-01 up to 2024-11-08" / "… only" / "… onward". */
+  describeWindow(): string {
+    const { start, end } = this.window;
+    const s = start?.toISODate() ?? "the beginning";
+    if (!end) return `${s} onward`;
+    if (start && addDays(start, 1).toMillis() === end.toMillis()) return `${s} only`;
+    return `${s} up to ${end.toISODate()}`;
+  }
+
+  log(level: "debug" | "info" | "warn" | "error", message: string): void {
+    this.runtime.events.emit("log", { app: this.def.name, level, message });
+  }
+
+  protected get wrapperOptions() {
+    return {
+      simulate: this.simulate,
+      events: this.runtime.events,
+      app: this.def.name,
+      retry: this.runtime.retry,
+      plan: this.plan,
+      ...(this.outputDir ? { outputDir: this.outputDir } : {}),
+    };
+  }
+
+  /** Builds the catalog, source/target storage and perfmet (original §1.5). */
+  async connect(): Promise<void> {
+    const catalogDriver = await this.runtime.driver("catalog", this.debug);
+    this.catalog = new Catalog(catalogDriver, this.dataSource, { zone: this.zone, ...this.wrapperOptions });
+    if (this.def.purposeSrc) this.storageSrc = await this.createStorage(this.def.purposeSrc);
+    if (this.def.purposeTgt) this.storageTgt = await this.createStorage(this.def.purposeTgt);
+    if (this.def.stage) {
+      const perfDriver = await this.runtime.driver("perfmet", this.debug);
+      this.perfmet = new PerfMet(perfDriver, DATA_SOURCE_NAMES[this.dataSource] ?? this.dataSource, this.def.stage, this.now(), {
+        simulate: this.simulate,
+        retry: this.runtime.retry,
+        plan: this.plan,
+        now: () => this.now(),
+      });
+    }
+  }
+
+  async createStorage(purpose: Purpose): Promise<Storage> {
+    const driver = await this.runtime.driver("storage", this.debug);
+    return new Storage(driver, this.runtime.repository(purpose, this.debug), this.dataSource, this.catalog, this.wrapperOptions);
+  }
+
+  /** A publisher onto a configured dataset key ("wt", "bt.matched", ...). */
+  async createPublisher(datasetKey: string, rowIdField: string): Promise<Publisher> {
+    const driver = await this.runtime.driver("publisher", this.debug);
+    return new Publisher(driver, this.runtime.dataset(datasetKey, this.debug), rowIdField, this.wrapperOptions);
+  }
+
+  /** Repository name of a purpose in this run's mode. */
+  repository(purpose: Purpose): string {
+    return this.runtime.repository(purpose, this.debug);
+  }
+
+  /** The device inventory from the unit-data driver (Knack or local), with its header. */
+  async fetchUnitData(): Promise<UnitData> {
+    const driver = await this.runtime.driver("unitdata", this.debug);
+    return fetchUnitData(driver, this.dataSource, this.runtime.config.areaBase, this.now(), this.runtime.retry);
+  }
+
+  /** Stores unit data into a storage dated today (the processing day). */
+  storeUnitData(storage: Storage, unitData: UnitData) {
+    return storeUnitData(storage, unitData, this.runtime.config.areaBase, this.today(), this.now());
+  }
+
+  unitDataStorage(storage: Storage): UnitDataStorage {
+    return new UnitDataStorage(storage, this.runtime.config.areaBase);
+  }
+
+  providerOptions(sameDay = false) {
+    return { sameDay, today: this.today() };
+  }
+
+  /** A fresh temp folder for this run, removed when the run ends (fixes B2). */
+  async tempDir(): Promise<string> {
+    if (!this.tempDirPath) this.tempDirPath = await mkdtemp(path.join(os.tmpdir(), `lake-${this.def.name}-`));
+    return this.tempDirPath;
+  }
+
+  /** Records that an item was skipped for a reason (counted in the summary) and returns 0. */
+  skipItem(item: UpdateItem | string, reason: string): number {
+    this.skipped++;
+    this.skipReasons[reason] = (this.skipReasons[reason] ?? 0) + 1;
+    const label = typeof item === "string" ? item : describeItem(item);
+    this.runtime.events.emit("item.skipped", { app: this.def.name, item: label, reason });
+    return 0;
+  }
+
+  /** Records output records (rows written or published). */
+  addRecords(n: number): void {
+    this.records += n;
+  }
+
+  /** Records a failure that is not tied to one compare-loop item (e.g. one device of a day). */
+  recordFailure(item: string, err: unknown): void {
+    const error = errorMessage(err);
+    this.failures.push({ item, error });
+    this.runtime.events.emit("item.failed", { app: this.def.name, item, error, ms: 0 });
+  }
+
+  /** The stage's work; returns the count of items processed. */
+  protected abstract etlActivity(): Promise<number>;
+
+  /** Work for one compare-loop item; returns 1 when processed, 0 when skipped (use skipItem to say why). */
+  protected async innerLoopActivity(_item: UpdateItem): Promise<number> {
+    return 0;
+  }
+
+  /** Runs once after the compare loop's last item (flush per-day work such as grouped days). */
+  protected async afterLoop(): Promise<number> {
+    return 0;
+  }
+
+  /**
+   * The compare loop (original §1.7): yields source items no target covers, runs innerLoopActivity for each, flushes
+   * staged catalog rows when the date changes and at the end. One failing item does not stop the others.
+   */
+  protected async doCompareLoop(
+    source: LastUpdateProvider,
+    target: LastUpdateProvider | undefined,
+    opts: { baseExtKey: boolean },
+  ): Promise<number> {
+    this.itemCount = 0;
+    let prevDate: number | undefined;
+    const items = compare(source, target, {
+      window: this.window,
+      force: this.force,
+      baseExtKey: opts.baseExtKey,
+      ...(this.lastRunDate ? { lastRunDate: this.lastRunDate } : {}),
+      onForced: (s) => {
+        this.log("info", `Forcing processing of ${s.base}${opts.baseExtKey ? `/${s.ext}` : ""} for date ${s.date.toISODate()}`);
+        this.runtime.events.emit("item.forced", { app: this.def.name, item: describeItem(s) });
+      },
+      onCovered: () => {
+        this.skipped++;
+        this.skipReasons["already done"] = (this.skipReasons["already done"] ?? 0) + 1;
+      },
+    });
+    try {
+      for await (const item of items) {
+        const ms = item.date.toMillis();
+        if (prevDate !== undefined && ms !== prevDate) await this.catalog.flush();
+        prevDate = ms;
+        this.processingDate = this.now();
+        const label = describeItem(item);
+        const stagedBefore = this.catalog.stagedKeys();
+        const t0 = Date.now();
+        this.runtime.events.emit("item.start", { app: this.def.name, item: label });
+        let n = 0;
+        const recordsBefore = this.records;
+        try {
+          n = await this.innerLoopActivity(item);
+        } catch (err) {
+          if (err instanceof ConfigError) throw err;
+          // Nothing half-done is recorded: rows this item staged are dropped; its objects are rewritten on rerun.
+          this.catalog.discardStagedExcept(stagedBefore);
+          const error = errorMessage(err);
+          this.failures.push({ item: label, error });
+          this.runtime.events.emit("item.failed", { app: this.def.name, item: label, error, ms: Date.now() - t0 });
+          continue;
+        }
+        if (n > 0) {
+          this.itemCount += n;
+          this.perfmet?.recordCollect(item.date, true);
+        }
+        this.runtime.events.emit("item.done", {
+          app: this.def.name,
+          item: label,
+          count: n,
+          records: this.records - recordsBefore,
+          ms: Date.now() - t0,
+        });
+      }
+      this.itemCount += await this.afterLoop();
+    } finally {
+      await this.catalog.flush();
+    }
+    return this.itemCount;
+  }
+
+  /** Runs the stage (the original's doMainLoop) and returns its summary. */
+  async run(): Promise<RunSummary> {
+    this.started = Date.now();
+    try {
+      await this.connect();
+      this.runtime.events.emit("run.start", {
+        app: this.def.name,
+        dataSource: this.dataSource,
+        stage: this.def.stage ?? "",
+        window: this.describeWindow(),
+        simulate: this.simulate,
+        debug: this.debug,
+      });
+      this.processingDate = this.now();
+      const count = await this.etlActivity();
+      if (this.perfmet) {
+        await this.perfmet.writeSensorObs();
+        await this.perfmet.logJob(count);
+      }
+      const summary = this.summary(count);
+      if (this.options.plan) {
+        const file = path.resolve(String(this.options.plan));
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, JSON.stringify({ app: this.def.name, window: this.describeWindow(), plan: this.plan }, null, 2));
+      }
+      this.runtime.events.emit("run.end", { app: this.def.name, summary });
+      return summary;
+    } finally {
+      if (this.tempDirPath) await rm(this.tempDirPath, { recursive: true, force: true });
+    }
+  }
+
+  summary(processed: number): RunSummary {
+    return {
+      app: this.def.name,
+      processed,
+      skipped: this.skipped,
+      failed: this.failures.length,
+      records: this.records,
+      seconds: (Date.now() - this.started) / 1000,
+      failures: [...this.failures],
+      skipReasons: { ...this.skipReasons },
+      simulate: this.simulate,
+      ...(this.simulate ? { plan: [...this.plan] } : {}),
+    };
+  }
+}
+
+export interface MainOverrides extends RuntimeOptions {
+  /** Run inside an existing runtime (pipelines, backfills, tests); it is not closed afterwards. */
+  runtime?: LakeRuntime;
+}
+
+export type MainFn = (args?: string[] | Record<string, unknown>, overrides?: MainOverrides) => Promise<RunSummary>;
+
+/** Runs an app class with already-parsed options. */
+export async function runApp(App: AppClass, options: AppOptions, overrides: MainOverrides = {}): Promise<RunSummary> {
+  const runtime = overrides.runtime ?? LakeRuntime.create({ ...overrides, ...(options.config ? { file: String(options.config) } : {}) });
+  try {
+    const app = new App(options, runtime);
+    return await app.run();
+  } finally {
+    if (!overrides.runtime) await runtime.close();
+  }
+}
+
+/** The entry's programmatic main(args): argv array or options object. */
+export function makeMain(App: AppClass): MainFn {
+  return (args, overrides) => runApp(App, parseOptions(App, args ?? process.argv.slice(2)), overrides);
+}
+
+

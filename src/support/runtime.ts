@@ -1,0 +1,111 @@
+/**
+ * The runtime of one process: validated configuration, zone, clock, secrets, the event bus, and the drivers
+ * (created lazily, once, and shared by every stage of a pipeline run). Tests inject drivers and a clock here.
+ */
+import path from "node:path";
+import { createDriver, type DriverInput } from "../config/factory.js";
+import { loadConfig, createSecretSource, type LoadOptions } from "../config/load.js";
+import type { LakeConfig, Purpose } from "../config/schema.js";
+import { DEFAULT_DATASETS } from "../config/defaults.js";
+import type { DriverContext, SecretSource } from "../drivers/define.js";
+import type { DriverKind, DriverKinds } from "../drivers/registry.js";
+import { ConfigError } from "./errors.js";
+import { LakeEventBus } from "./events.js";
+import { assertZone, systemClock, type Clock } from "../util/dates.js";
+import type { RetryPolicy } from "./resilience.js";
+
+export interface RuntimeOptions extends LoadOptions {
+  clock?: Clock;
+  /** Already-built drivers (tests, embedding): they win over configuration. */
+  drivers?: Partial<{ [K in DriverKind]: DriverKinds[K] }>;
+  events?: LakeEventBus;
+}
+
+export class LakeRuntime {
+  readonly events: LakeEventBus;
+  readonly zone: string;
+  readonly clock: Clock;
+  readonly secrets: SecretSource;
+  readonly home: string;
+  private readonly instances = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly config: LakeConfig,
+    readonly baseDir: string,
+    private readonly injected: RuntimeOptions["drivers"] = {},
+    opts: { clock?: Clock; events?: LakeEventBus; env?: NodeJS.ProcessEnv } = {},
+  ) {
+    this.zone = assertZone(config.zone);
+    this.clock = opts.clock ?? systemClock;
+    this.events = opts.events ?? new LakeEventBus();
+    this.home = path.resolve(baseDir, config.home);
+    this.secrets = createSecretSource(config.secretsFile, opts.env ?? process.env, baseDir);
+  }
+
+  /** Reads and validates configuration (the only I/O: the config file). */
+  static create(opts: RuntimeOptions = {}): LakeRuntime {
+    const { config, baseDir } = loadConfig(opts);
+    return new LakeRuntime(config, baseDir, opts.drivers ?? {}, {
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.events ? { events: opts.events } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
+    });
+  }
+
+  get retry(): RetryPolicy {
+    return this.config.retry;
+  }
+
+  driverContext(debug: boolean): DriverContext {
+    return { secrets: this.secrets, zone: this.zone, clock: this.clock, debug, baseDir: this.baseDir, home: this.home };
+  }
+
+  /** One driver per (kind, spec, debug), created on first use. */
+  driver<K extends DriverKind>(kind: K, debug: boolean, spec?: DriverInput<K>): Promise<DriverKinds[K]> {
+    const injected = this.injected?.[kind];
+    if (injected && !spec) return Promise.resolve(injected as DriverKinds[K]);
+    const chosen = (spec ?? (this.config as unknown as Record<string, DriverInput<K>>)[kind]) as DriverInput<K> | undefined;
+    if (!chosen) throw new ConfigError(`No ${kind} driver configured: add a "${kind}" section with a driver name`);
+    const cacheKey = `${kind}|${debug}|${JSON.stringify(chosen)}`;
+    let made = this.instances.get(cacheKey) as Promise<DriverKinds[K]> | undefined;
+    if (!made) {
+      made = createDriver(kind, chosen, this.driverContext(debug));
+      this.instances.set(cacheKey, made);
+      made.catch(() => this.instances.delete(cacheKey));
+    }
+    return made;
+  }
+
+  repository(purpose: Purpose, debug: boolean): string {
+    const names = this.config.repositories[purpose];
+    if (!names) throw new ConfigError(`Unknown purpose "${purpose}": use raw, standardized, ready or public`);
+    return debug ? names.debug : names.production;
+  }
+
+  /** Publish target id of a dataset key ("wt", "bt.matched", ...); debug → the separate test dataset (fixes B24). */
+  dataset(key: string, debug: boolean): string {
+    const names = this.config.datasets[key] ?? DEFAULT_DATASETS[key];
+    if (!names) {
+      throw new ConfigError(`No publish dataset configured for "${key}": add datasets.${key}.production and .debug to the config`);
+    }
+    return debug ? names.debug : names.production;
+  }
+
+  /** Per-source settings block (sources.<code>). */
+  sourceConfig(code: string): Record<string, unknown> {
+    return this.config.sources[code] ?? {};
+  }
+
+  async close(): Promise<void> {
+    const made = [...this.instances.values()];
+    this.instances.clear();
+    for (const p of made) {
+      try {
+        const d = (await p) as { close?: () => Promise<void> };
+        await d.close?.();
+      } catch {
+        // a driver that failed to build has nothing to close
+      }
+    }
+  }
+}
