@@ -1,0 +1,35 @@
+/** One better-sqlite3 connection per file per process, shared by the embedded catalog, perfmet and block stores. */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+
+const open = new Map<string, { db: Database.Database; users: number }>();
+
+export function openSqlite(file: string): Database.Database {
+  const abs = file === ":memory:" ? file : path.resolve(file);
+  const held = abs === ":memory:" ? undefined : open.get(abs);
+  if (held) {
+    held.users++;
+    return held.db;
+  }
+  if (abs !== ":memory:") mkdirSync(path.dirname(abs), { recursive: true });
+  const db = new Database(abs);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 10000");
+  if (abs !== ":memory:") open.set(abs, { db, users: 1 });
+  return db;
+}
+
+export function closeSqlite(db: Database.Database): void {
+  for (const [file, held] of open) {
+    if (held.db !== db) continue;
+    held.users--;
+    if (held.users <= 0) {
+      open.delete(file);
+      db.close();
+    }
+    return;
+  }
+  if (db.open) db.close();
+}
