@@ -60,6 +60,31 @@ export const configSchema = z
       .default({ retries: 4, minTimeoutMs: 500, maxTimeoutMs: 15_000 }),
     /** Job runner for backfills: in-process (default) or a queue. */
     queue: driverSpec.default({ driver: "inprocess", options: {} }),
+    /**
+     * Block status and partition leases of backfills and workers. Without a driver, the catalog's database holds
+     * them (sqlite catalog → the same file; postgres catalog → the same database; memory → memory).
+     */
+    blocks: z
+      .object({
+        driver: z.string().min(1).optional(),
+        options: z.record(z.string(), z.unknown()).default({}),
+        /** A lease not renewed for this long is taken over (a crashed run's block is retried). */
+        leaseMs: z.number().int().min(100).default(60_000),
+      })
+      .default({ options: {}, leaseMs: 60_000 }),
+    /** Nightly schedule overrides: stage name → {time "HH:MM", args, enabled}. */
+    schedule: z
+      .record(
+        z.string(),
+        z
+          .object({
+            time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (24 h)").optional(),
+            args: z.array(z.string()).optional(),
+            enabled: z.boolean().optional(),
+          })
+          .strict(),
+      )
+      .default({}),
     /** A JSON file of secrets (name → value); environment variables win over it. */
     secretsFile: z.string().optional(),
   })
