@@ -2,6 +2,7 @@
  * The runtime of one process: validated configuration, zone, clock, secrets, the event bus, and the drivers
  * (created lazily, once, and shared by every stage of a pipeline run). Tests inject drivers and a clock here.
  */
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { createDriver, type DriverInput } from "../config/factory.js";
 import { loadConfig, createSecretSource, type LoadOptions } from "../config/load.js";
@@ -13,6 +14,9 @@ import { ConfigError } from "./errors.js";
 import { LakeEventBus } from "./events.js";
 import { assertZone, systemClock, type Clock } from "../util/dates.js";
 import type { RetryPolicy } from "./resilience.js";
+
+/** Where `lake demo` registers its simulated source systems, relative to the lake home. */
+export const DEMO_SOURCES_FILE = "sources/config.json";
 
 export interface RuntimeOptions extends LoadOptions {
   clock?: Clock;
@@ -28,6 +32,7 @@ export class LakeRuntime {
   readonly secrets: SecretSource;
   readonly home: string;
   private readonly instances = new Map<string, Promise<unknown>>();
+  private demoSources: Record<string, Record<string, unknown>> | undefined;
 
   constructor(
     readonly config: LakeConfig,
@@ -91,9 +96,18 @@ export class LakeRuntime {
     return debug ? names.debug : names.production;
   }
 
-  /** Per-source settings block (sources.<code>). */
+  /**
+   * Per-source settings block (sources.<code>). When the config has none, the simulated source systems that
+   * `lake demo` made register theirs in <home>/sources/config.json, so stages find the demo's sources by default.
+   */
   sourceConfig(code: string): Record<string, unknown> {
-    return this.config.sources[code] ?? {};
+    const configured = this.config.sources[code];
+    if (configured) return configured;
+    if (this.demoSources === undefined) {
+      const file = path.join(this.home, DEMO_SOURCES_FILE);
+      this.demoSources = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, unknown>>) : {};
+    }
+    return this.demoSources[code] ?? {};
   }
 
   async close(): Promise<void> {
