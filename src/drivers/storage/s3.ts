@@ -1,0 +1,318 @@
+/**
+ * S3 storage (@aws-sdk/client-s3 + lib-storage): one bucket per repository (bucketPrefix + repository).
+ * Works with AWS and with S3-compatible servers (Swift s3api, Ceph, MinIO): set endpoint + forcePathStyle, and for
+ * servers without the SDK's newer CRC32/aws-chunked checksums, checksumMode WHEN_REQUIRED and contentMd5ForDeletes.
+ * The SDK's own retries are off (maxAttempts 1): the framework's withRetry owns retrying TransientErrors.
+ */
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { z } from "zod";
+import { defineDriver, type DriverContext } from "../define.js";
+import type { ObjectInfo, StorageDriver } from "../../support/drivers.js";
+import { ConfigError, NotFoundError, TerminalError, TransientError } from "../../support/errors.js";
+
+export const DRIVER_NAME = "s3";
+/** S3's smallest multipart part (except the last). */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** DeleteObjects takes at most 1,000 keys per request. */
+const MAX_BULK_DELETE = 1000;
+
+export const s3Options = z
+  .object({
+    /** Custom endpoint for S3-compatible servers, e.g. "http://127.0.0.1:58080"; omit for AWS. */
+    endpoint: z.string().url().optional(),
+    /** @default "us-east-1" */
+    region: z.string().min(1).default("us-east-1"),
+    /** Path-style URLs (endpoint/bucket/key); most non-AWS servers need it. @default false */
+    forcePathStyle: z.boolean().default(false),
+    /** Bucket name = bucketPrefix + repository. @default "" */
+    bucketPrefix: z.string().default(""),
+    /** WHEN_SUPPORTED (AWS default: CRC32 headers, aws-chunked streams) or WHEN_REQUIRED (older S3 servers). */
+    checksumMode: z.enum(["WHEN_SUPPORTED", "WHEN_REQUIRED"]).default("WHEN_SUPPORTED"),
+    /** Adds Content-MD5 to DeleteObjects (Swift, Ceph, older MinIO refuse it without). @default false */
+    contentMd5ForDeletes: z.boolean().default(false),
+    /** Create a missing bucket on first use instead of failing with a ConfigError. @default false */
+    createBuckets: z.boolean().default(false),
+    /** Bodies larger than this, and every stream, go up in parts of this size. @default 8 MiB */
+    partSize: z.number().int().min(MIN_PART_SIZE).default(8 * 1024 * 1024),
+    /** Parts uploaded at once per object. @default 4 */
+    queueSize: z.number().int().min(1).max(32).default(4),
+  })
+  .strict();
+export type S3Options = z.infer<typeof s3Options>;
+
+export class S3Storage implements StorageDriver {
+  readonly driverName = DRIVER_NAME;
+  readonly capabilities = { multipart: true };
+  readonly client: S3Client;
+  readonly #checkedBuckets = new Map<string, Promise<void>>();
+
+  constructor(
+    readonly options: S3Options,
+    clientConfig: S3ClientConfig = {},
+  ) {
+    this.client = new S3Client({
+      region: options.region,
+      forcePathStyle: options.forcePathStyle,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      requestChecksumCalculation: options.checksumMode,
+      responseChecksumValidation: options.checksumMode,
+      maxAttempts: 1,
+      ...clientConfig,
+    });
+    if (options.contentMd5ForDeletes) _addContentMd5ForDeletes(this.client);
+  }
+
+  /** Bucket of a repository; a ConfigError when the name cannot be a bucket (3–63 chars, a-z 0-9 . -). */
+  bucket(repository: string): string {
+    const name = this.options.bucketPrefix + repository;
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)) {
+      throw new ConfigError(
+        `s3: repository "${repository}" gives bucket "${name}", which is not a valid bucket name ` +
+          "(3–63 characters of a-z, 0-9, '.', '-'): rename the repository or set bucketPrefix",
+      );
+    }
+    return name;
+  }
+
+  async put(repository: string, key: string, body: Uint8Array | Readable, opts: { contentType?: string } = {}): Promise<void> {
+    const Bucket = await this.#ready(repository);
+    const where = `${Bucket}/${key}`;
+    const ct = opts.contentType ? { ContentType: opts.contentType } : {};
+    try {
+      if (body instanceof Uint8Array && body.byteLength <= this.options.partSize) {
+        await this.client.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ...ct }));
+        return;
+      }
+      const upload = new Upload({
+        client: this.client,
+        params: { Bucket, Key: key, Body: body, ...ct },
+        partSize: this.options.partSize,
+        queueSize: this.options.queueSize,
+        leavePartsOnError: false,
+      });
+      await upload.done();
+    } catch (err) {
+      throw _classify(err, "put", where, this.options.endpoint);
+    }
+  }
+
+  async get(repository: string, key: string): Promise<Buffer> {
+    const Bucket = this.bucket(repository);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket, Key: key }));
+      if (!out.Body) return Buffer.alloc(0);
+      return Buffer.from(await out.Body.transformToByteArray());
+    } catch (err) {
+      throw _classify(err, "get", `${Bucket}/${key}`, this.options.endpoint);
+    }
+  }
+
+  async getStream(repository: string, key: string): Promise<Readable> {
+    const Bucket = this.bucket(repository);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket, Key: key }));
+      if (!out.Body) return Readable.from([]);
+      return out.Body as Readable;
+    } catch (err) {
+      throw _classify(err, "get", `${Bucket}/${key}`, this.options.endpoint);
+    }
+  }
+
+  async exists(repository: string, key: string): Promise<boolean> {
+    const Bucket = this.bucket(repository);
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket, Key: key }));
+      return true;
+    } catch (err) {
+      const e = _classify(err, "head", `${Bucket}/${key}`, this.options.endpoint);
+      if (e instanceof NotFoundError && !_isNoSuchBucket(err)) return false;
+      throw e;
+    }
+  }
+
+  async delete(repository: string, key: string): Promise<void> {
+    const Bucket = this.bucket(repository);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+    } catch (err) {
+      const e = _classify(err, "delete", `${Bucket}/${key}`, this.options.endpoint);
+      if (e instanceof NotFoundError && !_isNoSuchBucket(err)) return;
+      throw e;
+    }
+  }
+
+  /** Deletes many keys, 1,000 per DeleteObjects request; returns how many the server confirmed. */
+  async deleteMany(repository: string, keys: string[]): Promise<number> {
+    const Bucket = this.bucket(repository);
+    let deleted = 0;
+    for (let i = 0; i < keys.length; i += MAX_BULK_DELETE) {
+      const chunk = keys.slice(i, i + MAX_BULK_DELETE);
+      try {
+        const out = await this.client.send(
+          new DeleteObjectsCommand({ Bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: false } }),
+        );
+        if (out.Errors?.length) {
+          const first = out.Errors[0]!;
+          throw new TerminalError(`s3: delete of ${Bucket}/${first.Key} refused: ${first.Code} ${first.Message ?? ""}`.trim());
+        }
+        deleted += out.Deleted?.length ?? 0;
+      } catch (err) {
+        throw _classify(err, "delete", `${Bucket} (${chunk.length} keys)`, this.options.endpoint);
+      }
+    }
+    return deleted;
+  }
+
+  async *list(repository: string, prefix: string): AsyncIterable<ObjectInfo> {
+    const Bucket = this.bucket(repository);
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+        );
+      } catch (err) {
+        const e = _classify(err, "list", `${Bucket}/${prefix}*`, this.options.endpoint);
+        // A missing bucket holds no objects when buckets are made on demand.
+        if (this.options.createBuckets && _isNoSuchBucket(err)) return;
+        throw e;
+      }
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        yield { key: o.Key, size: o.Size ?? 0, ...(o.LastModified ? { modified: o.LastModified.getTime() } : {}) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /** The bucket name, after making sure the bucket exists when createBuckets is on (once per bucket). */
+  #ready(repository: string): Promise<string> {
+    const Bucket = this.bucket(repository);
+    if (!this.options.createBuckets) return Promise.resolve(Bucket);
+    let check = this.#checkedBuckets.get(Bucket);
+    if (!check) {
+      check = this.#ensureBucket(Bucket);
+      this.#checkedBuckets.set(Bucket, check);
+      check.catch(() => this.#checkedBuckets.delete(Bucket));
+    }
+    return check.then(() => Bucket);
+  }
+
+  async #ensureBucket(Bucket: string): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket }));
+      return;
+    } catch (err) {
+      const e = _classify(err, "head bucket", Bucket, this.options.endpoint);
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket }));
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === "BucketAlreadyOwnedByYou" || name === "BucketAlreadyExists") return;
+      throw _classify(err, "create bucket", Bucket, this.options.endpoint);
+    }
+  }
+}
+
+export default defineDriver({
+  options: s3Options,
+  create(options, ctx: DriverContext) {
+    const accessKeyId = ctx.secrets.get("AWS_ACCESS_KEY_ID");
+    const config: S3ClientConfig = {};
+    if (accessKeyId) {
+      const secretAccessKey = ctx.secrets.require("AWS_SECRET_ACCESS_KEY", "S3 storage, with AWS_ACCESS_KEY_ID");
+      const sessionToken = ctx.secrets.get("AWS_SESSION_TOKEN");
+      config.credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+    }
+    // Without AWS_ACCESS_KEY_ID the SDK's default chain applies (profile, instance role, ...).
+    return new S3Storage(options, config);
+  },
+});
+
+// --- Internal helpers ---
+
+const CREDENTIAL_ERRORS = new Set([
+  "SignatureDoesNotMatch",
+  "InvalidAccessKeyId",
+  "AccessDenied",
+  "InvalidToken",
+  "ExpiredToken",
+  "InvalidClientTokenId",
+  "AuthorizationHeaderMalformed",
+]);
+const THROTTLE_ERRORS = new Set(["SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed"]);
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+function _isNoSuchBucket(err: unknown): boolean {
+  return (err as { name?: string }).name === "NoSuchBucket";
+}
+
+/** Maps an SDK failure to the framework's error classes, with a message that says what, where and what to do. */
+function _classify(err: unknown, op: string, where: string, endpoint: string | undefined): Error {
+  if (err instanceof ConfigError || err instanceof TerminalError || err instanceof TransientError) return err;
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };
+  const name = e.name ?? "Error";
+  const status = e.$metadata?.httpStatusCode;
+  const code = e.code ?? e.cause?.code;
+  const server = endpoint ?? "AWS S3";
+  const detail = `${name}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? ""}`.trim();
+  const opts = { cause: err };
+  if (name === "NoSuchBucket") {
+    return new ConfigError(`s3: bucket of ${where} does not exist on ${server}: create it, fix bucketPrefix, or set createBuckets: true`, opts);
+  }
+  if (name === "NoSuchKey" || name === "NotFound" || status === 404) return new NotFoundError(`s3: no object ${where}`, opts);
+  if (CREDENTIAL_ERRORS.has(name) || status === 403) {
+    return new ConfigError(
+      `s3: ${server} refused the credentials for ${op} ${where} (${name}): check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket policy`,
+      opts,
+    );
+  }
+  if (THROTTLE_ERRORS.has(name) || status === 429 || (status !== undefined && status >= 500)) {
+    return new TransientError(`s3: ${op} ${where} failed on ${server}: ${detail}`, opts);
+  }
+  if ((code && NETWORK_CODES.has(code)) || name === "TimeoutError" || (status === undefined && name !== "NotImplemented")) {
+    return new TransientError(`s3: cannot reach ${server} for ${op} ${where} (${code ?? name}): is the server up and the endpoint right?`, opts);
+  }
+  if (name === "NotImplemented") {
+    return new ConfigError(`s3: ${server} does not implement ${op} as sent (${detail}): try checksumMode: WHEN_REQUIRED`, opts);
+  }
+  return new TerminalError(`s3: ${op} ${where} refused: ${detail}`, opts);
+}
+
+/** Build-step middleware: DeleteObjects with Content-MD5 instead of the SDK's CRC32 headers (Swift, Ceph). */
+function _addContentMd5ForDeletes(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const req = args.request as { headers?: Record<string, string>; body?: unknown };
+      if (context.commandName === "DeleteObjectsCommand" && req.headers && (typeof req.body === "string" || req.body instanceof Uint8Array)) {
+        req.headers["content-md5"] = createHash("md5").update(req.body).digest("base64");
+        for (const h of Object.keys(req.headers)) {
+          if (h.toLowerCase().startsWith("x-amz-checksum-") || h.toLowerCase() === "x-amz-sdk-checksum-algorithm") delete req.headers[h];
+        }
+      }
+      return next(args);
+    },
+    { step: "build", priority: "low", name: "lakeContentMd5ForDeletes" },
+  );
+}
