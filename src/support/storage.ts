@@ -3,9 +3,11 @@
  * Every write goes through writeBuffer: optional local copy (-o), the upload (skipped in simulation, -0), then the
  * catalog row (staged or immediate; never in simulation).
  */
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { DateTime } from "luxon";
 import type { Catalog, CatalogEntry } from "./catalog.js";
 import type { StorageDriver } from "./drivers.js";
@@ -119,6 +121,56 @@ export class Storage {
       repository: this.repository,
       key: entry.pointer,
       bytes: body.byteLength,
+      simulated: this.simulate,
+      ...(localCopy ? { localCopy } : {}),
+    });
+    if (opts.cache) this.catalog.stage(entry);
+    else await this.catalog.upsert(entry);
+    return entry;
+  }
+
+  /**
+   * Writes a body produced piece by piece (large outputs are never held whole in memory). With -o the pieces go to
+   * the local copy first and the upload reads that file back (retried like writeBuffer). Without -o the pieces are
+   * streamed to the driver in one attempt: a streamed body cannot be replayed, so a failure fails the item and the
+   * compare loop picks it up on the next run. In simulation the body is consumed and counted, nothing is stored.
+   */
+  async writeStream(body: AsyncIterable<Uint8Array | string>, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
+    const entry = this.createCatalogElement(element.base, element.ext, element.collectionDate, {
+      processingDate: element.processingDate,
+      collectionEnd: element.collectionEnd,
+      metadata: element.metadata,
+    });
+    const filename = this.extractFilename(entry.pointer);
+    let bytes = 0;
+    const counted = async function* () {
+      for await (const piece of body) {
+        const buf = typeof piece === "string" ? Buffer.from(piece, "utf8") : piece;
+        bytes += buf.byteLength;
+        yield buf;
+      }
+    };
+    const putOpts = opts.contentType ? { contentType: opts.contentType } : undefined;
+    let localCopy: string | undefined;
+    if (this.opts.outputDir) {
+      localCopy = path.join(this.opts.outputDir, filename);
+      await mkdir(this.opts.outputDir, { recursive: true });
+      await pipeline(Readable.from(counted()), createWriteStream(localCopy));
+      if (!this.simulate) {
+        const file = localCopy;
+        await this.retry(`put ${this.repository}/${entry.pointer}`, () => this.driver.put(this.repository, entry.pointer, createReadStream(file), putOpts));
+      }
+    } else if (this.simulate) {
+      for await (const _ of counted()) void _;
+    } else {
+      await this.driver.put(this.repository, entry.pointer, Readable.from(counted()), putOpts);
+    }
+    if (this.simulate) this.opts.plan?.push({ kind: "storage", target: this.repository, detail: `${entry.pointer} (${bytes} bytes)` });
+    this.opts.events?.emit("write", {
+      app: this.opts.app ?? "",
+      repository: this.repository,
+      key: entry.pointer,
+      bytes,
       simulated: this.simulate,
       ...(localCopy ? { localCopy } : {}),
     });
