@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { DateTime } from "luxon";
+import { compare, ListProvider, windowFor, type ProvItem } from "../../src/support/last-update.js";
+
+const Z = "America/Chicago";
+const day = (d: string) => DateTime.fromISO(d, { zone: Z });
+const today = day("2024-11-20");
+const popts = { today };
+const item = (base: string, ext: string, d: string, end?: string): ProvItem => ({
+  base,
+  ext,
+  date: day(d),
+  dateEnd: end ? day(end) : null,
+  payload: null,
+  label: `${base}/${ext}/${d}`,
+});
+
+async function run(src: ProvItem[], tgt: ProvItem[] | undefined, opts: { force?: boolean; baseExtKey?: boolean; start?: string; end?: string } = {}) {
+  const forced: string[] = [];
+  const out: string[] = [];
+  for await (const u of compare(new ListProvider(() => src, popts), tgt ? new ListProvider(() => tgt, popts) : undefined, {
+    window: windowFor(opts.start ? day(opts.start) : undefined, opts.end ? day(opts.end) : undefined),
+    force: opts.force ?? false,
+    baseExtKey: opts.baseExtKey ?? true,
+    onForced: (s) => forced.push(s.label),
+  })) {
+    out.push(u.label);
+  }
+  return { out, forced };
+}
+
+describe("compare loop", () => {
+  it("yields source items no target covers (gap filling)", async () => {
+    const src = ["2024-11-01", "2024-11-02", "2024-11-03", "2024-11-04"].map((d) => item("Austin", "csv", d));
+    const tgt = ["2024-11-01", "2024-11-03"].map((d) => item("Austin", "csv", d));
+    expect((await run(src, tgt)).out).toEqual(["Austin/csv/2024-11-02", "Austin/csv/2024-11-04"]);
+  });
+
+  it("without a target yields everything", async () => {
+    const src = [item("A", "csv", "2024-11-01"), item("B", "csv", "2024-11-01")];
+    expect((await run(src, undefined)).out).toHaveLength(2);
+  });
+
+  it("keys on base+ext or on base alone; base-only ignores target unit_data.* and site.*", async () => {
+    const src = [item("Austin", "unmatched.txt", "2024-11-01"), item("Austin", "matched.txt", "2024-11-01")];
+    const tgt = [item("Austin", "unmatched.txt", "2024-11-01")];
+    expect((await run(src, tgt, { baseExtKey: true })).out).toEqual(["Austin/matched.txt/2024-11-01"]);
+    expect((await run(src, tgt, { baseExtKey: false })).out).toEqual([]);
+    const unitOnly = [item("Austin", "unit_data.json", "2024-11-01"), item("Austin", "site.json", "2024-11-01")];
+    expect((await run(src, unitOnly, { baseExtKey: false })).out).toHaveLength(2);
+  });
+
+  it("counts a longer target that started earlier as covering (fixes B37)", async () => {
+    const src = [item("Austin", "csv", "2024-11-02"), item("Austin", "csv", "2024-11-05")];
+    const tgt = [item("Austin", "csv", "2024-11-01", "2024-11-04")];
+    expect((await run(src, tgt)).out).toEqual(["Austin/csv/2024-11-05"]);
+  });
+
+  it("overlaps a sub-day source with a daily target, and a target after the source does not cover it", async () => {
+    const src = [item("A", "csv", "2024-11-02", "2024-11-02T12:00"), item("A", "csv", "2024-11-03")];
+    const tgt = [item("A", "csv", "2024-11-02"), item("A", "csv", "2024-11-04")];
+    expect((await run(src, tgt)).out).toEqual(["A/csv/2024-11-03"]);
+  });
+
+  it("on the fall-back day a target covers its whole 25 hours", async () => {
+    const src = [item("A", "csv", "2024-11-03T23:30", "2024-11-04")];
+    const tgt = [item("A", "csv", "2024-11-03")];
+    expect((await run(src, tgt)).out).toEqual([]);
+  });
+
+  it("--force yields everything and reports each forced (key, date) once", async () => {
+    const src = [item("A", "csv", "2024-11-01"), item("A", "csv", "2024-11-01"), item("A", "csv", "2024-11-02")];
+    const tgt = [item("A", "csv", "2024-11-01"), item("A", "csv", "2024-11-02")];
+    const r = await run(src, tgt, { force: true });
+    expect(r.out).toHaveLength(3);
+    expect(r.forced).toEqual(["A/csv/2024-11-01", "A/csv/2024-11-02"]);
+  });
+
+  it("never yields today's or later items without -e; with -e inside the window it does", async () => {
+    const src = [item("A", "csv", "2024-11-19"), item("A", "csv", "2024-11-20"), item("A", "csv", "2024-11-21")];
+    expect((await run(src, [], { start: "2024-11-01" })).out).toEqual(["A/csv/2024-11-19"]);
+    expect((await run(src, [], { start: "2024-11-01", end: "2024-11-21" })).out).toEqual(["A/csv/2024-11-19", "A/csv/2024-11-20"]);
+    expect((await run(src, [], { start: "2024-11-20", end: "2024-11-20" })).out).toEqual(["A/csv/2024-11-20"]);
+  });
+
+  it("is linear: 150,000 sources against 75,000 targets", async () => {
+    const base = day("2020-01-01");
+    const src: ProvItem[] = [];
+    for (let i = 0; i < 1500; i++) for (let b = 0; b < 100; b++) src.push({ base: `b${b}`, ext: "csv", date: base.plus({ days: i }), payload: null, label: "" });
+    const tgt = src.filter((_, i) => i % 2 === 0);
+    const r = await run(src, tgt);
+    expect(r.out).toHaveLength(src.length - tgt.length);
+  });
+});

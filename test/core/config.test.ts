@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { loadConfig, createSecretSource, validateConfig } from "../../src/config/load.js";
+import { createDriver } from "../../src/config/factory.js";
+import { ConfigError, TerminalError } from "../../src/support/errors.js";
+import { makeFilename, makeKey, validateIdPart } from "../../src/support/identifier.js";
+import { DateTime } from "luxon";
+import { tempDir, testRuntime, ingestMain } from "./helpers.js";
+import { MemoryStorage } from "../../src/drivers/storage/memory.js";
+import { Storage } from "../../src/support/storage.js";
+import { Catalog } from "../../src/support/catalog.js";
+import { MemoryCatalog } from "../../src/drivers/catalog/memory.js";
+
+const ctx = (home: string) => ({
+  secrets: createSecretSource(undefined, {}, home),
+  zone: "America/Chicago",
+  clock: () => 0,
+  debug: false,
+  baseDir: home,
+  home,
+});
+
+describe("configuration", () => {
+  it("has embedded defaults with no file", () => {
+    const { config } = loadConfig({ cwd: tempDir(), env: {} });
+    expect(config.storage.driver).toBe("local");
+    expect(config.catalog.driver).toBe("sqlite");
+    expect(config.zone).toBe("America/Chicago");
+  });
+
+  it("reads YAML and applies environment overrides", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "lake.config.yaml"), "zone: America/Denver\ncatalog:\n  driver: memory\n");
+    const { config } = loadConfig({ cwd: dir, env: { LAKE__catalog__driver: "sqlite", LAKE__catalog__options__path: "x.db", LAKE_HOME: "/srv/lake" } });
+    expect(config.zone).toBe("America/Denver");
+    expect(config.catalog).toEqual({ driver: "sqlite", options: { path: "x.db" } });
+    expect(config.home).toBe("/srv/lake");
+  });
+
+  it("rejects unknown keys and wrong types with the path named", () => {
+    expect(() => validateConfig({ catalgo: {} }, "lake.config.yaml")).toThrow(/Unrecognized key.*catalgo/s);
+    expect(() => validateConfig({ retry: { retries: "many" } }, "x")).toThrow(/retry\.retries/);
+    expect(() => loadConfig({ file: "/nope/lake.yaml", env: {} })).toThrow(/does not exist/);
+  });
+
+  it("names the unknown driver and the known ones", async () => {
+    await expect(createDriver("catalog", { driver: "sqlit", options: {} }, ctx(tempDir()))).rejects.toThrow(
+      /catalog\.driver: unknown driver "sqlit" \(known: sqlite, memory, postgrest, postgres\)/,
+    );
+  });
+
+  it("names a bad driver option", async () => {
+    await expect(createDriver("storage", { driver: "local", options: { rooot: "/tmp" } }, ctx(tempDir()))).rejects.toThrow(
+      /storage\.options \(driver local\)/,
+    );
+  });
+
+  it("a configuration error aborts the run before anything is written", async () => {
+    const home = tempDir();
+    const runtime = testRuntime(home, { config: { catalog: { driver: "nosuch" } } });
+    await expect(ingestMain({ start_date: "2024-11-01", sourcedir: home }, { runtime })).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it("reads secrets from env first, then the secrets file, and names a missing one without its value", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "secrets.json"), JSON.stringify({ CATALOG_KEY: "from-file", OTHER: "x" }));
+    const s = createSecretSource("secrets.json", { CATALOG_KEY: "from-env" }, dir);
+    expect(s.get("CATALOG_KEY")).toBe("from-env");
+    expect(s.get("OTHER")).toBe("x");
+    expect(() => s.require("SOCRATA_PASSWORD", "Socrata publisher")).toThrow(/Missing secret SOCRATA_PASSWORD \(Socrata publisher\)/);
+  });
+});
+
+describe("names and keys", () => {
+  const d = DateTime.fromISO("2019-06-01", { zone: "America/Chicago" });
+  it("follows the original's naming", () => {
+    expect(makeFilename("Austin", "bt", "unmatched.txt", d)).toBe("Austin_bt_2019-06-01_unmatched.txt");
+    expect(makeFilename("Austin", "wt", "csv", d)).toBe("Austin_wt_2019-06-01.csv");
+    expect(makeKey("gs", d, "Burnet_Richcreek_gs_2019-06-01.zip")).toBe("2019/06/01/gs/Burnet_Richcreek_gs_2019-06-01.zip");
+  });
+
+  it.each([["a/b"], ["..evil"], ["a\\b"], ["bad\u0001"], [""]])("rejects base %j", (bad) => {
+    expect(() => validateIdPart("base", bad)).toThrow(TerminalError);
+    expect(() => makeFilename(bad, "bt", "csv", d)).toThrow(/Invalid base/);
+  });
+
+  it("rejects a bad ext and writes nothing", async () => {
+    const driver = new MemoryStorage();
+    const catalog = new MemoryCatalog();
+    const storage = new Storage(driver, "raw", "bt", new Catalog(catalog, "bt", { zone: "America/Chicago" }));
+    await expect(storage.writeBuffer(Buffer.from("x"), storage.catalog.build("raw", "Austin", "../x", d, "p"))).rejects.toThrow(/Invalid ext/);
+    expect(driver.repos.size).toBe(0);
+    expect(catalog.rows.size).toBe(0);
+  });
+});
