@@ -34,7 +34,7 @@ else
   if ! bash scripts/services.sh start; then echo "test-all: the test services did not start" >&2; summary 0 1; exit 1; fi
   STARTED=1
 fi
-cleanup() { if [ "$STARTED" = 1 ]; then bash scripts/services.sh stop || true; fi; }
+cleanup() { if [ "$STARTED" = 1 ]; then bash scripts/services.sh stop >/dev/null 2>&1 || true; STARTED=0; fi; }
 trap cleanup EXIT
 
 step "typecheck (reported, does not fail the run)"
@@ -63,5 +63,6 @@ RESULT=$(node -e '
 ' "$OUT/vitest.json")
 read -r PASSED FAILED <<<"$RESULT"
 if [ "$VITEST_RC" -ne 0 ] && [ "$FAILED" -eq 0 ]; then FAILED=1; fi
+cleanup; trap - EXIT
 summary "$PASSED" "$FAILED"
 [ "$FAILED" -eq 0 ]
