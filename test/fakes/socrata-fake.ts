@@ -51,12 +51,18 @@ export interface SocrataFakeOptions {
   maxRowsPerRequest?: number;
 }
 
-type Fault =
-  | { kind: "status"; status: number; remaining: number; body?: unknown }
-  | { kind: "throttle"; remaining: number; retryAfterSeconds: number }
-  | { kind: "stall"; remaining: number }
-  | { kind: "accepted"; remaining: number }
-  | { kind: "tooLarge"; remaining: number };
+type Fault = { remaining: number; skip: number } & (
+  | { kind: "status"; status: number; body?: unknown }
+  | { kind: "throttle"; retryAfterSeconds: number }
+  | { kind: "stall" }
+  | { kind: "accepted" }
+  | { kind: "tooLarge" }
+);
+
+/** Fault timing: `after` = how many requests pass untouched before the fault starts. */
+export interface FaultTiming {
+  after?: number;
+}
 
 /** Cert and key: from the environment when both are set, else a new self-signed pair for 127.0.0.1/localhost. */
 export function fakeTlsMaterial(): { cert: string; key: string; certPath: string } {
@@ -93,6 +99,9 @@ export class SocrataFake {
   readonly datasets = new Map<string, Map<string, FakeRow>>();
   private readonly rowIdFields = new Map<string, string>();
   private faults: Fault[] = [];
+  private delayMs = 0;
+  private readonly inFlight = new Map<string, number>();
+  private readonly inFlightMax = new Map<string, number>();
   private readonly stalled = new Set<ServerResponse>();
 
   private constructor(
@@ -107,7 +116,7 @@ export class SocrataFake {
     else tls = fakeTlsMaterial();
     const server = https.createServer({ cert: tls.cert, key: tls.key });
     const fake = new SocrataFake(server, opts, tls.certPath);
-    server.on("request", (req, res) => fake.handle(req, res));
+    server.on("request", (req, res) => void fake.track(req, res));
     server.on("tlsClientError", () => undefined);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -146,26 +155,37 @@ export class SocrataFake {
   }
 
   /** Answers the next `times` requests with `status` (and a JSON error body). */
-  failNext(status: number, times = 1, body?: unknown): void {
-    this.faults.push({ kind: "status", status, remaining: times, body });
+  failNext(status: number, times = 1, body?: unknown, timing: FaultTiming = {}): void {
+    this.faults.push({ kind: "status", status, remaining: times, body, skip: timing.after ?? 0 });
   }
 
-  throttleNext(times = 1, retryAfterSeconds = 1): void {
-    this.faults.push({ kind: "throttle", remaining: times, retryAfterSeconds });
+  /** 429 Too Many Requests with a Retry-After header for the next `times` requests. */
+  throttleNext(times = 1, retryAfterSeconds = 1, timing: FaultTiming = {}): void {
+    this.faults.push({ kind: "throttle", remaining: times, retryAfterSeconds, skip: timing.after ?? 0 });
   }
 
   /** The next `times` requests are read but never answered. */
-  stallNext(times = 1): void {
-    this.faults.push({ kind: "stall", remaining: times });
+  stallNext(times = 1, timing: FaultTiming = {}): void {
+    this.faults.push({ kind: "stall", remaining: times, skip: timing.after ?? 0 });
   }
 
   /** The next `times` writes are applied but answered 202 Accepted (Socrata's "still processing"). */
-  acceptNext(times = 1): void {
-    this.faults.push({ kind: "accepted", remaining: times });
+  acceptNext(times = 1, timing: FaultTiming = {}): void {
+    this.faults.push({ kind: "accepted", remaining: times, skip: timing.after ?? 0 });
   }
 
-  rejectTooLargeNext(times = 1): void {
-    this.faults.push({ kind: "tooLarge", remaining: times });
+  rejectTooLargeNext(times = 1, timing: FaultTiming = {}): void {
+    this.faults.push({ kind: "tooLarge", remaining: times, skip: timing.after ?? 0 });
+  }
+
+  /** Answers every request this many ms late (to make overlapping requests observable). */
+  setDelay(ms: number): void {
+    this.delayMs = ms;
+  }
+
+  /** Most requests one dataset had in flight at once. */
+  maxInFlight(dataset: string): number {
+    return this.inFlightMax.get(dataset) ?? 0;
   }
 
   /** Forgets rows, requests and pending faults. */
@@ -173,6 +193,8 @@ export class SocrataFake {
     this.requests.length = 0;
     this.datasets.clear();
     this.faults = [];
+    this.inFlightMax.clear();
+    this.delayMs = 0;
   }
 
   async close(): Promise<void> {
@@ -185,10 +207,24 @@ export class SocrataFake {
   // --- Internal helpers ---
 
   private takeFault(): Fault | undefined {
-    const f = this.faults.find((x) => x.remaining > 0);
+    const f = this.faults[0];
+    if (f && f.skip > 0) {
+      f.skip--;
+      return undefined;
+    }
     if (f) f.remaining--;
     this.faults = this.faults.filter((x) => x.remaining > 0);
     return f;
+  }
+
+  private async track(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const dataset = DATASET_PATH.exec(new URL(req.url ?? "/", "https://fake").pathname)?.[1] ?? "";
+    const n = (this.inFlight.get(dataset) ?? 0) + 1;
+    this.inFlight.set(dataset, n);
+    this.inFlightMax.set(dataset, Math.max(n, this.inFlightMax.get(dataset) ?? 0));
+    res.on("close", () => this.inFlight.set(dataset, (this.inFlight.get(dataset) ?? 1) - 1));
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    await this.handle(req, res);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -77,8 +77,8 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Pub
   return {
     driverName: DRIVER_NAME,
     capabilities: { maxRowsPerRequest, supportsDelete: true },
-    upsert(dataset, rows, rowIdField) {
-      if (rows.length === 0) return Promise.resolve({ created: 0, updated: 0 });
+    async upsert(dataset, rows, rowIdField) {
+      if (rows.length === 0) return { created: 0, updated: 0 };
       return exclusive(dataset, async () => {
         const ds = await load(dataset);
         // Validate every row before touching the index, so a bad row leaves the store unchanged.
@@ -105,8 +105,8 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Pub
         return { created, updated };
       });
     },
-    delete(dataset, rowIds, rowIdField) {
-      if (rowIds.length === 0) return Promise.resolve(0);
+    async delete(dataset, rowIds, rowIdField) {
+      if (rowIds.length === 0) return 0;
       return exclusive(dataset, async () => {
         const ds = await load(dataset);
         keyRows(ds, rowIdField);

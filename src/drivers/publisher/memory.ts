@@ -45,14 +45,17 @@ export function createMemoryPublisher(maxRowsPerRequest = 10_000): MemoryPublish
       }
       if (rows.length === 0) return { created: 0, updated: 0 };
       batches.push({ dataset, rows: rows.length });
-      const t = table(dataset);
-      let created = 0;
-      let updated = 0;
       rows.forEach((row, i) => {
         const id = row[rowIdField];
         if (id === undefined || id === null || id === "") {
-          throw new TerminalError(`memory publisher: row ${i} for ${dataset} has no row id field "${rowIdField}"`);
+          throw new TerminalError(`memory publisher: row ${i} for ${dataset} has no value in row id field "${rowIdField}"`);
         }
+      });
+      const t = table(dataset);
+      let created = 0;
+      let updated = 0;
+      rows.forEach((row) => {
+        const id = row[rowIdField]!;
         if (t.has(String(id))) updated++;
         else created++;
         t.set(String(id), { ...row });

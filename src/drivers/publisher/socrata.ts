@@ -149,9 +149,9 @@ export function createSocrataPublisher(options: SocrataOptions, credentials: Soc
     driverName: DRIVER_NAME,
     capabilities: { maxRowsPerRequest: rowsPerUpsert, supportsDelete: true },
 
-    upsert(dataset, rows, rowIdField) {
+    async upsert(dataset, rows, rowIdField) {
       checkDataset(dataset);
-      if (rows.length === 0) return Promise.resolve({ created: 0, updated: 0 }); // never an empty batch (fixes B35)
+      if (rows.length === 0) return { created: 0, updated: 0 }; // never an empty batch (fixes B35)
       rows.forEach((row: PublishRow, i) => {
         const id = row[rowIdField];
         if (id === undefined || id === null || id === "") {
@@ -171,9 +171,9 @@ export function createSocrataPublisher(options: SocrataOptions, credentials: Soc
       });
     },
 
-    delete(dataset, rowIds, rowIdField) {
+    async delete(dataset, rowIds, rowIdField) {
       checkDataset(dataset);
-      if (rowIds.length === 0) return Promise.resolve(0);
+      if (rowIds.length === 0) return 0;
       return exclusive(dataset, async () => {
         let deleted = 0;
         for (let i = 0; i < rowIds.length; i += rowsPerUpsert) {

@@ -1,0 +1,118 @@
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parse } from "csv-parse/sync";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publisherConformance } from "../conformance/publisher.js";
+import { createMemoryPublisher } from "../../src/drivers/publisher/memory.js";
+import csvDriver, { createCsvPublisher } from "../../src/drivers/publisher/csv.js";
+import { createSocrataPublisher } from "../../src/drivers/publisher/socrata.js";
+import { SocrataFake } from "../fakes/socrata-fake.js";
+import { describeService } from "../helpers/services.js";
+import { testContext } from "../helpers/context.js";
+import { Publisher } from "../../src/support/publisher.js";
+import { NO_RETRY } from "../../src/support/resilience.js";
+
+function readCsv(file: string): Record<string, unknown>[] {
+  try {
+    return parse(readFileSync(file, "utf8"), { columns: true }) as Record<string, unknown>[];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+}
+
+publisherConformance("memory", {
+  async create(max) {
+    const driver = createMemoryPublisher(max);
+    return { driver, rows: async (d) => driver.rows(d), requests: () => driver.batches.length };
+  },
+});
+
+publisherConformance("csv", {
+  async create(max) {
+    const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
+    const driver = createCsvPublisher(dir, max);
+    return { driver, rows: async (d) => readCsv(path.join(dir, `${d}.csv`)) };
+  },
+});
+
+describe("csv publisher", () => {
+  it("defaults to <home>/published/<dataset>.csv and keeps rows across driver instances (a rerun never duplicates)", async () => {
+    const ctx = testContext();
+    const first = await csvDriver.create(csvDriver.options.parse({}), ctx);
+    await first.upsert("i626-g7ub", [{ row_id: "a", v: 1 }, { row_id: "b", v: 2 }], "row_id");
+    const second = await csvDriver.create(csvDriver.options.parse({}), ctx);
+    const r = await second.upsert("i626-g7ub", [{ row_id: "b", v: 3 }, { row_id: "c", v: 4 }], "row_id");
+    expect(r).toEqual({ created: 1, updated: 1 });
+    const file = path.join(ctx.home, "published", "i626-g7ub.csv");
+    expect(readFileSync(file, "utf8")).toBe("row_id,v\r\na,1\r\nb,3\r\nc,4\r\n");
+    expect(await second.countRows!("i626-g7ub")).toBe(3);
+  });
+
+  it("header is the union of columns in first-seen order; nulls empty, booleans as Python writes them", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
+    const d = createCsvPublisher(dir);
+    await d.upsert("ds", [{ id: "1", a: "x,y", b: null }], "id");
+    await d.upsert("ds", [{ id: "2", c: true, a: "z" }], "id");
+    expect(readFileSync(path.join(dir, "ds.csv"), "utf8")).toBe('id,a,b,c\r\n1,"x,y",,\r\n2,z,,True\r\n');
+  });
+
+  it("rewrites atomically: no temp file is left beside the dataset", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
+    const d = createCsvPublisher(dir);
+    await Promise.all([1, 2, 3, 4].map((i) => d.upsert("ds", [{ id: String(i) }], "id")));
+    expect(readdirSync(dir)).toEqual(["ds.csv"]);
+    expect(await d.countRows!("ds")).toBe(4);
+  });
+
+  it("deletes by id from an existing file read by a fresh instance", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
+    await createCsvPublisher(dir).upsert("ds", [{ id: "1" }, { id: "2" }], "id");
+    const fresh = createCsvPublisher(dir);
+    expect(await fresh.countRows("ds")).toBe(2);
+    expect(await fresh.delete("ds", ["1", "9"], "id")).toBe(1);
+    expect(readFileSync(path.join(dir, "ds.csv"), "utf8")).toBe("id\r\n2\r\n");
+  });
+
+  it("refuses a dataset name that is not a plain file name", async () => {
+    const d = createCsvPublisher(mkdtempSync(path.join(tmpdir(), "csvpub-")));
+    await expect(d.upsert("../evil", [{ id: "1" }], "id")).rejects.toThrow(/cannot be a file name/);
+  });
+
+  it("names the file and column when an existing file lacks the row id column", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
+    await createCsvPublisher(dir).upsert("ds", [{ id: "1" }], "id");
+    await expect(createCsvPublisher(dir).upsert("ds", [{ row_id: "1" }], "row_id")).rejects.toThrow(/ds\.csv has no column "row_id"/);
+  });
+});
+
+const TLS_ENV = ["SOCRATA_FAKE_CERT", "SOCRATA_FAKE_KEY", "NODE_EXTRA_CA_CERTS"];
+
+describeService(TLS_ENV, "socrata publisher on the HTTPS fake", () => {
+  let fake: SocrataFake;
+  beforeAll(async () => {
+    fake = await SocrataFake.start({ credentials: { username: "lake", password: "s3cret", appToken: "tok" } });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  publisherConformance("socrata", {
+    async create(max) {
+      const driver = createSocrataPublisher({ domain: fake.domain, timeoutMs: 10_000, rowsPerUpsert: max }, { username: "lake", password: "s3cret", appToken: "tok" });
+      return { driver, rows: async (d) => fake.rows(d), requests: () => fake.requests.length };
+    },
+  });
+
+  it("publishes through the Publisher wrapper: one POST per 10,000-row chunk by default", async () => {
+    const driver = createSocrataPublisher({ domain: fake.domain, timeoutMs: 30_000, rowsPerUpsert: 10_000 }, { username: "lake", password: "s3cret" });
+    expect(driver.capabilities.maxRowsPerRequest).toBe(10_000);
+    const before = fake.requests.length;
+    const pub = new Publisher(driver, "big0-0001", "row_id", { retry: NO_RETRY });
+    for (let i = 0; i < 25_000; i++) await pub.addRow({ row_id: `r${i}`, volume: i });
+    await pub.flush();
+    expect(fake.requests.slice(before).map((r) => r.rows)).toEqual([10_000, 10_000, 5_000]);
+    expect(fake.count("big0-0001")).toBe(25_000);
+  });
+});
