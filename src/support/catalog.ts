@@ -77,8 +77,21 @@ export class Catalog {
     return this.opts.simulate ?? false;
   }
 
+  /** Zoned DateTimes by epoch ms: catalog dates repeat (one per day), and building a zoned DateTime is costly. */
+  private readonly dateCache = new Map<number, DateTime>();
+
+  private zoned(ms: number): DateTime {
+    let dt = this.dateCache.get(ms);
+    if (!dt) {
+      if (this.dateCache.size >= 100_000) this.dateCache.clear();
+      dt = LuxonDateTime.fromMillis(ms, { zone: this.zone });
+      this.dateCache.set(ms, dt);
+    }
+    return dt;
+  }
+
   toEntry(r: CatalogRecord): CatalogEntry {
-    const z = (ms: number | null) => (ms === null ? null : LuxonDateTime.fromMillis(ms, { zone: this.zone }));
+    const z = (ms: number | null) => (ms === null ? null : this.zoned(ms));
     return {
       repository: r.repository,
       dataSource: r.data_source,
