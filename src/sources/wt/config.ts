@@ -1,0 +1,32 @@
+/**
+ * The Wavetronix settings block, `sources.wt` of the configuration (documented in docs/sources/wavetronix.md):
+ *
+ *   sources:
+ *     wt:
+ *       sql: { driver: mssql, options: { server: ..., database: KITSDB } }   # the KITS database (sqlite/postgres/mssql)
+ *       tables: { history: KITS.SYSDETHISTORYRM, detectors: KITS.DETECTORSRM } # optional; defaults per dialect
+ */
+import { z } from "zod";
+import { driverSpec } from "../../config/schema.js";
+import { formatZodError } from "../../config/load.js";
+import { ConfigError } from "../../support/errors.js";
+
+export const wtSourceSchema = z
+  .object({
+    /** The KITS database as a SQL driver spec. Required by wt-insert-lake only. */
+    sql: driverSpec.optional(),
+    /** Table-name overrides (plain identifiers, optionally schema-qualified). */
+    tables: z
+      .object({ history: z.string().min(1).optional(), detectors: z.string().min(1).optional() })
+      .strict()
+      .default({}),
+  })
+  .passthrough();
+
+export type WtSourceConfig = z.infer<typeof wtSourceSchema>;
+
+export function readWtConfig(raw: Record<string, unknown>): WtSourceConfig {
+  const parsed = wtSourceSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatZodError(parsed.error, "sources.wt"));
+  return parsed.data;
+}

@@ -1,0 +1,156 @@
+/**
+ * The KITS queries of the Wavetronix source (original §9.2.1), one text per dialect, parameterised only.
+ *
+ * KITS keeps CURDATETIME as local wall-clock time without a zone. Window bounds are passed as local wall-clock
+ * strings "YYYY-MM-DD HH:MM:SS" and every timestamp comes back as text in that form, so no driver or host zone
+ * ever reinterprets a time.
+ *
+ * Table names are configurable (sources.wt.tables); they cannot be parameters, so they are checked against a
+ * plain identifier pattern (schema-qualified allowed) before they enter any statement.
+ */
+import type { SqlDialect } from "../../support/drivers.js";
+import { placeholder } from "../../support/drivers.js";
+import type { SqlDayQueries } from "../../support/last-update.js";
+import { ConfigError } from "../../support/errors.js";
+
+export interface WtTables {
+  /** Detector readings: DETID, CURDATETIME, VOLUME, OCCUPANCY, SPEED, STATUS, UPLOADSUCCESS, DETCOUNTCOMPARISON, DAILYCUMULATIVE. */
+  history: string;
+  /** Detector inventory: DETID, INTID, INTNAME, DETNAME. */
+  detectors: string;
+}
+
+/** KITS lives in schema KITS of the database named in the connection (KITSDB; fixes B10's missing name). */
+export const DEFAULT_TABLES: Record<SqlDialect, WtTables> = {
+  mssql: { history: "KITS.SYSDETHISTORYRM", detectors: "KITS.DETECTORSRM" },
+  postgres: { history: "SYSDETHISTORYRM", detectors: "DETECTORSRM" },
+  sqlite: { history: "SYSDETHISTORYRM", detectors: "DETECTORSRM" },
+};
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$/;
+
+export function checkTableName(name: string, key: string): string {
+  if (!IDENTIFIER.test(name)) {
+    throw new ConfigError(
+      `sources.wt.tables.${key} "${name}" is not a plain table name: use letters, digits and "_", optionally schema-qualified (KITS.SYSDETHISTORYRM)`,
+    );
+  }
+  return name;
+}
+
+/** Column names of one retrieved row, in the CSV's order (original §9.2.1). */
+export const KITS_COLUMNS = [
+  "detID",
+  "intID",
+  "curDateTime",
+  "intName",
+  "detName",
+  "volume",
+  "occupancy",
+  "speed",
+  "status",
+  "uploadSuccess",
+  "detCountComparison",
+  "dailyCumulative",
+] as const;
+export type KitsColumn = (typeof KITS_COLUMNS)[number];
+export type KitsRow = Record<KitsColumn, unknown>;
+
+/** Local wall-clock window [start, end); either bound may be absent. */
+export interface WallWindow {
+  start?: string;
+  end?: string;
+}
+
+function quoteAlias(dialect: SqlDialect, alias: string): string {
+  return dialect === "mssql" ? `[${alias}]` : `"${alias}"`;
+}
+
+/** CURDATETIME as 'YYYY-MM-DD HH:MM:SS' text. */
+function timeText(dialect: SqlDialect, column: string): string {
+  switch (dialect) {
+    case "sqlite":
+      return `strftime('%Y-%m-%d %H:%M:%S', ${column})`;
+    case "postgres":
+      return `to_char(${column}, 'YYYY-MM-DD HH24:MI:SS')`;
+    case "mssql":
+      return `CONVERT(char(19), ${column}, 120)`;
+  }
+}
+
+/** The calendar day of CURDATETIME as 'YYYY-MM-DD' text (the original's CAST(CURDATETIME AS date)). */
+function dayText(dialect: SqlDialect, column: string): string {
+  switch (dialect) {
+    case "sqlite":
+      return `date(${column})`;
+    case "postgres":
+      return `to_char(CAST(${column} AS date), 'YYYY-MM-DD')`;
+    case "mssql":
+      return `CONVERT(char(10), CAST(${column} AS date), 120)`;
+  }
+}
+
+/** A bound compared with CURDATETIME. SQLite keeps text, so the text comparison is the time comparison. */
+function boundParam(dialect: SqlDialect, i: number): string {
+  const p = placeholder(dialect, i);
+  switch (dialect) {
+    case "sqlite":
+      return p;
+    case "postgres":
+      return `CAST(${p} AS timestamp)`;
+    case "mssql":
+      return `CONVERT(datetime2, ${p}, 120)`;
+  }
+}
+
+function whereWindow(dialect: SqlDialect, column: string, w: WallWindow): { clause: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (w.start !== undefined) {
+    parts.push(`${column} >= ${boundParam(dialect, params.length)}`);
+    params.push(w.start);
+  }
+  if (w.end !== undefined) {
+    parts.push(`${column} < ${boundParam(dialect, params.length)}`);
+    params.push(w.end);
+  }
+  return { clause: parts.length ? ` WHERE ${parts.join(" AND ")}` : "", params };
+}
+
+export interface WtQueries extends SqlDayQueries {
+  readonly tables: (dialect: SqlDialect) => WtTables;
+  /** Every reading of [start, end) joined with its detector, ordered by CURDATETIME, INTNAME, DETNAME. */
+  retrieval(dialect: SqlDialect, window: WallWindow): { sql: string; params: unknown[] };
+}
+
+/** The Wavetronix queries with optional table-name overrides (checked here, at configuration time). */
+export function wtQueries(overrides: Partial<WtTables> = {}): WtQueries {
+  if (overrides.history !== undefined) checkTableName(overrides.history, "history");
+  if (overrides.detectors !== undefined) checkTableName(overrides.detectors, "detectors");
+  const tables = (dialect: SqlDialect): WtTables => ({ ...DEFAULT_TABLES[dialect], ...overrides });
+  return {
+    tables,
+    availability(dialect, window) {
+      const t = tables(dialect);
+      const day = dayText(dialect, "CURDATETIME");
+      const { clause, params } = whereWindow(dialect, "CURDATETIME", window);
+      const sql =
+        `SELECT ${day} AS ${quoteAlias(dialect, "day")}, COUNT(1) AS ${quoteAlias(dialect, "n")} FROM ${t.history}${clause}` +
+        ` GROUP BY ${day} ORDER BY ${day}`;
+      return { sql, params };
+    },
+    retrieval(dialect, window) {
+      const t = tables(dialect);
+      const q = (alias: KitsColumn) => quoteAlias(dialect, alias);
+      const { clause, params } = whereWindow(dialect, "a.CURDATETIME", window);
+      const sql =
+        `SELECT a.DETID AS ${q("detID")}, b.INTID AS ${q("intID")}, ${timeText(dialect, "a.CURDATETIME")} AS ${q("curDateTime")},` +
+        ` INTNAME AS ${q("intName")}, DETNAME AS ${q("detName")}, a.VOLUME AS ${q("volume")}, a.OCCUPANCY AS ${q("occupancy")},` +
+        ` SPEED AS ${q("speed")}, STATUS AS ${q("status")}, UPLOADSUCCESS AS ${q("uploadSuccess")},` +
+        ` DETCOUNTCOMPARISON AS ${q("detCountComparison")}, DAILYCUMULATIVE AS ${q("dailyCumulative")}` +
+        ` FROM ${t.history} a INNER JOIN ${t.detectors} b ON a.DETID = b.DETID${clause}` +
+        ` ORDER BY a.CURDATETIME, INTNAME, DETNAME`;
+      return { sql, params };
+    },
+  };
+}

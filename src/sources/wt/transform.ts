@@ -1,0 +1,431 @@
+/**
+ * Pure transforms of the Wavetronix source (original §9.2): KITS rows → raw CSV → standardized JSON → ready JSON →
+ * Socrata rows. No I/O here; the entries in src/entries/wt-*.ts do the reading and writing.
+ *
+ * Timestamps repeat in a day: ~150 detectors share each 15-minute slot, so every timestamp conversion is memoised
+ * per distinct text (a day has about a hundred), which keeps a 50,000-row day well under a second.
+ */
+import { DateTime } from "luxon";
+import { parse } from "csv-parse/sync";
+import { stringify } from "csv-stringify/sync";
+import { pyStr as pyStrDate } from "../../util/dates.js";
+import { md5Concat, PyFloat } from "../../util/pyjson.js";
+import type { UnitDevice } from "../../support/drivers.js";
+import { KITS_COLUMNS, type KitsRow } from "./queries.js";
+
+/** The raw CSV header, exactly as the original wrote it. */
+export const CSV_HEADER: readonly string[] = KITS_COLUMNS;
+
+const INT_COLUMNS = new Set(["detID", "intID", "volume", "occupancy", "speed", "uploadSuccess", "detCountComparison", "dailyCumulative"]);
+const WALL_FORMAT = "yyyy-MM-dd HH:mm:ss";
+const WALL_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+const INT_RE = /^-?\d+$/;
+
+// ------------------------------------------------------------------------------------------------ raw CSV
+
+/** A KITS value as the original's csv.writer printed it after int(): integers plain, null empty, text as is. */
+function csvValue(column: string, v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (INT_COLUMNS.has(column)) {
+    if (typeof v === "number" && Number.isFinite(v)) return String(Math.trunc(v));
+    if (typeof v === "bigint") return v.toString();
+  }
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
+
+/**
+ * The raw CSV of one day: the original header, one line per KITS row, "\r\n" line ends, minimal quoting (fields
+ * with a comma, quote or line break are quoted, as Python's csv module does). Values are kept as the database gave
+ * them: the raw layer is untouched source data, and the standardize stage reports what it cannot read.
+ */
+export function kitsCsv(rows: Iterable<KitsRow>): { text: string; rows: number } {
+  const lines: string[][] = [];
+  for (const row of rows) lines.push(KITS_COLUMNS.map((c) => csvValue(c, row[c])));
+  const opts = { record_delimiter: "\r\n", quoted_match: /[\r\n]/ } as const;
+  return { text: stringify([CSV_HEADER as string[]], opts) + stringify(lines, opts), rows: lines.length };
+}
+
+// ------------------------------------------------------------------------------------------------ standardized
+
+export interface StdRow {
+  detID: number;
+  intID: number;
+  /** Python str(datetime) with the local offset. */
+  curDateTime: string;
+  intName: string;
+  detName: string;
+  volume: number;
+  occupancy: number;
+  speed: number;
+  status: string;
+  uploadSuccess: number;
+  detCountComparison: number;
+  dailyCumulative: number;
+}
+
+export interface WtHeader {
+  data_type: string;
+  origin_filename: string;
+  target_filename: string;
+  collection_date: string;
+  processing_date: string;
+}
+
+export interface StdJson {
+  header: WtHeader;
+  data: StdRow[];
+}
+
+export interface BadRow {
+  /** 1-based data row (the header is line 1, so data row N is line N + 1). */
+  row: number;
+  field: string;
+  message: string;
+}
+
+export interface SensorVolume {
+  volume: number;
+  min: DateTime | undefined;
+  max: DateTime | undefined;
+}
+
+/**
+ * Local wall-clock text → Python str() with the right offset. On the fall-back day a wall time of the repeated hour
+ * is ambiguous: the first reading of a detector at that time is daylight time, the second standard time (the
+ * original gave both the standard offset, so two readings claimed one instant).
+ */
+export class WallClock {
+  private readonly memo = new Map<string, { first: DateTime; second?: DateTime; firstText: string; secondText?: string } | null>();
+  constructor(readonly zone: string) {}
+
+  private resolve(wall: string) {
+    let hit = this.memo.get(wall);
+    if (hit !== undefined) return hit;
+    hit = null;
+    if (WALL_RE.test(wall)) {
+      const d = DateTime.fromFormat(wall, WALL_FORMAT, { zone: this.zone });
+      if (d.isValid) {
+        const earlier = d.minus({ hours: 1 });
+        if (earlier.toFormat(WALL_FORMAT) === wall) {
+          hit = { first: earlier, second: d, firstText: pyStrDate(earlier), secondText: pyStrDate(d) };
+        } else {
+          hit = { first: d, firstText: pyStrDate(d) };
+        }
+      }
+    }
+    this.memo.set(wall, hit);
+    return hit;
+  }
+
+  /** The instant and its text for the n-th (0-based) reading at this wall time; undefined when unparseable. */
+  at(wall: string, occurrence: number): { dt: DateTime; text: string } | undefined {
+    const r = this.resolve(wall);
+    if (!r) return undefined;
+    if (occurrence > 0 && r.second) return { dt: r.second, text: r.secondText! };
+    return { dt: r.first, text: r.firstText };
+  }
+
+  isAmbiguous(wall: string): boolean {
+    return Boolean(this.resolve(wall)?.second);
+  }
+}
+
+/**
+ * Raw CSV → standardized JSON rows (original §9.2.2). A row that cannot be read (wrong column count, a
+ * non-integer number, a missing or malformed time) is skipped and reported with its row number and field; the
+ * rest of the day goes on.
+ */
+export function standardize(
+  csvText: string | Buffer,
+  opts: { file: string; zone: string },
+): { data: StdRow[]; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
+  const records = parse(csvText, { relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
+  const badRows: BadRow[] = [];
+  const data: StdRow[] = [];
+  const perf = new Map<string, SensorVolume>();
+  if (records.length === 0) return { data, badRows, perf };
+  const header = records[0]!;
+  const index = new Map(header.map((h, i) => [h.trim(), i]));
+  const missing = CSV_HEADER.filter((c) => !index.has(c));
+  if (missing.length) {
+    throw new Error(`${opts.file}: header line lacks column(s) ${missing.join(", ")}; expected ${CSV_HEADER.join(",")}`);
+  }
+  const col = (name: string) => index.get(name)!;
+  const clock = new WallClock(opts.zone);
+  const seen = new Map<string, number>();
+
+  for (let r = 1; r < records.length; r++) {
+    const rec = records[r]!;
+    const bad = (field: string, message: string) => badRows.push({ row: r, field, message: `${opts.file} row ${r} (line ${r + 1}): ${message}; row skipped` });
+    if (rec.length !== header.length) {
+      bad("(row)", `${rec.length} fields where the header has ${header.length}`);
+      continue;
+    }
+    const ints: Record<string, number> = {};
+    let ok = true;
+    for (const name of INT_COLUMNS) {
+      const text = (rec[col(name)] ?? "").trim();
+      if (!INT_RE.test(text)) {
+        bad(name, `field "${name}" is ${text === "" ? "empty" : JSON.stringify(text)}, not an integer`);
+        ok = false;
+        break;
+      }
+      ints[name] = Number(text);
+    }
+    if (!ok) continue;
+    const wall = (rec[col("curDateTime")] ?? "").trim();
+    let occurrence = 0;
+    if (wall !== "" && clock.isAmbiguous(wall)) {
+      const key = `${ints.detID}\u0000${wall}`;
+      occurrence = seen.get(key) ?? 0;
+      seen.set(key, occurrence + 1);
+    }
+    const t = wall === "" ? undefined : clock.at(wall, occurrence);
+    if (!t) {
+      bad("curDateTime", wall === "" ? `field "curDateTime" is empty` : `field "curDateTime" is ${JSON.stringify(wall)}, not a local time YYYY-MM-DD HH:MM:SS`);
+      continue;
+    }
+    const intName = rec[col("intName")]!;
+    const row: StdRow = {
+      detID: ints.detID!,
+      intID: ints.intID!,
+      curDateTime: t.text,
+      intName,
+      detName: rec[col("detName")]!,
+      volume: ints.volume!,
+      occupancy: ints.occupancy!,
+      speed: ints.speed!,
+      status: rec[col("status")]!,
+      uploadSuccess: ints.uploadSuccess!,
+      detCountComparison: ints.detCountComparison!,
+      dailyCumulative: ints.dailyCumulative!,
+    };
+    data.push(row);
+    // Per-intersection volume for perfmet (fixes B11: empty names are skipped, times compared as instants).
+    if (intName !== "" && intName.toLowerCase() !== "nan") {
+      let p = perf.get(intName);
+      if (!p) perf.set(intName, (p = { volume: 0, min: undefined, max: undefined }));
+      p.volume += row.volume;
+      if (!p.min || t.dt < p.min) p.min = t.dt;
+      if (!p.max || t.dt > p.max) p.max = t.dt;
+    }
+  }
+  return { data, badRows, perf };
+}
+
+// ------------------------------------------------------------------------------------------------ ready
+
+/** Keys of a device that hold integers (written as integers even when another device lacks them: fixes B46). */
+const DEVICE_INT_KEYS = new Set(["atd_device_id", "coa_intersection_id", "primary_st_segment_id", "cross_st_segment_id", "kits_id"]);
+const DEVICE_FLOAT_KEYS = new Set(["lat", "lon"]);
+
+function asInt(v: unknown): number | null {
+  if (v === null || v === undefined || v === "") return null;
+  const n = typeof v === "number" ? v : Number(v);
+  return Number.isFinite(n) ? Math.trunc(n) : null;
+}
+
+function asFloat(v: unknown): number | null {
+  if (v === null || v === undefined || v === "") return null;
+  const n = typeof v === "number" ? v : Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * The original's device hash: MD5 of str(device_type) + str(device_name) + str(device_ip) + str(lat) + str(lon).
+ * lat/lon are floats in a pandas column: 30.0 prints "30.0", a missing one "nan" (or "None" when no device has a
+ * coordinate, the column then being of objects).
+ */
+export function deviceId(device: UnitDevice, coordColumns: { lat: boolean; lon: boolean } = { lat: true, lon: true }): string {
+  const coord = (key: "lat" | "lon") => {
+    const v = asFloat(device[key]);
+    if (v !== null) return new PyFloat(v);
+    return coordColumns[key] ? new PyFloat(Number.NaN) : null;
+  };
+  return md5Concat(device.device_type ?? null, device.device_name ?? null, device.device_ip ?? null, coord("lat"), coord("lon"));
+}
+
+export interface ReadyRow extends StdRow {
+  device_id: string;
+}
+
+export interface ReadyResult {
+  json: { header: WtHeader; data: ReadyRow[]; devices: Record<string, unknown>[] };
+  /** Rows dropped because no inventory device has their intID as kits_id, per intersection. */
+  dropped: Map<number, { intName: string; rows: number }>;
+}
+
+/** Parses a str(datetime) to epoch ms (memoised by the caller). */
+function instantOf(text: string): number {
+  const ms = Date.parse(text.replace(" ", "T"));
+  if (Number.isNaN(ms)) throw new Error(`Cannot read timestamp "${text}"`);
+  return ms;
+}
+
+/**
+ * Standardized JSON + unit data → ready JSON (original §9.2.3): rows inner-joined on intID == kits_id with the
+ * device's hash id (several devices with one kits_id give one row each), sorted by time then detID; devices = the
+ * referenced ones with their id. Rows of intersections missing from the inventory are dropped and counted.
+ */
+export function ready(std: StdJson, devices: UnitDevice[], processingDate: DateTime): ReadyResult {
+  const coordColumns = {
+    lat: devices.some((d) => asFloat(d.lat) !== null),
+    lon: devices.some((d) => asFloat(d.lon) !== null),
+  };
+  const ids = devices.map((d) => deviceId(d, coordColumns));
+  const byKits = new Map<number, string[]>();
+  devices.forEach((d, i) => {
+    const k = asInt(d.kits_id);
+    if (k === null) return;
+    const list = byKits.get(k) ?? [];
+    list.push(ids[i]!);
+    byKits.set(k, list);
+  });
+
+  const joined: { row: ReadyRow; t: number }[] = [];
+  const dropped = new Map<number, { intName: string; rows: number }>();
+  const instants = new Map<string, number>();
+  for (const row of std.data) {
+    const matches = byKits.get(row.intID);
+    if (!matches) {
+      const d = dropped.get(row.intID) ?? { intName: row.intName, rows: 0 };
+      d.rows++;
+      dropped.set(row.intID, d);
+      continue;
+    }
+    let t = instants.get(row.curDateTime);
+    if (t === undefined) instants.set(row.curDateTime, (t = instantOf(row.curDateTime)));
+    for (const id of matches) joined.push({ row: { ...row, device_id: id }, t });
+  }
+  // Stable sort by instant then detID (the original sorted the text; instants also order the fall-back hour).
+  joined.sort((a, b) => a.t - b.t || a.row.detID - b.row.detID);
+
+  const used = new Set(joined.map((j) => j.row.device_id));
+  const outDevices: Record<string, unknown>[] = [];
+  devices.forEach((d, i) => {
+    if (!used.has(ids[i]!)) return;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(d)) {
+      if (DEVICE_INT_KEYS.has(k)) out[k] = asInt(v);
+      else if (DEVICE_FLOAT_KEYS.has(k)) {
+        const f = asFloat(v);
+        out[k] = f === null ? null : new PyFloat(f);
+      } else out[k] = v;
+    }
+    out.device_id = ids[i];
+    outDevices.push(out);
+  });
+
+  return {
+    json: { header: { ...std.header, processing_date: pyStrDate(processingDate) }, data: joined.map((j) => j.row), devices: outDevices },
+    dropped,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ Socrata
+
+export interface SocrataRow {
+  [key: string]: string | number;
+  detid: number;
+  int_id: number;
+  curdatetime: string;
+  intname: string;
+  detname: string;
+  volume: number;
+  occupancy: number;
+  speed: number;
+  month: number;
+  day: number;
+  year: number;
+  hour: number;
+  minute: number;
+  day_of_week: number;
+  timebin: string;
+  direction: string;
+  row_id: string;
+}
+
+/**
+ * The 15-minute bin of a time: minutes rounded to the nearest quarter hour. Minutes 53–59 round to the next hour
+ * (10:53 → "11:00", 23:55 → "00:00"), where the original wrote "10:60" (fixes B18).
+ */
+export function timebin(hour: number, minute: number): string {
+  let m = Math.round(minute / 15) * 15; // integer minutes never sit exactly on a half, so no half-even question
+  let h = hour;
+  if (m === 60) {
+    m = 0;
+    h = (h + 1) % 24;
+  }
+  return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`;
+}
+
+const STR_RE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?([+-]\d{2}:\d{2}|Z)?$/;
+
+interface TimeParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  socrata: string;
+  dayOfWeek: number;
+  /** Text hashed into row_id: the Socrata time, plus the offset for the second pass through a repeated hour. */
+  hashTime: string;
+}
+
+/** Reads the local wall clock of a ready row's timestamp (the offset it carries), memoised per text. */
+export class SocrataTimes {
+  private readonly memo = new Map<string, TimeParts>();
+  constructor(readonly zone: string) {}
+
+  parts(text: string): TimeParts {
+    let p = this.memo.get(text);
+    if (p) return p;
+    const m = STR_RE.exec(text);
+    if (!m) throw new Error(`timestamp "${text}" is not YYYY-MM-DD HH:MM:SS±HH:MM`);
+    const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
+    const socrata = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`;
+    // Sunday = 0 (the original's (weekday() + 1) % 7 with Monday = 0).
+    const dayOfWeek = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+    let hashTime = socrata;
+    if (m[8]) {
+      const dt = DateTime.fromISO(text.replace(" ", "T"), { setZone: true });
+      const local = dt.setZone(this.zone);
+      // The second pass through the fall-back hour shows the same wall clock as one hour earlier: give it its own id.
+      if (local.toFormat(WALL_FORMAT) === dt.toFormat(WALL_FORMAT) && dt.minus({ hours: 1 }).setZone(this.zone).toFormat(WALL_FORMAT) === local.toFormat(WALL_FORMAT)) {
+        hashTime = `${socrata}${m[8]}`;
+      }
+    }
+    p = { year, month, day, hour, minute, socrata, dayOfWeek, hashTime };
+    this.memo.set(text, p);
+    return p;
+  }
+}
+
+/** One ready row → one Socrata row of "Radar Traffic Counts" (original §9.2.4), with row_id. */
+export function socrataRow(row: StdRow, times: SocrataTimes): SocrataRow {
+  const t = times.parts(row.curDateTime);
+  const detName = row.detName ?? "";
+  const out: SocrataRow = {
+    detid: row.detID,
+    int_id: row.intID,
+    curdatetime: t.socrata,
+    intname: row.intName,
+    detname: detName,
+    volume: row.volume,
+    occupancy: row.occupancy,
+    speed: row.speed,
+    month: t.month,
+    day: t.day,
+    year: t.year,
+    hour: t.hour,
+    minute: t.minute,
+    day_of_week: t.dayOfWeek,
+    timebin: timebin(t.hour, t.minute),
+    direction: detName.split("_")[0] ?? "",
+    row_id: "",
+  };
+  out.row_id = md5Concat(row.intName, t.hashTime, row.detID);
+  return out;
+}
