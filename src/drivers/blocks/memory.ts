@@ -1,0 +1,14 @@
+/** In-memory block store for tests and the memory catalog: the SQLite store on a private in-memory database. */
+import { z } from "zod";
+import { defineDriver } from "../define.js";
+import { sqliteBlockStore } from "./sqlite.js";
+
+export function memoryBlockStore() {
+  return sqliteBlockStore(":memory:", false, "memory");
+}
+
+export default (_readOnly: boolean) =>
+  defineDriver({
+    options: z.object({}).passthrough(),
+    create: () => memoryBlockStore(),
+  });

@@ -1,0 +1,177 @@
+/**
+ * The block store in SQL, shared by the SQLite and PostgreSQL drivers: the dialects differ only in placeholders,
+ * the DDL column types and how a statement is executed. Lease acquisition is one INSERT … ON CONFLICT DO UPDATE …
+ * WHERE (expired or ours) RETURNING statement, atomic in both databases.
+ */
+import type { BlockCounts, BlockKey, BlockQuery, BlockRecord, BlockStatus, BlockStore, LeaseRecord, LeaseResult } from "../../ops/blocks.js";
+
+export interface SqlExecutor {
+  /** Runs one statement; `?` placeholders are rewritten for the dialect. Returns rows (RETURNING/SELECT) and changes. */
+  run(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[]; changes: number }>;
+  close(): Promise<void>;
+  /** "no such table" and the like: a read-only store with no tables yet reads as empty. */
+  isMissingTable(err: unknown): boolean;
+}
+
+export function blocksDdl(table: string, leases: string, bigint: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${table} (
+      source TEXT NOT NULL, stage TEXT NOT NULL, day TEXT NOT NULL,
+      status TEXT NOT NULL, message TEXT,
+      processed INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
+      failed INTEGER NOT NULL DEFAULT 0, records INTEGER NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0, owner TEXT,
+      started_at ${bigint}, finished_at ${bigint}, updated_at ${bigint} NOT NULL,
+      PRIMARY KEY (source, stage, day))`,
+    `CREATE TABLE IF NOT EXISTS ${leases} (
+      source TEXT NOT NULL, stage TEXT NOT NULL, day TEXT NOT NULL,
+      owner TEXT NOT NULL, acquired_at ${bigint} NOT NULL, expires_at ${bigint} NOT NULL,
+      PRIMARY KEY (source, stage, day))`,
+  ];
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function toBlock(r: Record<string, unknown>): BlockRecord {
+  return {
+    source: String(r.source),
+    stage: String(r.stage),
+    day: String(r.day),
+    status: String(r.status) as BlockStatus,
+    message: r.message === null || r.message === undefined ? null : String(r.message),
+    processed: num(r.processed),
+    skipped: num(r.skipped),
+    failed: num(r.failed),
+    records: num(r.records),
+    attempts: num(r.attempts),
+    owner: r.owner === null || r.owner === undefined ? null : String(r.owner),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function toLease(r: Record<string, unknown>): LeaseRecord {
+  return {
+    source: String(r.source),
+    stage: String(r.stage),
+    day: String(r.day),
+    owner: String(r.owner),
+    acquiredAt: num(r.acquired_at),
+    expiresAt: num(r.expires_at),
+  };
+}
+
+export class SqlBlockStore implements BlockStore {
+  constructor(
+    readonly driverName: string,
+    private readonly db: SqlExecutor,
+    private readonly table: string,
+    private readonly leaseTable: string,
+    private readonly readOnly: boolean,
+  ) {}
+
+  private async read(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+    try {
+      return (await this.db.run(sql, params)).rows;
+    } catch (err) {
+      if (this.readOnly && this.db.isMissingTable(err)) return [];
+      throw err;
+    }
+  }
+
+  private write(sql: string, params: unknown[]) {
+    if (this.readOnly) throw new Error(`read-only block store (${this.driverName}): nothing may be written in a dry run`);
+    return this.db.run(sql, params);
+  }
+
+  async list(q: BlockQuery): Promise<BlockRecord[]> {
+    const where = ["source = ?"];
+    const params: unknown[] = [q.source];
+    if (q.stage !== undefined) (where.push("stage = ?"), params.push(q.stage));
+    if (q.from !== undefined) (where.push("day >= ?"), params.push(q.from));
+    if (q.to !== undefined) (where.push("day < ?"), params.push(q.to));
+    const rows = await this.read(`SELECT * FROM ${this.table} WHERE ${where.join(" AND ")} ORDER BY day, stage`, params);
+    return rows.map(toBlock);
+  }
+
+  async get(key: BlockKey): Promise<BlockRecord | undefined> {
+    const rows = await this.read(`SELECT * FROM ${this.table} WHERE source = ? AND stage = ? AND day = ?`, [key.source, key.stage, key.day]);
+    return rows[0] ? toBlock(rows[0]) : undefined;
+  }
+
+  async markPending(key: BlockKey, now: number, message?: string): Promise<void> {
+    await this.write(
+      `INSERT INTO ${this.table} (source, stage, day, status, message, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)
+       ON CONFLICT (source, stage, day) DO UPDATE SET status = 'pending', message = excluded.message, updated_at = excluded.updated_at
+       WHERE ${this.table}.status <> 'running'`,
+      [key.source, key.stage, key.day, message ?? null, now],
+    );
+  }
+
+  async markRunning(key: BlockKey, owner: string, now: number): Promise<void> {
+    await this.write(
+      `INSERT INTO ${this.table} (source, stage, day, status, attempts, owner, started_at, updated_at)
+       VALUES (?, ?, ?, 'running', 1, ?, ?, ?)
+       ON CONFLICT (source, stage, day) DO UPDATE SET status = 'running', message = NULL, processed = 0, skipped = 0,
+         failed = 0, records = 0, attempts = ${this.table}.attempts + 1, owner = excluded.owner,
+         started_at = excluded.started_at, finished_at = NULL, updated_at = excluded.updated_at`,
+      [key.source, key.stage, key.day, owner, now, now],
+    );
+  }
+
+  async markFinished(key: BlockKey, result: { status: BlockStatus; message: string | null; counts: BlockCounts }, now: number): Promise<void> {
+    const c = result.counts;
+    await this.write(
+      `INSERT INTO ${this.table} (source, stage, day, status, message, processed, skipped, failed, records, finished_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source, stage, day) DO UPDATE SET status = excluded.status, message = excluded.message,
+         processed = excluded.processed, skipped = excluded.skipped, failed = excluded.failed, records = excluded.records,
+         finished_at = excluded.finished_at, updated_at = excluded.updated_at`,
+      [key.source, key.stage, key.day, result.status, result.message, c.processed, c.skipped, c.failed, c.records, now, now],
+    );
+  }
+
+  async acquireLease(key: BlockKey, owner: string, now: number, ttlMs: number): Promise<LeaseResult> {
+    const { rows } = await this.write(
+      `INSERT INTO ${this.leaseTable} (source, stage, day, owner, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source, stage, day) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at,
+         expires_at = excluded.expires_at
+       WHERE ${this.leaseTable}.expires_at <= excluded.acquired_at OR ${this.leaseTable}.owner = excluded.owner
+       RETURNING owner`,
+      [key.source, key.stage, key.day, owner, now, now + ttlMs],
+    );
+    if (rows.length > 0 && rows[0]!.owner === owner) return { acquired: true };
+    const held = await this.read(`SELECT * FROM ${this.leaseTable} WHERE source = ? AND stage = ? AND day = ?`, [key.source, key.stage, key.day]);
+    return { acquired: false, holder: held[0] ? toLease(held[0]) : undefined };
+  }
+
+  async renewLease(key: BlockKey, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    const { changes } = await this.write(
+      `UPDATE ${this.leaseTable} SET expires_at = ? WHERE source = ? AND stage = ? AND day = ? AND owner = ?`,
+      [now + ttlMs, key.source, key.stage, key.day, owner],
+    );
+    return changes > 0;
+  }
+
+  async releaseLease(key: BlockKey, owner: string): Promise<void> {
+    await this.write(`DELETE FROM ${this.leaseTable} WHERE source = ? AND stage = ? AND day = ? AND owner = ?`, [
+      key.source,
+      key.stage,
+      key.day,
+      owner,
+    ]);
+  }
+
+  async leases(q: { source?: string }): Promise<LeaseRecord[]> {
+    const rows = q.source
+      ? await this.read(`SELECT * FROM ${this.leaseTable} WHERE source = ? ORDER BY day, stage`, [q.source])
+      : await this.read(`SELECT * FROM ${this.leaseTable} ORDER BY source, day, stage`, []);
+    return rows.map(toLease);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

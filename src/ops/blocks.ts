@@ -1,0 +1,159 @@
+/**
+ * Blocks: the unit of a backfill is one (source, stage, local day). Each block's status lives in a BlockStore in the
+ * catalog's database (rebuilding atd-mds's schedule table without pre-materialised rows: a missing row is a block
+ * never run), next to partition leases that keep two runs (cron overlap, two workers, a worker and a manual run)
+ * from processing one block at once.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import type { DriverModule } from "../drivers/define.js";
+import { ConfigError } from "../support/errors.js";
+import type { LakeRuntime } from "../support/runtime.js";
+
+export const BLOCK_STATUSES = ["pending", "running", "succeeded", "no-data", "failed"] as const;
+export type BlockStatus = (typeof BLOCK_STATUSES)[number];
+
+/** Finished well: later stages of the day may run, --incomplete-only leaves it alone. */
+export function isDone(status: BlockStatus | undefined): boolean {
+  return status === "succeeded" || status === "no-data";
+}
+
+export interface BlockKey {
+  source: string;
+  /** Entry name of the stage, e.g. "wt-ready". */
+  stage: string;
+  /** Local day, YYYY-MM-DD. */
+  day: string;
+}
+
+export interface BlockCounts {
+  processed: number;
+  skipped: number;
+  failed: number;
+  records: number;
+}
+
+export interface BlockRecord extends BlockKey, BlockCounts {
+  status: BlockStatus;
+  message: string | null;
+  /** Times the block was started. */
+  attempts: number;
+  /** Who ran it last (host:pid:…). */
+  owner: string | null;
+  /** Epoch ms. */
+  startedAt: number | null;
+  finishedAt: number | null;
+  updatedAt: number;
+}
+
+export interface LeaseRecord extends BlockKey {
+  owner: string;
+  acquiredAt: number;
+  expiresAt: number;
+}
+
+export type LeaseResult = { acquired: true } | { acquired: false; holder: LeaseRecord | undefined };
+
+export interface BlockQuery {
+  source: string;
+  stage?: string;
+  /** Inclusive first day. */
+  from?: string;
+  /** Exclusive last day. */
+  to?: string;
+}
+
+export interface BlockStore {
+  readonly driverName: string;
+  list(q: BlockQuery): Promise<BlockRecord[]>;
+  get(key: BlockKey): Promise<BlockRecord | undefined>;
+  /** Queued (enqueue): a running block is left as is. */
+  markPending(key: BlockKey, now: number, message?: string): Promise<void>;
+  /** Started by owner: attempts + 1, counts and message cleared. */
+  markRunning(key: BlockKey, owner: string, now: number): Promise<void>;
+  markFinished(key: BlockKey, result: { status: BlockStatus; message: string | null; counts: BlockCounts }, now: number): Promise<void>;
+  /**
+   * Takes the block's lease atomically (one INSERT … ON CONFLICT DO UPDATE … WHERE expired or ours): refused while
+   * another owner's lease has not expired.
+   */
+  acquireLease(key: BlockKey, owner: string, now: number, ttlMs: number): Promise<LeaseResult>;
+  /** Extends our lease; false when it is no longer ours (it expired and someone took it). */
+  renewLease(key: BlockKey, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  releaseLease(key: BlockKey, owner: string): Promise<void>;
+  leases(q: { source?: string }): Promise<LeaseRecord[]>;
+  close(): Promise<void>;
+}
+
+export interface BlockDriverOptions {
+  /** Read only: create no table, write nothing (dry runs). */
+  readOnly: boolean;
+}
+
+type BlockDriverModule = DriverModule<BlockStore>;
+type BlockDriverFactory = (readOnly: boolean) => BlockDriverModule;
+
+/** Block store drivers, loaded lazily (pg loads only for the postgres store). */
+export const blockDrivers: Record<string, () => Promise<{ default: BlockDriverFactory }>> = {
+  sqlite: () => import("../drivers/blocks/sqlite.js"),
+  postgres: () => import("../drivers/blocks/postgres.js"),
+  memory: () => import("../drivers/blocks/memory.js"),
+};
+
+/** Catalog driver → the block store in the same database. */
+const FROM_CATALOG: Record<string, string> = { sqlite: "sqlite", postgres: "postgres", memory: "memory" };
+
+/** The configured block store (`blocks:`), or the one in the catalog's database. */
+export function blockStoreSpec(runtime: LakeRuntime): { driver: string; options: Record<string, unknown> } {
+  const cfg = runtime.config.blocks;
+  if (cfg.driver) return { driver: cfg.driver, options: cfg.options };
+  const catalog = runtime.config.catalog as { driver?: string; options?: Record<string, unknown> } | undefined;
+  const name = catalog?.driver;
+  const driver = name ? FROM_CATALOG[name] : undefined;
+  if (!driver) {
+    throw new ConfigError(
+      `No block store for the "${String(name ?? "injected")}" catalog: add a blocks section, e.g. blocks: {driver: postgres, options: {url: ...}} or {driver: sqlite}`,
+    );
+  }
+  // The catalog's own options say where its database is (path / url); the block store reuses them.
+  return { driver, options: { ...(driver === "memory" ? {} : (catalog?.options ?? {})), ...cfg.options } };
+}
+
+/** Opens the block store. readOnly = dry run: nothing is created or written. */
+export async function openBlockStore(runtime: LakeRuntime, opts: { readOnly?: boolean } = {}): Promise<BlockStore> {
+  const spec = blockStoreSpec(runtime);
+  const load = blockDrivers[spec.driver];
+  if (!load) throw new ConfigError(`blocks.driver: unknown block store "${spec.driver}" (known: ${Object.keys(blockDrivers).join(", ")})`);
+  const readOnly = opts.readOnly ?? false;
+  if (readOnly && spec.driver === "sqlite") {
+    // A dry run must not create the database file.
+    const file = path.resolve(runtime.baseDir, String(spec.options.path ?? path.join(runtime.home, "catalog.sqlite")));
+    if (!existsSync(file)) return emptyStore();
+  }
+  const mod = (await load()).default(readOnly);
+  const parsed = (mod.options as z.ZodType).safeParse(spec.options);
+  if (!parsed.success) {
+    throw new ConfigError(`blocks.options (store ${spec.driver}): ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  }
+  return mod.create(parsed.data, runtime.driverContext(false));
+}
+
+/** A store with nothing in it that refuses writes (dry run on a lake without a database yet). */
+export function emptyStore(): BlockStore {
+  const refuse = async (): Promise<never> => {
+    throw new Error("read-only block store: nothing may be written in a dry run");
+  };
+  return {
+    driverName: "empty",
+    list: async () => [],
+    get: async () => undefined,
+    markPending: refuse,
+    markRunning: refuse,
+    markFinished: refuse,
+    acquireLease: refuse,
+    renewLease: refuse,
+    releaseLease: refuse,
+    leases: async () => [],
+    close: async () => undefined,
+  };
+}
