@@ -26,7 +26,7 @@ export function catalogConformance(
 ): void {
   let driver: CatalogDriver;
   let n = 0;
-  const newRepo = () => `conf-${RUN_ID}-t${++n}`;
+  const newRepo = () => `conf-${name}-${RUN_ID}-t${++n}`;
   const all = async (q: CatalogQuery) => {
     const out: CatalogRecord[] = [];
     for await (const r of driver.query(q)) out.push(r);

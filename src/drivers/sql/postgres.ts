@@ -1,0 +1,51 @@
+/**
+ * SQL source on PostgreSQL (pg Pool): parameterised statements only ($1, $2, ...; see placeholder()).
+ * The connection string comes from the option, or from the secret named by `secret` (default PG_URL).
+ */
+import { z } from "zod";
+import { defineDriver } from "../define.js";
+import type { SqlDriver } from "../../support/drivers.js";
+import { pgConnectionString, pgError, pgPool, pgWhere, type PgPool } from "../utils/pg.js";
+
+export const DRIVER_NAME = "postgres";
+
+export const postgresSqlOptions = z
+  .object({
+    /** postgres://user:password@host:5432/database; prefer the secret for anything with a password. */
+    connectionString: z.string().min(1).optional(),
+    /** Secret holding the connection string when the option is absent. @default "PG_URL" */
+    secret: z.string().min(1).default("PG_URL"),
+    /** Pool size. @default 4 */
+    maxConnections: z.number().int().min(1).default(4),
+  })
+  .strict();
+
+export class PostgresSql implements SqlDriver {
+  readonly driverName = DRIVER_NAME;
+  readonly dialect = "postgres" as const;
+  readonly #pool: PgPool;
+  readonly #where: string;
+
+  constructor(connectionString: string, maxConnections: number) {
+    this.#pool = pgPool(connectionString, maxConnections);
+    this.#where = pgWhere(connectionString);
+  }
+
+  async query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      const res = await this.#pool.query(sql, params);
+      return res.rows as T[];
+    } catch (err) {
+      throw pgError("postgres sql", "query", this.#where, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+export default defineDriver({
+  options: postgresSqlOptions,
+  create: (o, ctx) => new PostgresSql(pgConnectionString("postgres sql", o.connectionString, [o.secret], ctx), o.maxConnections),
+});
