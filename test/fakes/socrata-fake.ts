@@ -71,6 +71,11 @@ export function fakeTlsMaterial(): { cert: string; key: string; certPath: string
   if (certPath && keyPath && existsSync(certPath) && existsSync(keyPath)) {
     return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8"), certPath };
   }
+  return generateSelfSigned();
+}
+
+/** A new self-signed cert/key pair for 127.0.0.1 and localhost, made with openssl in a temp folder. */
+export function generateSelfSigned(): { cert: string; key: string; certPath: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), "socrata-fake-"));
   const cp = path.join(dir, "cert.pem");
   const kp = path.join(dir, "key.pem");
@@ -186,6 +191,11 @@ export class SocrataFake {
   /** Most requests one dataset had in flight at once. */
   maxInFlight(dataset: string): number {
     return this.inFlightMax.get(dataset) ?? 0;
+  }
+
+  /** Drops pending faults (rows and recorded requests stay). */
+  clearFaults(): void {
+    this.faults = [];
   }
 
   /** Forgets rows, requests and pending faults. */
