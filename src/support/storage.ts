@@ -135,7 +135,7 @@ export class Storage {
    * streamed to the driver in one attempt: a streamed body cannot be replayed, so a failure fails the item and the
    * compare loop picks it up on the next run. In simulation the body is consumed and counted, nothing is stored.
    */
-  async writeStream(body: AsyncIterable<Uint8Array | string>, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
+  async writeStream(body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
     const entry = this.createCatalogElement(element.base, element.ext, element.collectionDate, {
       processingDate: element.processingDate,
       collectionEnd: element.collectionEnd,
