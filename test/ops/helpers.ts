@@ -1,0 +1,50 @@
+/** A temp lake on the embedded defaults (local storage, SQLite catalog and blocks) for the ops tests. */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { LakeRuntime } from "../../src/support/runtime.js";
+import { fixedClock } from "../../src/util/dates.js";
+import type { LakeConfigInput } from "../../src/config/schema.js";
+import { createProgress } from "../../src/ops/progress.js";
+import type { ActionDeps } from "../../src/ops/actions.js";
+import { ttRegistry } from "./fixtures/tt-source.js";
+
+export const NOW = "2024-11-20T10:00:00-06:00";
+
+export function tempHome(prefix = "lake-ops-"): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function ttConfig(home: string, tt: Record<string, unknown> = {}, extra: Partial<LakeConfigInput> = {}): LakeConfigInput {
+  return { home, sources: { tt: { log: path.join(home, "runs.log"), ...tt } }, ...extra } as LakeConfigInput;
+}
+
+export function makeRuntime(home: string, tt: Record<string, unknown> = {}, extra: Partial<LakeConfigInput> = {}): LakeRuntime {
+  return LakeRuntime.create({ overrides: ttConfig(home, tt, extra), clock: fixedClock(NOW), cwd: home, env: {} });
+}
+
+/** Deps for an action: the runtime, the test registry, output captured into `text`. */
+export function deps(runtime: LakeRuntime): ActionDeps & { text: () => string } {
+  let buf = "";
+  return { runtime, registry: ttRegistry, out: (s) => (buf += s), progress: createProgress({ quiet: true }), text: () => buf };
+}
+
+/** Lines of the tt stage-run log ("<stage> <day> <pid>"). */
+export function runLog(home: string): string[] {
+  const f = path.join(home, "runs.log");
+  return existsSync(f) ? readFileSync(f, "utf8").trim().split("\n").filter(Boolean) : [];
+}
+
+/** Every file under dir with its bytes (to prove a dry run wrote nothing). */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = readFileSync(p).toString("base64");
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
