@@ -165,6 +165,7 @@ export abstract class ETLApp {
   protected readonly failures: ItemFailure[] = [];
   protected readonly skipReasons: Record<string, number> = {};
   private tempDirPath: string | undefined;
+  private detachPerfmet: (() => void) | undefined;
   private started = 0;
 
   constructor(
@@ -256,6 +257,7 @@ export abstract class ETLApp {
         plan: this.plan,
         now: () => this.now(),
       });
+      this.detachPerfmet = this.perfmet.subscribe(this.runtime.events, this.def.name, this.zone);
     }
   }
 
@@ -359,8 +361,13 @@ export abstract class ETLApp {
         this.skipReasons["already done"] = (this.skipReasons["already done"] ?? 0) + 1;
       },
     });
+    // Plan first (cheap: catalog reads only), so progress knows the total and the listing is a snapshot taken
+    // before this run writes anything.
+    const planned: UpdateItem[] = [];
+    for await (const item of items) planned.push(item);
+    this.runtime.events.emit("plan.size", { app: this.def.name, total: planned.length });
     try {
-      for await (const item of items) {
+      for (const item of planned) {
         const ms = item.date.toMillis();
         if (prevDate !== undefined && ms !== prevDate) await this.catalog.flush();
         prevDate = ms;
@@ -382,13 +389,11 @@ export abstract class ETLApp {
           this.runtime.events.emit("item.failed", { app: this.def.name, item: label, error, ms: Date.now() - t0 });
           continue;
         }
-        if (n > 0) {
-          this.itemCount += n;
-          this.perfmet?.recordCollect(item.date, true);
-        }
+        if (n > 0) this.itemCount += n;
         this.runtime.events.emit("item.done", {
           app: this.def.name,
           item: label,
+          date: ms,
           count: n,
           records: this.records - recordsBefore,
           ms: Date.now() - t0,
@@ -429,6 +434,7 @@ export abstract class ETLApp {
       this.runtime.events.emit("run.end", { app: this.def.name, summary });
       return summary;
     } finally {
+      this.detachPerfmet?.();
       if (this.tempDirPath) await rm(this.tempDirPath, { recursive: true, force: true });
     }
   }

@@ -9,7 +9,8 @@ export interface LakeEvents {
   "item.skipped": { app: string; item: string; reason: string };
   "item.forced": { app: string; item: string };
   "item.start": { app: string; item: string };
-  "item.done": { app: string; item: string; count: number; records: number; ms: number };
+  /** count > 0: the item was processed; date: its collection date (epoch ms). */
+  "item.done": { app: string; item: string; date?: number; count: number; records: number; ms: number };
   "item.failed": { app: string; item: string; error: string; ms: number };
   write: { app: string; repository: string; key: string; bytes: number; simulated: boolean; localCopy?: string };
   "catalog.upsert": { app: string; rows: number; simulated: boolean };

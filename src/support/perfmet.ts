@@ -3,9 +3,9 @@
  * Observations are keyed by (sensor, data type, collection day), so several days staged before a write do not
  * overwrite each other (fixes B30). Simulation writes nothing (fixes B25).
  */
-import type { DateTime } from "luxon";
+import { DateTime } from "luxon";
 import type { PerfmetDriver, PerfmetObs } from "./drivers.js";
-import type { PlanEntry } from "./events.js";
+import type { LakeEventBus, PlanEntry } from "./events.js";
 import { addDays } from "../util/dates.js";
 import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
 
@@ -32,6 +32,13 @@ export class PerfMet {
     readonly processingTime: DateTime,
     private readonly opts: { simulate?: boolean; retry?: RetryPolicy; plan?: PlanEntry[]; now: () => DateTime },
   ) {}
+
+  /** Listens to the run's events: every processed item widens the job row's collection range by its day. */
+  subscribe(events: LakeEventBus, app: string, zone: string): () => void {
+    return events.on("item.done", (e) => {
+      if (e.app === app && e.count > 0 && e.date !== undefined) this.recordCollect(DateTime.fromMillis(e.date, { zone }), true);
+    });
+  }
 
   /** Widens the run's collection range; representsDay adds one calendar day to the end. */
   recordCollect(ts: DateTime, representsDay = false): void {

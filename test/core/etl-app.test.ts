@@ -153,6 +153,25 @@ describe("ETLApp with memory drivers", () => {
     expect(calls).toEqual([1, 1, 1]);
   });
 
+  it("emits typed events: the plan size first, then one item event per item, with durations", async () => {
+    const home = tempDir();
+    const src = path.join(home, "share");
+    writeSource(src, NOV.slice(0, 2));
+    const runtime = testRuntime(home, { drivers: { catalog: new MemoryCatalog(), storage: new MemoryStorage(), perfmet: new MemoryPerfmet() } });
+    const seen: string[] = [];
+    runtime.events.on("plan.size", (e) => seen.push(`plan ${e.total}`));
+    runtime.events.on("item.done", (e) => seen.push(`done ${e.item} ${e.count} ${typeof e.ms}`));
+    runtime.events.on("write", (e) => seen.push(`write ${e.key}`));
+    await ingestMain({ start_date: "2024-11-01", sourcedir: src }, { runtime });
+    expect(seen).toEqual([
+      "plan 2",
+      "write 2024/11/01/tt/Austin_tt_2024-11-01.csv",
+      "done Austin/csv/2024-11-01 1 number",
+      "write 2024/11/02/tt/Austin_tt_2024-11-02.csv",
+      "done Austin/csv/2024-11-02 1 number",
+    ]);
+  });
+
   it("same-day exclusion follows the injected clock", async () => {
     const home = tempDir();
     const src = path.join(home, "share");

@@ -36,7 +36,7 @@ export class TtIngest extends ETLApp {
     return this.doCompareLoop(src, tgt, { baseExtKey: true });
   }
 
-  protected async innerLoopActivity(item: UpdateItem): Promise<number> {
+  protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
     const payload = item.provItem.payload as { path: string };
     if (TtIngest.failOn.has(path.basename(payload.path))) throw new TerminalError(`bad input in ${payload.path}`);
     const element = this.storageTgt!.createCatalogElement(item.base, item.ext, item.date, { processingDate: this.processingDate });
@@ -63,7 +63,7 @@ export class TtStandard extends ETLApp {
     return this.doCompareLoop(src, tgt, { baseExtKey: false });
   }
 
-  protected async innerLoopActivity(item: UpdateItem): Promise<number> {
+  protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
     const entry = item.provItem.payload as CatalogEntry;
     const lines = (await this.storageSrc!.retrieveBuffer(entry.pointer)).toString("utf8").trim().split("\n");
     const element = this.storageTgt!.createCatalogElement(item.base, "json", item.date, { processingDate: this.processingDate });
