@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { reportError } from "./support/cli-entry.js";
 import { register as registerCore } from "./commands/core.js";
+import { register as registerBackfill } from "./commands/backfill.js";
 
 export function buildProgram(): Command {
   const program = new Command("lake")
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride();
   registerCore(program);
+  registerBackfill(program);
   return program;
 }
 
