@@ -12,6 +12,7 @@ import {
   fromIso,
   fromIsoOrNull,
   isoOrNull,
+  pagedSelect,
   postgrestClient,
   postgrestError,
   postgrestLike,
@@ -72,21 +73,8 @@ export class PostgrestCatalog implements CatalogDriver {
   }
 
   async *query(q: CatalogQuery): AsyncIterable<CatalogRecord> {
-    let offset = 0;
-    let remaining = q.limit ?? Number.POSITIVE_INFINITY;
-    let page = this.options.pageSize;
-    while (remaining > 0) {
-      const want = Math.min(page, remaining);
-      const rows = await this.#page(q, offset, want);
-      for (const r of rows) yield _toRecord(r);
-      offset += rows.length;
-      remaining -= rows.length;
-      if (rows.length === 0 || remaining <= 0) return;
-      if (rows.length < want) {
-        // The last page, or the server's max-rows cap: one probe row tells which.
-        if ((await this.#page(q, offset, 1)).length === 0) return;
-        page = rows.length;
-      }
+    for await (const r of pagedSelect((offset, count) => this.#page(q, offset, count), this.options.pageSize, q.limit)) {
+      yield _toRecord(r);
     }
   }
 

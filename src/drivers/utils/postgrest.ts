@@ -123,3 +123,29 @@ export async function sendFindingRejectedRow<T>(
   // Both halves went through on their own: every row is written.
   await sendFindingRejectedRow(rows.slice(mid), send, fail);
 }
+
+/**
+ * All rows of an ordered select, page by page with growing offset. A page shorter than asked for is either the last
+ * one or the server's max-rows cap; one probe row tells which, and the page size shrinks to the cap (fixes B21).
+ */
+export async function* pagedSelect<T>(
+  fetchPage: (offset: number, count: number) => Promise<T[]>,
+  pageSize: number,
+  limit = Number.POSITIVE_INFINITY,
+): AsyncGenerator<T> {
+  let offset = 0;
+  let remaining = limit;
+  let page = pageSize;
+  while (remaining > 0) {
+    const want = Math.min(page, remaining);
+    const rows = await fetchPage(offset, want);
+    yield* rows;
+    offset += rows.length;
+    remaining -= rows.length;
+    if (rows.length === 0 || remaining <= 0) return;
+    if (rows.length < want) {
+      if ((await fetchPage(offset, 1)).length === 0) return;
+      page = rows.length;
+    }
+  }
+}
