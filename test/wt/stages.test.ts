@@ -1,0 +1,235 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { DateTime } from "luxon";
+import { afterEach, describe, expect, it } from "vitest";
+import { DATASET, REPO, loadKitsFixture, makeHarness, type Harness } from "./harness.js";
+import { DEMO_INTERSECTIONS, createKitsDatabase, manyIntersections, radarDevices } from "../../src/sources/wt/simulate.js";
+import { pipeline } from "../../src/sources/wt/pipeline.js";
+import { BAD_ROW_REASON } from "../../src/entries/wt-json-standard.js";
+import { NO_DEVICE_REASON } from "../../src/entries/wt-ready.js";
+import { main as insertLake } from "../../src/entries/wt-insert-lake.js";
+import { validateConfig } from "../../src/config/load.js";
+import { LakeRuntime } from "../../src/support/runtime.js";
+import { ConfigError } from "../../src/support/errors.js";
+import { fixedClock } from "../../src/util/dates.js";
+
+const ZONE = "America/Chicago";
+const harnesses: Harness[] = [];
+function harness(...args: Parameters<typeof makeHarness>): Harness {
+  const h = makeHarness(...args);
+  harnesses.push(h);
+  return h;
+}
+afterEach(async () => {
+  while (harnesses.length) await harnesses.pop()!.close();
+});
+
+async function runAll(h: Harness, window: Record<string, unknown>) {
+  const out = [];
+  for (const stage of ["insert", "standard", "ready", "soc"] as const) out.push(await h.run(stage, window));
+  return out;
+}
+
+const demoKits = (from: string, to: string) => (file: string) => createKitsDatabase(file, { zone: ZONE, from, to });
+
+describe("the fall-back day 2024-11-03 (25 hours of readings)", () => {
+  it("goes through every stage with 100 readings per detector and no collapsed rows", async () => {
+    const h = harness({ kits: demoKits("2024-11-02", "2024-11-05"), devices: radarDevices() });
+    const [ins, std, rdy, soc] = await runAll(h, { last_run_date: "0", start_date: "2024-11-03", end_date: "2024-11-03" });
+    const detectors = DEMO_INTERSECTIONS.reduce((n, x) => n + x.detectors.length, 0); // 11
+    const inventoried = DEMO_INTERSECTIONS.filter((x) => x.inInventory).reduce((n, x) => n + x.detectors.length, 0); // 9
+    expect(ins).toMatchObject({ processed: 1, records: detectors * 100 });
+    expect(std).toMatchObject({ processed: 1, records: detectors * 100 });
+    expect(rdy).toMatchObject({ processed: 1, records: inventoried * 100 });
+    expect(rdy!.skipReasons[NO_DEVICE_REASON]).toBe(200);
+    expect(soc).toMatchObject({ processed: 1, records: inventoried * 100 });
+
+    const csv = await h.object(REPO.raw, "2024/11/03/wt/Austin_wt_2024-11-03.csv");
+    const det101 = csv.split("\r\n").filter((l) => l.startsWith("101,"));
+    expect(det101).toHaveLength(100);
+    expect(det101.filter((l) => l.includes(",2024-11-03 01:30:00,"))).toHaveLength(2);
+
+    const stdJson = JSON.parse(await h.object(REPO.standardized, "2024/11/03/wt/Austin_wt_2024-11-03.json")) as { data: { detID: number; curDateTime: string }[] };
+    const times101 = stdJson.data.filter((r) => r.detID === 101).map((r) => r.curDateTime);
+    expect(new Set(times101).size).toBe(100);
+    expect(times101).toContain("2024-11-03 01:30:00-05:00");
+    expect(times101).toContain("2024-11-03 01:30:00-06:00");
+
+    const readyJson = JSON.parse(await h.object(REPO.ready, "2024/11/03/wt/Austin_wt_2024-11-03.json")) as { data: { curDateTime: string }[] };
+    const instants = readyJson.data.map((r) => DateTime.fromISO(r.curDateTime.replace(" ", "T")).toMillis());
+    expect(instants).toEqual([...instants].sort((a, b) => a - b));
+
+    expect(await h.publisher.countRows(DATASET)).toBe(inventoried * 100);
+    const hours = h.publisher.rows(DATASET).filter((r) => r.detid === 101).map((r) => r.hour);
+    expect(hours.filter((x) => x === 1)).toHaveLength(8);
+  });
+});
+
+describe("bad input", () => {
+  it("a non-numeric volume and a missing time are skipped with file/row/field messages; the day goes on", async () => {
+    const h = harness({
+      kits: (file) => {
+        loadKitsFixture(file);
+        const db = new Database(file);
+        db.prepare("UPDATE SYSDETHISTORYRM SET VOLUME = 'n/a' WHERE DETID = 102 AND CURDATETIME = '2024-11-05 10:07:00'").run();
+        db.close();
+      },
+    });
+    await h.run("insert", { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-06" });
+    // A raw file with a missing time, as another tool might have left it.
+    const raw = await h.object(REPO.raw, "2024/11/05/wt/Austin_wt_2024-11-05.csv");
+    const lines = raw.split("\r\n");
+    lines[2] = lines[2]!.replace("2024-11-05 00:00:00", "");
+    await h.storage.put(REPO.raw, "2024/11/05/wt/Austin_wt_2024-11-05.csv", Buffer.from(lines.join("\r\n")));
+
+    const std = await h.run("standard", { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-06" });
+    expect(std).toMatchObject({ processed: 1, failed: 0, records: 6 });
+    expect(std.skipReasons[BAD_ROW_REASON]).toBe(2);
+    const warns = h.logs.filter((l) => l.level === "warn").map((l) => l.message);
+    expect(warns).toEqual([
+      'Austin_wt_2024-11-05.csv row 2 (line 3): field "curDateTime" is empty; row skipped',
+      'Austin_wt_2024-11-05.csv row 4 (line 5): field "volume" is "n/a", not an integer; row skipped',
+    ]);
+  });
+
+  it("a raw file without the expected header fails its day with a clear message; other days go on", async () => {
+    const h = harness();
+    await h.run("insert", { last_run_date: "0", start_date: "2024-11-01" });
+    await h.storage.put(REPO.raw, "2024/11/05/wt/Austin_wt_2024-11-05.csv", Buffer.from("hello,world\r\n1,2\r\n"));
+    const std = await h.run("standard", { last_run_date: "0", start_date: "2024-11-01" });
+    expect(std).toMatchObject({ processed: 2, failed: 1 });
+    expect(std.failures[0]!.error).toMatch(/Austin_wt_2024-11-05\.csv: header line lacks column\(s\) detID/);
+  });
+
+  it("no unit data dated after the day: the ready day fails with a message saying what to run (B33)", async () => {
+    const h = harness();
+    await h.run("insert", { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05" });
+    await h.run("standard", { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05" });
+    const unit = [...h.catalog.rows.values()].filter((r) => r.id_ext === "unit_data.json");
+    expect(unit).toHaveLength(1);
+    await h.catalog.delete(unit);
+    const rdy = await h.run("ready", { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05" });
+    expect(rdy).toMatchObject({ processed: 0, failed: 1 });
+    expect(rdy.failures[0]!.error).toMatch(/No unit data dated after 2024-11-05 in atd-datalake-rawjson .*run the source's standardize stage/);
+    expect(h.keys(REPO.ready)).toEqual([]);
+  });
+
+  it("without sources.wt.sql the ingest refuses to start with a configuration error", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lake-wt-cfg-"));
+    const runtime = new LakeRuntime(validateConfig({ home: dir, storage: { driver: "memory" }, catalog: { driver: "memory" }, perfmet: { driver: "memory" } }, "t"), dir, {}, { clock: fixedClock("2024-11-20T10:00:00-06:00") });
+    await expect(insertLake({ start_date: "3" }, { runtime })).rejects.toThrow(ConfigError);
+    await expect(insertLake({ start_date: "3" }, { runtime })).rejects.toThrow(/sources\.wt\.sql is not set/);
+    await runtime.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a table name that is not a plain identifier is a configuration error", async () => {
+    const h = harness({ sources: { tables: { history: "SYSDETHISTORYRM; DROP TABLE x" } } });
+    await expect(h.run("insert", { start_date: "3" })).rejects.toThrow(/sources\.wt\.tables\.history .* is not a plain table name/);
+  });
+});
+
+describe("incrementality and publishing", () => {
+  it("-s 7 with the clock at 2024-11-20 ingests the 7 days before today; a second run ingests none", async () => {
+    const h = harness({ kits: demoKits("2024-11-01", "2024-11-22") });
+    const first = await h.run("insert", ["-s", "7"]);
+    expect(first).toMatchObject({ processed: 7, failed: 0 });
+    expect(h.keys(REPO.raw).map((k) => k.slice(0, 10))).toEqual(["2024/11/13", "2024/11/14", "2024/11/15", "2024/11/16", "2024/11/17", "2024/11/18", "2024/11/19"]);
+    const second = await h.run("insert", ["-s", "7"]);
+    expect(second).toMatchObject({ processed: 0, skipped: 7, failed: 0 });
+    expect(second.skipReasons["already done"]).toBe(7);
+  });
+
+  it("a rerun publishes nothing again; -F republishes the same row ids without duplicates", async () => {
+    const h = harness();
+    const window = { last_run_date: "0", start_date: "2024-11-01" };
+    await runAll(h, window);
+    const count = await h.publisher.countRows(DATASET);
+    const ids = h.publisher.rows(DATASET).map((r) => r.row_id).sort();
+    expect(count).toBe(9);
+    const batches = h.publisher.batches.length;
+
+    const again = await h.run("soc", window);
+    expect(again).toMatchObject({ processed: 0, skipped: 3, records: 0 });
+    expect(h.publisher.batches.length).toBe(batches);
+
+    const forced = await h.run("soc", { ...window, force: true });
+    expect(forced).toMatchObject({ processed: 3, records: 9 });
+    expect(h.publisher.batches.length).toBe(batches + 3);
+    expect(await h.publisher.countRows(DATASET)).toBe(count);
+    expect(h.publisher.rows(DATASET).map((r) => r.row_id).sort()).toEqual(ids);
+    expect(h.logs.some((l) => l.message.startsWith("Forcing processing of Austin/json for date 2024-11-05"))).toBe(true);
+  });
+
+  it("publishes a large day in chunks of 10,000 rows", async () => {
+    const h = harness({
+      kits: (f) => createKitsDatabase(f, { zone: ZONE, from: "2024-11-12", to: "2024-11-13", intersections: manyIntersections(30, 4) }),
+      devices: radarDevices(manyIntersections(30, 4)),
+    });
+    const [, , , soc] = await runAll(h, { last_run_date: "0", start_date: "2024-11-12", end_date: "2024-11-12" });
+    expect(soc!.records).toBe(120 * 96);
+    expect(h.publisher.batches.map((b) => b.rows)).toEqual([10_000, 1_520]);
+  });
+
+  it("simulation (-0) publishes nothing and records no publication; -o keeps a local copy of what would be sent", async () => {
+    const h = harness();
+    const window = { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05" };
+    for (const s of ["insert", "standard", "ready"] as const) await h.run(s, window);
+    const out = path.join(h.dir, "out");
+    const sim = await h.run("soc", { ...window, simulate: true, output_filepath: out });
+    expect(sim).toMatchObject({ processed: 1, records: 7, simulate: true });
+    expect(sim.plan!.some((p) => p.kind === "publish" && p.target === DATASET)).toBe(true);
+    expect(await h.publisher.countRows(DATASET)).toBe(0);
+    expect([...h.catalog.rows.values()].filter((r) => r.repository === REPO.public)).toEqual([]);
+    expect(readdirSync(out)).toEqual([`${DATASET}.csv`]);
+    expect(readFileSync(path.join(out, `${DATASET}.csv`), "utf8").split("\r\n")[0]).toBe(
+      "detid,int_id,curdatetime,intname,detname,volume,occupancy,speed,month,day,year,hour,minute,day_of_week,timebin,direction,row_id",
+    );
+  });
+});
+
+describe("pipeline", () => {
+  it("declares the stages in order and the original's schedule", () => {
+    expect(pipeline.stages).toEqual(["wt-insert-lake", "wt-json-standard", "wt-ready", "wt-extract-soc"]);
+    expect(pipeline.schedule.map((s) => [s.stage, s.time, s.args.join(" ")])).toEqual([
+      ["wt-insert-lake", "01:00", "-r 0 -s 60"],
+      ["wt-json-standard", "03:30", "-r 0 -s 30"],
+      ["wt-ready", "06:30", "-r 0 -s 30"],
+      ["wt-extract-soc", "07:30", "-r 0 -s 30"],
+    ]);
+  });
+
+  it("simulate() builds a deterministic KITS file and sets only the wt key of the shared inventory", async () => {
+    const home = mkdtempSync(path.join(tmpdir(), "lake-wt-sim-"));
+    try {
+      const inventory = path.join(home, "sources", "inventory.json");
+      await pipeline.simulate!({ home, zone: ZONE, from: "2024-10-27", to: "2024-11-10" }).then(() => undefined);
+      writeFileSync(inventory, JSON.stringify({ bt: [{ id: "bt-1" }], gs: [{ id: "gs-1" }], wt: [] }));
+      const cfg = await pipeline.simulate!({ home, zone: ZONE, from: "2024-10-27", to: "2024-11-10" });
+      const file = path.join(home, "sources", "kits.sqlite");
+      expect(cfg).toEqual({ sql: { driver: "sqlite", options: { path: file } } });
+      const inv = JSON.parse(readFileSync(inventory, "utf8")) as Record<string, unknown[]>;
+      expect(inv.bt).toEqual([{ id: "bt-1" }]);
+      expect(inv.gs).toEqual([{ id: "gs-1" }]);
+      expect(inv.wt!.map((d) => (d as { kits_id: number }).kits_id)).toEqual([1, 2, 3]);
+
+      const db = new Database(file, { readonly: true });
+      const perDay = db.prepare("SELECT date(CURDATETIME) AS day, COUNT(1) AS n, SUM(VOLUME) AS v FROM SYSDETHISTORYRM GROUP BY day ORDER BY day").all() as { day: string; n: number; v: number }[];
+      db.close();
+      expect(perDay).toHaveLength(14);
+      expect(perDay.find((d) => d.day === "2024-11-03")!.n).toBe(11 * 100);
+      expect(perDay.find((d) => d.day === "2024-11-04")!.n).toBe(11 * 96);
+
+      // Same inputs, same readings.
+      await pipeline.simulate!({ home, zone: ZONE, from: "2024-10-27", to: "2024-11-10" });
+      const db2 = new Database(file, { readonly: true });
+      const again = db2.prepare("SELECT date(CURDATETIME) AS day, COUNT(1) AS n, SUM(VOLUME) AS v FROM SYSDETHISTORYRM GROUP BY day ORDER BY day").all();
+      db2.close();
+      expect(again).toEqual(perDay);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
