@@ -1,0 +1,127 @@
+/**
+ * bt-extract-soc (original §9.1.4): ready → the three public datasets (traf_match_summary, matched, unmatched),
+ * upserted by record_id, then catalogued under the public repository (pointer = dataset id) once the file's rows
+ * are all sent; never in simulation.
+ *
+ * Compared on (base, ext): a published matched file does not block the day's unmatched one (fixes B28).
+ * device_address is the day's counter of src/sources/bt/publish.ts, computed from the day's unmatched and matched
+ * ready files whatever else shares the run (fixes B1/B29). Rows with a missing or unparseable time are not
+ * published and are counted (the original crashed: B38).
+ */
+import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
+import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
+import type { CatalogEntry } from "../support/catalog.js";
+import { runIfMain } from "../support/cli-entry.js";
+import type { Publisher } from "../support/publisher.js";
+import { BT_FILE_TYPES, fileTypeOf, type BtFileType } from "../sources/bt/files.js";
+import { scanJsonArray } from "../sources/bt/json-stream.js";
+import { DailyAddressCounter, DATASET_KEYS, deviceNames, isSkip, publishRow, ROW_ID_FIELD } from "../sources/bt/publish.js";
+
+const DEV_ADDR = /"dev_addr": ("(?:[^"\\]|\\.)*"|null)/;
+
+export const SKIP_ROW_PREFIX = "row not published: ";
+
+interface DayBasis {
+  day: number;
+  counter: DailyAddressCounter;
+  /** Ready files (ext) the numbering was built from. */
+  files: string[];
+}
+
+export class BtExtractSoc extends ETLApp {
+  static readonly definition: AppDefinition = {
+    name: "bt-extract-soc",
+    description: "Bluetooth: ready JSON → public datasets (summary, matched, unmatched)",
+    dataSource: "bt",
+    stage: "Publish",
+    purposeSrc: "ready",
+  };
+  static readonly options: CustomOption[] = [];
+
+  private readonly publishers = new Map<BtFileType, Publisher>();
+  private basis: DayBasis | undefined;
+
+  protected async etlActivity(): Promise<number> {
+    for (const t of BT_FILE_TYPES) this.publishers.set(t, await this.createPublisher(DATASET_KEYS[t], ROW_ID_FIELD));
+    const source = new CatalogProvider(this.catalog, this.storageSrc!.repository, {}, this.providerOptions());
+    const target = new CatalogProvider(this.catalog, this.repository("public"), {}, this.providerOptions());
+    return this.doCompareLoop(source, target, { baseExtKey: true });
+  }
+
+  /** The day's device-address numbering: unmatched ready rows first, then matched, in file order. */
+  private async dayBasis(item: UpdateItem): Promise<DayBasis> {
+    const day = item.date.toMillis();
+    if (this.basis?.day === day) return this.basis;
+    const counter = new DailyAddressCounter();
+    const files: string[] = [];
+    for (const ext of ["unmatched.json", "matched.json"]) {
+      const entry = await this.storageSrc!.catalogLookup(item.base, ext, item.date);
+      if (!entry) continue;
+      files.push(ext);
+      const where = `${this.storageSrc!.repository}/${entry.pointer}`;
+      await scanJsonArray(
+        await this.storageSrc!.retrieveStream(entry.pointer),
+        "data",
+        (text) => {
+          const m = DEV_ADDR.exec(text);
+          if (m) counter.add(JSON.parse(m[1]!));
+        },
+        where,
+      );
+    }
+    if (files.length < 2) {
+      this.log("warn", `${item.base} ${item.date.toISODate()}: device_address numbered from ${files.join(" and ") || "no file"} only; the other ready file of the day is missing`);
+    }
+    this.basis = { day, counter, files };
+    return this.basis;
+  }
+
+  protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
+    const fileType = fileTypeOf(item.ext, "json");
+    if (!fileType) return this.skipItem(item, `not a Bluetooth file type (${item.ext})`);
+    const entry = item.provItem.payload as CatalogEntry;
+    const src = this.storageSrc!;
+    const where = `${src.repository}/${entry.pointer}`;
+    const counter = fileType === "traf_match_summary" ? new DailyAddressCounter() : (await this.dayBasis(item)).counter;
+
+    // The devices list follows the rows in the file: read it first (rows skipped unparsed), then the rows.
+    const skeleton = await scanJsonArray(await src.retrieveStream(entry.pointer), "data", () => undefined, where);
+    const devices = deviceNames(skeleton.devices);
+    const publisher = this.publishers.get(fileType)!;
+    publisher.reset();
+    const skips = new Map<string, number>();
+    let rows = 0;
+    await scanJsonArray(
+      await src.retrieveStream(entry.pointer),
+      "data",
+      (text) => {
+        const row = publishRow(fileType, JSON.parse(text) as Record<string, unknown>, devices, counter);
+        if (isSkip(row)) {
+          skips.set(row.skip, (skips.get(row.skip) ?? 0) + 1);
+          return;
+        }
+        rows++;
+        return publisher.addRow(row);
+      },
+      where,
+    );
+    await publisher.flush();
+    publisher.reset();
+    for (const [reason, n] of skips) {
+      this.log("warn", `${where}: ${n} row(s) not published: ${reason}`);
+      const key = SKIP_ROW_PREFIX + reason;
+      this.skipReasons[key] = (this.skipReasons[key] ?? 0) + n;
+    }
+    this.addRecords(rows);
+    const published = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, {
+      processingDate: this.processingDate,
+    });
+    await this.catalog.upsert(published); // the Catalog records nothing under -0
+    this.log("info", `${where} -> ${publisher.dataset}: ${rows} rows`);
+    return 1;
+  }
+}
+
+export const App = BtExtractSoc;
+export const main = makeMain(App);
+runIfMain(import.meta.url, main);

@@ -1,0 +1,234 @@
+/**
+ * Bluetooth ready transform (original §9.1.3): standardized rows joined with the device inventory (inner joins on
+ * reader names, hashed device ids), sorted, written as {"header", "data", "devices"}.
+ *
+ * Rows are held once, column by column with repeated values shared (a day of 300,000 unmatched rows takes a few
+ * tens of MB), sorted through an index, and written out piece by piece.
+ */
+import type { UnitDevice } from "../../support/drivers.js";
+import { md5Concat, pyFloat, PyFloat } from "../../util/pyjson.js";
+import { READY_SORT, type BtFileType } from "./files.js";
+import { jsonRow, jsonValue, TextBatcher } from "./json-stream.js";
+import { pyJson } from "../../util/pyjson.js";
+
+/** lat/lon as Python printed them: floats ("30.0"); null as pandas' NaN ("nan"); text as is. */
+function coordText(v: unknown): unknown {
+  if (typeof v === "number") return pyFloat(v);
+  if (v === null || v === undefined) return "nan";
+  return v;
+}
+
+/**
+ * device_id = MD5 of str(device_type) + str(device_ip) + str(lat) + str(lon). Null type or ip hash as "None"
+ * (Python str(None)); the original concatenated the raw values and crashed on null (B12). Null lat/lon hash as
+ * "nan", as the original's pandas frame held them.
+ */
+export function btDeviceId(d: UnitDevice): string {
+  return md5Concat(d.device_type ?? null, d.device_ip ?? null, coordText(d.lat), coordText(d.lon));
+}
+
+/** A device as written into the ready file: its inventory keys, lat/lon as floats, then device_id. */
+export function readyDevice(d: UnitDevice, id: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(d)) out[k] = (k === "lat" || k === "lon") && typeof v === "number" ? pyFloat(v) : v;
+  out.device_id = id;
+  return out;
+}
+
+/** Column store with shared (interned) values. */
+export class RowTable {
+  readonly columns: string[] = [];
+  private readonly colIndex = new Map<string, number>();
+  private readonly data: unknown[][] = [];
+  private readonly interned: Map<string, string>[] = [];
+  length = 0;
+
+  column(name: string): number {
+    let i = this.colIndex.get(name);
+    if (i === undefined) {
+      i = this.columns.length;
+      this.colIndex.set(name, i);
+      this.columns.push(name);
+      this.data.push(new Array(this.length));
+      this.interned.push(new Map());
+    }
+    return i;
+  }
+
+  private intern(col: number, v: unknown): unknown {
+    if (typeof v !== "string") return v;
+    const m = this.interned[col]!;
+    const hit = m.get(v);
+    if (hit !== undefined) return hit;
+    m.set(v, v);
+    return v;
+  }
+
+  /** Appends a row given as (column index → value) pairs. */
+  push(cols: readonly number[], values: readonly unknown[]): void {
+    const row: unknown[] = new Array(this.data.length).fill(undefined);
+    for (let k = 0; k < cols.length; k++) row[cols[k]!] = this.intern(cols[k]!, values[k]);
+    for (let c = 0; c < this.data.length; c++) this.data[c]!.push(row[c]);
+    this.length++;
+  }
+
+  get(row: number, col: number): unknown {
+    return this.data[col]![row];
+  }
+
+  /** Row indexes sorted by the key columns (ascending, nulls last, stable), like pandas sort_values. */
+  sortedOrder(keys: readonly string[]): number[] {
+    const cols = keys.map((k) => this.data[this.column(k)]!);
+    const order = Array.from({ length: this.length }, (_, i) => i);
+    order.sort((a, b) => {
+      for (const c of cols) {
+        const x = c[a];
+        const y = c[b];
+        if (x === y) continue;
+        const xn = x === null || x === undefined;
+        const yn = y === null || y === undefined;
+        if (xn || yn) {
+          if (xn && yn) continue;
+          return xn ? 1 : -1;
+        }
+        return (x as string) < (y as string) ? -1 : 1;
+      }
+      return 0;
+    });
+    return order;
+  }
+
+  /** The JSON text of one row, keys in column order. */
+  rowJson(row: number, values: unknown[] = new Array(this.columns.length)): string {
+    for (let c = 0; c < this.columns.length; c++) values[c] = this.data[c]![row];
+    return jsonRow(this.columns, values);
+  }
+}
+
+/** Join columns per file type: data column → added device id column. */
+export const JOINS: Record<BtFileType, readonly [string, string][]> = {
+  unmatched: [["reader_id", "device_id"]],
+  matched: [
+    ["origin_reader_id", "origin_device_id"],
+    ["dest_reader_id", "dest_device_id"],
+  ],
+  traf_match_summary: [
+    ["origin_reader_id", "origin_device_id"],
+    ["dest_reader_id", "dest_device_id"],
+  ],
+};
+
+export interface ReadyJoinStats {
+  rowsIn: number;
+  rowsOut: number;
+  /** Reader name → rows dropped because the inventory has no device of that name. */
+  missingReaders: Map<string, number>;
+}
+
+/**
+ * Accumulates standardized rows of one file, joining each with the inventory as it arrives (rows of readers the
+ * inventory lacks are dropped and counted; a name held by several devices repeats the row, as the original's merge).
+ */
+export class ReadyBuilder {
+  readonly table = new RowTable();
+  readonly stats: ReadyJoinStats = { rowsIn: 0, rowsOut: 0, missingReaders: new Map() };
+  private readonly idsByName = new Map<string, string[]>();
+  private readonly deviceIds: string[];
+  private readonly usedIds = new Set<string>();
+  private readonly joins: readonly [string, string][];
+  private readonly joinCols: number[];
+
+  constructor(
+    readonly fileType: BtFileType,
+    readonly devices: UnitDevice[],
+  ) {
+    this.deviceIds = devices.map(btDeviceId);
+    devices.forEach((d, i) => {
+      const name = d.device_name;
+      if (typeof name !== "string") return;
+      const list = this.idsByName.get(name) ?? [];
+      list.push(this.deviceIds[i]!);
+      this.idsByName.set(name, list);
+    });
+    this.joins = JOINS[fileType];
+    this.joinCols = this.joins.map(([, idCol]) => this.table.column(idCol));
+  }
+
+  private dropped(name: unknown): void {
+    const key = name === null || name === undefined ? "(none)" : String(name);
+    this.stats.missingReaders.set(key, (this.stats.missingReaders.get(key) ?? 0) + 1);
+  }
+
+  add(row: Record<string, unknown>): void {
+    this.stats.rowsIn++;
+    const keys = Object.keys(row);
+    const cols = keys.map((k) => this.table.column(k));
+    const vals = keys.map((k) => row[k]);
+    // Candidate device ids per join, in inventory order.
+    const idLists: string[][] = [];
+    for (const [nameCol] of this.joins) {
+      const name = row[nameCol];
+      const ids = typeof name === "string" ? this.idsByName.get(name) : undefined;
+      if (!ids) {
+        this.dropped(name);
+        return;
+      }
+      idLists.push(ids);
+    }
+    const allCols = [...cols, ...this.joinCols];
+    if (idLists.every((l) => l.length === 1)) {
+      const chosen = idLists.map((l) => l[0]!);
+      for (const id of chosen) this.usedIds.add(id);
+      this.table.push(allCols, [...vals, ...chosen]);
+      this.stats.rowsOut++;
+      return;
+    }
+    const emit = (depth: number, chosen: string[]) => {
+      if (depth === idLists.length) {
+        for (const id of chosen) this.usedIds.add(id);
+        this.table.push(allCols, [...vals, ...chosen]);
+        this.stats.rowsOut++;
+        return;
+      }
+      for (const id of idLists[depth]!) emit(depth + 1, [...chosen, id]);
+    };
+    emit(0, []);
+  }
+
+  /** Devices the data refers to, in inventory order, each with its device_id. */
+  usedDevices(): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    this.devices.forEach((d, i) => {
+      const id = this.deviceIds[i]!;
+      if (this.usedIds.has(id)) out.push(readyDevice(d, id));
+    });
+    return out;
+  }
+
+  /**
+   * Yields the ready JSON text: header (source header with processing_date replaced), sorted data, devices.
+   * Column order: the standardized columns, then the added device id column(s).
+   */
+  *json(header: Record<string, unknown>, processingDate: string): Generator<string> {
+    const h = { ...header, processing_date: processingDate };
+    yield `{"header": ${pyJson(h)}, "data": [`;
+    // Device id columns go after the data columns, as pandas' merge appended them.
+    const t = this.table;
+    const idCols = new Set(this.joinCols);
+    const order = [...t.columns.keys()].filter((c) => !idCols.has(c)).concat(this.joinCols);
+    const names = order.map((c) => t.columns[c]!);
+    const sorted = t.sortedOrder(READY_SORT[this.fileType]);
+    const batch = new TextBatcher();
+    const values: unknown[] = new Array(order.length);
+    let first = true;
+    for (const r of sorted) {
+      for (let k = 0; k < order.length; k++) values[k] = t.get(r, order[k]!);
+      const out = batch.add((first ? "" : ", ") + jsonRow(names, values));
+      first = false;
+      if (out !== undefined) yield out;
+    }
+    yield `${batch.take()}], "devices": [${this.usedDevices().map((d) => pyJson(d)).join(", ")}]}`;
+  }
+}
+
+export { jsonValue, PyFloat };

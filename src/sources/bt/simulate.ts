@@ -1,0 +1,180 @@
+/**
+ * The demo's simulated AWAM share: per day the three Bluetooth files under their share names, from a seeded
+ * generator (the same days always give the same bytes), and the BLUETOOTH part of the shared device inventory.
+ * Five readers appear in the data; the inventory lists four of them, so the ready stage shows a dropped reader.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { DateTime } from "luxon";
+import type { UnitDevice } from "../../support/drivers.js";
+import { shareFilename } from "./files.js";
+
+interface Reader {
+  name: string;
+  ip: string;
+  lat: number;
+  lon: number;
+  primary: string;
+  cross: string;
+}
+
+export const SIM_READERS: readonly Reader[] = [
+  { name: "lamar_mlk", ip: "10.66.1.11", lat: 30.2812345, lon: -97.7465432, primary: "LAMAR BLVD", cross: "MARTIN LUTHER KING JR BLVD" },
+  { name: "lamar_6th", ip: "10.66.1.12", lat: 30.2704567, lon: -97.7523456, primary: "LAMAR BLVD", cross: "6TH ST" },
+  { name: "51st_springdale", ip: "10.66.1.13", lat: 30.3041234, lon: -97.6912345, primary: "51ST ST", cross: "SPRINGDALE RD" },
+  { name: "51st_manor", ip: "10.66.1.14", lat: 30.2987654, lon: -97.7004321, primary: "51ST ST", cross: "MANOR RD" },
+  // In the data but not in the inventory: its rows are dropped by bt-ready.
+  { name: "Woodway_ChimneyRock", ip: "10.66.1.15", lat: 30.25, lon: -97.8, primary: "WOODWAY DR", cross: "CHIMNEY ROCK RD" },
+];
+export const SIM_MISSING_READER = "Woodway_ChimneyRock";
+
+const PAIRS: readonly [number, number, string, string, string, string, string, string, string][] = [
+  [0, 1, "Lamar", "MLK", "Southbound", "Lamar", "6th", "Southbound", "0.874"],
+  [2, 3, "51st", "Springdale", "Westbound", "51st", "Manor", "Westbound", "0.633"],
+  [3, 2, "51st", "Manor", "Eastbound", "51st", "Springdale", "Eastbound", "0.633"],
+];
+
+/** Small seeded generator (mulberry32). */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** AWAM wall-clock text of a second of a local day: `M/D/YYYY h:mm:ss AM` (or without seconds). */
+export function awamTime(day: { year: number; month: number; day: number }, secondOfDay: number, seconds = true): string {
+  const h24 = Math.floor(secondOfDay / 3600) % 24;
+  const mi = Math.floor((secondOfDay % 3600) / 60);
+  const s = secondOfDay % 60;
+  const h12 = h24 % 12 === 0 ? 12 : h24 % 12;
+  const mm = String(mi).padStart(2, "0");
+  const ss = seconds ? `:${String(s).padStart(2, "0")}` : "";
+  return `${day.month}/${day.day}/${day.year} ${h12}:${mm}${ss} ${h24 < 12 ? "AM" : "PM"}`;
+}
+
+function devAddr(n: number): string {
+  return Buffer.from(`sim-device-${n}`).toString("base64");
+}
+
+export interface DayVolume {
+  unmatched: number;
+  matched: number;
+  /** 15-minute intervals per pair (96 = the whole day). */
+  intervals: number;
+  /** Distinct devices seen in a day. */
+  devices: number;
+}
+
+export const DEMO_VOLUME: DayVolume = { unmatched: 300, matched: 120, intervals: 96, devices: 150 };
+
+/** The three files' text of one day (CRLF lines, as the share's Windows tools write them). */
+export function* dayFiles(
+  day: DateTime,
+  volume: DayVolume = DEMO_VOLUME,
+  readers: readonly Reader[] = SIM_READERS,
+): Generator<{ fileType: "unmatched" | "matched" | "traf_match_summary"; name: string; lines: Generator<string> }> {
+  const seed = day.year * 10_000 + day.month * 100 + day.day;
+  const d = { year: day.year, month: day.month, day: day.day };
+  yield {
+    fileType: "unmatched",
+    name: shareFilename("unmatched", day),
+    lines: (function* () {
+      const rnd = seeded(seed);
+      for (let i = 0; i < volume.unmatched; i++) {
+        const second = Math.floor((i * 86_400) / volume.unmatched + rnd() * (86_400 / volume.unmatched));
+        const r = readers[Math.floor(rnd() * readers.length)]!;
+        const field = Math.min(86_399, second + Math.floor(rnd() * 3));
+        yield `${awamTime(d, second)},${r.ip},${awamTime(d, field)},${r.name},${devAddr(Math.floor(rnd() * volume.devices))}\r\n`;
+      }
+    })(),
+  };
+  yield {
+    fileType: "matched",
+    name: shareFilename("matched", day),
+    lines: (function* () {
+      const rnd = seeded(seed + 1);
+      for (let i = 0; i < volume.matched; i++) {
+        const [o, t] = PAIRS[Math.floor(rnd() * PAIRS.length)]!;
+        const start = Math.floor((i * 80_000) / volume.matched + rnd() * 60);
+        const travel = 60 + Math.floor(rnd() * 600);
+        const speed = Math.max(3, Math.round(3600 / travel));
+        const valid = rnd() < 0.8 ? "valid" : "invalid";
+        yield `${devAddr(Math.floor(rnd() * volume.devices))},${readers[o]!.name},${readers[t]!.name},${awamTime(d, start)},${awamTime(d, Math.min(86_399, start + travel))},${travel},${speed},${valid},125\r\n`;
+      }
+    })(),
+  };
+  yield {
+    fileType: "traf_match_summary",
+    name: shareFilename("traf_match_summary", day),
+    lines: (function* () {
+      const rnd = seeded(seed + 2);
+      for (let k = 0; k < volume.intervals; k++) {
+        for (const [o, t, oRoad, oCross, oDir, dRoad, dCross, dDir, len] of PAIRS) {
+          const samples = Math.floor(rnd() * 12);
+          const avgTime = samples ? 60 + Math.floor(rnd() * 300) : -1;
+          const avgSpeed = samples ? Math.round((Number(len) * 3600) / avgTime) : -1;
+          const std = samples ? (rnd() * 40).toFixed(2) : "-1";
+          yield `${readers[o]!.name},${readers[t]!.name},${oRoad},${oCross},${oDir},${dRoad},${dCross},${dDir},${len},${awamTime(d, k * 900, false)},${avgTime},${avgSpeed},15,${samples},${std}\r\n`;
+        }
+      }
+    })(),
+  };
+}
+
+/** Writes the share's files for every day in [from, to). */
+export function writeShare(dir: string, zone: string, from: string, to: string, volume: DayVolume = DEMO_VOLUME): number {
+  mkdirSync(dir, { recursive: true });
+  let files = 0;
+  const end = DateTime.fromISO(to, { zone });
+  for (let day = DateTime.fromISO(from, { zone }); day < end; day = day.plus({ days: 1 })) {
+    for (const f of dayFiles(day, volume)) {
+      writeFileSync(path.join(dir, f.name), [...f.lines].join(""));
+      files++;
+    }
+  }
+  return files;
+}
+
+/** The BLUETOOTH devices of the inventory (keys in original §6.1 order): every simulated reader but one. */
+export function bluetoothDevices(): UnitDevice[] {
+  return SIM_READERS.filter((r) => r.name !== SIM_MISSING_READER).map((r, i) => ({
+    device_type: "BLUETOOTH",
+    atd_device_id: 1000 + i,
+    device_name: r.name,
+    device_status: "OK",
+    device_ip: r.ip,
+    ip_comm_status: "ONLINE",
+    atd_location_id: `LOC${String(2000 + i)}`,
+    coa_intersection_id: 5_000_000 + i,
+    lat: r.lat,
+    lon: r.lon,
+    primary_st: r.primary,
+    primary_st_segment_id: 3_000_000 + i,
+    cross_st: r.cross,
+    cross_st_segment_id: 3_100_000 + i,
+    kits_id: 100 + i,
+  }));
+}
+
+/** Sets the "bt" list of the shared inventory file, keeping the other sources' lists. */
+export function writeBtInventory(file: string, devices: UnitDevice[]): void {
+  let inventory: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      const parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) inventory = parsed as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`Inventory file ${file} is not valid JSON (${(err as Error).message}); fix or delete it`, { cause: err });
+    }
+  }
+  inventory.bt = devices;
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.bt.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(inventory, null, 2)}\n`);
+  renameSync(tmp, file);
+}

@@ -1,0 +1,110 @@
+/**
+ * Bluetooth (AWAM) timestamps.
+ *
+ * Raw files carry local wall-clock text `M/D/YYYY h:mm:ss AM` (summary files: `M/D/YYYY h:mm AM`). The standardized
+ * layer writes them in Python's str(datetime) form with the zone's offset, as the original did through pytz
+ * `localize()` with its default `is_dst=False`:
+ * - a fall-back ambiguous time (01:30 on the first Sunday of November in America/Chicago) takes the STANDARD offset
+ *   (-06:00), i.e. the second of the two instants;
+ * - a spring-forward nonexistent time (02:30 on the second Sunday of March) keeps its wall-clock text and takes the
+ *   STANDARD offset (`02:30:00-06:00`, the instant 03:30 CDT); it is not shifted to 03:30.
+ * Parsing is by regex with a per-minute offset cache: a day has at most 1,440 distinct minutes, while a large file
+ * holds hundreds of thousands of timestamps.
+ */
+import { IANAZone } from "luxon";
+import { offsetText } from "../../util/dates.js";
+
+const WITH_SECONDS = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{1,2}):(\d{1,2})\s+([AaPp])[Mm]$/;
+const WITHOUT_SECONDS = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{1,2})\s+([AaPp])[Mm]$/;
+const HOUR_MS = 3_600_000;
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** Parses AWAM wall-clock text into the str(datetime) form in one zone; unparseable text gives null. */
+export class AwamTimeParser {
+  private readonly zone: IANAZone;
+  /** "y-m-d h:mi" → "YYYY-MM-DD HH:MM" + ":" placeholder split: [prefix, offset text]. */
+  private readonly minuteCache = new Map<string, [string, string] | null>();
+  private readonly standardOffsets = new Map<number, number>();
+
+  constructor(zone: string) {
+    this.zone = IANAZone.create(zone);
+    if (!this.zone.isValid) throw new Error(`Unknown time zone "${zone}"`);
+  }
+
+  /** `M/D/YYYY h:mm:ss AM` (seconds = true) or `M/D/YYYY h:mm AM` (seconds = false) → "YYYY-MM-DD HH:MM:SS±HH:MM". */
+  parse(text: string | null | undefined, seconds: boolean): string | null {
+    if (typeof text !== "string") return null;
+    const m = (seconds ? WITH_SECONDS : WITHOUT_SECONDS).exec(text);
+    if (!m) return null;
+    const sec = seconds ? Number(m[6]) : 0;
+    if (sec > 59) return null;
+    const meridiem = seconds ? m[7]! : m[6]!;
+    const key = `${m[3]}-${m[1]}-${m[2]} ${m[4]}:${m[5]}${meridiem}`;
+    let cached = this.minuteCache.get(key);
+    if (cached === undefined) {
+      cached = this.resolveMinute(Number(m[3]), Number(m[1]), Number(m[2]), Number(m[4]), Number(m[5]), meridiem === "P" || meridiem === "p");
+      this.minuteCache.set(key, cached);
+    }
+    if (!cached) return null;
+    return `${cached[0]}:${pad2(sec)}${cached[1]}`;
+  }
+
+  private resolveMinute(year: number, month: number, day: number, hour12: number, minute: number, pm: boolean): [string, string] | null {
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour12 < 1 || hour12 > 12 || minute > 59) return null;
+    const hour = (hour12 % 12) + (pm ? 12 : 0);
+    const wallMs = Date.UTC(year, month - 1, day, hour, minute);
+    const check = new Date(wallMs);
+    if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return null;
+    const offset = this.offsetForWall(wallMs, year);
+    const prefix = `${String(year).padStart(4, "0")}-${pad2(month)}-${pad2(day)} ${pad2(hour)}:${pad2(minute)}`;
+    return [prefix, offsetText(offset)];
+  }
+
+  /** The zone's standard (non-daylight) offset in a year: the smaller of January's and July's. */
+  private standardOffset(year: number): number {
+    let std = this.standardOffsets.get(year);
+    if (std === undefined) {
+      std = Math.min(this.zone.offset(Date.UTC(year, 0, 1)), this.zone.offset(Date.UTC(year, 6, 1)));
+      this.standardOffsets.set(year, std);
+    }
+    return std;
+  }
+
+  /**
+   * Offset (minutes) of a local wall-clock time: the only valid one; for an ambiguous time (two valid offsets) or a
+   * nonexistent one (none valid), the standard offset, as pytz localize(is_dst=False) gives.
+   */
+  offsetForWall(wallMs: number, year: number): number {
+    const candidates = new Set([this.zone.offset(wallMs - 24 * HOUR_MS), this.zone.offset(wallMs + 24 * HOUR_MS)]);
+    const valid = [...candidates].filter((o) => this.zone.offset(wallMs - o * 60_000) === o);
+    if (valid.length === 1) return valid[0]!;
+    return this.standardOffset(year);
+  }
+}
+
+const PY_STR_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d{1,6})?(?:[+-]\d{2}:\d{2}|Z)?$/;
+
+/**
+ * Socrata time of a standardized timestamp: its wall-clock fields as written, `YYYY-MM-DDTHH:MM:SS` (the original
+ * parsed the text with its own offset and formatted it with strftime, so the text's wall clock is kept, DST days
+ * included). Null for null or unparseable text (the original crashed there: B38).
+ */
+export function socrataWallTime(text: unknown): string | null {
+  if (typeof text !== "string") return null;
+  const m = PY_STR_TIME.exec(text);
+  if (!m) return null;
+  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}`;
+}
+
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"] as const;
+
+/** English weekday name of a Socrata wall time `YYYY-MM-DDTHH:MM:SS` (arrow's "dddd"). */
+export function weekdayName(wallTime: string): string {
+  const y = Number(wallTime.slice(0, 4));
+  const mo = Number(wallTime.slice(5, 7));
+  const d = Number(wallTime.slice(8, 10));
+  return WEEKDAYS[new Date(Date.UTC(y, mo - 1, d)).getUTCDay()]!;
+}
