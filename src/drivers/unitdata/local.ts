@@ -1,0 +1,77 @@
+/**
+ * The embedded default unit-data driver: a JSON inventory file (default `<home>/sources/inventory.json`) shaped
+ * `{ "bt": [devices...], "wt": [...], "gs": [...] }`, each device an object with the keys of original §6.1.
+ * Values go through the same normalisation as Knack's (normalise.ts). The file is read on every call, so an
+ * edited inventory is seen by the next stage run.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { defineDriver } from "../define.js";
+import type { UnitDataDriver, UnitDevice } from "../../support/drivers.js";
+import { ConfigError } from "../../support/errors.js";
+import { deviceKeys, normaliseDevice } from "./normalise.js";
+
+export const DRIVER_NAME = "local";
+
+export const localUnitDataOptions = z
+  .object({
+    /** The inventory file; relative paths resolve against the config's folder. @default <home>/sources/inventory.json */
+    path: z.string().optional(),
+  })
+  .strict();
+
+export function createLocalUnitData(file: string): UnitDataDriver {
+  return {
+    driverName: DRIVER_NAME,
+    async devices(dataSource: string): Promise<UnitDevice[]> {
+      deviceKeys(dataSource);
+      let text: string;
+      try {
+        text = await readFile(file, "utf8");
+      } catch (err) {
+        const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+        throw new ConfigError(
+          missing
+            ? `unit data: inventory file ${file} does not exist: create it as {"bt": [...], "wt": [...], "gs": [...]} or set unitdata.options.path`
+            : `unit data: cannot read inventory file ${file}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch (err) {
+        throw new ConfigError(`unit data: inventory file ${file} is not valid JSON (${(err as Error).message})`, { cause: err });
+      }
+      if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+        throw new ConfigError(`unit data: inventory file ${file} must hold an object {"bt": [...], "wt": [...], "gs": [...]}`);
+      }
+      const list = (doc as Record<string, unknown>)[dataSource];
+      if (!Array.isArray(list)) {
+        throw new ConfigError(
+          list === undefined
+            ? `unit data: inventory file ${file} has no "${dataSource}" list of devices: add "${dataSource}": [] (or the devices)`
+            : `unit data: inventory file ${file}: "${dataSource}" must be a list of devices`,
+        );
+      }
+      return list.map((device, i) => {
+        const where = `inventory file ${file}, ${dataSource} device ${i}`;
+        if (typeof device !== "object" || device === null || Array.isArray(device)) {
+          throw new ConfigError(`unit data: ${where} is not an object`);
+        }
+        try {
+          return normaliseDevice(device as Record<string, unknown>, dataSource, where);
+        } catch (err) {
+          throw new ConfigError((err as Error).message, { cause: err });
+        }
+      });
+    },
+  };
+}
+
+export default defineDriver({
+  options: localUnitDataOptions,
+  create: (options, ctx) =>
+    createLocalUnitData(options.path ? path.resolve(ctx.baseDir, options.path) : path.join(ctx.home, "sources", "inventory.json")),
+});
