@@ -8,9 +8,11 @@
  *
  * The archive comes from a field device, so it is untrusted: an entry whose name is absolute, has a drive letter,
  * a ".." segment or a control character fails the archive; declared sizes are checked before anything is inflated
- * (per entry and in total, inner zips included) and actual sizes must match the declared ones (zip bombs).
+ * (per entry and in total, inner zips included), inflating never goes past the declared size, and the actual
+ * bytes must have the declared size and CRC-32 (a lying size is caught: zip bombs, truncated or altered entries).
  */
-import { unzipSync, type UnzipFileInfo } from "fflate";
+import { crc32 } from "node:zlib";
+import { strFromU8, unzipSync, type UnzipFileInfo } from "fflate";
 import { TerminalError } from "../../support/errors.js";
 
 export interface ZipLimits {
@@ -60,6 +62,29 @@ export function unsafeEntryName(name: string): string | undefined {
   return undefined;
 }
 
+/** CRC-32 of each entry from the central directory (name → crc); empty when it cannot be read. */
+function centralCrcs(b: Uint8Array): Map<string, number> {
+  const out = new Map<string, number>();
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let e = b.length - 22;
+  while (e >= 0 && dv.getUint32(e, true) !== 0x06054b50) e--;
+  if (e < 0) return out;
+  const count = dv.getUint16(e + 10, true);
+  let o = dv.getUint32(e + 16, true);
+  for (let i = 0; i < count && o + 46 <= b.length; i++) {
+    if (dv.getUint32(o, true) !== 0x02014b50) break;
+    const flag = dv.getUint16(o + 8, true);
+    const crc = dv.getUint32(o + 16, true);
+    const nameLen = dv.getUint16(o + 28, true);
+    const extraLen = dv.getUint16(o + 30, true);
+    const commentLen = dv.getUint16(o + 32, true);
+    const name = strFromU8(b.subarray(o + 46, o + 46 + nameLen), !(flag & 2048));
+    out.set(name, crc);
+    o += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
+
 class Budget {
   used = 0;
   entries = 0;
@@ -99,10 +124,15 @@ function safeUnzip(bytes: Uint8Array, where: string, budget: Budget): Record<str
       cause: err,
     });
   }
+  const crcs = centralCrcs(bytes);
   for (const [name, data] of Object.entries(files)) {
-    // fflate inflates into a buffer of the declared size: a longer stream is cut, a shorter one is short.
+    // fflate inflates into a buffer of the declared size: a longer stream is cut (caught by the CRC), a shorter one is short.
     if (data.byteLength !== declared.get(name)) {
       throw new TerminalError(`${where}: entry ${name} holds ${data.byteLength} bytes but declares ${declared.get(name)}; the archive is corrupt`);
+    }
+    const crc = crcs.get(name);
+    if (crc !== undefined && crc32(data) >>> 0 !== crc >>> 0) {
+      throw new TerminalError(`${where}: entry ${name} fails its CRC-32 check (its content or declared size is wrong); the archive is corrupt`);
     }
   }
   return files;

@@ -1,0 +1,144 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { DateTime } from "luxon";
+import { describe, expect, it } from "vitest";
+import { pyJson } from "../../src/util/pyjson.js";
+import {
+  clockCorrection,
+  deviceZoneOf,
+  detectVersion,
+  LocalFormatter,
+  roundHalfEven,
+  standardizeDay,
+  wallTime,
+  zoneFileJson,
+  type StandardizeInput,
+} from "../../src/sources/gs/standardize.js";
+import type { ZoneCsv } from "../../src/sources/gs/zip.js";
+
+const FIX = path.join(import.meta.dirname, "../fixtures/gs");
+const ZONE = "America/Chicago";
+const day = DateTime.fromISO("2019-06-01", { zone: ZONE });
+const processed = DateTime.fromISO("2019-06-02T08:00:14.469", { zone: ZONE });
+const csv = (guid: string, text: string): ZoneCsv => ({ guid, filename: `${guid}.csv`, path: `mac/2019-06-01/${guid}.csv`, data: Buffer.from(text) });
+const fixture = (name: string) => readFileSync(path.join(FIX, name), "utf8");
+
+/** The documentation's site clock: an Eastern device read at 2:32:13 AM while the host said 06:34:06 UTC. */
+const EASTERN = { DateTime: "6/3/2019 2:32:13 AM", TimeZoneId: "(UTC-05:00) Eastern Time (US & Canada)", HostTimeUTC: "06/03/2019 06:34:06 AM" };
+const CENTRAL_NTP = { DateTime: "6/2/2019 8:00:00 AM", TimeZoneId: "(UTC-06:00) Central Time (US & Canada)", HostTimeUTC: "06/02/2019 01:00:00 PM" };
+
+function input(over: Partial<StandardizeInput>): StandardizeInput {
+  return {
+    zones: [],
+    base: "Burnet_Richcreek",
+    day,
+    zipName: "Burnet_Richcreek_gs_2019-06-01.zip",
+    processingDate: processed,
+    siteDateTime: EASTERN,
+    zone: ZONE,
+    toleranceMinutes: 5,
+    where: "test.zip",
+    ...over,
+  };
+}
+
+describe("GRIDSMART standardization (golden files)", () => {
+  it("v8: column types, clock correction in the zone's real offset, tenths carry, dropped rows", () => {
+    const r = standardizeDay(input({ zones: [csv("2c6dff02-cb0c-4da0-adc5-28dd1946df40", fixture("v8-zone.csv"))] }));
+    expect(r.version).toBe(8);
+    const z = r.zones[0]!;
+    const text = zoneFileJson(z.header, z.data);
+    expect(text).toBe(fixture("v8-standardized.json").trim());
+    expect(text).toBe(pyJson({ header: z.header, data: z.data }));
+    // Row 4 has no utc_offset: dropped and counted (like the original).
+    expect(r.dropped).toEqual({ "utc_offset is missing": 1 });
+    expect(r.perf.count).toBe(3);
+    // delta: host 06:34:06Z − device 02:32:13 EDT (06:32:13Z) = +113 s (the original read -05:00 and got −58:07, B43).
+    expect(r.correction!.deltaMs).toBe(113_000);
+  });
+
+  it("v4: UTC timestamps with microseconds, count_version int, missing value → null in a float column", () => {
+    const r = standardizeDay(
+      input({ zones: [csv("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9", fixture("v4-zone.csv"))], base: "Congress_Oltorf", zipName: "Congress_Oltorf_gs_2019-06-01.zip", siteDateTime: CENTRAL_NTP }),
+    );
+    const z = r.zones[0]!;
+    expect(zoneFileJson(z.header, z.data)).toBe(fixture("v4-standardized.json").trim());
+    expect(r.correction!.deltaMs).toBe(0);
+  });
+
+  it("v7 gets timestamp_adj like v8 (fixes B14's missing times)", () => {
+    const r = standardizeDay(input({ zones: [csv("a", "7,21,120000.5,-300,S,12,30,G,1.5,0,88\r\n")], siteDateTime: CENTRAL_NTP }));
+    expect(r.version).toBe(7);
+    expect(r.zones[0]!.data[0]).toMatchObject({ confidence: 88, timestamp_adj: "2019-06-01 12:00:00.500000-05:00" });
+    expect(r.dayCovered).toBe(0);
+  });
+
+  it("without a usable site clock keeps the rows, without timestamp_adj or day_covered, and says why", () => {
+    const r = standardizeDay(input({ zones: [csv("a", "8,23,18.6,-300,S,10,42,G,2.0,1,126.08,0.0,42,39\r\n")], siteDateTime: undefined }));
+    expect(r.zones[0]!.data[0]!.timestamp_adj).toBeUndefined();
+    expect(r.zones[0]!.header.day_covered).toBeUndefined();
+    expect(r.warnings.join()).toMatch(/no datetime/);
+    const bad = standardizeDay(input({ zones: [csv("a", "8,23,18.6,-300,S\r\n")], siteDateTime: { ...EASTERN, TimeZoneId: "Central" } }));
+    expect(bad.warnings.join()).toMatch(/cannot read the time zone "Central"/);
+  });
+
+  it("an unknown version or only empty files fail with a clear message (B14: not the run)", () => {
+    expect(() => detectVersion([csv("a", "9,1,2\r\n")], "x.zip")).toThrow(/x.zip: a.csv says count format version "9"; only versions 4, 7 and 8/);
+    expect(() => detectVersion([csv("a", ""), csv("b", "\r\n")], "x.zip")).toThrow(/every zone file is empty/);
+    expect(detectVersion([csv("a", ""), csv("b", "4,1\r\n")], "x.zip")).toBe(4);
+  });
+
+  it("a row with more fields than the version has is an error naming file and row", () => {
+    expect(() => standardizeDay(input({ zones: [csv("a", "7,21,120000.5,-300,S,12,30,G,1.5,0,88\r\n7,21,1,-300,S,12,30,G,1.5,0,88,99\r\n")] }))).toThrow(
+      /mac\/2019-06-01\/a.csv: row 2 has 12 fields, the v7 format has 11/,
+    );
+  });
+});
+
+describe("GRIDSMART time rules", () => {
+  it("tenths: half-even on the binary float like Python, 10 tenths carry to the next second (B45)", () => {
+    expect(roundHalfEven(2.5)).toBe(2);
+    expect(roundHalfEven(3.5)).toBe(4);
+    expect(roundHalfEven((105452.25 % 1) * 10)).toBe(2);
+    // Same binary arithmetic as Python: round((x % 1) * 10) for 105452.05 → 1, 0.05 → 0, 12.35 → 3, 1.45 → 4.
+    expect(roundHalfEven((105452.05 % 1) * 10)).toBe(1);
+    expect(roundHalfEven((0.05 % 1) * 10)).toBe(0);
+    expect(roundHalfEven((12.35 % 1) * 10)).toBe(3);
+    expect(roundHalfEven((1.45 % 1) * 10)).toBe(4);
+    const base = Date.UTC(2019, 5, 1);
+    expect(wallTime(base, 105452.97, -300)).toEqual({ wallMs: base + (10 * 3600 + 54 * 60 + 53) * 1000, offsetMin: -300, micros: 0 });
+    expect(wallTime(base, 235959.99, -300)).toEqual({ wallMs: base + 86_400_000, offsetMin: -300, micros: 0 });
+    expect(wallTime(base, 246000, -300)).toMatchObject({ error: expect.stringMatching(/not a time of day/) });
+  });
+
+  it("reads the device clock in its zone's real offset (B43): a daylight-time device has delta ≈ 0", () => {
+    const summer = clockCorrection({ DateTime: "7/10/2024 10:00:05 AM", TimeZoneId: "(UTC-06:00) Central Time (US & Canada)", HostTimeUTC: "07/10/2024 03:00:00 PM" });
+    expect("ok" in summer && summer.ok.deltaMs).toBe(-5000);
+    expect(deviceZoneOf("(UTC-06:00) Central Time (US & Canada)")).toBe("America/Chicago");
+    expect(deviceZoneOf("(UTC-06:00) Central America")).toBe("UTC-06:00");
+    expect(deviceZoneOf("(UTC) Coordinated Universal Time")).toBe("UTC");
+    expect(deviceZoneOf("Central")).toBeUndefined();
+  });
+
+  it("formats local time like Python str(datetime) across the fall-back hour", () => {
+    const f = new LocalFormatter(ZONE);
+    expect(f.format(Date.parse("2024-11-03T06:30:00Z"))).toBe("2024-11-03 01:30:00-05:00");
+    expect(f.format(Date.parse("2024-11-03T07:30:00.25Z"))).toBe("2024-11-03 01:30:00.250000-06:00");
+    expect(f.format(Date.parse("2024-11-03T07:30:00Z"), 7)).toBe("2024-11-03 01:30:00.000007-06:00");
+  });
+
+  it("day_covered is decided once per intersection with a tolerance (B15, B44)", () => {
+    const d = DateTime.fromISO("2024-11-03", { zone: ZONE });
+    // Fall-back day: zone a's first vehicle is at 00:10 CDT (-300), zone b's only vehicles come after 01:00 CST (-360).
+    const zones = [csv("a", "8,23,1000.0,-300,S,10,42,G,2.0,1,1.0,0.0,42,39\r\n8,23,13000.0,-360,S,10,42,G,2.0,1,1.0,0.0,42,39\r\n"), csv("b", "8,23,30000.0,-360,S,10,42,G,2.0,1,1.0,0.0,42,39\r\n")];
+    const clock = { DateTime: "11/20/2024 9:58:00 AM", TimeZoneId: "(UTC-06:00) Central Time (US & Canada)", HostTimeUTC: "11/20/2024 04:00:00 PM" };
+    const r = standardizeDay(input({ zones, day: d, zipName: "x.zip", siteDateTime: clock }));
+    // delta = 2 minutes: within the 5-minute tolerance → 0 for both zones (the original: +1 for zone b, ±1 anyway for drift).
+    expect(r.correction!.deltaMs).toBe(120_000);
+    expect(r.zones.map((z) => z.header.day_covered)).toEqual([0, 0]);
+    expect(r.zones[0]!.data.map((x) => x.timestamp_adj)).toEqual(["2024-11-03 00:12:00-05:00", "2024-11-03 01:32:00-06:00"]);
+    const strict = standardizeDay(input({ zones, day: d, zipName: "x.zip", siteDateTime: clock, toleranceMinutes: 1 }));
+    // The device clock is 2 minutes slow: its midnight comes after local midnight.
+    expect(strict.dayCovered).toBe(1);
+  });
+});
