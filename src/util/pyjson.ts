@@ -54,7 +54,11 @@ export function md5Concat(...values: unknown[]): string {
   return createHash("md5").update(values.map(pyStr).join(""), "utf8").digest("hex");
 }
 
+/** Printable ASCII without '"' and '\\' is written as is: the common case, one regex test per string. */
+const PLAIN_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 function escapeString(s: string): string {
+  if (PLAIN_TEXT.test(s)) return `"${s}"`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -92,7 +96,9 @@ export function pyJson(value: unknown): string {
         return pyJson((value as { toJSON: () => unknown }).toJSON());
       }
       const parts: string[] = [];
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const obj = value as Record<string, unknown>;
+      for (const k of Object.keys(obj)) {
+        const v = obj[k];
         if (v === undefined) continue;
         parts.push(`${escapeString(k)}: ${pyJson(v)}`);
       }
