@@ -6,6 +6,8 @@ import { Command, CommanderError } from "commander";
 import { reportError } from "./support/cli-entry.js";
 import { register as registerCore } from "./commands/core.js";
 import { register as registerBackfill } from "./commands/backfill.js";
+import { register as registerEnqueue } from "./commands/enqueue.js";
+import { register as registerWorker } from "./commands/worker.js";
 
 export function buildProgram(): Command {
   const program = new Command("lake")
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCore(program);
   registerBackfill(program);
+  registerEnqueue(program);
+  registerWorker(program);
   return program;
 }
 

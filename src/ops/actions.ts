@@ -17,6 +17,7 @@ export interface RangeFlags {
   only?: string[];
   skip?: string[];
   force?: boolean;
+  incompleteOnly?: boolean;
   debug?: boolean;
   config?: string;
   json?: boolean;
@@ -24,7 +25,6 @@ export interface RangeFlags {
 
 export interface BackfillFlags extends RangeFlags {
   dryRun?: boolean;
-  incompleteOnly?: boolean;
   concurrency?: string | number;
   continueOnError?: boolean;
 }
@@ -134,6 +134,126 @@ export async function backfillAction(source: string, flags: BackfillFlags, deps:
     } finally {
       detach();
       await store?.close();
+    }
+  });
+}
+
+export interface EnqueueFlags extends RangeFlags {
+  dryRun?: boolean;
+  /** Names the run in job ids (default: a time-based id). */
+  runId?: string;
+}
+
+export async function enqueueAction(source: string, flags: EnqueueFlags, deps: ActionDeps = {}): Promise<number> {
+  const out = deps.out ?? stdout;
+  return withRuntime(flags, deps, async (runtime) => {
+    const { queueSettings, enqueuePlan } = await import("./queue.js");
+    const settings = queueSettings(runtime);
+    const registry = deps.registry ?? (await defaultRegistry());
+    const plan = await planRange(runtime, registry, source, flags);
+    const store = await openBlockStore(runtime, { readOnly: Boolean(flags.dryRun) });
+    try {
+      const runId = flags.runId ?? `r${Date.now().toString(36)}`;
+      const res = await enqueuePlan(settings, store, plan, {
+        runId,
+        force: Boolean(flags.force),
+        debug: Boolean(flags.debug),
+        incompleteOnly: Boolean(flags.incompleteOnly),
+        dryRun: Boolean(flags.dryRun),
+        ...(deps.now ? { now: deps.now } : {}),
+      });
+      if (flags.json) {
+        out(`${JSON.stringify({ source, queue: settings.queueName, runId, jobs: res.jobs.length, dryRun: Boolean(flags.dryRun), doneDays: res.doneDays, first: res.jobs.map((j) => `${j.stage} ${j.day}`) })}\n`);
+      } else {
+        const verb = flags.dryRun ? "would enqueue" : "enqueued";
+        out(`${verb} ${res.jobs.length} job(s) on queue ${settings.queueName} (run ${runId}); each day's later stages follow as its earlier stage finishes\n`);
+        for (const j of res.jobs) out(`  ${j.stage} ${j.day}${j.next.length ? ` → ${j.next.join(" → ")}` : ""}\n`);
+        if (res.doneDays.length) out(`  ${res.doneDays.length} day(s) already done: ${res.doneDays.join(", ")}\n`);
+      }
+      return 0;
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+export interface WorkerFlags {
+  concurrency?: string | number;
+  deadLetters?: boolean;
+  retryDeadLetters?: boolean;
+  untilEmpty?: boolean;
+  config?: string;
+  json?: boolean;
+}
+
+export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stopSignal?: Promise<unknown> } = {}): Promise<number> {
+  const out = deps.out ?? stdout;
+  return withRuntime(flags, deps, async (runtime) => {
+    const { UsageError } = await import("../support/errors.js");
+    const q = await import("./queue.js");
+    const settings = q.queueSettings(runtime);
+    if (flags.deadLetters) {
+      const dead = await q.deadLetters(settings);
+      if (flags.json) out(`${JSON.stringify(dead)}\n`);
+      else {
+        out(`${dead.length} dead letter(s) on queue ${settings.queueName}\n`);
+        for (const d of dead) {
+          const at = d.failedAt ? new Date(d.failedAt).toISOString() : "?";
+          out(`  ${d.stage} ${d.day} (job ${d.id}, ${d.attempts} attempt(s), failed ${at}): ${d.reason}\n`);
+        }
+      }
+      return 0;
+    }
+    if (flags.retryDeadLetters) {
+      out(`moved ${await q.retryDeadLetters(settings)} dead letter(s) back to wait\n`);
+      return 0;
+    }
+    const concurrency = Number(flags.concurrency ?? 1);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+      throw new UsageError(`--concurrency must be a whole number from 1 to 256, not "${String(flags.concurrency)}"`);
+    }
+    const registry = deps.registry ?? (await defaultRegistry());
+    const store = await openBlockStore(runtime);
+    const progress = deps.progress ?? createProgress({ quiet: Boolean(flags.json), label: `worker ${settings.queueName}` });
+    const detach = relayStageLogs(runtime.events, progress);
+    // First SIGTERM/SIGINT: take no new job, let the current blocks finish (leases released). Second: leave now; the
+    // jobs' locks and the blocks' leases expire and another worker retries them.
+    let signals = 0;
+    let onSignal: () => void = () => undefined;
+    const signalled = new Promise<void>((resolve) => {
+      onSignal = () => {
+        signals++;
+        if (signals === 1) {
+          progress.log("stopping: the current blocks finish, no new job is taken (signal again to leave at once)");
+          resolve();
+        } else process.exit(130);
+      };
+    });
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    try {
+      const res = await q.runWorker({
+        runtime,
+        registry,
+        store,
+        settings,
+        owner: makeOwner("worker"),
+        concurrency,
+        progress,
+        untilEmpty: Boolean(flags.untilEmpty),
+        stopSignal: deps.stopSignal ? Promise.race([deps.stopSignal, signalled]) : signalled,
+        ...(deps.now ? { now: deps.now } : {}),
+      });
+      const count = (s: string) => res.outcomes.filter((o) => o.status === s).length;
+      const summary = { blocks: res.outcomes.length, succeeded: count("succeeded"), noData: count("no-data"), failed: count("failed"), seconds: res.seconds };
+      if (flags.json) out(`${JSON.stringify(summary)}\n`);
+      else out(`worker: ${summary.blocks} block(s): ${summary.succeeded} succeeded, ${summary.noData} no-data, ${summary.failed} failed in ${summary.seconds.toFixed(1)} s\n`);
+      return summary.failed > 0 ? 1 : 0;
+    } finally {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      detach();
+      await store.close();
     }
   });
 }

@@ -76,7 +76,7 @@ export async function runBackfill(
         record({ ...base, status: "blocked", message: `waits for ${blockedBy}` });
         continue;
       }
-      if (opts.incompleteOnly && isDone(previous.get(`${stage}|${day}`) as never)) {
+      if (opts.incompleteOnly && isDone(previous.get(`${stage}|${day}`))) {
         record({ ...base, status: "done-before" });
         continue;
       }
@@ -104,7 +104,7 @@ export async function runBackfill(
         throw err;
       }
       record(o);
-      if (!isDone(o.status as never)) {
+      if (!isDone(o.status)) {
         blockedBy = stage;
         if (o.status === "failed" && !opts.continueOnError) stop = true;
       }

@@ -4,7 +4,7 @@
  */
 import type { AppClass } from "../support/etl-app.js";
 import { parseOptions, runApp } from "../support/etl-app.js";
-import { ConfigError, errorMessage } from "../support/errors.js";
+import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import type { RunSummary } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import type { BlockCounts, BlockKey, BlockStatus, BlockStore, LeaseRecord } from "./blocks.js";
@@ -29,6 +29,11 @@ export interface BlockOutcome extends BlockKey {
   counts: BlockCounts;
   seconds: number;
   holder?: LeaseRecord;
+  /**
+   * Why a failed block failed: "transient" (a TransientError or an unclassified error escaped the stage: worth a
+   * retry), "terminal" (a TerminalError, or items of the day failed), "config" (a ConfigError).
+   */
+  errorKind?: "transient" | "terminal" | "config";
 }
 
 export const NO_COUNTS: BlockCounts = { processed: 0, skipped: 0, failed: 0, records: 0 };
@@ -97,19 +102,22 @@ export async function runBlock(env: BlockEnv, key: BlockKey, opts: { force?: boo
       let status: BlockStatus;
       let message: string | null;
       let counts = NO_COUNTS;
+      let errorKind: BlockOutcome["errorKind"];
       try {
         const App: AppClass = await env.registry.loadStage(key.stage);
         const options = parseOptions(App, { start_date: key.day, end_date: key.day, force: Boolean(opts.force), debug: Boolean(opts.debug) });
         const summary = await runApp(App, options, { runtime: env.runtime });
         ({ status, message } = statusOf(summary));
+        if (status === "failed") errorKind = "terminal";
         counts = { processed: summary.processed, skipped: summary.skipped, failed: summary.failed, records: summary.records };
       } catch (err) {
         status = "failed";
         message = `${err instanceof Error ? err.name : "Error"}: ${errorMessage(err)}`.slice(0, MAX_MESSAGE);
         if (err instanceof ConfigError) configError = err;
+        errorKind = err instanceof ConfigError ? "config" : err instanceof TerminalError ? "terminal" : "transient";
       }
       await env.store.markFinished(key, { status, message, counts }, now());
-      return { ...key, status, message, counts, seconds: (now() - t0) / 1000 };
+      return { ...key, status, message, counts, seconds: (now() - t0) / 1000, ...(errorKind ? { errorKind } : {}) };
     },
     () => env.runtime.events.emit("log", { app: key.stage, level: "warn", message: `lease of ${key.stage} ${key.day} was lost while running` }),
   );
