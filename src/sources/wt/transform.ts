@@ -40,11 +40,24 @@ function csvValue(column: string, v: unknown): string {
  * them: the raw layer is untouched source data, and the standardize stage reports what it cannot read.
  */
 export function kitsCsv(rows: Iterable<KitsRow>): { text: string; rows: number } {
-  const lines: string[][] = [];
-  for (const row of rows) lines.push(KITS_COLUMNS.map((c) => csvValue(c, row[c])));
   const opts = { record_delimiter: "\r\n", quoted_match: /[\r\n]/ } as const;
-  return { text: stringify([CSV_HEADER as string[]], opts) + stringify(lines, opts), rows: lines.length };
+  const parts = [stringify([CSV_HEADER as string[]], opts)];
+  let lines: string[][] = [];
+  let n = 0;
+  for (const row of rows) {
+    lines.push(KITS_COLUMNS.map((c) => csvValue(c, row[c])));
+    n++;
+    // Stringified in slices so the cell arrays of a whole day are never alive at once.
+    if (lines.length === CSV_SLICE_ROWS) {
+      parts.push(stringify(lines, opts));
+      lines = [];
+    }
+  }
+  if (lines.length) parts.push(stringify(lines, opts));
+  return { text: parts.join(""), rows: n };
 }
+
+const CSV_SLICE_ROWS = 5_000;
 
 // ------------------------------------------------------------------------------------------------ standardized
 
@@ -140,41 +153,42 @@ export function standardize(
   csvText: string | Buffer,
   opts: { file: string; zone: string },
 ): { data: StdRow[]; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
-  const records = parse(csvText, { relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
   const badRows: BadRow[] = [];
   const data: StdRow[] = [];
   const perf = new Map<string, SensorVolume>();
-  if (records.length === 0) return { data, badRows, perf };
-  const header = records[0]!;
-  const index = new Map(header.map((h, i) => [h.trim(), i]));
-  const missing = CSV_HEADER.filter((c) => !index.has(c));
-  if (missing.length) {
-    throw new Error(`${opts.file}: header line lacks column(s) ${missing.join(", ")}; expected ${CSV_HEADER.join(",")}`);
-  }
-  const col = (name: string) => index.get(name)!;
   const clock = new WallClock(opts.zone);
   const seen = new Map<string, number>();
+  let header: string[] | undefined;
+  let ix: Record<string, number> = {};
+  let r = 0;
 
-  for (let r = 1; r < records.length; r++) {
-    const rec = records[r]!;
-    const bad = (field: string, message: string) => badRows.push({ row: r, field, message: `${opts.file} row ${r} (line ${r + 1}): ${message}; row skipped` });
+  const handle = (rec: string[], line: number): void => {
+    if (!header) {
+      header = rec.map((h) => h.trim());
+      const missing = CSV_HEADER.filter((c) => !header!.includes(c));
+      if (missing.length) {
+        throw new Error(`${opts.file}: header line lacks column(s) ${missing.join(", ")}; expected ${CSV_HEADER.join(",")}`);
+      }
+      ix = Object.fromEntries(CSV_HEADER.map((c) => [c, header!.indexOf(c)]));
+      return;
+    }
+    r++;
+    const bad = (field: string, message: string) =>
+      badRows.push({ row: r, field, message: `${opts.file} row ${r} (line ${line}): ${message}; row skipped` });
     if (rec.length !== header.length) {
       bad("(row)", `${rec.length} fields where the header has ${header.length}`);
-      continue;
+      return;
     }
     const ints: Record<string, number> = {};
-    let ok = true;
     for (const name of INT_COLUMNS) {
-      const text = (rec[col(name)] ?? "").trim();
+      const text = rec[ix[name]!]!.trim();
       if (!INT_RE.test(text)) {
         bad(name, `field "${name}" is ${text === "" ? "empty" : JSON.stringify(text)}, not an integer`);
-        ok = false;
-        break;
+        return;
       }
       ints[name] = Number(text);
     }
-    if (!ok) continue;
-    const wall = (rec[col("curDateTime")] ?? "").trim();
+    const wall = rec[ix.curDateTime!]!.trim();
     let occurrence = 0;
     if (wall !== "" && clock.isAmbiguous(wall)) {
       const key = `${ints.detID}\u0000${wall}`;
@@ -184,19 +198,19 @@ export function standardize(
     const t = wall === "" ? undefined : clock.at(wall, occurrence);
     if (!t) {
       bad("curDateTime", wall === "" ? `field "curDateTime" is empty` : `field "curDateTime" is ${JSON.stringify(wall)}, not a local time YYYY-MM-DD HH:MM:SS`);
-      continue;
+      return;
     }
-    const intName = rec[col("intName")]!;
+    const intName = rec[ix.intName!]!;
     const row: StdRow = {
       detID: ints.detID!,
       intID: ints.intID!,
       curDateTime: t.text,
       intName,
-      detName: rec[col("detName")]!,
+      detName: rec[ix.detName!]!,
       volume: ints.volume!,
       occupancy: ints.occupancy!,
       speed: ints.speed!,
-      status: rec[col("status")]!,
+      status: rec[ix.status!]!,
       uploadSuccess: ints.uploadSuccess!,
       detCountComparison: ints.detCountComparison!,
       dailyCumulative: ints.dailyCumulative!,
@@ -210,7 +224,18 @@ export function standardize(
       if (!p.min || t.dt < p.min) p.min = t.dt;
       if (!p.max || t.dt > p.max) p.max = t.dt;
     }
-  }
+  };
+
+  // Each record is handled as the parser produces it and then dropped: the parsed file is never held whole.
+  parse(csvText, {
+    relax_column_count: true,
+    skip_empty_lines: true,
+    bom: true,
+    on_record: (rec: string[], ctx) => {
+      handle(rec, ctx.lines);
+      return null;
+    },
+  });
   return { data, badRows, perf };
 }
 
@@ -267,6 +292,7 @@ function instantOf(text: string): number {
  * Standardized JSON + unit data → ready JSON (original §9.2.3): rows inner-joined on intID == kits_id with the
  * device's hash id (several devices with one kits_id give one row each), sorted by time then detID; devices = the
  * referenced ones with their id. Rows of intersections missing from the inventory are dropped and counted.
+ * The rows of `std` are extended in place (it is read for this call only).
  */
 export function ready(std: StdJson, devices: UnitDevice[], processingDate: DateTime): ReadyResult {
   const coordColumns = {
@@ -296,7 +322,14 @@ export function ready(std: StdJson, devices: UnitDevice[], processingDate: DateT
     }
     let t = instants.get(row.curDateTime);
     if (t === undefined) instants.set(row.curDateTime, (t = instantOf(row.curDateTime)));
-    for (const id of matches) joined.push({ row: { ...row, device_id: id }, t });
+    if (matches.length === 1) {
+      // The common case: extend the parsed row in place rather than copying a day of rows.
+      const extended = row as ReadyRow;
+      extended.device_id = matches[0]!;
+      joined.push({ row: extended, t });
+    } else {
+      for (const id of matches) joined.push({ row: { ...row, device_id: id }, t });
+    }
   }
   // Stable sort by instant then detID (the original sorted the text; instants also order the fall-back hour).
   joined.sort((a, b) => a.t - b.t || a.row.detID - b.row.detID);
