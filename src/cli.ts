@@ -8,6 +8,8 @@ import { register as registerCore } from "./commands/core.js";
 import { register as registerBackfill } from "./commands/backfill.js";
 import { register as registerEnqueue } from "./commands/enqueue.js";
 import { register as registerWorker } from "./commands/worker.js";
+import { register as registerPipeline } from "./commands/pipeline.js";
+import { register as registerSchedule } from "./commands/schedule.js";
 
 export function buildProgram(): Command {
   const program = new Command("lake")
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerBackfill(program);
   registerEnqueue(program);
   registerWorker(program);
+  registerPipeline(program);
+  registerSchedule(program);
   return program;
 }
 

@@ -257,3 +257,82 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
     }
   });
 }
+
+/** `lake pipeline <source|all> [standard flags]`. */
+export async function pipelineAction(target: string, argv: string[], deps: ActionDeps = {}): Promise<number> {
+  const out = deps.out ?? stdout;
+  const { Command, CommanderError, Option } = await import("commander");
+  const { STANDARD_OPTIONS } = await import("../support/etl-app.js");
+  const { UsageError } = await import("../support/errors.js");
+  const cmd = new Command(`lake pipeline ${target}`).exitOverride().allowExcessArguments(false);
+  cmd.configureOutput({ writeErr: () => undefined, writeOut: (s) => out(s) });
+  for (const o of STANDARD_OPTIONS) cmd.addOption(new Option(o.flags, o.description));
+  let flags: Record<string, unknown>;
+  try {
+    cmd.parse(argv, { from: "user" });
+    flags = cmd.opts();
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0; // --help
+      return reportError(new UsageError(`lake pipeline: ${err.message.replace(/^error: /, "")} (see --help)`));
+    }
+    throw err;
+  }
+  return withRuntime({ ...(flags.config ? { config: String(flags.config) } : {}) }, deps, async (runtime) => {
+    if (flags.plan) throw new UsageError("lake pipeline: --plan saves one stage's plan; use `lake run <stage> -0 --plan FILE`");
+    const { attachConsole } = await import("../support/console.js");
+    const { runPipelines, formatPipelineSummary, pipelineExitCode } = await import("./pipeline-run.js");
+    const registry = deps.registry ?? (await defaultRegistry());
+    const codes = target === "all" ? Object.keys(registry.sources) : [target];
+    const options: Record<string, unknown> = {};
+    for (const k of ["last_run_date", "start_date", "end_date", "force", "simulate", "output_filepath", "debug"]) {
+      if (flags[k] !== undefined) options[k] = flags[k];
+    }
+    const detach = attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
+    try {
+      const results = await runPipelines(runtime, registry, codes, options);
+      if (flags.json) {
+        out(`${JSON.stringify({ sources: codes, stages: results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? (({ plan: _p, ...rest }) => rest)(r.summary) : {}), ...(r.error ? { error: r.error } : {}) })) })}\n`);
+      } else out(formatPipelineSummary(results));
+      return pipelineExitCode(results);
+    } finally {
+      detach();
+    }
+  });
+}
+
+export interface ScheduleFlags {
+  crontab?: boolean;
+  json?: boolean;
+  config?: string;
+  /** Folder the cron jobs cd into (default the working folder). */
+  cwd?: string;
+  /** Folder of the cron jobs' log files (default <home>/logs). */
+  logDir?: string;
+}
+
+/** `lake schedule [--crontab]`. */
+export async function scheduleAction(flags: ScheduleFlags, deps: ActionDeps = {}): Promise<number> {
+  const out = deps.out ?? stdout;
+  return withRuntime(flags, deps, async (runtime) => {
+    const path = await import("node:path");
+    const { buildSchedule, formatCrontab, formatScheduleTable } = await import("./schedule.js");
+    const registry = deps.registry ?? (await defaultRegistry());
+    const pipelines = [];
+    for (const code of Object.keys(registry.sources)) pipelines.push(await loadPipeline(registry, code));
+    const jobs = buildSchedule(pipelines, runtime.config.schedule);
+    if (flags.json) out(`${JSON.stringify({ zone: runtime.zone, jobs })}\n`);
+    else if (flags.crontab) {
+      const cwd = path.resolve(flags.cwd ?? process.cwd());
+      out(
+        formatCrontab(jobs, {
+          zone: runtime.zone,
+          cwd,
+          logDir: path.resolve(flags.logDir ?? path.join(runtime.home, "logs")),
+          ...(flags.config ? { config: path.resolve(flags.config) } : {}),
+        }),
+      );
+    } else out(formatScheduleTable(jobs, runtime.zone));
+    return 0;
+  });
+}

@@ -1,0 +1,90 @@
+/** lake pipeline (stages in order in one runtime) and lake schedule (nightly plan, crontab). */
+import { rmSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { pipelineAction, scheduleAction } from "../../src/ops/actions.js";
+import { buildSchedule, formatCrontab, shellQuote } from "../../src/ops/schedule.js";
+import type { LakeRuntime } from "../../src/support/runtime.js";
+import { ttPipeline } from "./fixtures/tt-source.js";
+import { deps, makeRuntime, tempHome } from "./helpers.js";
+
+const homes: string[] = [];
+const runtimes: LakeRuntime[] = [];
+afterEach(async () => {
+  for (const r of runtimes.splice(0)) await r.close();
+  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
+});
+function lake(tt: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  const home = tempHome();
+  homes.push(home);
+  const runtime = makeRuntime(home, tt, extra);
+  runtimes.push(runtime);
+  return { home, runtime, d: deps(runtime) };
+}
+
+describe("lake pipeline", () => {
+  it("runs the stages in order over the window in one runtime: the second stage sees what the first wrote", async () => {
+    const { d } = lake();
+    expect(await pipelineAction("tt", ["-s", "2024-11-01", "-e", "2024-11-04", "--json"], d)).toBe(0);
+    const res = JSON.parse(d.text());
+    expect(res.stages.map((s: { stage: string; processed: number }) => [s.stage, s.processed])).toEqual([
+      ["tt-make", 3],
+      ["tt-copy", 3],
+    ]);
+    const again = deps(d.runtime!);
+    expect(await pipelineAction("all", ["-s", "2024-11-01", "-e", "2024-11-04"], again)).toBe(0);
+    expect(again.text()).toMatch(/tt-make\s+0\s+3\s+0/); // nothing new: all skipped
+  });
+
+  it("a stage with failures gives exit 1 and the later stages still run; bad flags give exit 2", async () => {
+    const { d } = lake({ failDays: ["2024-11-02"] });
+    expect(await pipelineAction("tt", ["-s", "2024-11-01", "-e", "2024-11-04"], d)).toBe(1);
+    expect(d.text()).toMatch(/tt-make\s+2\s+0\s+1/);
+    expect(d.text()).toMatch(/tt-copy\s+2\s+0\s+0/);
+    expect(d.text()).toContain("FAILED counts/json/2024-11-02");
+    const err = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect(await pipelineAction("tt", ["--bogus"], deps(d.runtime!))).toBe(2);
+      expect(await pipelineAction("tt", [], deps(d.runtime!))).toBe(2); // neither -r nor -s
+      expect(await pipelineAction("nope", ["-s", "1"], deps(d.runtime!))).toBe(2);
+    } finally {
+      process.stderr.write = err;
+    }
+  });
+
+  it("simulation writes nothing, so the later stage has nothing to do", async () => {
+    const { d } = lake();
+    expect(await pipelineAction("tt", ["-s", "2024-11-01", "-e", "2024-11-03", "-0", "--json"], d)).toBe(0);
+    const res = JSON.parse(d.text());
+    expect(res.stages.map((s: { processed: number }) => s.processed)).toEqual([2, 0]);
+  });
+});
+
+describe("lake schedule", () => {
+  it("orders the pipelines' stages by local time and applies config overrides", () => {
+    const other = { ...ttPipeline, code: "uu", stages: ["uu-a"], schedule: [{ stage: "uu-a", time: "01:00", args: ["-r", "0", "-s", "60"] }] };
+    const jobs = buildSchedule([ttPipeline, other], { "tt-copy": { time: "00:15", args: ["-s", "7"] } });
+    expect(jobs.map((j) => `${j.time} ${j.stage} ${j.args.join(" ")}`)).toEqual(["00:15 tt-copy -s 7", "00:30 tt-make -r 0 -s 60", "01:00 uu-a -r 0 -s 60"]);
+    expect(buildSchedule([ttPipeline], { "tt-make": { enabled: false } }).map((j) => j.stage)).toEqual(["tt-copy"]);
+    expect(() => buildSchedule([ttPipeline], { "xx-ready": { time: "01:00" } })).toThrow(/schedule.xx-ready: no source pipeline has this stage/);
+  });
+
+  it("--crontab: CRON_TZ is the lake's zone, one line per stage calling npx lake run, shell-quoted", () => {
+    const text = formatCrontab(buildSchedule([ttPipeline]), { zone: "America/Chicago", cwd: "/srv/my lake", logDir: "/var/log/lake", config: "/etc/lake.yaml" });
+    const lines = text.trim().split("\n");
+    expect(lines[1]).toBe("CRON_TZ=America/Chicago");
+    expect(lines[2]).toBe("30 0 * * * cd '/srv/my lake' && npx lake run tt-make -r 0 -s 60 --config /etc/lake.yaml >> /var/log/lake/tt-make.log 2>&1");
+    expect(lines[3]).toMatch(/^0 3 \* \* \* .* tt-copy -r 0 -s 30 /);
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+
+  it("prints the plan in the configured zone; overrides come from the config's schedule section", async () => {
+    const { d } = lake({}, { zone: "America/New_York", schedule: { "tt-make": { time: "01:45" } } });
+    expect(await scheduleAction({}, d)).toBe(0);
+    expect(d.text()).toContain("nightly schedule (local time, America/New_York)");
+    expect(d.text()).toMatch(/01:45\s+tt-make\s+tt\s+-r 0 -s 60/);
+    const c = deps(d.runtime!);
+    expect(await scheduleAction({ crontab: true, cwd: "/srv/lake" }, c)).toBe(0);
+    expect(c.text()).toContain("CRON_TZ=America/New_York\n45 1 * * * cd /srv/lake && npx lake run tt-make -r 0 -s 60 >> ");
+  });
+});
