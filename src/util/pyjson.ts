@@ -3,7 +3,7 @@
  * json.dumps defaults (", " and ": " separators, ASCII escapes, insertion order) and str() of values for hashes.
  * NaN is written as null rather than the literal NaN (fixes B31: NaN is not JSON).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** A number that Python holds as a float: printed "13.0" rather than "13". */
 export class PyFloat {
@@ -51,7 +51,10 @@ export function pyStr(v: unknown): string {
 
 /** MD5 of the concatenated Python str() of each value, lowercase hex (§9 record ids). */
 export function md5Concat(...values: unknown[]): string {
-  return createHash("md5").update(values.map(pyStr).join(""), "utf8").digest("hex");
+  // One-shot crypto.hash (Node >= 20.12): no Hash object per row, about twice as fast on a day of rows.
+  let text = "";
+  for (const v of values) text += pyStr(v);
+  return hash("md5", text, "hex");
 }
 
 /** Printable ASCII without '"' and '\\' is written as is: the common case, one regex test per string. */
