@@ -10,6 +10,7 @@ import { register as registerEnqueue } from "./commands/enqueue.js";
 import { register as registerWorker } from "./commands/worker.js";
 import { register as registerPipeline } from "./commands/pipeline.js";
 import { register as registerSchedule } from "./commands/schedule.js";
+import { register as registerCoverage } from "./commands/coverage.js";
 
 export function buildProgram(): Command {
   const program = new Command("lake")
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerPipeline(program);
   registerSchedule(program);
+  registerCoverage(program);
   return program;
 }
 

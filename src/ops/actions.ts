@@ -336,3 +336,28 @@ export async function scheduleAction(flags: ScheduleFlags, deps: ActionDeps = {}
     return 0;
   });
 }
+
+export interface CoverageFlags {
+  from?: string;
+  to?: string;
+  json?: boolean;
+  debug?: boolean;
+  config?: string;
+  /** Exit 1 when a day is missing or partial (for monitoring). */
+  failOnGaps?: boolean;
+}
+
+/** `lake coverage <source> --from D --to D [--json]`. */
+export async function coverageAction(source: string, flags: CoverageFlags, deps: ActionDeps = {}): Promise<number> {
+  const out = deps.out ?? stdout;
+  return withRuntime(flags, deps, async (runtime) => {
+    const { UsageError } = await import("../support/errors.js");
+    if (!flags.from || !flags.to) throw new UsageError("lake coverage: --from and --to are required (YYYY-MM-DD; --to is exclusive)");
+    const { coverageReport, formatCoverage } = await import("./coverage.js");
+    const registry = deps.registry ?? (await defaultRegistry());
+    const pipeline = await loadPipeline(registry, source);
+    const report = await coverageReport(runtime, registry, pipeline, { from: flags.from, to: flags.to, debug: Boolean(flags.debug) });
+    out(flags.json ? `${JSON.stringify(report)}\n` : formatCoverage(report, pipeline.name));
+    return flags.failOnGaps && report.gaps.length > 0 ? 1 : 0;
+  });
+}

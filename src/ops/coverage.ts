@@ -1,0 +1,132 @@
+/**
+ * The coverage report: per local day × layer (raw, standardized, ready, aggregated, published), how many catalog rows
+ * a source has, marking missing days and partial ones (fewer objects than the source's known count per day, or fewer
+ * than the most seen on any day of the window). Layers no stage of the source writes are "n/a". Metadata objects
+ * (unit_data.*, site.*) are not counted. GRIDSMART's "aggregated" layer is its ready agg*.json objects.
+ */
+import type { Purpose } from "../config/schema.js";
+import { Catalog } from "../support/catalog.js";
+import type { LakeRuntime } from "../support/runtime.js";
+import type { SourcePipeline } from "../sources/types.js";
+import { addDays, dayText, eachDay, parseDay } from "../util/dates.js";
+import { UsageError } from "../support/errors.js";
+import type { OpsRegistry } from "./pipelines.js";
+
+export const LAYERS = ["raw", "standardized", "ready", "aggregated", "published"] as const;
+export type Layer = (typeof LAYERS)[number];
+export type CellStatus = "ok" | "partial" | "missing" | "n/a";
+
+/** Objects a complete day has, where the source fixes it (bt: the three AWAM file types per day). */
+export const EXPECTED_PER_DAY: Record<string, Partial<Record<Layer, number>>> = {
+  bt: { raw: 3 },
+};
+
+/** Catalog rows that describe the lake rather than a day's data. */
+const METADATA_EXT = /^(unit_data|site)\./i;
+const AGGREGATE_EXT = /^agg\d*\.json$/i;
+
+const LAYER_PURPOSE: Record<Layer, Purpose> = { raw: "raw", standardized: "standardized", ready: "ready", aggregated: "ready", published: "public" };
+
+export interface CoverageCell {
+  count: number;
+  status: CellStatus;
+  /** What a complete day has (known count, else the window's maximum). */
+  expected: number | null;
+}
+
+export interface CoverageReport {
+  source: string;
+  from: string;
+  /** Exclusive. */
+  to: string;
+  zone: string;
+  layers: Layer[];
+  /** Layers this source writes. */
+  applicable: Layer[];
+  days: { day: string; cells: Record<Layer, CoverageCell> }[];
+  gaps: { day: string; layer: Layer; status: "missing" | "partial"; count: number; expected: number | null }[];
+}
+
+/** Which layers a source's stages write, from their definitions (purposeTgt; an Aggregate stage → aggregated). */
+export async function applicableLayers(pipeline: SourcePipeline, registry: OpsRegistry): Promise<Layer[]> {
+  const out = new Set<Layer>();
+  for (const stage of pipeline.stages) {
+    const def = (await registry.loadStage(stage)).definition;
+    if (def.stage === "Aggregate") out.add("aggregated");
+    else if (def.purposeTgt === "public") out.add("published");
+    else if (def.purposeTgt) out.add(def.purposeTgt as Layer);
+  }
+  return LAYERS.filter((l) => out.has(l));
+}
+
+export function coverageDays(from: string, to: string, zone: string): string[] {
+  const start = parseDay(from, zone, "--from");
+  const end = parseDay(to, zone, "--to");
+  if (end < start) throw new UsageError(`--to ${to} is before --from ${from}; --to is exclusive and must not precede --from`);
+  return [...eachDay(start, end.toMillis() === start.toMillis() ? addDays(start, 1) : end)].map(dayText);
+}
+
+export async function coverageReport(
+  runtime: LakeRuntime,
+  registry: OpsRegistry,
+  pipeline: SourcePipeline,
+  opts: { from: string; to: string; debug?: boolean; expected?: Partial<Record<Layer, number>> },
+): Promise<CoverageReport> {
+  const days = coverageDays(opts.from, opts.to, runtime.zone);
+  const applicable = await applicableLayers(pipeline, registry);
+  const catalog = new Catalog(await runtime.driver("catalog", Boolean(opts.debug)), pipeline.code, { zone: runtime.zone });
+  const early = parseDay(days[0]!, runtime.zone);
+  const late = addDays(parseDay(days[days.length - 1]!, runtime.zone), 1);
+  const counts = new Map<Layer, Map<string, number>>(LAYERS.map((l) => [l, new Map()]));
+  const repos = new Map<Purpose, Layer[]>();
+  for (const l of applicable) repos.set(LAYER_PURPOSE[l], [...(repos.get(LAYER_PURPOSE[l]) ?? []), l]);
+  for (const [purpose, layers] of repos) {
+    for await (const e of catalog.query(runtime.repository(purpose, Boolean(opts.debug)), { early, late })) {
+      if (METADATA_EXT.test(e.ext)) continue;
+      const isAggregate = layers.includes("aggregated") && AGGREGATE_EXT.test(e.ext);
+      const layer = isAggregate ? "aggregated" : layers.find((l) => l !== "aggregated");
+      if (!layer) continue;
+      const day = dayText(e.collectionDate);
+      counts.get(layer)!.set(day, (counts.get(layer)!.get(day) ?? 0) + 1);
+    }
+  }
+  const known = { ...(EXPECTED_PER_DAY[pipeline.code] ?? {}), ...(opts.expected ?? {}) };
+  const report: CoverageReport = { source: pipeline.code, from: days[0]!, to: dayText(late), zone: runtime.zone, layers: [...LAYERS], applicable, days: [], gaps: [] };
+  const maxSeen = new Map(LAYERS.map((l) => [l, Math.max(0, ...counts.get(l)!.values())]));
+  for (const day of days) {
+    const cells = {} as Record<Layer, CoverageCell>;
+    for (const layer of LAYERS) {
+      if (!applicable.includes(layer)) {
+        cells[layer] = { count: 0, status: "n/a", expected: null };
+        continue;
+      }
+      const count = counts.get(layer)!.get(day) ?? 0;
+      const expected = known[layer] ?? (maxSeen.get(layer)! || null);
+      const status: CellStatus = count === 0 ? "missing" : expected !== null && count < expected ? "partial" : "ok";
+      cells[layer] = { count, status, expected };
+      if (status === "missing" || status === "partial") report.gaps.push({ day, layer, status, count, expected });
+    }
+    report.days.push({ day, cells });
+  }
+  return report;
+}
+
+export function formatCoverage(r: CoverageReport, name?: string): string {
+  const width = 14;
+  const lines = [
+    `coverage of ${r.source}${name ? ` (${name})` : ""}: ${r.from} up to ${r.to} (exclusive), local days in ${r.zone}`,
+    ["day".padEnd(10), ...r.layers.map((l) => l.padStart(width))].join(" "),
+  ];
+  for (const d of r.days) {
+    const cells = r.layers.map((l) => {
+      const c = d.cells[l];
+      const text = c.status === "n/a" ? "n/a" : c.status === "missing" ? "MISSING" : c.status === "partial" ? `${c.count}/${c.expected} PART` : String(c.count);
+      return text.padStart(width);
+    });
+    lines.push([d.day.padEnd(10), ...cells].join(" "));
+  }
+  const missing = r.gaps.filter((g) => g.status === "missing").length;
+  const partial = r.gaps.length - missing;
+  lines.push("", r.gaps.length ? `${missing} missing and ${partial} partial day-layer cell(s); fill them with \`lake backfill ${r.source} --time-min … --time-max …\`` : "no gaps");
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,95 @@
+/** lake coverage: day × layer counts from the catalog; a removed day shows as a gap and a backfill fills it. */
+import { rmSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { backfillAction, coverageAction } from "../../src/ops/actions.js";
+import { coverageReport, formatCoverage } from "../../src/ops/coverage.js";
+import { Catalog } from "../../src/support/catalog.js";
+import type { LakeRuntime } from "../../src/support/runtime.js";
+import { ttPipeline, ttRegistry } from "./fixtures/tt-source.js";
+import { deps, makeRuntime, tempHome } from "./helpers.js";
+
+const homes: string[] = [];
+const runtimes: LakeRuntime[] = [];
+afterEach(async () => {
+  for (const r of runtimes.splice(0)) await r.close();
+  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
+});
+function lake() {
+  const home = tempHome();
+  homes.push(home);
+  const runtime = makeRuntime(home);
+  runtimes.push(runtime);
+  return { home, runtime, d: deps(runtime) };
+}
+
+async function removeDay(runtime: LakeRuntime, layer: "raw" | "standardized", day: string): Promise<void> {
+  const catalog = new Catalog(await runtime.driver("catalog", false), "tt", { zone: runtime.zone });
+  const storage = await runtime.driver("storage", false);
+  const repo = runtime.repository(layer, false);
+  const gone = (await catalog.list(repo)).filter((e) => e.collectionDate.toISODate() === day);
+  for (const e of gone) await storage.delete(repo, e.pointer);
+  expect(await catalog.delete(gone)).toBe(1);
+}
+
+describe("lake coverage", () => {
+  it("shows a removed day as missing, and a backfill over the range fills it", async () => {
+    const { runtime, d } = lake();
+    expect(await backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-06" }, d)).toBe(0);
+    await removeDay(runtime, "raw", "2024-11-03");
+    await removeDay(runtime, "standardized", "2024-11-03");
+
+    const c = deps(runtime);
+    expect(await coverageAction("tt", { from: "2024-11-01", to: "2024-11-06", json: true }, c)).toBe(0);
+    const report = JSON.parse(c.text());
+    expect(report.applicable).toEqual(["raw", "standardized"]);
+    expect(report.gaps).toEqual([
+      { day: "2024-11-03", layer: "raw", status: "missing", count: 0, expected: 1 },
+      { day: "2024-11-03", layer: "standardized", status: "missing", count: 0, expected: 1 },
+    ]);
+    expect(report.days[0].cells).toEqual({
+      raw: { count: 1, status: "ok", expected: 1 },
+      standardized: { count: 1, status: "ok", expected: 1 },
+      ready: { count: 0, status: "n/a", expected: null },
+      aggregated: { count: 0, status: "n/a", expected: null },
+      published: { count: 0, status: "n/a", expected: null },
+    });
+    const t = deps(runtime);
+    expect(await coverageAction("tt", { from: "2024-11-01", to: "2024-11-06", failOnGaps: true }, t)).toBe(1);
+    expect(t.text()).toMatch(/2024-11-03\s+MISSING\s+MISSING\s+n\/a\s+n\/a\s+n\/a/);
+    expect(t.text()).toContain("2 missing and 0 partial");
+
+    expect(await backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-06" }, deps(runtime))).toBe(0);
+    const after = deps(runtime);
+    expect(await coverageAction("tt", { from: "2024-11-01", to: "2024-11-06", failOnGaps: true }, after)).toBe(0);
+    expect(after.text()).toContain("no gaps");
+  });
+
+  it("marks partial days: fewer objects than the source's known count, or than the window's maximum", async () => {
+    const { runtime, d } = lake();
+    expect(await backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-03" }, d)).toBe(0);
+    const known = await coverageReport(runtime, ttRegistry, ttPipeline, { from: "2024-11-01", to: "2024-11-03", expected: { raw: 3 } });
+    expect(known.gaps.map((g) => `${g.day} ${g.layer} ${g.status} ${g.count}/${g.expected}`)).toEqual(["2024-11-01 raw partial 1/3", "2024-11-02 raw partial 1/3"]);
+    expect(formatCoverage(known)).toMatch(/2024-11-01\s+1\/3 PART\s+1/);
+    // A second object on one day: the other day is now partial against the window's maximum.
+    const catalog = new Catalog(await runtime.driver("catalog", false), "tt", { zone: runtime.zone });
+    const [first] = await catalog.list(runtime.repository("raw", false));
+    await catalog.upsert({ ...first!, base: "extra" });
+    const max = await coverageReport(runtime, ttRegistry, ttPipeline, { from: "2024-11-01", to: "2024-11-03" });
+    expect(max.gaps.map((g) => `${g.day} ${g.layer} ${g.status} ${g.count}/${g.expected}`)).toEqual(["2024-11-02 raw partial 1/2"]);
+  });
+
+  it("needs --from and --to (exit 2) and counts --to as exclusive", async () => {
+    const { d } = lake();
+    const err = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect(await coverageAction("tt", { from: "2024-11-01" }, d)).toBe(2);
+      expect(await coverageAction("tt", { from: "2024-11-05", to: "2024-11-01" }, d)).toBe(2);
+    } finally {
+      process.stderr.write = err;
+    }
+    const one = deps(d.runtime!);
+    expect(await coverageAction("tt", { from: "2024-11-01", to: "2024-11-01", json: true }, one)).toBe(0);
+    expect(JSON.parse(one.text()).days.map((x: { day: string }) => x.day)).toEqual(["2024-11-01"]);
+  });
+});
