@@ -93,6 +93,13 @@ export function makeLake(clockIso = "2024-06-25T10:00:00-05:00", sources: Record
   return lake;
 }
 
+/** Another runtime on the same drivers and clock with a different sources block (a config change between runs). */
+export function runtimeWith(lake: TestLake, sources: Record<string, Record<string, unknown>>): LakeRuntime {
+  const config = validateConfig({ ...lake.runtime.config, sources }, "test");
+  const { storage, catalog, publisher, perfmet } = lake;
+  return new LakeRuntime(config, lake.runtime.baseDir, { storage, catalog, publisher, perfmet }, { clock: lake.runtime.clock });
+}
+
 export const Z1 = "a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90";
 export const Z2 = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 export const BURNET = "Burnet_Richcreek";
