@@ -69,7 +69,7 @@ start_postgres() {
     || { cat "$STATE/log/initdb.log" >&2; die "initdb failed"; }
   as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg" -l "$STATE/pgrun/pg.log" -w -o \
     "-p $PG_PORT -k $STATE/pgrun -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-    start >/dev/null || { tail -n 20 "$STATE/pgrun/pg.log" >&2; die "PostgreSQL did not start"; }
+    start >/dev/null 9>&- || { tail -n 20 "$STATE/pgrun/pg.log" >&2; die "PostgreSQL did not start"; }
   local psql=(env PGOPTIONS="-c client_min_messages=warning" psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1)
   "${psql[@]}" -d postgres -c "create database $DB" >/dev/null
   "${psql[@]}" -d "$DB" -f "$ROOT/sql/catalog.sql" >/dev/null
@@ -83,7 +83,7 @@ start_postgrest() {
   PGRST_DB_URI="postgres://authenticator:$AUTH_PW@127.0.0.1:$PG_PORT/$DB" PGRST_DB_SCHEMAS=api \
   PGRST_DB_ANON_ROLE=web_anon PGRST_SERVER_HOST=127.0.0.1 PGRST_SERVER_PORT=$PGRST_PORT \
   PGRST_ADMIN_SERVER_PORT=$PGRST_ADMIN_PORT PGRST_JWT_SECRET=$JWT_SECRET PGRST_DB_MAX_ROWS=$PGRST_MAX_ROWS \
-    "$POSTGREST_BIN" </dev/null >"$STATE/log/postgrest.log" 2>&1 &
+    "$POSTGREST_BIN" </dev/null >"$STATE/log/postgrest.log" 2>&1 9>&- &
   echo $! >"$STATE/pids/postgrest.pid"
 }
 
@@ -92,7 +92,7 @@ start_swift() {
   port_open "$S3_PORT" && die "port $S3_PORT is taken by another process; stop it or set LAKE_S3_PORT"
   port_open 11211 && die "port 11211 (memcached for Swift) is taken by another process"
   rm -rf "$STATE/swift"
-  bash "$ROOT/scripts/start-swift.sh" "$STATE/swift" "$S3_PORT" || die "Swift did not start"
+  bash "$ROOT/scripts/start-swift.sh" "$STATE/swift" "$S3_PORT" 9>&- || die "Swift did not start"
 }
 
 start_redis() {
@@ -100,7 +100,7 @@ start_redis() {
   port_open "$REDIS_PORT" && die "port $REDIS_PORT is taken by another process; stop it or set LAKE_REDIS_PORT"
   mkdir -p "$STATE/redis"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$STATE/redis" \
-    </dev/null >"$STATE/log/redis.log" 2>&1 &
+    </dev/null >"$STATE/log/redis.log" 2>&1 9>&- &
   echo $! >"$STATE/pids/redis.pid"
 }
 
@@ -153,9 +153,17 @@ ENV
   log "ready in $((SECONDS - t0)) s: PostgreSQL :$PG_PORT, PostgREST :$PGRST_PORT, Swift S3 :$S3_PORT, Redis :$REDIS_PORT; env in $STATE/env"
 }
 
+# One start or stop at a time: a second caller waits, then finds the services running and reuses them.
+# Every daemon is started with fd 9 closed, so none of them keeps holding the lock.
+lock() {
+  mkdir -p "$STATE"
+  exec 9>"$STATE/.lock"
+  flock -w 180 9 || die "another services.sh start/stop holds $STATE/.lock"
+}
+
 case "${1:-}" in
-  start) do_start ;;
-  stop) do_stop; log "stopped" ;;
+  start) lock; do_start ;;
+  stop) lock; do_stop; log "stopped" ;;
   env) [ -f "$STATE/env" ] || die "no env file: run scripts/services.sh start"; cat "$STATE/env" ;;
   status) if all_running; then log "running"; else log "not running"; exit 1; fi ;;
   *) echo "usage: scripts/services.sh start|stop|env|status" >&2; exit 2 ;;
