@@ -8,7 +8,7 @@
 import { DateTime } from "luxon";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import { pyStr as pyStrDate } from "../../util/dates.js";
+import { pyStr as pyStrDate, socrataTime } from "../../util/dates.js";
 import { md5Concat, PyFloat } from "../../util/pyjson.js";
 import type { UnitDevice } from "../../support/drivers.js";
 import { KITS_COLUMNS, type KitsRow } from "./queries.js";
@@ -416,21 +416,21 @@ export class SocrataTimes {
     let p = this.memo.get(text);
     if (p) return p;
     const m = STR_RE.exec(text);
-    if (!m) throw new Error(`timestamp "${text}" is not YYYY-MM-DD HH:MM:SS±HH:MM`);
-    const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
-    const socrata = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`;
-    // Sunday = 0 (the original's (weekday() + 1) % 7 with Monday = 0).
-    const dayOfWeek = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+    // The timestamp's own offset, as the original's arrow.get() kept it (the lake writes the local one); a time
+    // without an offset is local wall clock in the lake's zone, never the host's.
+    const dt = m ? DateTime.fromISO(text.replace(" ", "T"), { zone: this.zone, setZone: true }) : undefined;
+    if (!dt?.isValid) throw new Error(`timestamp "${text}" is not YYYY-MM-DD HH:MM:SS±HH:MM`);
+    const socrata = socrataTime(dt);
     let hashTime = socrata;
-    if (m[8]) {
-      const dt = DateTime.fromISO(text.replace(" ", "T"), { setZone: true });
+    if (m![8]) {
       const local = dt.setZone(this.zone);
       // The second pass through the fall-back hour shows the same wall clock as one hour earlier: give it its own id.
       if (local.toFormat(WALL_FORMAT) === dt.toFormat(WALL_FORMAT) && dt.minus({ hours: 1 }).setZone(this.zone).toFormat(WALL_FORMAT) === local.toFormat(WALL_FORMAT)) {
-        hashTime = `${socrata}${m[8]}`;
+        hashTime = `${socrata}${m![8]}`;
       }
     }
-    p = { year, month, day, hour, minute, socrata, dayOfWeek, hashTime };
+    // Sunday = 0: the original's (weekday() + 1) % 7 with Monday = 0; luxon's weekday is Monday = 1 … Sunday = 7.
+    p = { year: dt.year, month: dt.month, day: dt.day, hour: dt.hour, minute: dt.minute, socrata, dayOfWeek: dt.weekday % 7, hashTime };
     this.memo.set(text, p);
     return p;
   }
