@@ -235,7 +235,7 @@ describe("socrataRow", () => {
     expect(row.row_id).toBe(md5Concat("LAMARMANCHACA", "2024-11-10T07:38:00", 101));
   });
 
-  it("a time without an offset is read in the lake's zone, not the host's", () => {
+  it("a time without an offset is read as local wall clock", () => {
     const row = socrataRow(stdRow({ curDateTime: "2024-11-05 10:00:00" }), new SocrataTimes("Asia/Tokyo"));
     expect(row).toMatchObject({ curdatetime: "2024-11-05T10:00:00", hour: 10, day: 5 });
   });
