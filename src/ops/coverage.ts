@@ -47,13 +47,16 @@ export interface CoverageReport {
   gaps: { day: string; layer: Layer; status: "missing" | "partial"; count: number; expected: number | null }[];
 }
 
-/** Which layers a source's stages write, from their definitions (purposeTgt; an Aggregate stage → aggregated). */
+/**
+ * Which layers a source's stages write, from their definitions: purposeTgt; an Aggregate stage → aggregated; a
+ * Publish stage → published (its catalog rows live in the public repository).
+ */
 export async function applicableLayers(pipeline: SourcePipeline, registry: OpsRegistry): Promise<Layer[]> {
   const out = new Set<Layer>();
   for (const stage of pipeline.stages) {
     const def = (await registry.loadStage(stage)).definition;
     if (def.stage === "Aggregate") out.add("aggregated");
-    else if (def.purposeTgt === "public") out.add("published");
+    else if (def.stage === "Publish" || def.purposeTgt === "public") out.add("published");
     else if (def.purposeTgt) out.add(def.purposeTgt as Layer);
   }
   return LAYERS.filter((l) => out.has(l));
