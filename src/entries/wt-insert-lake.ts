@@ -58,6 +58,7 @@ export class WtInsertLake extends ETLApp {
     const element = this.storageTgt!.createCatalogElement(item.base, item.ext, item.date, { processingDate: this.processingDate });
     await this.storageTgt!.writeBuffer(Buffer.from(csv.text, "utf8"), element, { contentType: "text/csv" });
     this.addRecords(csv.rows);
+    if (csv.rows === 0) this.log("warn", `${item.label}: the day has readings but none of their DETIDs is in the detector table; wrote the header only`);
     this.log("info", `${item.label} -> ${this.storageTgt!.repository}: ${csv.rows} rows`);
     return 1;
   }

@@ -28,7 +28,8 @@ export class WtReady extends ETLApp {
 
   protected async etlActivity(): Promise<number> {
     this.units = this.unitDataStorage(this.storageSrc!);
-    const src = new CatalogProvider(this.catalog, this.storageSrc!.repository, {}, this.providerOptions());
+    // Data days only: the inventory files stored beside them are not days to make ready.
+    const src = new CatalogProvider(this.catalog, this.storageSrc!.repository, { ext: "json" }, this.providerOptions());
     const tgt = new CatalogProvider(this.catalog, this.storageTgt!.repository, {}, this.providerOptions());
     return this.doCompareLoop(src, tgt, { baseExtKey: false });
   }

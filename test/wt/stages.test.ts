@@ -94,6 +94,23 @@ describe("bad input", () => {
     ]);
   });
 
+  it("a day whose readings have no detector row is written header-only with a warning", async () => {
+    const h = harness({
+      kits: (file) => {
+        loadKitsFixture(file);
+        const db = new Database(file);
+        db.prepare("INSERT INTO SYSDETHISTORYRM (DETID, CURDATETIME, VOLUME) VALUES (777, '2024-11-09 08:00:00', 3)").run();
+        db.close();
+      },
+    });
+    const ins = await h.run("insert", { last_run_date: "0", start_date: "2024-11-09", end_date: "2024-11-09" });
+    expect(ins).toMatchObject({ processed: 1, records: 0 });
+    expect(await h.object(REPO.raw, "2024/11/09/wt/Austin_wt_2024-11-09.csv")).toBe("detID,intID,curDateTime,intName,detName,volume,occupancy,speed,status,uploadSuccess,detCountComparison,dailyCumulative\r\n");
+    expect(h.logs.filter((l) => l.level === "warn").map((l) => l.message)).toEqual([
+      "Austin_2024-11-09.csv: the day has readings but none of their DETIDs is in the detector table; wrote the header only",
+    ]);
+  });
+
   it("a raw file without the expected header fails its day with a clear message; other days go on", async () => {
     const h = harness();
     await h.run("insert", { last_run_date: "0", start_date: "2024-11-01" });
