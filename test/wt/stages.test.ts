@@ -12,7 +12,7 @@ import { NO_DEVICE_REASON } from "../../src/entries/wt-ready.js";
 import { main as insertLake } from "../../src/entries/wt-insert-lake.js";
 import { validateConfig } from "../../src/config/load.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
-import { ConfigError } from "../../src/support/errors.js";
+import { ConfigError, TerminalError } from "../../src/support/errors.js";
 import { fixedClock } from "../../src/util/dates.js";
 
 const ZONE = "America/Chicago";
@@ -178,6 +178,24 @@ describe("incrementality and publishing", () => {
     expect(await h.publisher.countRows(DATASET)).toBe(count);
     expect(h.publisher.rows(DATASET).map((r) => r.row_id).sort()).toEqual(ids);
     expect(h.logs.some((l) => l.message.startsWith("Forcing processing of Austin/json for date 2024-11-05"))).toBe(true);
+  });
+
+  it("a refused upsert records no publication, so the next run publishes the day", async () => {
+    const h = harness();
+    const window = { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05" };
+    for (const s of ["insert", "standard", "ready"] as const) await h.run(s, window);
+    const upsert = h.publisher.upsert;
+    h.publisher.upsert = async () => {
+      throw new TerminalError("refused by the target");
+    };
+    const failed = await h.run("soc", window);
+    expect(failed).toMatchObject({ processed: 0, failed: 1 });
+    expect(failed.failures[0]!.error).toBe("refused by the target");
+    expect([...h.catalog.rows.values()].filter((r) => r.repository === REPO.public)).toEqual([]);
+    h.publisher.upsert = upsert;
+    const retried = await h.run("soc", window);
+    expect(retried).toMatchObject({ processed: 1, failed: 0, records: 7 });
+    expect([...h.catalog.rows.values()].filter((r) => r.repository === REPO.public).map((r) => r.pointer)).toEqual([DATASET]);
   });
 
   it("publishes a large day in chunks of 10,000 rows", async () => {
