@@ -113,6 +113,14 @@ describe("standardize", () => {
     expect(badRows[4]!.message).toContain('field "volume" is empty');
   });
 
+  it("refuses an empty file", () => {
+    expect(() => standardize("", { file: "x.csv", zone: ZONE })).toThrow(/x\.csv: the file is empty \(no header line\)/);
+  });
+
+  it("a header-only file is a day without readings", () => {
+    expect(standardize(`${HEADER}\r\n`, { file: "x.csv", zone: ZONE }).data).toEqual([]);
+  });
+
   it("refuses a file whose header lacks columns, naming them", () => {
     expect(() => standardize("detID,intID\r\n1,2\r\n", { file: "x.csv", zone: ZONE })).toThrow(/x\.csv: header line lacks column\(s\) curDateTime, intName/);
   });

@@ -236,6 +236,7 @@ export function standardize(
       return null;
     },
   });
+  if (!header) throw new Error(`${opts.file}: the file is empty (no header line); expected ${CSV_HEADER.join(",")}`);
   return { data, badRows, perf };
 }
 
