@@ -126,14 +126,15 @@ do_start() {
   mkdir -p "$STATE/log" "$STATE/pids" "$STATE/tls"
   AUTH_PW=$(openssl rand -hex 16)
   JWT_SECRET=$(openssl rand -hex 32)
-  local t0=$SECONDS
-  start_postgres
-  start_postgrest
-  start_redis
-  start_swift
-  make_cert
-  wait_for PostgREST 100 curl -sf "http://127.0.0.1:$PGRST_ADMIN_PORT/ready"
-  wait_for Redis 50 redis-cli -p "$REDIS_PORT" ping
+  local t0=$SECONDS times="" t
+  timed() { t=$(date +%s%N); "$@"; times+=" $1 $(( ($(date +%s%N) - t) / 1000000 )) ms;"; }
+  timed start_postgres
+  timed start_postgrest
+  timed start_redis
+  timed start_swift
+  timed make_cert
+  timed wait_for PostgREST 100 curl -sf "http://127.0.0.1:$PGRST_ADMIN_PORT/ready"
+  timed wait_for Redis 50 redis-cli -p "$REDIS_PORT" ping
   local jwt; jwt=$(sign_jwt)
   umask 077
   cat >"$STATE/env.tmp" <<ENV
@@ -151,6 +152,7 @@ NODE_EXTRA_CA_CERTS=$STATE/tls/cert.pem
 ENV
   mv "$STATE/env.tmp" "$STATE/env"
   log "ready in $((SECONDS - t0)) s: PostgreSQL :$PG_PORT, PostgREST :$PGRST_PORT, Swift S3 :$S3_PORT, Redis :$REDIS_PORT; env in $STATE/env"
+  log "timings:$times"
 }
 
 # One start or stop at a time: a second caller waits, then finds the services running and reuses them.
