@@ -32,7 +32,10 @@ export async function run(): Promise<void> {
     writeWtInventory(path.join(home, "sources", "inventory.json"), radarDevices(intersections));
     console.log(`one day (${DAY}): ${rows.toLocaleString("en-US")} KITS rows from ${intersections.length * 3} detectors; embedded defaults in ${home}`);
     console.log(`${"stage".padEnd(18)} ${"records".padStart(8)} ${"seconds".padStart(8)} ${"peak RSS Δ MiB".padStart(15)} ${"peak heap MiB".padStart(14)}`);
+    // cwd = the temp home and no environment: no lake.config file or LAKE_* variable of the host leaks in.
     const runtime = LakeRuntime.create({
+      cwd: home,
+      env: {},
       overrides: { home, sources: { wt: { sql: { driver: "sqlite", options: { path: kits } } } } },
       clock: fixedClock("2024-11-20T10:00:00-06:00"),
     });
@@ -49,6 +52,8 @@ export async function run(): Promise<void> {
       // The embedded CSV publisher rewrites its whole file on every 10,000-row upsert; the same stage on the memory
       // publisher shows the stage's own cost.
       const memRuntime = LakeRuntime.create({
+        cwd: home,
+        env: {},
         overrides: { home, publisher: { driver: "memory", options: {} } },
         clock: fixedClock("2024-11-20T10:00:00-06:00"),
       });
