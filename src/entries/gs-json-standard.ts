@@ -20,7 +20,7 @@ import { storeUnitData, type UnitData } from "../support/unitdata.js";
 import { parsePyStr } from "../util/dates.js";
 import { readGsConfig, type GsSourceConfig } from "../sources/gs/config.js";
 import { readCountsArchive } from "../sources/gs/zip.js";
-import { standardizeDay, zoneFileJson } from "../sources/gs/standardize.js";
+import { standardizeDay, zoneJson } from "../sources/gs/standardize.js";
 import { GS_EXT, zoneExt, type GsSiteFile } from "../sources/gs/types.js";
 
 /** Site files of raw per base, date-ordered, with the original's getForPrevDate(forceValid) selection. */
@@ -131,9 +131,9 @@ export class GsJsonStandard extends ETLApp {
     let rows = 0;
     for (const z of result.zones) {
       const element = storage.createCatalogElement(item.base, zoneExt(z.guid), item.date, { processingDate: this.processingDate });
-      await storage.writeBuffer(Buffer.from(zoneFileJson(z.header, z.data), "utf8"), element, { cache: true, contentType: "application/json" });
-      rows += z.data.length;
-      z.data = [];
+      await storage.writeBuffer(Buffer.from(zoneJson(z), "utf8"), element, { cache: true, contentType: "application/json" });
+      rows += z.kept.length;
+      z.table.records = [];
     }
     this.addRecords(rows);
 

@@ -12,6 +12,9 @@ import {
   standardizeDay,
   wallTime,
   zoneFileJson,
+  zoneJson,
+  zoneRows,
+  floatRepr,
   type StandardizeInput,
 } from "../../src/sources/gs/standardize.js";
 import type { ZoneCsv } from "../../src/sources/gs/zip.js";
@@ -47,9 +50,11 @@ describe("GRIDSMART standardization (golden files)", () => {
     const r = standardizeDay(input({ zones: [csv("2c6dff02-cb0c-4da0-adc5-28dd1946df40", fixture("v8-zone.csv"))] }));
     expect(r.version).toBe(8);
     const z = r.zones[0]!;
-    const text = zoneFileJson(z.header, z.data);
+    const text = zoneJson(z);
     expect(text).toBe(fixture("v8-standardized.json").trim());
-    expect(text).toBe(pyJson({ header: z.header, data: z.data }));
+    // The token writer, the object writer and Python's json.dumps conventions agree.
+    expect(zoneFileJson(z.header, zoneRows(z))).toBe(text);
+    expect(pyJson({ header: z.header, data: zoneRows(z) })).toBe(text);
     // Row 4 has no utc_offset: dropped and counted (like the original).
     expect(r.dropped).toEqual({ "utc_offset is missing": 1 });
     expect(r.perf.count).toBe(3);
@@ -62,20 +67,21 @@ describe("GRIDSMART standardization (golden files)", () => {
       input({ zones: [csv("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9", fixture("v4-zone.csv"))], base: "Congress_Oltorf", zipName: "Congress_Oltorf_gs_2019-06-01.zip", siteDateTime: CENTRAL_NTP }),
     );
     const z = r.zones[0]!;
-    expect(zoneFileJson(z.header, z.data)).toBe(fixture("v4-standardized.json").trim());
+    expect(zoneJson(z)).toBe(fixture("v4-standardized.json").trim());
+    expect(pyJson({ header: z.header, data: zoneRows(z) })).toBe(zoneJson(z));
     expect(r.correction!.deltaMs).toBe(0);
   });
 
   it("v7 gets timestamp_adj like v8 (fixes B14's missing times)", () => {
     const r = standardizeDay(input({ zones: [csv("a", "7,21,120000.5,-300,S,12,30,G,1.5,0,88\r\n")], siteDateTime: CENTRAL_NTP }));
     expect(r.version).toBe(7);
-    expect(r.zones[0]!.data[0]).toMatchObject({ confidence: 88, timestamp_adj: "2019-06-01 12:00:00.500000-05:00" });
+    expect(zoneRows(r.zones[0]!)[0]).toMatchObject({ confidence: 88, timestamp_adj: "2019-06-01 12:00:00.500000-05:00" });
     expect(r.dayCovered).toBe(0);
   });
 
   it("without a usable site clock keeps the rows, without timestamp_adj or day_covered, and says why", () => {
     const r = standardizeDay(input({ zones: [csv("a", "8,23,18.6,-300,S,10,42,G,2.0,1,126.08,0.0,42,39\r\n")], siteDateTime: undefined }));
-    expect(r.zones[0]!.data[0]!.timestamp_adj).toBeUndefined();
+    expect(zoneRows(r.zones[0]!)[0]!.timestamp_adj).toBeUndefined();
     expect(r.zones[0]!.header.day_covered).toBeUndefined();
     expect(r.warnings.join()).toMatch(/no datetime/);
     const bad = standardizeDay(input({ zones: [csv("a", "8,23,18.6,-300,S\r\n")], siteDateTime: { ...EASTERN, TimeZoneId: "Central" } }));
@@ -92,6 +98,17 @@ describe("GRIDSMART standardization (golden files)", () => {
     expect(() => standardizeDay(input({ zones: [csv("a", "7,21,120000.5,-300,S,12,30,G,1.5,0,88\r\n7,21,1,-300,S,12,30,G,1.5,0,88,99\r\n")] }))).toThrow(
       /mac\/2019-06-01\/a.csv: row 2 has 12 fields, the v7 format has 11/,
     );
+  });
+});
+
+describe("GRIDSMART values", () => {
+  it("float repr from CSV text matches Python repr(float(text))", () => {
+    const cases: [string, string][] = [
+      ["2", "2.0"], ["2.0", "2.0"], ["1.50", "1.5"], ["-0.0", "-0.0"], ["126.08", "126.08"], ["0.0001", "0.0001"], ["0.00001", "1e-05"],
+      ["1e3", "1000.0"], ["007.5", "7.5"], ["123456789012345.6", "123456789012345.6"], ["1234567890123456.7", "1234567890123456.8"],
+      ["12345678901234567", "1.2345678901234568e+16"], [".5", "0.5"], ["+3", "3.0"], ["0.1000000000000000055511151231257827", "0.1"],
+    ];
+    for (const [text, repr] of cases) expect([text, floatRepr(text)]).toEqual([text, repr]);
   });
 });
 
@@ -136,7 +153,7 @@ describe("GRIDSMART time rules", () => {
     // delta = 2 minutes: within the 5-minute tolerance → 0 for both zones (the original: +1 for zone b, ±1 anyway for drift).
     expect(r.correction!.deltaMs).toBe(120_000);
     expect(r.zones.map((z) => z.header.day_covered)).toEqual([0, 0]);
-    expect(r.zones[0]!.data.map((x) => x.timestamp_adj)).toEqual(["2024-11-03 00:12:00-05:00", "2024-11-03 01:32:00-06:00"]);
+    expect(zoneRows(r.zones[0]!).map((x) => x.timestamp_adj)).toEqual(["2024-11-03 00:12:00-05:00", "2024-11-03 01:32:00-06:00"]);
     const strict = standardizeDay(input({ zones, day: d, zipName: "x.zip", siteDateTime: clock, toleranceMinutes: 1 }));
     // The device clock is 2 minutes slow: its midnight comes after local midnight.
     expect(strict.dayCovered).toBe(1);
