@@ -8,9 +8,9 @@ import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../supp
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
-import { TerminalError } from "../support/errors.js";
+import { TerminalError, errorMessage } from "../support/errors.js";
 import { Publisher } from "../support/publisher.js";
-import { SocrataTimes, socrataRow, type ReadyRow } from "../sources/wt/transform.js";
+import { SocrataTimes, socrataRow, type ReadyRow, type SocrataRow } from "../sources/wt/transform.js";
 
 /** Socrata's upsert limit per request (the original's SOC_CHUNK). */
 export const SOCRATA_ROWS_PER_UPSERT = 10_000;
@@ -51,18 +51,24 @@ export class WtExtractSoc extends ETLApp {
     const ready = await this.storageSrc!.retrieveJSON<{ data?: ReadyRow[] }>(entry.pointer);
     if (!Array.isArray(ready.data)) throw new TerminalError(`${this.storageSrc!.repository}/${entry.pointer}: no "data" list; rerun wt-ready for ${item.date.toISODate()} with -F`);
     this.publisher.reset();
-    let n = 0;
     try {
+      let n = 0;
       for (const row of ready.data) {
         n++;
-        await this.publisher.addRow(socrataRow(row, this.times));
+        let out: SocrataRow;
+        try {
+          out = socrataRow(row, this.times);
+        } catch (err) {
+          throw new TerminalError(
+            `${this.storageSrc!.repository}/${entry.pointer} row ${n}: field "curDateTime": ${errorMessage(err)}; rerun wt-json-standard and wt-ready for ${item.date.toISODate()} with -F`,
+            { cause: err },
+          );
+        }
+        await this.publisher.addRow(out);
       }
       await this.publisher.flush();
     } catch (err) {
-      this.publisher.reset();
-      if (err instanceof Error && /timestamp/.test(err.message)) {
-        throw new TerminalError(`${entry.pointer} row ${n}: field "curDateTime": ${err.message}`, { cause: err });
-      }
+      this.publisher.reset(); // nothing of a failed day is recorded: the next run publishes it again (same row ids)
       throw err;
     }
     const published = this.publisher.rowCount;

@@ -198,6 +198,22 @@ describe("incrementality and publishing", () => {
     expect([...h.catalog.rows.values()].filter((r) => r.repository === REPO.public).map((r) => r.pointer)).toEqual([DATASET]);
   });
 
+  it("a ready row with an unreadable time fails its day, naming file, row and field", async () => {
+    const h = harness();
+    const window = { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05" };
+    for (const s of ["insert", "standard", "ready"] as const) await h.run(s, window);
+    const key = "2024/11/05/wt/Austin_wt_2024-11-05.json";
+    const ready = JSON.parse(await h.object(REPO.ready, key)) as { data: { curDateTime: string }[] };
+    ready.data[2]!.curDateTime = "soon";
+    await h.storage.put(REPO.ready, key, Buffer.from(JSON.stringify(ready)));
+    const soc = await h.run("soc", window);
+    expect(soc).toMatchObject({ processed: 0, failed: 1 });
+    expect(soc.failures[0]!.error).toBe(
+      `${REPO.ready}/${key} row 3: field "curDateTime": timestamp "soon" is not YYYY-MM-DD HH:MM:SS±HH:MM; rerun wt-json-standard and wt-ready for 2024-11-05 with -F`,
+    );
+    expect(await h.publisher.countRows(DATASET)).toBe(0);
+  });
+
   it("publishes a large day in chunks of 10,000 rows", async () => {
     const h = harness({
       kits: (f) => createKitsDatabase(f, { zone: ZONE, from: "2024-11-12", to: "2024-11-13", intersections: manyIntersections(30, 4) }),
