@@ -115,8 +115,13 @@ export function blockStoreSpec(runtime: LakeRuntime): { driver: string; options:
       `No block store for the "${String(name ?? "injected")}" catalog: add a blocks section, e.g. blocks: {driver: postgres, options: {url: ...}} or {driver: sqlite}`,
     );
   }
-  // The catalog's own options say where its database is (path / url); the block store reuses them.
-  return { driver, options: { ...(driver === "memory" ? {} : (catalog?.options ?? {})), ...cfg.options } };
+  // Where the catalog's database is (sqlite path / postgres connection string); the block store's own tables and
+  // schema stay separate from the catalog's.
+  const where: Record<string, unknown> = {};
+  const co = catalog?.options ?? {};
+  if (driver === "sqlite" && co.path !== undefined) where.path = co.path;
+  if (driver === "postgres" && co.connectionString !== undefined) where.connectionString = co.connectionString;
+  return { driver, options: { ...where, ...cfg.options } };
 }
 
 /** Opens the block store. readOnly = dry run: nothing is created or written. */

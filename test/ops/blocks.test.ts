@@ -7,6 +7,8 @@ import type { BlockStore } from "../../src/ops/blocks.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import { memoryBlockStore } from "../../src/drivers/blocks/memory.js";
 import { postgresBlockStore } from "../../src/drivers/blocks/postgres.js";
+import { LakeRuntime } from "../../src/support/runtime.js";
+import { validateConfig } from "../../src/config/load.js";
 
 const key = { source: "tt", stage: "tt-make", day: "2024-11-03" };
 const counts = { processed: 2, skipped: 1, failed: 0, records: 7 };
@@ -104,5 +106,55 @@ describe("read-only store", () => {
     expect(await ro.list({ source: "tt" })).toEqual([]);
     await expect(ro.markPending(key, 1)).rejects.toThrow(/read-only/);
     await ro.close();
+  });
+});
+
+describe("which block store", () => {
+  const blockStoreSpec = async (cfg: Record<string, unknown>) => (await import("../../src/ops/blocks.js")).blockStoreSpec(makeRt(cfg));
+  function makeRt(cfg: Record<string, unknown>) {
+    return new LakeRuntime(validateConfig({ home: dir, ...cfg }, "test"), dir, {}, { env: {} });
+  }
+
+  it("follows the catalog's database: the sqlite file, the postgres connection (not its schema), memory", async () => {
+    expect(await blockStoreSpec({})).toEqual({ driver: "sqlite", options: {} });
+    expect(await blockStoreSpec({ catalog: { driver: "sqlite", options: { path: "x/cat.sqlite" } } })).toEqual({ driver: "sqlite", options: { path: "x/cat.sqlite" } });
+    expect(await blockStoreSpec({ catalog: { driver: "postgres", options: { connectionString: "postgres://h/db", schema: "api", maxConnections: 2 } } })).toEqual({
+      driver: "postgres",
+      options: { connectionString: "postgres://h/db" },
+    });
+    expect(await blockStoreSpec({ catalog: { driver: "memory" } })).toEqual({ driver: "memory", options: {} });
+    expect(await blockStoreSpec({ catalog: { driver: "postgrest" }, blocks: { driver: "postgres", options: { schema: "ops" } } })).toEqual({
+      driver: "postgres",
+      options: { schema: "ops" },
+    });
+    await expect(blockStoreSpec({ catalog: { driver: "postgrest" } })).rejects.toThrow(/No block store for the "postgrest" catalog: add a blocks section/);
+  });
+
+  it.skipIf(!PG_URL)("a backfill keeps its blocks and leases in PostgreSQL when configured", async () => {
+    const { backfillAction } = await import("../../src/ops/actions.js");
+    const { openBlockStore } = await import("../../src/ops/blocks.js");
+    const { makeRuntime, deps, tempHome } = await import("./helpers.js");
+    const home = tempHome();
+    const schema = `lake_ops_bf_${process.pid}`;
+    const runtime = makeRuntime(home, {}, { blocks: { driver: "postgres", options: { connectionString: PG_URL!, schema } } });
+    try {
+      expect(await backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-03" }, deps(runtime))).toBe(0);
+      const store = await openBlockStore(runtime);
+      expect((await store.list({ source: "tt" })).map((b) => `${b.stage} ${b.day} ${b.status}`)).toEqual([
+        "tt-copy 2024-11-01 succeeded",
+        "tt-make 2024-11-01 succeeded",
+        "tt-copy 2024-11-02 succeeded",
+        "tt-make 2024-11-02 succeeded",
+      ]);
+      await store.close();
+    } finally {
+      await runtime.close();
+      const { default: pg } = await import("pg");
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -9,6 +9,6 @@ export function memoryBlockStore() {
 
 export default (_readOnly: boolean) =>
   defineDriver({
-    options: z.object({}).passthrough(),
+    options: z.object({}).strict(),
     create: () => memoryBlockStore(),
   });

@@ -1,7 +1,8 @@
 /**
  * PostgreSQL block store: tables lake_blocks and lake_leases (schema `lake_ops` by default) in the postgres catalog's
- * database. Connection: options.url (or connectionString), else the secret PG_URL / DATABASE_URL. Tables are created
- * on first use under an advisory lock, so two workers starting together do not race.
+ * database. Connection: options.connectionString (or url), else the secret CATALOG_PG_URL, then PG_URL (as the
+ * postgres catalog). Tables are created on first use under an advisory lock, so two workers starting together do not
+ * race.
  */
 import { z } from "zod";
 import { defineDriver, type DriverContext } from "../define.js";
@@ -20,11 +21,11 @@ const options = z
     /** Connections in the pool. */
     poolSize: z.number().int().min(1).default(4),
   })
-  .passthrough();
+  .strict();
 
 function connectionString(o: z.infer<typeof options>, ctx: DriverContext): string {
-  const url = o.url ?? o.connectionString ?? ctx.secrets.get("PG_URL") ?? ctx.secrets.get("DATABASE_URL");
-  if (!url) throw new ConfigError("blocks (postgres): no database: set blocks.options.url or the secret PG_URL");
+  const url = o.url ?? o.connectionString ?? ctx.secrets.get("CATALOG_PG_URL") ?? ctx.secrets.get("PG_URL");
+  if (!url) throw new ConfigError("blocks (postgres): no database: set blocks.options.connectionString or the secret CATALOG_PG_URL or PG_URL");
   return url;
 }
 

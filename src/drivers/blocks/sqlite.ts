@@ -30,7 +30,6 @@ export function sqliteBlockStore(file: string, readOnly = false, name = "sqlite"
 
 export default (readOnly: boolean) =>
   defineDriver({
-    // The catalog's options are passed through (same file); only path matters here.
-    options: z.object({ path: z.string().optional() }).passthrough(),
+    options: z.object({ path: z.string().optional() }).strict(),
     create: (o, ctx) => sqliteBlockStore(path.resolve(ctx.baseDir, o.path ?? path.join(ctx.home, "catalog.sqlite")), readOnly),
   });
