@@ -9,6 +9,7 @@ import { memoryBlockStore } from "../../src/drivers/blocks/memory.js";
 import { postgresBlockStore } from "../../src/drivers/blocks/postgres.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { validateConfig } from "../../src/config/load.js";
+import { describeService } from "../helpers/services.js";
 
 const key = { source: "tt", stage: "tt-make", day: "2024-11-03" };
 const counts = { processed: 2, skipped: 1, failed: 0, records: 7 };
@@ -84,7 +85,7 @@ conformance("sqlite", async () => sqliteBlockStore(path.join(dir, "catalog.sqlit
 conformance("memory", async () => memoryBlockStore());
 
 const PG_URL = process.env.PG_URL;
-describe.skipIf(!PG_URL)("postgres", () => {
+describeService(["PG_URL"], "postgres", () => {
   const schema = `lake_ops_test_${process.pid}`;
   conformance("postgres", () => postgresBlockStore(PG_URL!, schema, 4, false));
   afterAll(async () => {
@@ -130,7 +131,10 @@ describe("which block store", () => {
     await expect(blockStoreSpec({ catalog: { driver: "postgrest" } })).rejects.toThrow(/No block store for the "postgrest" catalog: add a blocks section/);
   });
 
-  it.skipIf(!PG_URL)("a backfill keeps its blocks and leases in PostgreSQL when configured", async () => {
+});
+
+describeService(["PG_URL"], "backfill on the PostgreSQL block store", () => {
+  it("a backfill keeps its blocks and leases in PostgreSQL when configured", async () => {
     const { backfillAction } = await import("../../src/ops/actions.js");
     const { openBlockStore } = await import("../../src/ops/blocks.js");
     const { makeRuntime, deps, tempHome } = await import("./helpers.js");

@@ -6,13 +6,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { enqueueAction, workerAction } from "../../src/ops/actions.js";
 import { openBlockStore } from "../../src/ops/blocks.js";
 import { queueSettings, openQueue } from "../../src/ops/queue.js";
 import { Catalog } from "../../src/support/catalog.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { deps, runLog, tempHome, ttConfig } from "./helpers.js";
+import { describeService } from "../helpers/services.js";
 
 const REDIS_URL = process.env.REDIS_URL;
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -79,7 +80,7 @@ async function rowsPerDay(runtime: LakeRuntime, layer: "raw" | "standardized"): 
   return m;
 }
 
-describe.skipIf(!REDIS_URL)("lake enqueue + lake worker (BullMQ on Redis)", () => {
+describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", () => {
   it("two worker processes run 60 blocks (30 days × 2 stages), each exactly once, stages in order per day", async () => {
     const lake = makeLake({ sleepMs: 40 });
     const d = deps(lake.runtime);
