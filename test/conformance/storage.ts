@@ -89,6 +89,14 @@ export function storageConformance(
       await expect(driver.getStream(repo, key)).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    it("a repository never written to holds nothing", async () => {
+      const empty = `${repo}-empty-${RUN_ID}`;
+      expect(await driver.exists(empty, "a/b.json")).toBe(false);
+      await expect(driver.get(empty, "a/b.json")).rejects.toBeInstanceOf(NotFoundError);
+      expect(await collect(driver.list(empty, ""))).toEqual([]);
+      await expect(driver.delete(empty, "a/b.json")).resolves.toBeUndefined();
+    });
+
     it("lists by prefix in ascending key order, with sizes", async () => {
       const p = prefix();
       const keys = ["b/2.txt", "a/1.txt", "a/10.txt", "a/2.txt", "c.txt", "a-z.txt"];

@@ -117,7 +117,7 @@ export class S3Storage implements StorageDriver {
       if (!out.Body) return Buffer.alloc(0);
       return Buffer.from(await out.Body.transformToByteArray());
     } catch (err) {
-      throw _classify(err, "get", `${Bucket}/${key}`, this.options.endpoint);
+      throw this.#fail(err, "get", `${Bucket}/${key}`);
     }
   }
 
@@ -128,7 +128,7 @@ export class S3Storage implements StorageDriver {
       if (!out.Body) return Readable.from([]);
       return out.Body as Readable;
     } catch (err) {
-      throw _classify(err, "get", `${Bucket}/${key}`, this.options.endpoint);
+      throw this.#fail(err, "get", `${Bucket}/${key}`);
     }
   }
 
@@ -138,8 +138,8 @@ export class S3Storage implements StorageDriver {
       await this.client.send(new HeadObjectCommand({ Bucket, Key: key }));
       return true;
     } catch (err) {
-      const e = _classify(err, "head", `${Bucket}/${key}`, this.options.endpoint);
-      if (e instanceof NotFoundError && !_isNoSuchBucket(err)) return false;
+      const e = this.#fail(err, "head", `${Bucket}/${key}`);
+      if (e instanceof NotFoundError) return false;
       throw e;
     }
   }
@@ -149,8 +149,8 @@ export class S3Storage implements StorageDriver {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket, Key: key }));
     } catch (err) {
-      const e = _classify(err, "delete", `${Bucket}/${key}`, this.options.endpoint);
-      if (e instanceof NotFoundError && !_isNoSuchBucket(err)) return;
+      const e = this.#fail(err, "delete", `${Bucket}/${key}`);
+      if (e instanceof NotFoundError) return;
       throw e;
     }
   }
@@ -187,9 +187,8 @@ export class S3Storage implements StorageDriver {
           new ListObjectsV2Command({ Bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
         );
       } catch (err) {
-        const e = _classify(err, "list", `${Bucket}/${prefix}*`, this.options.endpoint);
-        // A missing bucket holds no objects when buckets are made on demand.
-        if (this.options.createBuckets && _isNoSuchBucket(err)) return;
+        const e = this.#fail(err, "list", `${Bucket}/${prefix}*`);
+        if (e instanceof NotFoundError) return;
         throw e;
       }
       for (const o of page.Contents ?? []) {
@@ -202,6 +201,12 @@ export class S3Storage implements StorageDriver {
 
   async close(): Promise<void> {
     this.client.destroy();
+  }
+
+  /** Classifies a failure; with createBuckets, a bucket not made yet simply holds no objects. */
+  #fail(err: unknown, op: string, where: string): Error {
+    if (this.options.createBuckets && _isNoSuchBucket(err)) return new NotFoundError(`s3: no object ${where} (its bucket does not exist yet)`, { cause: err });
+    return _classify(err, op, where, this.options.endpoint);
   }
 
   /** The bucket name, after making sure the bucket exists when createBuckets is on (once per bucket). */
