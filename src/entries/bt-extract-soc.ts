@@ -26,6 +26,8 @@ interface DayBasis {
   counter: DailyAddressCounter;
   /** Ready files (ext) the numbering was built from. */
   files: string[];
+  /** device_id → device_name of each of those files (read on the same pass). */
+  devices: Map<string, ReturnType<typeof deviceNames>>;
 }
 
 export class BtExtractSoc extends ETLApp {
@@ -54,12 +56,13 @@ export class BtExtractSoc extends ETLApp {
     if (this.basis?.day === day) return this.basis;
     const counter = new DailyAddressCounter();
     const files: string[] = [];
+    const devices = new Map<string, ReturnType<typeof deviceNames>>();
     for (const ext of ["unmatched.json", "matched.json"]) {
       const entry = await this.storageSrc!.catalogLookup(item.base, ext, item.date);
       if (!entry) continue;
       files.push(ext);
       const where = `${this.storageSrc!.repository}/${entry.pointer}`;
-      await scanJsonArray(
+      const skeleton = await scanJsonArray(
         await this.storageSrc!.retrieveStream(entry.pointer),
         "data",
         (text) => {
@@ -68,11 +71,12 @@ export class BtExtractSoc extends ETLApp {
         },
         where,
       );
+      devices.set(ext, deviceNames(skeleton.devices));
     }
     if (files.length < 2) {
       this.log("warn", `${item.base} ${item.date.toISODate()}: device_address numbered from ${files.join(" and ") || "no file"} only; the other ready file of the day is missing`);
     }
-    this.basis = { day, counter, files };
+    this.basis = { day, counter, files, devices };
     return this.basis;
   }
 
@@ -82,11 +86,12 @@ export class BtExtractSoc extends ETLApp {
     const entry = item.provItem.payload as CatalogEntry;
     const src = this.storageSrc!;
     const where = `${src.repository}/${entry.pointer}`;
-    const counter = fileType === "traf_match_summary" ? new DailyAddressCounter() : (await this.dayBasis(item)).counter;
-
-    // The devices list follows the rows in the file: read it first (rows skipped unparsed), then the rows.
-    const skeleton = await scanJsonArray(await src.retrieveStream(entry.pointer), "data", () => undefined, where);
-    const devices = deviceNames(skeleton.devices);
+    const basis = fileType === "traf_match_summary" ? undefined : await this.dayBasis(item);
+    const counter = basis?.counter ?? new DailyAddressCounter();
+    // The devices list follows the rows in the file: known from the day's numbering pass, else read first (rows
+    // skipped unparsed), then the rows.
+    let devices = basis?.devices.get(item.ext);
+    if (!devices) devices = deviceNames((await scanJsonArray(await src.retrieveStream(entry.pointer), "data", () => undefined, where)).devices);
     const publisher = this.publishers.get(fileType)!;
     publisher.reset();
     const skips = new Map<string, number>();

@@ -11,10 +11,8 @@ const dev = (name: string, over: Partial<UnitDevice> = {}): UnitDevice => ({
   ...over,
 });
 
-function collect(gen: Generator<string>): string {
-  let s = "";
-  for (const p of gen) s += p;
-  return s;
+function collect(gen: Generator<Buffer | string>): string {
+  return Buffer.concat([...gen].map((p) => (typeof p === "string" ? Buffer.from(p) : p))).toString("utf8");
 }
 
 describe("device_id", () => {

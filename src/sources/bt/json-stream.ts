@@ -163,35 +163,30 @@ export function jsonValue(v: unknown): string {
   return pyJson(v);
 }
 
-/** Serialises a row in the given key order (keys absent from the row are left out), json.dumps style. */
-export function jsonRow(keys: readonly string[], values: readonly unknown[]): string {
-  let out = "{";
-  let first = true;
-  for (let i = 0; i < keys.length; i++) {
-    const v = values[i];
-    if (v === undefined) continue;
-    out += `${first ? "" : ", "}${jsonValue(keys[i])}: ${jsonValue(v)}`;
-    first = false;
+/**
+ * Writes many small ASCII/UTF-8 text pieces straight into large buffers (no joined strings, no second copy):
+ * add() returns a full buffer to pass on, take() the rest.
+ */
+export class ByteBatcher {
+  private buf: Buffer;
+  private pos = 0;
+  constructor(private readonly size = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(size);
   }
-  return `${out}}`;
-}
-
-/** Groups many small text pieces into larger ones (fewer, bigger writes downstream). */
-export class TextBatcher {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly limit = 256 * 1024) {}
-  /** Adds a piece; returns a batch to emit when the limit is reached. */
-  add(piece: string): string | undefined {
-    this.parts.push(piece);
-    this.size += piece.length;
-    if (this.size < this.limit) return undefined;
-    return this.take();
+  add(text: string): Buffer | undefined {
+    if (this.pos + text.length * 3 <= this.size) {
+      this.pos += this.buf.write(text, this.pos, "utf8");
+      return undefined;
+    }
+    const out = this.take();
+    if (text.length * 3 > this.size) return Buffer.concat([out, Buffer.from(text, "utf8")]);
+    this.pos = this.buf.write(text, 0, "utf8");
+    return out;
   }
-  take(): string {
-    const out = this.parts.join("");
-    this.parts = [];
-    this.size = 0;
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.size);
+    this.pos = 0;
     return out;
   }
 }

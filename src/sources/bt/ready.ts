@@ -8,7 +8,7 @@
 import type { UnitDevice } from "../../support/drivers.js";
 import { md5Concat, pyFloat, PyFloat } from "../../util/pyjson.js";
 import { READY_SORT, type BtFileType } from "./files.js";
-import { jsonRow, jsonValue, TextBatcher } from "./json-stream.js";
+import { ByteBatcher, jsonValue } from "./json-stream.js";
 import { pyJson } from "../../util/pyjson.js";
 
 /** lat/lon as Python printed them: floats ("30.0"); null as pandas' NaN ("nan"); text as is. */
@@ -35,12 +35,19 @@ export function readyDevice(d: UnitDevice, id: string): Record<string, unknown> 
   return out;
 }
 
-/** Column store with shared (interned) values. */
+/** Distinct values beyond which a column stops sharing through a lookup table (timestamps, device addresses). */
+const INTERN_LIMIT = 4096;
+
+/**
+ * Column store. Repeated values are shared: low-cardinality columns (readers, ips, device ids) through a lookup
+ * table, any column with the previous row's value by reuse (rows come nearly sorted, so neighbours often repeat).
+ */
 export class RowTable {
   readonly columns: string[] = [];
   private readonly colIndex = new Map<string, number>();
   private readonly data: unknown[][] = [];
-  private readonly interned: Map<string, string>[] = [];
+  private readonly interned: (Map<string, string> | undefined)[] = [];
+  private readonly previous: unknown[] = [];
   length = 0;
 
   column(name: string): number {
@@ -49,26 +56,39 @@ export class RowTable {
       i = this.columns.length;
       this.colIndex.set(name, i);
       this.columns.push(name);
-      this.data.push(new Array(this.length));
+      this.data.push(new Array(this.length).fill(undefined));
       this.interned.push(new Map());
+      this.previous.push(undefined);
     }
     return i;
   }
 
-  private intern(col: number, v: unknown): unknown {
+  private share(col: number, v: unknown): unknown {
     if (typeof v !== "string") return v;
-    const m = this.interned[col]!;
-    const hit = m.get(v);
-    if (hit !== undefined) return hit;
-    m.set(v, v);
-    return v;
+    const prev = this.previous[col];
+    if (v === prev) return prev;
+    const m = this.interned[col];
+    let out = v;
+    if (m) {
+      const hit = m.get(v);
+      if (hit !== undefined) out = hit;
+      else if (m.size < INTERN_LIMIT) m.set(v, v);
+      else this.interned[col] = undefined;
+    }
+    this.previous[col] = out;
+    return out;
   }
 
-  /** Appends a row given as (column index → value) pairs. */
-  push(cols: readonly number[], values: readonly unknown[]): void {
-    const row: unknown[] = new Array(this.data.length).fill(undefined);
-    for (let k = 0; k < cols.length; k++) row[cols[k]!] = this.intern(cols[k]!, values[k]);
-    for (let c = 0; c < this.data.length; c++) this.data[c]!.push(row[c]);
+  /** Appends a row: values[k] goes to column cols[k]; columns not named get undefined. */
+  push(cols: readonly number[], values: readonly unknown[], n = cols.length): void {
+    const width = this.data.length;
+    if (n === width) {
+      for (let k = 0; k < n; k++) this.data[cols[k]!]!.push(this.share(cols[k]!, values[k]));
+    } else {
+      for (let c = 0; c < width; c++) this.data[c]!.push(undefined);
+      const r = this.length;
+      for (let k = 0; k < n; k++) this.data[cols[k]!]![r] = this.share(cols[k]!, values[k]);
+    }
     this.length++;
   }
 
@@ -96,12 +116,6 @@ export class RowTable {
       return 0;
     });
     return order;
-  }
-
-  /** The JSON text of one row, keys in column order. */
-  rowJson(row: number, values: unknown[] = new Array(this.columns.length)): string {
-    for (let c = 0; c < this.columns.length; c++) values[c] = this.data[c]![row];
-    return jsonRow(this.columns, values);
   }
 }
 
@@ -159,40 +173,63 @@ export class ReadyBuilder {
     this.stats.missingReaders.set(key, (this.stats.missingReaders.get(key) ?? 0) + 1);
   }
 
+  private lastKeys: string[] = [];
+  private lastCols: number[] = [];
+  private readonly rowCols: number[] = [];
+  private readonly rowVals: unknown[] = [];
+
   add(row: Record<string, unknown>): void {
     this.stats.rowsIn++;
-    const keys = Object.keys(row);
-    const cols = keys.map((k) => this.table.column(k));
-    const vals = keys.map((k) => row[k]);
     // Candidate device ids per join, in inventory order.
-    const idLists: string[][] = [];
-    for (const [nameCol] of this.joins) {
-      const name = row[nameCol];
+    let ids0: string[] | undefined;
+    let ids1: string[] | undefined;
+    for (let j = 0; j < this.joins.length; j++) {
+      const name = row[this.joins[j]![0]];
       const ids = typeof name === "string" ? this.idsByName.get(name) : undefined;
       if (!ids) {
         this.dropped(name);
         return;
       }
-      idLists.push(ids);
+      if (j === 0) ids0 = ids;
+      else ids1 = ids;
     }
-    const allCols = [...cols, ...this.joinCols];
-    if (idLists.every((l) => l.length === 1)) {
-      const chosen = idLists.map((l) => l[0]!);
-      for (const id of chosen) this.usedIds.add(id);
-      this.table.push(allCols, [...vals, ...chosen]);
-      this.stats.rowsOut++;
-      return;
-    }
-    const emit = (depth: number, chosen: string[]) => {
-      if (depth === idLists.length) {
-        for (const id of chosen) this.usedIds.add(id);
-        this.table.push(allCols, [...vals, ...chosen]);
-        this.stats.rowsOut++;
-        return;
+    // Column indexes of this row's keys (rows of one file share their keys: checked, then reused).
+    const cols = this.rowCols;
+    const vals = this.rowVals;
+    let n = 0;
+    let same = true;
+    for (const k in row) {
+      if (same && this.lastKeys[n] === k) cols[n] = this.lastCols[n]!;
+      else {
+        same = false;
+        cols[n] = this.table.column(k);
       }
-      for (const id of idLists[depth]!) emit(depth + 1, [...chosen, id]);
-    };
-    emit(0, []);
+      vals[n] = row[k];
+      n++;
+    }
+    if (!same || n !== this.lastKeys.length) {
+      this.lastKeys = Object.keys(row);
+      this.lastCols = cols.slice(0, n);
+    }
+    const base = n;
+    for (const c of this.joinCols) cols[n++] = c;
+    for (const a of ids0!) {
+      if (ids1) {
+        for (const b of ids1) {
+          vals[base] = a;
+          vals[base + 1] = b;
+          this.usedIds.add(a);
+          this.usedIds.add(b);
+          this.table.push(cols, vals, n);
+          this.stats.rowsOut++;
+        }
+      } else {
+        vals[base] = a;
+        this.usedIds.add(a);
+        this.table.push(cols, vals, n);
+        this.stats.rowsOut++;
+      }
+    }
   }
 
   /** Devices the data refers to, in inventory order, each with its device_id. */
@@ -209,25 +246,32 @@ export class ReadyBuilder {
    * Yields the ready JSON text: header (source header with processing_date replaced), sorted data, devices.
    * Column order: the standardized columns, then the added device id column(s).
    */
-  *json(header: Record<string, unknown>, processingDate: string): Generator<string> {
+  *json(header: Record<string, unknown>, processingDate: string): Generator<Buffer | string> {
     const h = { ...header, processing_date: processingDate };
     yield `{"header": ${pyJson(h)}, "data": [`;
     // Device id columns go after the data columns, as pandas' merge appended them.
     const t = this.table;
     const idCols = new Set(this.joinCols);
     const order = [...t.columns.keys()].filter((c) => !idCols.has(c)).concat(this.joinCols);
-    const names = order.map((c) => t.columns[c]!);
+    const keyText = order.map((c) => `${jsonValue(t.columns[c]!)}: `);
     const sorted = t.sortedOrder(READY_SORT[this.fileType]);
-    const batch = new TextBatcher();
-    const values: unknown[] = new Array(order.length);
+    const bytes = new ByteBatcher();
     let first = true;
     for (const r of sorted) {
-      for (let k = 0; k < order.length; k++) values[k] = t.get(r, order[k]!);
-      const out = batch.add((first ? "" : ", ") + jsonRow(names, values));
+      let row = first ? "{" : ", {";
+      let sep = "";
+      for (let k = 0; k < order.length; k++) {
+        const v = t.get(r, order[k]!);
+        if (v === undefined) continue;
+        row += sep + keyText[k] + jsonValue(v);
+        sep = ", ";
+      }
+      const full = bytes.add(`${row}}`);
       first = false;
-      if (out !== undefined) yield out;
+      if (full) yield full;
     }
-    yield `${batch.take()}], "devices": [${this.usedDevices().map((d) => pyJson(d)).join(", ")}]}`;
+    yield bytes.take();
+    yield `], "devices": [${this.usedDevices().map((d) => pyJson(d)).join(", ")}]}`;
   }
 }
 

@@ -3,13 +3,13 @@
  * generator (the same days always give the same bytes), and the BLUETOOTH part of the shared device inventory.
  * Five readers appear in the data; the inventory lists four of them, so the ready stage shows a dropped reader.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
 import type { UnitDevice } from "../../support/drivers.js";
 import { shareFilename } from "./files.js";
 
-interface Reader {
+export interface Reader {
   name: string;
   ip: string;
   lat: number;
@@ -68,6 +68,35 @@ export interface DayVolume {
   intervals: number;
   /** Distinct devices seen in a day. */
   devices: number;
+  /** Summary reader pairs: the first N ordered pairs of the readers (default: three fixed street pairs). */
+  summaryPairs?: number;
+}
+
+type Pair = (typeof PAIRS)[number];
+
+function pairsFor(volume: DayVolume, readers: readonly Reader[]): readonly Pair[] {
+  if (!volume.summaryPairs) return PAIRS;
+  const out: Pair[] = [];
+  for (let o = 0; o < readers.length && out.length < volume.summaryPairs; o++) {
+    for (let t = 0; t < readers.length && out.length < volume.summaryPairs; t++) {
+      if (o === t) continue;
+      const [a, b] = [readers[o]!, readers[t]!];
+      out.push([o, t, a.primary, a.cross, "Northbound", b.primary, b.cross, "Northbound", "1.25"]);
+    }
+  }
+  return out;
+}
+
+/** n synthetic readers (bench volumes), named reader_00 … */
+export function manyReaders(n: number): Reader[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `reader_${String(i).padStart(2, "0")}`,
+    ip: `10.67.0.${i + 1}`,
+    lat: 30.2 + i / 1000,
+    lon: -97.7 - i / 1000,
+    primary: `STREET ${i}`,
+    cross: `AVENUE ${i}`,
+  }));
 }
 
 export const DEMO_VOLUME: DayVolume = { unmatched: 300, matched: 120, intervals: 96, devices: 150 };
@@ -98,8 +127,9 @@ export function* dayFiles(
     name: shareFilename("matched", day),
     lines: (function* () {
       const rnd = seeded(seed + 1);
+      const pairs = pairsFor(volume, readers);
       for (let i = 0; i < volume.matched; i++) {
-        const [o, t] = PAIRS[Math.floor(rnd() * PAIRS.length)]!;
+        const [o, t] = pairs[Math.floor(rnd() * pairs.length)]!;
         const start = Math.floor((i * 80_000) / volume.matched + rnd() * 60);
         const travel = 60 + Math.floor(rnd() * 600);
         const speed = Math.max(3, Math.round(3600 / travel));
@@ -113,8 +143,9 @@ export function* dayFiles(
     name: shareFilename("traf_match_summary", day),
     lines: (function* () {
       const rnd = seeded(seed + 2);
+      const pairs = pairsFor(volume, readers);
       for (let k = 0; k < volume.intervals; k++) {
-        for (const [o, t, oRoad, oCross, oDir, dRoad, dCross, dDir, len] of PAIRS) {
+        for (const [o, t, oRoad, oCross, oDir, dRoad, dCross, dDir, len] of pairs) {
           const samples = Math.floor(rnd() * 12);
           const avgTime = samples ? 60 + Math.floor(rnd() * 300) : -1;
           const avgSpeed = samples ? Math.round((Number(len) * 3600) / avgTime) : -1;
@@ -126,23 +157,41 @@ export function* dayFiles(
   };
 }
 
-/** Writes the share's files for every day in [from, to). */
-export function writeShare(dir: string, zone: string, from: string, to: string, volume: DayVolume = DEMO_VOLUME): number {
+/** Writes the share's files for every day in [from, to); returns the lines written. */
+export function writeShare(
+  dir: string,
+  zone: string,
+  from: string,
+  to: string,
+  volume: DayVolume = DEMO_VOLUME,
+  readers: readonly Reader[] = SIM_READERS,
+): number {
   mkdirSync(dir, { recursive: true });
-  let files = 0;
+  let lines = 0;
   const end = DateTime.fromISO(to, { zone });
   for (let day = DateTime.fromISO(from, { zone }); day < end; day = day.plus({ days: 1 })) {
-    for (const f of dayFiles(day, volume)) {
-      writeFileSync(path.join(dir, f.name), [...f.lines].join(""));
-      files++;
+    for (const f of dayFiles(day, volume, readers)) {
+      const file = path.join(dir, f.name);
+      writeFileSync(file, "");
+      let chunk: string[] = [];
+      const flush = () => {
+        appendFileSync(file, chunk.join(""));
+        chunk = [];
+      };
+      for (const line of f.lines) {
+        chunk.push(line);
+        lines++;
+        if (chunk.length === 10_000) flush();
+      }
+      flush();
     }
   }
-  return files;
+  return lines;
 }
 
-/** The BLUETOOTH devices of the inventory (keys in original §6.1 order): every simulated reader but one. */
-export function bluetoothDevices(): UnitDevice[] {
-  return SIM_READERS.filter((r) => r.name !== SIM_MISSING_READER).map((r, i) => ({
+/** The BLUETOOTH devices of the inventory (keys in original §6.1 order): every reader but the missing one. */
+export function bluetoothDevices(readers: readonly Reader[] = SIM_READERS, missing = SIM_MISSING_READER): UnitDevice[] {
+  return readers.filter((r) => r.name !== missing).map((r, i) => ({
     device_type: "BLUETOOTH",
     atd_device_id: 1000 + i,
     device_name: r.name,

@@ -1,0 +1,69 @@
+/**
+ * Bluetooth: the four stages on one large synthetic day (300,000 unmatched lines, 40,000 matched, 2,880 summary
+ * rows = 96 intervals × 30 reader pairs) on the embedded defaults (local storage, SQLite catalog and perfmet, CSV
+ * publisher, local inventory) in a temp home. Prints seconds, peak RSS growth and peak heap per stage.
+ * Target per stage: < 1 s and < 100 MiB.
+ */
+import { mkdtempSync, rmSync, statSync, readdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { LakeRuntime } from "../src/support/runtime.js";
+import { fixedClock } from "../src/util/dates.js";
+import { bluetoothDevices, manyReaders, writeBtInventory, writeShare } from "../src/sources/bt/simulate.js";
+import { main as insertLake } from "../src/entries/bt-insert-lake.js";
+import { main as jsonStandard } from "../src/entries/bt-json-standard.js";
+import { main as readyStage } from "../src/entries/bt-ready.js";
+import { main as extractSoc } from "../src/entries/bt-extract-soc.js";
+import { fmt, measure } from "./measure.js";
+
+const DAY = "2024-11-12";
+const VOLUME = { unmatched: 300_000, matched: 40_000, intervals: 96, devices: 60_000, summaryPairs: 30 };
+const STAGES = [
+  ["bt-insert-lake", insertLake],
+  ["bt-json-standard", jsonStandard],
+  ["bt-ready", readyStage],
+  ["bt-extract-soc", extractSoc],
+] as const;
+
+export async function run(): Promise<void> {
+  const home = mkdtempSync(path.join(os.tmpdir(), "bench-bt-"));
+  try {
+    const share = path.join(home, "sources", "awam");
+    const readers = manyReaders(7); // 42 ordered pairs, 30 used by the summary
+    const lines = writeShare(share, "America/Chicago", DAY, "2024-11-13", VOLUME, readers);
+    writeBtInventory(path.join(home, "sources", "inventory.json"), bluetoothDevices(readers, "none"));
+    const sizes = readdirSync(share).map((f) => `${f} ${fmt(statSync(path.join(share, f)).size / 2 ** 20, 1)} MiB`);
+    console.log(`one day (${DAY}): ${lines.toLocaleString("en-US")} share lines (${sizes.join(", ")}); embedded defaults in ${home}`);
+    console.log(`${"stage".padEnd(20)} ${"records".padStart(8)} ${"seconds".padStart(8)} ${"peak RSS Δ MiB".padStart(15)} ${"peak heap MiB".padStart(14)}`);
+    const clock = fixedClock("2024-11-20T10:00:00-06:00");
+    const runtime = LakeRuntime.create({ overrides: { home, sources: { bt: { sourcedir: share } } }, clock });
+    const line = (name: string, records: number, m: { seconds: number; peakRssMiB: number; peakHeapMiB: number }) => {
+      const flag = m.seconds < 1 && m.peakRssMiB < 100 ? "" : "  (over target)";
+      console.log(
+        `${name.padEnd(20)} ${String(records).padStart(8)} ${fmt(m.seconds, 3).padStart(8)} ${fmt(m.peakRssMiB, 1).padStart(15)} ${fmt(m.peakHeapMiB, 1).padStart(14)}${flag}`,
+      );
+    };
+    try {
+      for (const [name, main] of STAGES) {
+        const m = await measure(() => main({ start_date: DAY, end_date: DAY }, { runtime }));
+        if (m.result.failed) console.log(`  ${name} failed: ${m.result.failures.map((f) => f.error).join("; ")}`);
+        line(name, m.result.records, m);
+      }
+    } finally {
+      await runtime.close();
+    }
+    // The embedded CSV publisher rewrites its whole file on every 10,000-row upsert; the same stage on the memory
+    // publisher shows the stage's own cost.
+    const memRuntime = LakeRuntime.create({ overrides: { home, publisher: { driver: "memory", options: {} } }, clock });
+    try {
+      const m = await measure(() => extractSoc({ start_date: DAY, end_date: DAY, force: true }, { runtime: memRuntime }));
+      line("  (memory publisher)", m.result.records, m);
+    } finally {
+      await memRuntime.close();
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
