@@ -189,7 +189,9 @@ export function readZoneTable(csv: ZoneCsv, columns: readonly string[]): ZoneTab
 }
 
 function isMissing(t: string | undefined): t is undefined {
-  return t === undefined || t.length === 0 || MISSING.has(t);
+  if (t === undefined || t.length === 0) return true;
+  const c = t.charCodeAt(0);
+  return !(c >= 48 && c <= 57) && MISSING.has(t);
 }
 
 /** The value of one cell as written (int, CsvFloat, text, or null). */
@@ -289,9 +291,14 @@ export function clockCorrection(dt: Partial<GsDateTime> | undefined): { ok: Cloc
 
 // ------------------------------------------------------------------ fast local time text
 
+const TWO = Array.from({ length: 60 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
+const DAY_MS = 86_400_000;
+
 /** Python str(datetime) of instants in a zone, with the offset looked up once per quarter hour. */
 export class LocalFormatter {
   private readonly offsets = new Map<number, number>();
+  private readonly days = new Map<number, string>();
+  private readonly offsetTexts = new Map<number, string>();
   constructor(readonly zone: string) {}
 
   offsetAt(ms: number): number {
@@ -307,12 +314,21 @@ export class LocalFormatter {
   /** "YYYY-MM-DD HH:MM:SS[.ffffff]±HH:MM"; extraMicros adds sub-millisecond digits (0–999). */
   format(ms: number, extraMicros = 0): string {
     const off = this.offsetAt(ms);
-    const d = new Date(ms + off * 60_000);
-    const micros = (((ms % 1000) + 1000) % 1000) * 1000 + extraMicros;
-    const p2 = (n: number) => (n < 10 ? `0${n}` : String(n));
-    let s = `${d.getUTCFullYear()}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
-    if (micros !== 0) s += `.${String(micros).padStart(6, "0")}`;
-    return s + offsetText(off);
+    const local = ms + off * 60_000;
+    const dayIdx = Math.floor(local / DAY_MS);
+    let prefix = this.days.get(dayIdx);
+    if (prefix === undefined) {
+      const d = new Date(dayIdx * DAY_MS);
+      prefix = `${d.getUTCFullYear()}-${TWO[d.getUTCMonth() + 1]}-${TWO[d.getUTCDate()]} `;
+      this.days.set(dayIdx, prefix);
+    }
+    let offText = this.offsetTexts.get(off);
+    if (offText === undefined) this.offsetTexts.set(off, (offText = offsetText(off)));
+    const msOfDay = local - dayIdx * DAY_MS;
+    const sec = Math.floor(msOfDay / 1000);
+    const micros = (msOfDay - sec * 1000) * 1000 + extraMicros;
+    const hms = `${TWO[Math.floor(sec / 3600)]}:${TWO[Math.floor(sec / 60) % 60]}:${TWO[sec % 60]}`;
+    return micros !== 0 ? `${prefix}${hms}.${String(micros).padStart(6, "0")}${offText}` : `${prefix}${hms}${offText}`;
   }
 }
 
