@@ -197,14 +197,16 @@ export function dayArchive(dev: SimDevice, day: string): Uint8Array {
   const mac = macFolder(dev.mac);
   const files: Record<string, Uint8Array> = {};
   const enc = new TextEncoder();
+  // A fixed entry time (the end of the day) keeps archives byte-for-byte reproducible.
+  const opts = { level: 6 as const, mtime: `${day}T23:59:58` };
   if (dev.layout === "A") {
     for (const [name, text] of csvs) files[`${mac}/${day}/${name}`] = enc.encode(text);
   } else {
     const inner: Record<string, Uint8Array> = {};
     for (const [name, text] of csvs) inner[name] = enc.encode(text);
-    files[`${mac}/${day}.zip`] = zipSync(inner, { level: 6 });
+    files[`${mac}/${day}.zip`] = zipSync(inner, opts);
   }
-  return zipSync(files, { level: 6 });
+  return zipSync(files, opts);
 }
 
 // ------------------------------------------------------------------ device answers
