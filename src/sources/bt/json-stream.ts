@@ -164,8 +164,9 @@ export function jsonValue(v: unknown): string {
 }
 
 /**
- * Writes many small ASCII/UTF-8 text pieces straight into large buffers (no joined strings, no second copy):
- * add() returns a full buffer to pass on, take() the rest.
+ * Writes many small text pieces straight into large buffers (no joined strings, no second copy): add() returns a
+ * full buffer to pass on, take() the rest. Pieces must be ASCII, which json.dumps text always is (it escapes
+ * everything else), so they are copied byte for byte.
  */
 export class ByteBatcher {
   private buf: Buffer;
@@ -174,13 +175,13 @@ export class ByteBatcher {
     this.buf = Buffer.allocUnsafe(size);
   }
   add(text: string): Buffer | undefined {
-    if (this.pos + text.length * 3 <= this.size) {
-      this.pos += this.buf.write(text, this.pos, "utf8");
+    if (this.pos + text.length <= this.size) {
+      this.pos += this.buf.write(text, this.pos, "latin1");
       return undefined;
     }
     const out = this.take();
-    if (text.length * 3 > this.size) return Buffer.concat([out, Buffer.from(text, "utf8")]);
-    this.pos = this.buf.write(text, 0, "utf8");
+    if (text.length > this.size) return Buffer.concat([out, Buffer.from(text, "latin1")]);
+    this.pos = this.buf.write(text, 0, "latin1");
     return out;
   }
   take(): Buffer {

@@ -17,6 +17,7 @@ import { offsetText } from "../../util/dates.js";
 const WITH_SECONDS = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{1,2}):(\d{1,2})\s+([AaPp])[Mm]$/;
 const WITHOUT_SECONDS = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{1,2})\s+([AaPp])[Mm]$/;
 const HOUR_MS = 3_600_000;
+const TEXT_CACHE_LIMIT = 200_000;
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
@@ -28,6 +29,8 @@ export class AwamTimeParser {
   /** "y-m-d h:mi" → "YYYY-MM-DD HH:MM" + ":" placeholder split: [prefix, offset text]. */
   private readonly minuteCache = new Map<string, [string, string] | null>();
   private readonly standardOffsets = new Map<number, number>();
+  /** Whole text → result, per format (with seconds, without). */
+  private readonly textCaches = [new Map<string, string | null>(), new Map<string, string | null>()] as const;
 
   constructor(zone: string) {
     this.zone = IANAZone.create(zone);
@@ -37,6 +40,17 @@ export class AwamTimeParser {
   /** `M/D/YYYY h:mm:ss AM` (seconds = true) or `M/D/YYYY h:mm AM` (seconds = false) → "YYYY-MM-DD HH:MM:SS±HH:MM". */
   parse(text: string | null | undefined, seconds: boolean): string | null {
     if (typeof text !== "string") return null;
+    // A day's file repeats each second's text a few times: remember whole results (bounded).
+    const cache = this.textCaches[seconds ? 0 : 1];
+    const whole = cache.get(text);
+    if (whole !== undefined) return whole;
+    const out = this.parseText(text, seconds);
+    if (cache.size >= TEXT_CACHE_LIMIT) cache.clear();
+    cache.set(text, out);
+    return out;
+  }
+
+  private parseText(text: string, seconds: boolean): string | null {
     const m = (seconds ? WITH_SECONDS : WITHOUT_SECONDS).exec(text);
     if (!m) return null;
     const sec = seconds ? Number(m[6]) : 0;
