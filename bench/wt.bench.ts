@@ -23,6 +23,15 @@ const STAGES = [
   ["wt-extract-soc", extractSoc],
 ] as const;
 
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
+function line(name: string, records: number, seconds: number, cpu: number, rss: number, heap: number): string {
+  return `${name.padEnd(20)} ${String(records).padStart(8)} ${fmt(seconds, 3).padStart(8)} ${fmt(cpu, 2).padStart(6)} ${fmt(rss, 1).padStart(15)} ${fmt(heap, 1).padStart(14)}`;
+}
+
 export async function run(): Promise<void> {
   const home = mkdtempSync(path.join(os.tmpdir(), "bench-wt-"));
   try {
@@ -31,7 +40,8 @@ export async function run(): Promise<void> {
     const rows = createKitsDatabase(kits, { zone: "America/Chicago", from: DAY, to: "2024-11-13", intersections, stepMinutes: 4 });
     writeWtInventory(path.join(home, "sources", "inventory.json"), radarDevices(intersections));
     console.log(`one day (${DAY}): ${rows.toLocaleString("en-US")} KITS rows from ${intersections.length * 3} detectors; embedded defaults in ${home}`);
-    console.log(`${"stage".padEnd(18)} ${"records".padStart(8)} ${"seconds".padStart(8)} ${"peak RSS Δ MiB".padStart(15)} ${"peak heap MiB".padStart(14)}`);
+    // CPU seconds (user + system of this process) beside wall seconds: on a busy machine the wall time mostly waits.
+    console.log(`${"stage".padEnd(20)} ${"records".padStart(8)} ${"seconds".padStart(8)} ${"cpu s".padStart(6)} ${"peak RSS Δ MiB".padStart(15)} ${"peak heap MiB".padStart(14)}`);
     // cwd = the temp home and no environment: no lake.config file or LAKE_* variable of the host leaks in.
     const runtime = LakeRuntime.create({
       cwd: home,
@@ -41,13 +51,13 @@ export async function run(): Promise<void> {
     });
     try {
       for (const [name, main] of STAGES) {
+        const cpu0 = process.cpuUsage();
         const m = await measure(() => main({ last_run_date: "0", start_date: DAY, end_date: DAY }, { runtime }));
+        const cpu = cpuSeconds(cpu0);
         const s = m.result;
         const flag = m.seconds < 0.5 && m.peakRssMiB < 100 ? "" : "  (over target)";
         if (s.failed) console.log(`  ${name} failed: ${s.failures.map((f) => f.error).join("; ")}`);
-        console.log(
-          `${name.padEnd(18)} ${String(s.records).padStart(8)} ${fmt(m.seconds, 3).padStart(8)} ${fmt(m.peakRssMiB, 1).padStart(15)} ${fmt(m.peakHeapMiB, 1).padStart(14)}${flag}`,
-        );
+        console.log(line(name, s.records, m.seconds, cpu, m.peakRssMiB, m.peakHeapMiB) + flag);
       }
       // The embedded CSV publisher rewrites its whole file on every 10,000-row upsert; the same stage on the memory
       // publisher shows the stage's own cost.
@@ -58,10 +68,9 @@ export async function run(): Promise<void> {
         clock: fixedClock("2024-11-20T10:00:00-06:00"),
       });
       try {
+        const cpu0 = process.cpuUsage();
         const m = await measure(() => extractSoc({ last_run_date: "0", start_date: DAY, end_date: DAY, force: true }, { runtime: memRuntime }));
-        console.log(
-          `${"  (memory publisher)".padEnd(18)} ${String(m.result.records).padStart(8)} ${fmt(m.seconds, 3).padStart(8)} ${fmt(m.peakRssMiB, 1).padStart(15)} ${fmt(m.peakHeapMiB, 1).padStart(14)}`,
-        );
+        console.log(line("  (memory publisher)", m.result.records, m.seconds, cpuSeconds(cpu0), m.peakRssMiB, m.peakHeapMiB));
       } finally {
         await memRuntime.close();
       }
