@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseOptions, runApp } from "../../src/support/etl-app.js";
 import type { UpdateItem } from "../../src/support/last-update.js";
 import { GsInsertLake } from "../../src/entries/gs-insert-lake.js";
-import { demoDevices, unitDevice, type SimDevice } from "../../src/sources/gs/simulate.js";
+import { dayArchive, demoDevices, unitDevice, type SimDevice } from "../../src/sources/gs/simulate.js";
 import { inventoryOf, makeHarness, RAW, type Harness } from "./harness.js";
 
 const [V8, V7, V4] = demoDevices({ vehiclesPerZonePerDay: 24, zonesPerDevice: 3 }) as [SimDevice, SimDevice, SimDevice];
@@ -44,6 +44,8 @@ describe("gs-insert-lake", () => {
     const ud = await h.json(RAW, "2024/11/20/gs/Austin_gs_2024-11-20_unit_data.json");
     expect(ud.header.data_type).toBe("gs_unit_data");
     expect(Object.keys(ud.devices[0])).toEqual(Object.keys(unitDevice(V8)));
+    // Raw holds the archive untouched, byte for byte.
+    expect((await h.storage.get(RAW, "2024/11/18/gs/Burnet_Richcreek_gs_2024-11-18.zip")).equals(Buffer.from(dayArchive(V8, "2024-11-18")))).toBe(true);
     const rows = [...h.catalog.rows.values()].filter((r) => r.id_ext === "zip");
     expect(rows).toHaveLength(6);
     const again = await h.insert({ last_run_date: "0", start_date: "2024-11-17" });
