@@ -94,6 +94,15 @@ export async function backfillAction(source: string, flags: BackfillFlags, deps:
     const detach = relayStageLogs(runtime.events, progress);
     try {
       store = await openBlockStore(runtime, { readOnly: Boolean(flags.dryRun) });
+      // First SIGINT/SIGTERM: start no more blocks, let the running ones finish (statuses and leases stay right).
+      let interrupted = false;
+      const onSignal = () => {
+        if (interrupted) process.exit(130);
+        interrupted = true;
+        progress.log("stopping: running blocks finish, no new block starts (signal again to leave at once)");
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
       const result = await runBackfill(
         { runtime, store, registry, owner: makeOwner("backfill"), leaseMs: runtime.config.blocks.leaseMs, ...(deps.now ? { now: deps.now } : {}) },
         plan,
@@ -104,9 +113,13 @@ export async function backfillAction(source: string, flags: BackfillFlags, deps:
           concurrency,
           continueOnError: Boolean(flags.continueOnError),
           debug: Boolean(flags.debug),
+          shouldStop: () => interrupted,
         },
         progress,
-      );
+      ).finally(() => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      });
       if (flags.json) {
         const count = (s: string) => result.outcomes.filter((o) => o.status === s).length;
         out(

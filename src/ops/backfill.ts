@@ -27,13 +27,15 @@ export interface BackfillOptions {
   concurrency?: number;
   continueOnError?: boolean;
   debug?: boolean;
+  /** Polled before each block: true = start no more blocks (SIGINT/SIGTERM); running ones finish. */
+  shouldStop?: () => boolean;
 }
 
 export interface BackfillResult {
   plan: BackfillPlan;
   outcomes: BlockOutcome[];
   seconds: number;
-  /** 0 all done, 1 some block failed. */
+  /** 0 all done, 1 some block failed or the run was interrupted, 2 a configuration error stopped it. */
   exitCode: number;
   /** The error that stopped the run (a ConfigError), if any. */
   aborted?: Error;
@@ -59,6 +61,7 @@ export async function runBackfill(
   const previous = await previousStatuses(env.store, plan);
   const outcomes: BlockOutcome[] = [];
   let stop = false;
+  let stopReason = "the run stopped after a failure (use --continue-on-error to go on)";
   let aborted: Error | undefined;
   const record = (o: BlockOutcome) => {
     outcomes.push(o);
@@ -85,8 +88,12 @@ export async function runBackfill(
         record({ ...base, status: "planned", message: `${blockCommand(key, Boolean(opts.force))}${was ? `   [now ${was}]` : "   [never run]"}` });
         continue;
       }
+      if (!stop && opts.shouldStop?.()) {
+        stop = true;
+        stopReason = "the run was interrupted";
+      }
       if (stop) {
-        record({ ...base, status: "not-run", message: "the run stopped after a failure (use --continue-on-error to go on)" });
+        record({ ...base, status: "not-run", message: stopReason });
         blockedBy = stage;
         continue;
       }
@@ -120,7 +127,8 @@ export async function runBackfill(
   const order = new Map(plan.stages.map((s, i) => [s, i]));
   outcomes.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : order.get(a.stage)! - order.get(b.stage)!));
   const failed = outcomes.some((o) => o.status === "failed");
-  return { plan, outcomes, seconds: (Date.now() - t0) / 1000, exitCode: aborted ? 2 : failed ? 1 : 0, ...(aborted ? { aborted } : {}) };
+  const interrupted = stopReason === "the run was interrupted";
+  return { plan, outcomes, seconds: (Date.now() - t0) / 1000, exitCode: aborted ? 2 : failed || interrupted ? 1 : 0, ...(aborted ? { aborted } : {}) };
 }
 
 const COLUMNS: OutcomeStatus[] = ["succeeded", "no-data", "failed", "busy", "blocked", "not-run", "done-before", "planned"];
@@ -149,11 +157,18 @@ export function formatBackfillSummary(result: BackfillResult): string {
     lines.push("", `dry run: ${planned.length} block(s) would run, nothing was written:`);
     for (const o of planned) lines.push(`  ${o.message}`);
   }
-  const bad = result.outcomes.filter((o) => ["failed", "busy", "blocked", "not-run"].includes(o.status));
+  const bad = result.outcomes.filter((o) => o.status === "failed" || o.status === "busy");
   if (bad.length) {
     lines.push("");
     for (const o of bad.slice(0, 100)) lines.push(`  ${o.status.toUpperCase()} ${o.stage} ${o.day}: ${o.message ?? ""}`);
     if (bad.length > 100) lines.push(`  … ${bad.length - 100} more`);
+  }
+  const waiting = result.outcomes.filter((o) => o.status === "blocked" || o.status === "not-run");
+  if (waiting.length) {
+    const days = [...new Set(waiting.map((o) => o.day))];
+    const shown = days.length > 10 ? `${days.slice(0, 10).join(", ")}, …` : days.join(", ");
+    lines.push(`  ${waiting.length} block(s) not started (blocked behind a failed or busy stage, or the run stopped) on ${days.length} day(s): ${shown}`);
+    lines.push("  rerun with --incomplete-only once the cause is fixed");
   }
   lines.push("", `${result.outcomes.length} block(s) in ${result.seconds.toFixed(1)} s over ${result.plan.days.length} day(s)`);
   return `${lines.join("\n")}\n`;

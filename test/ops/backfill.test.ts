@@ -67,7 +67,7 @@ describe("lake backfill (in-process)", () => {
     expect(failed.message).toMatch(/injected failure for 2024-11-03/);
     expect(failed.failed).toBe(1);
     expect(await store.get({ source: "tt", stage: "tt-copy", day: "2024-11-03" })).toBeUndefined(); // blocked, never started
-    expect(first.d.text()).toMatch(/BLOCKED tt-copy 2024-11-03: waits for tt-make/);
+    expect(first.d.text()).toContain("1 block(s) not started (blocked behind a failed or busy stage, or the run stopped) on 1 day(s): 2024-11-03");
     await store.close();
 
     const fixed = lake({}, home);
@@ -130,7 +130,7 @@ describe("lake backfill (in-process)", () => {
     expect(ran).not.toContain("tt-make 2024-11-02");
     expect(ran).toContain("tt-make 2024-11-03");
     expect(d.text()).toMatch(/BUSY tt-make 2024-11-02: held by other-host:1/);
-    expect(d.text()).toMatch(/BLOCKED tt-copy 2024-11-02/);
+    expect(d.text()).toMatch(/1 block\(s\) not started .* on 1 day\(s\): 2024-11-02\n/);
     expect((await other.leases({ source: "tt" })).map((l) => l.owner)).toEqual(["other-host:1"]);
     await other.close();
     void runtime;
@@ -146,6 +146,28 @@ describe("lake backfill (in-process)", () => {
       expect(log.indexOf(`tt-make ${day}`)).toBeLessThan(log.indexOf(`tt-copy ${day}`));
     }
     expect((await catalogDays(runtime, "standardized")).length).toBe(8);
+  });
+
+  it("an interrupt (shouldStop) starts no new block; the running one finishes", async () => {
+    const { runtime } = lake();
+    const { runBackfill } = await import("../../src/ops/backfill.js");
+    const { ttRegistry } = await import("./fixtures/tt-source.js");
+    const store = await openBlockStore(runtime);
+    let started = 0;
+    const res = await runBackfill(
+      { runtime, store, registry: ttRegistry, owner: "t", leaseMs: 10_000 },
+      { source: "tt", stages: ["tt-make", "tt-copy"], days: ["2024-11-01", "2024-11-02"] },
+      { shouldStop: () => started++ >= 1 },
+    );
+    expect(res.outcomes.map((o) => `${o.stage} ${o.day} ${o.status}`)).toEqual([
+      "tt-make 2024-11-01 succeeded",
+      "tt-copy 2024-11-01 not-run",
+      "tt-make 2024-11-02 not-run",
+      "tt-copy 2024-11-02 blocked",
+    ]);
+    expect(res.outcomes[1]!.message).toBe("the run was interrupted");
+    expect(res.exitCode).toBe(1);
+    await store.close();
   });
 
   it("usage errors exit 2 with a clear message", async () => {
