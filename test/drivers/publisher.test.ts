@@ -59,6 +59,18 @@ describe("csv publisher", () => {
     expect(readFileSync(path.join(dir, "ds.csv"), "utf8")).toBe('id,a,b,c\r\n1,"x,y",,\r\n2,z,,True\r\n');
   });
 
+  it("reads back files with and without quoted fields (csv-parse and the unquoted fast path) without changing them", async () => {
+    for (const body of ['id,a\r\n1,"x,y"\r\n2,"say ""hi"""\r\n', "id,a\r\n1,x\r\n2,y\r\n", "id,a\n1,x\n2,y\n"]) {
+      const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
+      writeFileSync(path.join(dir, "ds.csv"), body);
+      const d = createCsvPublisher(dir);
+      expect(await d.upsert("ds", [{ id: "3", a: "z" }], "id")).toEqual({ created: 1, updated: 0 });
+      expect(await d.upsert("ds", [{ id: "1", a: "w" }], "id")).toEqual({ created: 0, updated: 1 });
+      const expected = body.replace(/\r?\n/g, "\r\n").replace(/^(id,a\r\n)1,[^\r]*\r\n/, "$11,w\r\n") + "3,z\r\n";
+      expect(readFileSync(path.join(dir, "ds.csv"), "utf8")).toBe(expected);
+    }
+  });
+
   it("rewrites atomically: no temp file is left beside the dataset", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
     const d = createCsvPublisher(dir);

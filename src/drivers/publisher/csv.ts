@@ -36,14 +36,19 @@ interface StoredRow {
   cols: number;
 }
 
+/** A row read from the file: its line, and its fields when the parser gave them (else split on commas: no quotes). */
+interface PendingRow extends StoredRow {
+  fields?: string[];
+}
+
 interface DatasetFile {
   file: string;
   header: string[];
   /** row id → row, in file order. Lines are kept serialised so a rewrite only joins them. */
   rows: Map<string, StoredRow>;
   rowIdField: string | undefined;
-  /** Records read from the file, not yet keyed (the row id column is named by the first call). */
-  pending?: string[][];
+  /** Rows read from the file, not yet keyed (the row id column is named by the first call). */
+  pending?: PendingRow[];
   /** The file on disk holds exactly header + rows and ends with a complete record, so new rows may be appended. */
   appendable: boolean;
 }
@@ -221,6 +226,12 @@ async function readDataset(file: string): Promise<DatasetFile> {
   // it failed, so its rows were never reported as published and will be sent again.
   const complete = text === "" || text.endsWith("\n");
   if (!complete) text = text.slice(0, text.lastIndexOf("\n") + 1);
+  const fast = unquotedLines(text);
+  if (fast) {
+    const header = fast.length > 0 ? fast[0]!.split(",") : [];
+    const pending = fast.slice(1).map((line) => ({ line, cols: line.split(",").length }));
+    return { file, header, rows: new Map(), rowIdField: undefined, pending, appendable: complete && header.length > 0 };
+  }
   let records: string[][];
   try {
     records = parse(text, { skip_empty_lines: true }) as string[][];
@@ -228,7 +239,21 @@ async function readDataset(file: string): Promise<DatasetFile> {
     throw new TerminalError(`csv publisher: ${file} is not a valid CSV file (${(err as Error).message}): fix or move it away`, { cause: err });
   }
   const header = records[0] ?? [];
-  return { file, header, rows: new Map(), rowIdField: undefined, pending: records.slice(1), appendable: complete && header.length > 0 };
+  const pending = records.slice(1).map((fields) => ({ line: csvLine(fields), cols: fields.length, fields }));
+  return { file, header, rows: new Map(), rowIdField: undefined, pending, appendable: complete && header.length > 0 };
+}
+
+/**
+ * The non-empty lines of a file without any quote character, where a record is a line and a field is what lies
+ * between commas; undefined when the text has quotes or mixed line endings (then csv-parse reads it). Loading a
+ * day of 300,000 rows this way takes a fraction of csv-parse's time.
+ */
+function unquotedLines(text: string): string[] | undefined {
+  if (text.includes('"')) return undefined;
+  const crlf = text.includes("\r\n");
+  const lines = text.split(crlf ? "\r\n" : "\n");
+  if (lines.some((l) => l.includes("\r") || (crlf && l.includes("\n")))) return undefined;
+  return lines.filter((l) => l !== "");
 }
 
 /** Indexes rows read from the file by the row id column the first call names. */
@@ -245,9 +270,9 @@ function keyRows(ds: DatasetFile, rowIdField: string): void {
     throw new TerminalError(`csv publisher: ${ds.file} has no column "${rowIdField}" to use as row id (columns: ${ds.header.join(", ")})`);
   }
   pending.forEach((r, i) => {
-    const id = r[at] ?? "";
+    const id = (r.fields ?? r.line.split(","))[at] ?? "";
     if (id === "") throw new TerminalError(`csv publisher: ${ds.file} line ${i + 2} has an empty row id in column "${rowIdField}"`);
-    ds.rows.set(id, { line: csvLine(r), cols: r.length });
+    ds.rows.set(id, { line: r.line, cols: r.cols });
   });
   if (!ds.header.includes(rowIdField)) ds.header.push(rowIdField);
   ds.pending = undefined;
