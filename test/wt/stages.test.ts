@@ -89,8 +89,8 @@ describe("bad input", () => {
     expect(std.skipReasons[BAD_ROW_REASON]).toBe(2);
     const warns = h.logs.filter((l) => l.level === "warn").map((l) => l.message);
     expect(warns).toEqual([
-      'Austin_wt_2024-11-05.csv row 2 (line 3): field "curDateTime" is empty; row skipped',
-      'Austin_wt_2024-11-05.csv row 4 (line 5): field "volume" is "n/a", not an integer; row skipped',
+      'Austin_wt_2024-11-05.csv row 2: field "curDateTime" is empty; row skipped',
+      'Austin_wt_2024-11-05.csv row 4: field "volume" is "n/a", not an integer; row skipped',
     ]);
   });
 

@@ -107,8 +107,8 @@ describe("standardize", () => {
       [5, "(row)"],
       [6, "volume"],
     ]);
-    expect(badRows[0]!.message).toBe('Austin_wt_2024-11-05.csv row 2 (line 3): field "volume" is "abc", not an integer; row skipped');
-    expect(badRows[1]!.message).toBe('Austin_wt_2024-11-05.csv row 3 (line 4): field "curDateTime" is empty; row skipped');
+    expect(badRows[0]!.message).toBe('Austin_wt_2024-11-05.csv row 2: field "volume" is "abc", not an integer; row skipped');
+    expect(badRows[1]!.message).toBe('Austin_wt_2024-11-05.csv row 3: field "curDateTime" is empty; row skipped');
     expect(badRows[3]!.message).toContain("4 fields where the header has 12");
     expect(badRows[4]!.message).toContain('field "volume" is empty');
   });

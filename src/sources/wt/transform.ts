@@ -146,45 +146,43 @@ export class WallClock {
 
 /**
  * Raw CSV → standardized JSON rows (original §9.2.2). A row that cannot be read (wrong column count, a
- * non-integer number, a missing or malformed time) is skipped and reported with its row number and field; the
- * rest of the day goes on.
+ * non-integer number, a missing or malformed time) is skipped and reported with its row number (data rows, the
+ * header not counted) and field; the rest of the day goes on.
  */
 export function standardize(
   csvText: string | Buffer,
   opts: { file: string; zone: string },
 ): { data: StdRow[]; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
+  // One day's records (~12 short strings each); parsing without per-record callbacks is about twice as fast.
+  const records = parse(csvText, { relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
+  if (records.length === 0) throw new Error(`${opts.file}: the file is empty (no header line); expected ${CSV_HEADER.join(",")}`);
+  const header = records[0]!.map((h) => h.trim());
+  const missing = CSV_HEADER.filter((c) => !header.includes(c));
+  if (missing.length) {
+    throw new Error(`${opts.file}: header line lacks column(s) ${missing.join(", ")}; expected ${CSV_HEADER.join(",")}`);
+  }
+  const ix = Object.fromEntries(CSV_HEADER.map((c) => [c, header.indexOf(c)])) as Record<string, number>;
   const badRows: BadRow[] = [];
   const data: StdRow[] = [];
   const perf = new Map<string, SensorVolume>();
   const clock = new WallClock(opts.zone);
   const seen = new Map<string, number>();
-  let header: string[] | undefined;
-  let ix: Record<string, number> = {};
-  let r = 0;
+  const bad = (row: number, field: string, message: string) =>
+    badRows.push({ row, field, message: `${opts.file} row ${row}: ${message}; row skipped` });
 
-  const handle = (rec: string[], line: number): void => {
-    if (!header) {
-      header = rec.map((h) => h.trim());
-      const missing = CSV_HEADER.filter((c) => !header!.includes(c));
-      if (missing.length) {
-        throw new Error(`${opts.file}: header line lacks column(s) ${missing.join(", ")}; expected ${CSV_HEADER.join(",")}`);
-      }
-      ix = Object.fromEntries(CSV_HEADER.map((c) => [c, header!.indexOf(c)]));
-      return;
-    }
-    r++;
-    const bad = (field: string, message: string) =>
-      badRows.push({ row: r, field, message: `${opts.file} row ${r} (line ${line}): ${message}; row skipped` });
+  rows: for (let r = 1; r < records.length; r++) {
+    const rec = records[r]!;
+    records[r] = undefined as unknown as string[]; // let each record go once read
     if (rec.length !== header.length) {
-      bad("(row)", `${rec.length} fields where the header has ${header.length}`);
-      return;
+      bad(r, "(row)", `${rec.length} fields where the header has ${header.length}`);
+      continue;
     }
     const ints: Record<string, number> = {};
     for (const name of INT_COLUMNS) {
       const text = rec[ix[name]!]!.trim();
       if (!INT_RE.test(text)) {
-        bad(name, `field "${name}" is ${text === "" ? "empty" : JSON.stringify(text)}, not an integer`);
-        return;
+        bad(r, name, `field "${name}" is ${text === "" ? "empty" : JSON.stringify(text)}, not an integer`);
+        continue rows;
       }
       ints[name] = Number(text);
     }
@@ -197,8 +195,8 @@ export function standardize(
     }
     const t = wall === "" ? undefined : clock.at(wall, occurrence);
     if (!t) {
-      bad("curDateTime", wall === "" ? `field "curDateTime" is empty` : `field "curDateTime" is ${JSON.stringify(wall)}, not a local time YYYY-MM-DD HH:MM:SS`);
-      return;
+      bad(r, "curDateTime", wall === "" ? `field "curDateTime" is empty` : `field "curDateTime" is ${JSON.stringify(wall)}, not a local time YYYY-MM-DD HH:MM:SS`);
+      continue;
     }
     const intName = rec[ix.intName!]!;
     const row: StdRow = {
@@ -224,19 +222,7 @@ export function standardize(
       if (!p.min || t.dt < p.min) p.min = t.dt;
       if (!p.max || t.dt > p.max) p.max = t.dt;
     }
-  };
-
-  // Each record is handled as the parser produces it and then dropped: the parsed file is never held whole.
-  parse(csvText, {
-    relax_column_count: true,
-    skip_empty_lines: true,
-    bom: true,
-    on_record: (rec: string[], ctx) => {
-      handle(rec, ctx.lines);
-      return null;
-    },
-  });
-  if (!header) throw new Error(`${opts.file}: the file is empty (no header line); expected ${CSV_HEADER.join(",")}`);
+  }
   return { data, badRows, perf };
 }
 
