@@ -2,7 +2,7 @@
  * Socrata publisher: soda-js defects guarded, fault classification, retries through the framework's withRetry,
  * and no duplicate rows after a failed run is rerun. Runs on the in-repo HTTPS fake (test/fakes/socrata-fake.ts).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import socrataDriver, { createSocrataPublisher, retryAfterMs, SOCRATA_ROWS_PER_UPSERT, type SocrataCredentials } from "../../src/drivers/publisher/socrata.js";
 import { SocrataFake, generateSelfSigned } from "../fakes/socrata-fake.js";
@@ -131,6 +131,24 @@ describeService(["SOCRATA_FAKE_CERT", "SOCRATA_FAKE_KEY", "NODE_EXTRA_CA_CERTS"]
       }
     },
     15_000,
+  );
+
+  it(
+    "soda-js defect 2 (reproduced in a child process): raw soda-js crashes about 5 s after a 202",
+    async () => {
+      fake.acceptNext(1);
+      const script = `const soda=require("soda-js");const e=new soda.Producer(${JSON.stringify(fake.domain)},{username:"lake",password:${JSON.stringify(CRED.password)}}).operation().withDataset("abcd-1234").upsert([{row_id:"a"}]);e.on("progress",()=>console.log("progress"));`;
+      const child = spawn(process.execPath, ["-e", script], { cwd: process.cwd(), env: process.env });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      expect(stdout).toContain("progress");
+      expect(code).not.toBe(0);
+      expect(stderr).toMatch(/TypeError: Cannot read properties of undefined \(reading 'networker'\)/);
+    },
+    20_000,
   );
 
   it("guards defect 3: concurrent operations get their own results; one dataset sees one request at a time", async () => {

@@ -205,6 +205,13 @@ describe("knack unit data on the Knack fake", () => {
     expect(attempts).toBe(FAST.retries + 1);
   });
 
+  it("a request with no answer fails with a TransientError after timeoutMs", async () => {
+    fake.stallNext(1);
+    const err = await create({ timeoutMs: 300 }).devices("bt").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect((err as Error).message).toMatch(/no answer within 300 ms/);
+  });
+
   it("a 400 is a TerminalError; a closed port is a TransientError", async () => {
     fake.failNext(400, 1);
     await expect(create().devices("bt")).rejects.toThrow(TerminalError);

@@ -166,7 +166,10 @@ export const KNACK_SEED_EXPECTED: Record<"bt" | "wt" | "gs", UnitDevice[]> = {
   gs: [detector("GS-1", "10.66.0.1", "OK", "ONLINE", L1), detector("GS-2", "10.66.0.2", "OK", "ONLINE", L3)],
 };
 
-type Fault = { kind: "status"; status: number; remaining: number } | { kind: "throttle"; remaining: number; retryAfterSeconds: number };
+type Fault =
+  | { kind: "status"; status: number; remaining: number }
+  | { kind: "throttle"; remaining: number; retryAfterSeconds: number }
+  | { kind: "stall"; remaining: number };
 
 export class KnackFake {
   readonly requests: KnackRecordedRequest[] = [];
@@ -210,6 +213,11 @@ export class KnackFake {
     this.faults.push({ kind: "throttle", remaining: times, retryAfterSeconds });
   }
 
+  /** The next `times` requests are never answered. */
+  stallNext(times = 1): void {
+    this.faults.push({ kind: "stall", remaining: times });
+  }
+
   reset(): void {
     this.requests.length = 0;
     this.faults = [];
@@ -238,6 +246,7 @@ export class KnackFake {
     if (fault) {
       fault.remaining--;
       if (fault.remaining <= 0) this.faults.shift();
+      if (fault.kind === "stall") return;
       if (fault.kind === "throttle") return send(429, { errors: [{ message: "Rate limit exceeded" }] }, { "Retry-After": String(fault.retryAfterSeconds) });
       return send(fault.status, { errors: [{ message: `fake failure ${fault.status}` }] });
     }
