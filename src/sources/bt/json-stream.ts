@@ -29,7 +29,7 @@ function isSpace(c: number): boolean {
  * errors.
  */
 export async function scanJsonArray(
-  input: AsyncIterable<Buffer | Uint8Array | string>,
+  input: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>,
   arrayKey: string,
   onElement: (text: string) => void | Promise<void>,
   what: string,
