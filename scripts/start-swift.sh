@@ -58,5 +58,8 @@ CONF
 memcached -u memcache -l 127.0.0.1 -p 11211 -m 64 </dev/null >"$S/log/memcached.log" 2>&1 & echo $! > "$S/run/memcached.pid"
 for n in account container object; do swift-$n-server "$S/etc/$n-server.conf" </dev/null >"$S/log/$n.log" 2>&1 & echo $! > "$S/run/$n.pid"; done
 swift-proxy-server "$S/etc/proxy-server.conf" </dev/null >"$S/log/proxy.log" 2>&1 & echo $! > "$S/run/proxy.pid"
-for i in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/healthcheck" >/dev/null && exit 0; sleep 0.25; done
+# Up to 2 minutes: a busy 2-core machine needs 30 s and more to import Swift in four daemons. The proxy's
+# healthcheck does not cover the account/container/object servers, so wait for their ports too.
+up() { curl -sf "http://127.0.0.1:$PORT/healthcheck" >/dev/null && for p in 6210 6211 6212; do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || return 1; done; }
+for i in $(seq 1 480); do up && exit 0; sleep 0.25; done
 echo "swift did not become healthy" >&2; tail -n 20 "$S"/log/*.log >&2; exit 1
