@@ -32,8 +32,15 @@ export function parsePyJson(text: string, what = "JSON"): unknown {
     const start = ++i;
     const close = text.indexOf('"', start);
     if (close < 0) fail("unterminated string");
-    const bs = text.indexOf("\\", start);
-    if (bs < 0 || bs > close) {
+    // Fast path: no backslash before the closing quote (scan only this string, not the rest of the text).
+    let plain = true;
+    for (let k = start; k < close; k++) {
+      if (text.charCodeAt(k) === 0x5c) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) {
       i = close + 1;
       return text.slice(start, close);
     }
@@ -204,4 +211,220 @@ export function numericValue(v: unknown): number | undefined {
   if (v instanceof PyFloat) return v.value;
   if (typeof v === "number") return v;
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scanning without building objects: big files whose records are copied through unchanged (GRIDSMART zone files
+// into counts files) are cut into the text of each record, so their numbers keep their exact written form and
+// nothing but the fields a stage needs is ever parsed.
+
+function skipWs(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+    else return i;
+  }
+}
+
+function syntax(text: string, i: number, msg: string, what: string): never {
+  throw new JsonSyntaxError(`${what}: ${msg} at character ${i}`);
+}
+
+/** Index just after the string starting at i (text[i] === '"'). */
+function skipString(text: string, i: number, what: string): number {
+  for (let k = i + 1; ; ) {
+    const close = text.indexOf('"', k);
+    if (close < 0) syntax(text, i, "unterminated string", what);
+    // The quote closes the string unless preceded by an odd number of backslashes.
+    let bs = 0;
+    for (let b = close - 1; b > i && text.charCodeAt(b) === 0x5c; b--) bs++;
+    if (bs % 2 === 0) return close + 1;
+    k = close + 1;
+  }
+}
+
+/** Index just after the JSON value starting at (or after whitespace from) i. */
+export function skipValue(text: string, i: number, what = "JSON"): number {
+  i = skipWs(text, i);
+  const c = text.charCodeAt(i);
+  if (c === 0x22) return skipString(text, i, what);
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    for (let k = i; k < text.length; ) {
+      const d = text.charCodeAt(k);
+      if (d === 0x22) {
+        k = skipString(text, k, what);
+        continue;
+      }
+      if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        depth--;
+        if (depth === 0) return k + 1;
+      }
+      k++;
+    }
+    return syntax(text, i, "unterminated object or array", what);
+  }
+  // Number, true, false, null, NaN, Infinity: up to the next delimiter.
+  let k = i;
+  while (k < text.length) {
+    const d = text.charCodeAt(k);
+    if (d === 0x2c || d === 0x7d || d === 0x5d || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
+    k++;
+  }
+  if (k === i) syntax(text, i, "value expected", what);
+  return k;
+}
+
+/** The members of the object starting at i: key → [start, end) of its value's text. */
+export function objectMembers(text: string, i = 0, what = "JSON"): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  i = skipWs(text, i);
+  if (text.charCodeAt(i) !== 0x7b) syntax(text, i, "object expected", what);
+  i = skipWs(text, i + 1);
+  if (text.charCodeAt(i) === 0x7d) return out;
+  for (;;) {
+    if (text.charCodeAt(i) !== 0x22) syntax(text, i, "key expected", what);
+    const keyEnd = skipString(text, i, what);
+    const key = parsePyJson(text.slice(i, keyEnd), what) as string;
+    i = skipWs(text, keyEnd);
+    if (text.charCodeAt(i) !== 0x3a) syntax(text, i, "':' expected", what);
+    const start = skipWs(text, i + 1);
+    const end = skipValue(text, start, what);
+    out.set(key, [start, end]);
+    i = skipWs(text, end);
+    const c = text.charCodeAt(i);
+    if (c === 0x2c) {
+      i = skipWs(text, i + 1);
+      continue;
+    }
+    if (c === 0x7d) return out;
+    syntax(text, i, "',' or '}' expected", what);
+  }
+}
+
+/** Calls fn(start, end) for each element of the array whose text is [start, end). */
+export function forEachArrayItem(text: string, start: number, end: number, fn: (s: number, e: number) => void, what = "JSON"): void {
+  let i = skipWs(text, start);
+  if (text.charCodeAt(i) !== 0x5b) syntax(text, i, "array expected", what);
+  i = skipWs(text, i + 1);
+  if (text.charCodeAt(i) === 0x5d) return;
+  while (i < end) {
+    const e = skipValue(text, i, what);
+    fn(i, e);
+    i = skipWs(text, e);
+    const c = text.charCodeAt(i);
+    if (c === 0x2c) {
+      i = skipWs(text, i + 1);
+      continue;
+    }
+    if (c === 0x5d) return;
+    syntax(text, i, "',' or ']' expected", what);
+  }
+}
+
+/**
+ * The text of one member's value inside the flat object [start, end), or undefined. Scans keys only at the
+ * object's top level.
+ */
+export function memberText(text: string, start: number, end: number, key: string, what = "JSON"): string | undefined {
+  let i = skipWs(text, start);
+  if (text.charCodeAt(i) !== 0x7b) syntax(text, i, "object expected", what);
+  i = skipWs(text, i + 1);
+  const quoted = `"${key}"`;
+  while (i < end && text.charCodeAt(i) === 0x22) {
+    const keyEnd = skipString(text, i, what);
+    const match = keyEnd - i === quoted.length && text.startsWith(quoted, i);
+    i = skipWs(text, keyEnd);
+    if (text.charCodeAt(i) !== 0x3a) syntax(text, i, "':' expected", what);
+    const vs = skipWs(text, i + 1);
+    const ve = skipValue(text, vs, what);
+    if (match) return text.slice(vs, ve);
+    i = skipWs(text, ve);
+    if (text.charCodeAt(i) === 0x2c) i = skipWs(text, i + 1);
+    else break;
+  }
+  return undefined;
+}
+
+/**
+ * For each element of the array [start, end): fn(itemStart, itemEnd, valueText) where valueText is the text of the
+ * element's top-level member `key` (undefined when absent or when the element is not an object). One pass over
+ * each element: for big arrays of flat records.
+ */
+export function forEachItemWithMember(
+  text: string,
+  start: number,
+  end: number,
+  key: string,
+  fn: (s: number, e: number, value: string | undefined) => void,
+  what = "JSON",
+): void {
+  const quoted = `"${key}"`;
+  let i = skipWs(text, start);
+  if (text.charCodeAt(i) !== 0x5b) syntax(text, i, "array expected", what);
+  i = skipWs(text, i + 1);
+  if (text.charCodeAt(i) === 0x5d) return;
+  while (i < end) {
+    const itemStart = i;
+    let value: string | undefined;
+    let itemEnd: number;
+    if (text.charCodeAt(i) !== 0x7b) {
+      itemEnd = skipValue(text, i, what);
+    } else {
+      i = skipWs(text, i + 1);
+      if (text.charCodeAt(i) === 0x7d) itemEnd = i + 1;
+      else {
+        for (;;) {
+          if (text.charCodeAt(i) !== 0x22) syntax(text, i, "key expected", what);
+          const keyEnd = skipString(text, i, what);
+          const match = keyEnd - i === quoted.length && text.startsWith(quoted, i);
+          i = skipWs(text, keyEnd);
+          if (text.charCodeAt(i) !== 0x3a) syntax(text, i, "':' expected", what);
+          const vs = skipWs(text, i + 1);
+          const ve = skipValue(text, vs, what);
+          if (match) value = text.slice(vs, ve);
+          i = skipWs(text, ve);
+          const c = text.charCodeAt(i);
+          if (c === 0x2c) {
+            i = skipWs(text, i + 1);
+            continue;
+          }
+          if (c === 0x7d) break;
+          syntax(text, i, "',' or '}' expected", what);
+        }
+        itemEnd = i + 1;
+      }
+    }
+    fn(itemStart, itemEnd, value);
+    i = skipWs(text, itemEnd);
+    const c = text.charCodeAt(i);
+    if (c === 0x2c) {
+      i = skipWs(text, i + 1);
+      continue;
+    }
+    if (c === 0x5d) return;
+    syntax(text, i, "',' or ']' expected", what);
+  }
+}
+
+/**
+ * A top-level object whose named members are parsed fast with JSON.parse (Python float-ness lost: use for members
+ * whose numbers are only computed with, such as big record lists) and the others with parsePyJson (kept exact).
+ */
+export function parseSplit(text: string, fastKeys: readonly string[], what = "JSON"): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, [s, e]] of objectMembers(text, 0, what)) {
+    const slice = text.slice(s, e);
+    if (fastKeys.includes(key)) {
+      try {
+        out[key] = JSON.parse(slice);
+      } catch {
+        out[key] = parsePyJson(slice, what); // NaN / Infinity written by older Python code
+      }
+    } else {
+      out[key] = parsePyJson(slice, what);
+    }
+  }
+  return out;
 }
