@@ -20,7 +20,7 @@ import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
 import type { Publisher } from "../support/publisher.js";
 import { TerminalError } from "../support/errors.js";
-import { parsePyJson } from "../util/pyjson-parse.js";
+import { parseSplit } from "../util/pyjson-parse.js";
 import { aggExt } from "../sources/gs/aggregate.js";
 import { GS_DATASET_KEY, GS_ROW_ID, hasDevice, shapeRow, type WarningCounts } from "../sources/gs/publish.js";
 import { parseAggMinutes } from "./gs-ready-agg.js";
@@ -83,7 +83,7 @@ export class GsAggExtractSoc extends ETLApp {
 
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
     const entry = item.provItem.payload as CatalogEntry;
-    const json = parsePyJson((await this.storageSrc!.retrieveBuffer(entry.pointer)).toString("utf8"), entry.pointer) as AggJson;
+    const json = parseSplit((await this.storageSrc!.retrieveBuffer(entry.pointer)).toString("utf8"), ["data", "site"], entry.pointer) as unknown as AggJson;
     if (!json || !Array.isArray(json.data)) throw new TerminalError(`${entry.pointer}: not an aggregate file ("data" list expected)`);
     const publicRepo = this.repository("public");
     const dataset = this.publisher.dataset;

@@ -15,7 +15,7 @@ import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
 import { TerminalError, UsageError } from "../support/errors.js";
 import { pyStr } from "../util/dates.js";
-import { parsePyJson } from "../util/pyjson-parse.js";
+import { parseSplit } from "../util/pyjson-parse.js";
 import { COUNTS_EXT, countedZones } from "../sources/gs/assemble.js";
 import { aggExt, aggFile, aggregate, type Movement } from "../sources/gs/aggregate.js";
 import type { GsSiteFile } from "../sources/gs/types.js";
@@ -59,7 +59,8 @@ export class GsReadyAgg extends ETLApp {
 
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
     const entry = item.provItem.payload as CatalogEntry;
-    const json = parsePyJson((await this.storageSrc!.retrieveBuffer(entry.pointer)).toString("utf8"), entry.pointer) as CountsJson;
+    // The counts are only computed with (JSON.parse, fast); header, site and device are copied (floats kept).
+    const json = parseSplit((await this.storageSrc!.retrieveBuffer(entry.pointer)).toString("utf8"), ["counts"], entry.pointer) as unknown as CountsJson;
     if (!json || !Array.isArray(json.counts) || !json.header) throw new TerminalError(`${entry.pointer}: not a counts file ("header" and "counts" expected)`);
     const movements: Movement[] = countedZones(json.site, `${entry.pointer} site`).map((z) => ({ zone: z.ident, zone_approach: z.approach, turn_type: z.turnType }));
     const minutes = this.minutes;

@@ -21,9 +21,8 @@ import { runIfMain } from "../support/cli-entry.js";
 import { ConfigError, TerminalError } from "../support/errors.js";
 import { UNIT_DATA_EXT, type UnitData, type UnitDataStorage } from "../support/unitdata.js";
 import { pyStr } from "../util/dates.js";
-import { parsePyJson } from "../util/pyjson-parse.js";
-import { GS_EXT, zoneExt, type GsZoneFile } from "../sources/gs/types.js";
-import { COUNTS_EXT, SiteFiles, assembleDay, countedZones, countsFile, type ZoneFileLoader } from "../sources/gs/assemble.js";
+import { GS_EXT, zoneExt } from "../sources/gs/types.js";
+import { COUNTS_EXT, SiteFiles, assembleDay, countedZones, countsFileText, openZoneFile, type ZoneFileLoader } from "../sources/gs/assemble.js";
 import { describeMatch, matchDevice, matchTables, type MatchTables } from "../sources/gs/match.js";
 
 export const SKIP_NO_SITE = "no site file for the intersection";
@@ -131,8 +130,7 @@ export class GsReady extends ETLApp {
     const load: ZoneFileLoader = async (d, guid) => {
       const entry = await src.catalogLookup(base, zoneExt(guid), d);
       if (!entry) return undefined;
-      const file = parsePyJson((await src.retrieveBuffer(entry.pointer)).toString("utf8"), entry.pointer) as GsZoneFile;
-      return { file, label: entry.pointer };
+      return openZoneFile((await src.retrieveBuffer(entry.pointer)).toString("utf8"), entry.pointer);
     };
     const day_ = await assembleDay(day, zones, load);
     for (const w of day_.warnings) this.log("warn", `${label}: ${w}`);
@@ -140,9 +138,9 @@ export class GsReady extends ETLApp {
     if (day_.missingNext.length && !this.options.ignore_next) return this.skipItem(label, SKIP_NEXT_MISSING);
     if (!day_.rows.length || !day_.header) return this.skipItem(label, SKIP_NO_COUNTS);
 
-    const json = countsFile(day_.header, pyStr(this.processingDate), day_.rows, site, match.device);
+    const text = countsFileText(day_.header, pyStr(this.processingDate), day_.rows, site, match.device);
     const element = this.storageTgt!.createCatalogElement(base, COUNTS_EXT, day, { processingDate: this.processingDate });
-    await this.storageTgt!.writeJSON(json, element);
+    await this.storageTgt!.writeBuffer(Buffer.from(text, "utf8"), element, { contentType: "application/json" });
     this.addRecords(day_.rows.length);
     this.perfmet?.recordCollect(day, true);
     this.written++;

@@ -35,3 +35,39 @@ describe("parsePyJson (json.loads keeping Python float-ness)", () => {
     expect(Object.keys(v)).toEqual(["__proto__"]);
   });
 });
+
+import { parseTimestampMs } from "../../src/sources/gs/assemble.js";
+import { forEachArrayItem, memberText, objectMembers, parseSplit, skipValue } from "../../src/util/pyjson-parse.js";
+
+describe("timestamp_adj parsing", () => {
+  it("reads Python str(datetime) forms to epoch ms (microseconds truncated)", () => {
+    expect(parseTimestampMs("2019-05-31 22:02:11.600000-05:00")).toBe(Date.parse("2019-06-01T03:02:11.600Z"));
+    expect(parseTimestampMs("2024-11-03 01:30:00-06:00")).toBe(Date.parse("2024-11-03T07:30:00Z"));
+    expect(parseTimestampMs("2024-11-03 01:30:00-05:00")).toBe(Date.parse("2024-11-03T06:30:00Z"));
+    expect(parseTimestampMs("2024-11-03 01:30:00.000999+00:00")).toBe(Date.parse("2024-11-03T01:30:00Z"));
+    expect(parseTimestampMs("2024-11-03T01:30:00Z")).toBe(Date.parse("2024-11-03T01:30:00Z"));
+    expect(parseTimestampMs("2024-11-03 01:30:00.5-05:00")).toBe(Date.parse("2024-11-03T06:30:00.500Z"));
+    for (const bad of ["2024-13-03 01:30:00-05:00", "2024-11-03 1:30:00-05:00", "yesterday", "", null, 5]) expect(parseTimestampMs(bad)).toBeUndefined();
+  });
+});
+
+describe("JSON scanning", () => {
+  const text = '{"header": {"a": "x}\\"]"}, "data": [{"t": "1", "n": 13.0}, {"t": "b\\\\", "n": -2}, []], "z": NaN}';
+  it("finds members, array items and member values without building objects", () => {
+    const m = objectMembers(text);
+    expect([...m.keys()]).toEqual(["header", "data", "z"]);
+    const [s, e] = m.get("data")!;
+    const items: string[] = [];
+    forEachArrayItem(text, s, e, (a, b) => items.push(text.slice(a, b)));
+    expect(items).toEqual(['{"t": "1", "n": 13.0}', '{"t": "b\\\\", "n": -2}', "[]"]);
+    expect(memberText(items[0]!, 0, items[0]!.length, "n")).toBe("13.0");
+    expect(memberText(items[1]!, 0, items[1]!.length, "t")).toBe('"b\\\\"');
+    expect(memberText(items[1]!, 0, items[1]!.length, "missing")).toBeUndefined();
+    expect(skipValue(text, m.get("header")![0])).toBe(m.get("header")![1]);
+  });
+  it("parseSplit parses big members with JSON.parse and keeps floats elsewhere", () => {
+    const v = parseSplit(text, ["data"]) as { header: unknown; data: { n: unknown }[]; z: unknown };
+    expect(v.data[0]!.n).toBe(13);
+    expect(Number.isNaN((v.z as { value: number }).value)).toBe(true);
+  });
+});

@@ -188,8 +188,14 @@ export function aggregate(counts: readonly Record<string, unknown>[], movements:
     }
   }
   const sorted = [...groups.values()].sort((a, b) => a.bin - b.bin || cmp(a.approach, b.approach) || cmp(a.turn, b.turn) || a.heavy - b.heavy);
+  const binText = new Map<number, string>();
+  const localText = (ms: number) => {
+    let t = binText.get(ms);
+    if (t === undefined) binText.set(ms, (t = pyStr(DateTime.fromMillis(ms, { zone }))));
+    return t;
+  };
   return sorted.map((g) => ({
-    timestamp: pyStr(DateTime.fromMillis(g.bin, { zone })),
+    timestamp: localText(g.bin),
     zone_approach: g.approach,
     turn: g.turn,
     heavy_vehicle: g.heavy,

@@ -15,20 +15,55 @@ import type { CatalogEntry } from "../../support/catalog.js";
 import { TerminalError } from "../../support/errors.js";
 import type { Storage } from "../../support/storage.js";
 import { addDays } from "../../util/dates.js";
-import { parsePyJson } from "../../util/pyjson-parse.js";
-import { GS_EXT, dashGuid, type DayCovered, type GsRow, type GsSiteFile, type GsZoneFile, type GsZoneHeader } from "./types.js";
+import { pyJson } from "../../util/pyjson.js";
+import { forEachItemWithMember, objectMembers, parsePyJson } from "../../util/pyjson-parse.js";
+import { GS_EXT, dashGuid, type DayCovered, type GsSiteFile, type GsZoneHeader } from "./types.js";
 
 export const COUNTS_EXT = "counts.json";
 
 const PY_STR_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:([+-])(\d{2}):?(\d{2})|Z)$/;
 
+const digit = (t: string, i: number) => t.charCodeAt(i) - 48;
+const two = (t: string, i: number) => digit(t, i) * 10 + digit(t, i + 1);
+
 /**
  * Epoch milliseconds of a timestamp in Python's str(datetime) form with an offset
  * ("2019-05-31 22:02:11.600000-05:00"); microseconds are truncated to milliseconds. Undefined when malformed.
- * (A hand parser: a day of one intersection holds tens of thousands of these.)
+ * A hand parser with a fast path for the exact form: a day of one intersection holds tens of thousands of these.
  */
 export function parseTimestampMs(text: unknown): number | undefined {
   if (typeof text !== "string") return undefined;
+  const n = text.length;
+  // Fast path: "YYYY-MM-DD HH:MM:SS[.ffffff]±HH:MM" (25 or 32 characters).
+  if ((n === 25 || n === 32) && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45 && text.charCodeAt(10) === 32 && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58) {
+    let frac = 0;
+    let o = 19;
+    if (n === 32) {
+      if (text.charCodeAt(19) !== 46) return parseSlow(text);
+      frac = digit(text, 20) * 100 + digit(text, 21) * 10 + digit(text, 22);
+      for (let k = 20; k < 26; k++) if (digit(text, k) < 0 || digit(text, k) > 9) return parseSlow(text);
+      o = 26;
+    }
+    const sign = text.charCodeAt(o);
+    if ((sign !== 43 && sign !== 45) || text.charCodeAt(o + 3) !== 58) return parseSlow(text);
+    for (const k of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, o + 1, o + 2, o + 4, o + 5]) {
+      const d = digit(text, k);
+      if (d < 0 || d > 9) return parseSlow(text);
+    }
+    const year = two(text, 0) * 100 + two(text, 2);
+    const month = two(text, 5);
+    const day = two(text, 8);
+    const hour = two(text, 11);
+    const minute = two(text, 14);
+    const second = two(text, 17);
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+    const off = (two(text, o + 1) * 60 + two(text, o + 4)) * (sign === 45 ? -1 : 1);
+    return Date.UTC(year, month - 1, day, hour, minute, second, frac) - off * 60_000;
+  }
+  return parseSlow(text);
+}
+
+function parseSlow(text: string): number | undefined {
   const m = PY_STR_TIME.exec(text);
   if (!m) return undefined;
   const frac = m[7] ? Math.floor(Number(m[7].padEnd(6, "0")) / 1000) : 0;
@@ -78,34 +113,79 @@ export function adjacentDay(day: DateTime, dayCovered: DayCovered | undefined | 
   return undefined;
 }
 
-/**
- * The rows of a zone file inside [startMs, endMs), each with `zone` = ident added (a new object: the file is not
- * mutated). A row without a readable timestamp_adj makes the whole file unusable: TerminalError naming the row.
- */
-export function rowsInDay(file: GsZoneFile, ident: string, startMs: number, endMs: number, what: string): GsRow[] {
-  const data = file?.data;
-  if (!Array.isArray(data)) throw new TerminalError(`${what}: "data" is missing or not a list`);
-  const out: GsRow[] = [];
-  for (let i = 0; i < data.length; i++) {
-    const row = data[i]!;
-    const ms = parseTimestampMs(row.timestamp_adj);
-    if (ms === undefined) {
-      throw new TerminalError(
-        `${what}: data[${i}].timestamp_adj is ${row.timestamp_adj === undefined ? "missing" : `unreadable ("${String(row.timestamp_adj)}")`}` +
-          " (API v7 files and files whose clock could not be corrected have none); the zone is left out",
-      );
-    }
-    if (ms >= startMs && ms < endMs) out.push({ ...row, zone: ident });
+/** A standardized zone file kept as text: its header parsed, its rows cut out only when needed. */
+export interface ZoneFileText {
+  text: string;
+  header: GsZoneHeader;
+  /** [start, end) of the "data" array's text. */
+  data: [number, number];
+  label: string;
+}
+
+/** Reads the top level of a zone file's text (header parsed, data located). TerminalError when it is not one. */
+export function openZoneFile(text: string, label: string): ZoneFileText {
+  let members: Map<string, [number, number]>;
+  try {
+    members = objectMembers(text, 0, label);
+  } catch (err) {
+    throw new TerminalError(`${label}: not a JSON object (${(err as Error).message})`);
   }
+  const h = members.get("header");
+  const d = members.get("data");
+  if (!h || !d) throw new TerminalError(`${label}: "header" and "data" expected in a standardized zone file`);
+  const header = parsePyJson(text.slice(h[0], h[1]), label) as GsZoneHeader;
+  if (!header || typeof header !== "object") throw new TerminalError(`${label}: "header" is not an object`);
+  return { text, header, data: d, label };
+}
+
+/** One vehicle row on its way into a counts file: its text with `"zone": ident` appended, and its timestamp_adj. */
+export interface RowText {
+  ts: string;
+  json: string;
+}
+
+/**
+ * The rows of a zone file inside [startMs, endMs), as text with `zone` = ident appended (the original added the
+ * key to each row dict, so it comes last). Rows are copied as written: every number keeps its exact form. A row
+ * without a readable timestamp_adj makes the whole file unusable: TerminalError naming the row.
+ */
+export function rowsInDay(file: ZoneFileText, ident: string, startMs: number, endMs: number): RowText[] {
+  const { text, label } = file;
+  const out: RowText[] = [];
+  const zoneMember = `, "zone": ${pyJson(ident)}}`;
+  let index = 0;
+  forEachItemWithMember(
+    text,
+    file.data[0],
+    file.data[1],
+    "timestamp_adj",
+    (s, e, raw) => {
+      let ts: unknown;
+      if (raw !== undefined) ts = raw.startsWith('"') && !raw.includes("\\") ? raw.slice(1, -1) : parsePyJson(raw, label);
+      const ms = parseTimestampMs(ts);
+      if (ms === undefined) {
+        throw new TerminalError(
+          `${label}: data[${index}].timestamp_adj is ${raw === undefined ? "missing" : `unreadable (${raw})`}` +
+            " (API v7 files and files whose clock could not be corrected have none); the zone is left out",
+        );
+      }
+      if (ms >= startMs && ms < endMs) {
+        const body = text.slice(s, e - 1).trimEnd();
+        out.push({ ts: ts as string, json: body.endsWith("{") ? `${body}"zone": ${pyJson(ident)}}` : body + zoneMember });
+      }
+      index++;
+    },
+    label,
+  );
   return out;
 }
 
 /** Loads the standardized zone file of (day, guid) for the intersection being assembled; undefined when absent. */
-export type ZoneFileLoader = (day: DateTime, guid: string) => Promise<{ file: GsZoneFile; label: string } | undefined>;
+export type ZoneFileLoader = (day: DateTime, guid: string) => Promise<ZoneFileText | undefined>;
 
 export interface AssembledDay {
   /** Rows of the day, sorted by timestamp_adj text (as the original). */
-  rows: GsRow[];
+  rows: RowText[];
   /** Header of the first zone file of day D found (the original's representative header). */
   header: GsZoneHeader | undefined;
   zonesRead: number;
@@ -119,8 +199,8 @@ export interface AssembledDay {
 }
 
 /**
- * Assembles one intersection-day. Holds one zone file at a time plus the day's selected rows (at most one
- * intersection-day in memory).
+ * Assembles one intersection-day. Reads one zone file at a time and keeps only the selected rows' text (at most
+ * one intersection-day in memory).
  */
 export async function assembleDay(day: DateTime, zones: readonly CountedZone[], load: ZoneFileLoader): Promise<AssembledDay> {
   const startMs = day.toMillis();
@@ -133,25 +213,25 @@ export async function assembleDay(day: DateTime, zones: readonly CountedZone[], 
       result.warnings.push(`zone ${zone.guid}: no file for ${day.toISODate()}`);
       continue;
     }
-    const header = cur.file.header;
-    let rows: GsRow[];
+    const header = cur.header;
+    let rows: RowText[];
     try {
-      rows = rowsInDay(cur.file, zone.ident, startMs, endMs, cur.label);
+      rows = rowsInDay(cur, zone.ident, startMs, endMs);
     } catch (err) {
       result.warnings.push((err as Error).message);
       continue;
     }
-    const dayCovered = header?.day_covered;
+    const dayCovered = header.day_covered;
     if (dayCovered === undefined || dayCovered === null) {
       result.warnings.push(`zone ${zone.guid}: day_covered is missing from the header; rows of the adjacent day may be missing`);
     }
     const aux = adjacentDay(day, dayCovered);
     if (aux) {
       const other = await load(aux, zone.guid);
-      let auxRows: GsRow[] | undefined;
+      let auxRows: RowText[] | undefined;
       if (other) {
         try {
-          auxRows = rowsInDay(other.file, zone.ident, startMs, endMs, other.label);
+          auxRows = rowsInDay(other, zone.ident, startMs, endMs);
         } catch (err) {
           result.warnings.push((err as Error).message);
         }
@@ -166,28 +246,27 @@ export async function assembleDay(day: DateTime, zones: readonly CountedZone[], 
     result.zonesRead++;
     if (!result.header) result.header = header;
   }
-  result.rows.sort((a, b) => {
-    const x = a.timestamp_adj as string;
-    const y = b.timestamp_adj as string;
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
+  // Stable sort on the timestamp text, as the original's list.sort(key=timestamp_adj).
+  result.rows.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
   return result;
 }
 
-/** The ready counts file (original §9.3.3 step 5), keys in the original's order. */
-export function countsFile(header: GsZoneHeader, processingDate: string, rows: GsRow[], site: GsSiteFile, device: unknown) {
-  return {
-    header: {
-      data_type: "gridsmart",
-      zip_name: header.zip_name,
-      collection_date: header.collection_date,
-      processing_date: processingDate,
-      version: header.version,
-    },
-    counts: rows,
-    site,
-    device: device ?? [],
+/**
+ * The ready counts file (original §9.3.3 step 5) as the text json.dumps would write, keys in the original's order:
+ * {header: {data_type, zip_name, collection_date, processing_date, version}, counts, site, device}.
+ */
+export function countsFileText(header: GsZoneHeader, processingDate: string, rows: readonly RowText[], site: GsSiteFile, device: unknown): string {
+  const head = {
+    data_type: "gridsmart",
+    zip_name: header.zip_name,
+    collection_date: header.collection_date,
+    processing_date: processingDate,
+    version: header.version,
   };
+  const parts: string[] = [`{"header": ${pyJson(head)}, "counts": [`];
+  for (let i = 0; i < rows.length; i++) parts.push(i ? `, ${rows[i]!.json}` : rows[i]!.json);
+  parts.push(`], "site": ${pyJson(site)}, "device": ${pyJson(device ?? [])}}`);
+  return parts.join("");
 }
 
 /**

@@ -52,12 +52,34 @@ export function intersectionName(device: PublishDevice): string {
   return `${t(device.primary_st)} / ${t(device.cross_st)}`;
 }
 
-/** Python: "YYYY-MM-DD HH:MM:SS±HH:MM" parsed keeping its own offset (arrow.get), so fields are local wall time. */
-function parseLocal(text: unknown, zone: string, where: string): DateTime {
-  const dt = typeof text === "string" ? DateTime.fromISO(text.replace(" ", "T"), { setZone: true }) : DateTime.invalid("not text");
-  if (!dt.isValid) throw new TerminalError(`${where}: timestamp "${String(text)}" is not a date-time with an offset`);
-  // A timestamp without an offset is read as local time in the lake's zone.
-  return /[+-]\d{2}:?\d{2}$|Z$/.test(String(text)) ? dt : dt.setZone(zone, { keepLocalTime: true });
+interface LocalFields {
+  readDate: string;
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  /** Sunday = 0 (Python: (weekday() + 1) % 7). */
+  dayOfWeek: number;
+}
+
+const AGG_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?([+-]\d{2}:?\d{2}|Z)$/;
+
+/**
+ * The local wall-clock fields of an aggregate timestamp "YYYY-MM-DD HH:MM:SS±HH:MM". Python's arrow.get keeps the
+ * written offset, so the fields are the written ones (no zone conversion); a timestamp without an offset is read as
+ * local time in the lake's zone.
+ */
+export function localFields(text: unknown, zone: string, where: string): LocalFields {
+  const m = typeof text === "string" ? AGG_TIME.exec(text) : null;
+  if (m) {
+    const [year, month, day, hour, minute] = [+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!];
+    const dayOfWeek = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+    return { readDate: `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`, year, month, day, hour, minute, dayOfWeek };
+  }
+  const dt = typeof text === "string" ? DateTime.fromISO(text.replace(" ", "T"), { zone }) : DateTime.invalid("not text");
+  if (!dt.isValid) throw new TerminalError(`${where}: timestamp "${String(text)}" is not a date-time (YYYY-MM-DD HH:MM:SS±HH:MM)`);
+  return { readDate: socrataTime(dt), year: dt.year, month: dt.month, day: dt.day, hour: dt.hour, minute: dt.minute, dayOfWeek: dt.weekday % 7 };
 }
 
 const num = (v: unknown): number | null => {
@@ -87,8 +109,8 @@ export function shapeRow(line: Record<string, unknown>, device: PublishDevice, o
     movement = turn;
     bump(warnings, `Movement is ${turn}`);
   }
-  const ts = parseLocal(line.timestamp, opts.zone, where);
-  const readDate = socrataTime(ts);
+  const ts = localFields(line.timestamp, opts.zone, where);
+  const readDate = ts.readDate;
   const name = intersectionName(device);
   const heavy = num(line.heavy_vehicle) !== 0;
   const row: PublishRow = {
@@ -108,8 +130,7 @@ export function shapeRow(line: Record<string, unknown>, device: PublishDevice, o
     year: ts.year,
     hour: ts.hour,
     minute: ts.minute,
-    // Python: (weekday() + 1) % 7 with Monday = 0 → Sunday = 0; luxon: Monday = 1 … Sunday = 7.
-    day_of_week: ts.weekday % 7,
+    day_of_week: ts.dayOfWeek,
     bin_duration: opts.minutes * 60,
   };
   row.record_id = recordId(name, readDate, heavy, direction, movement);
