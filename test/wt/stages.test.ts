@@ -224,6 +224,17 @@ describe("incrementality and publishing", () => {
     expect(h.publisher.batches.map((b) => b.rows)).toEqual([10_000, 1_520]);
   });
 
+  it("--debug uses the test repositories and the test dataset, never production (B24)", async () => {
+    const h = harness();
+    await runAll(h, { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05", debug: true });
+    expect(h.keys(REPO.raw)).toEqual([]);
+    expect(h.keys(`${REPO.raw}-test`)).toEqual(["2024/11/05/wt/Austin_wt_2024-11-05.csv"]);
+    expect(h.keys(`${REPO.ready}-test`)).toEqual(["2024/11/05/wt/Austin_wt_2024-11-05.json"]);
+    expect(await h.publisher.countRows(DATASET)).toBe(0);
+    expect(await h.publisher.countRows(`${DATASET}-test`)).toBe(7);
+    expect([...h.catalog.rows.values()].filter((r) => r.repository === "socrata-test").map((r) => r.pointer)).toEqual([`${DATASET}-test`]);
+  });
+
   it("simulation (-0) publishes nothing and records no publication; -o keeps a local copy of what would be sent", async () => {
     const h = harness();
     const window = { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05" };
