@@ -550,27 +550,33 @@ const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
 export function zoneJson(z: ZoneOutput): string {
   const { table } = z;
   const width = table.columns.length;
-  const keys = table.columns.map((c, i) => (i === 0 ? `{${pyJson(c)}: ` : `, ${pyJson(c)}: `));
-  const kinds = table.types.map((t) => (t === "int" ? K_INT : t === "float" ? K_FLOAT : K_TEXT));
-  const intFirst = z.intVersion;
-  const parts: string[] = new Array(z.kept.length);
-  for (let k = 0; k < z.kept.length; k++) {
-    const rec = table.records[z.kept[k]!]!;
-    let s = "";
-    for (let c = 0; c < width; c++) {
-      const t = rec[c];
-      let vt: string;
-      if (isMissing(t)) vt = "null";
-      else if (c === 0 && intFirst) vt = String(Math.trunc(Number(t)));
-      else {
-        const kind = kinds[c];
-        vt = kind === K_INT ? intText(t) : kind === K_FLOAT ? floatRepr(t) : PLAIN.test(t) ? `"${t}"` : pyJson(t);
-      }
-      s += keys[c] + vt;
+  const kept = z.kept;
+  const n = kept.length;
+  // Column by column, each token's JSON text (most integer and decimal tokens are their own JSON text).
+  const cols: string[][] = [];
+  for (let c = 0; c < width; c++) {
+    const type = table.types[c];
+    const out: string[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const t = table.records[kept[k]!]![c];
+      if (t === undefined || t.length === 0) out[k] = "null";
+      else if (c === 0 && z.intVersion) out[k] = isMissing(t) ? "null" : String(Math.trunc(Number(t)));
+      else if (type === "int") {
+        const ch = t.charCodeAt(0);
+        out[k] = ch >= 49 && ch <= 57 ? t : isMissing(t) ? "null" : intText(t);
+      } else if (type === "float") out[k] = isMissing(t) ? "null" : floatRepr(t);
+      else out[k] = isMissing(t) ? "null" : PLAIN.test(t) ? `"${t}"` : pyJson(t);
     }
-    parts[k] = z.adj ? `${s}, "timestamp_adj": "${z.adj[k]}"}` : `${s}}`;
+    cols.push(out);
   }
-  return `{"header": ${pyJson(z.header)}, "data": [${parts.join(", ")}]}`;
+  const keys = table.columns.map((c, i) => (i === 0 ? `{${pyJson(c)}: ` : `, ${pyJson(c)}: `));
+  const rows: string[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    let s = "";
+    for (let c = 0; c < width; c++) s += keys[c]! + cols[c]![k]!;
+    rows[k] = z.adj ? `${s}, "timestamp_adj": "${z.adj[k]}"}` : `${s}}`;
+  }
+  return `{"header": ${pyJson(z.header)}, "data": [${rows.join(", ")}]}`;
 }
 
 /**
