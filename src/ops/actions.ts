@@ -280,6 +280,7 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
   const cmd = new Command(`lake pipeline ${target}`).exitOverride().allowExcessArguments(false);
   cmd.configureOutput({ writeErr: () => undefined, writeOut: (s) => out(s) });
   for (const o of STANDARD_OPTIONS) cmd.addOption(new Option(o.flags, o.description));
+  cmd.addOption(new Option("--no-leases", "do not take the block leases of the window (default: take them, so no backfill or worker runs those blocks meanwhile)"));
   let flags: Record<string, unknown>;
   try {
     cmd.parse(argv, { from: "user" });
@@ -302,14 +303,29 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
       if (flags[k] !== undefined) options[k] = flags[k];
     }
     const detach = attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
+    let store: BlockStore | undefined;
     try {
-      const results = await runPipelines(runtime, registry, codes, options);
+      if (flags.leases !== false && !flags.simulate) {
+        const { blockStoreSpec } = await import("./blocks.js");
+        let available = true;
+        try {
+          blockStoreSpec(runtime);
+        } catch {
+          available = false; // e.g. a postgrest catalog and no blocks section: no leases
+          runtime.events.emit("log", { app: "pipeline", level: "warn", message: "no block store configured: running without block leases" });
+        }
+        if (available) store = await openBlockStore(runtime);
+      }
+      const leaseMs = runtime.config.blocks.leaseMs;
+      const leases = store ? { store, owner: makeOwner("pipeline"), leaseMs, waitMs: 2 * leaseMs, ...(deps.now ? { now: deps.now } : {}) } : undefined;
+      const results = await runPipelines(runtime, registry, codes, options, undefined, leases);
       if (flags.json) {
         out(`${JSON.stringify({ sources: codes, stages: results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? (({ plan: _p, ...rest }) => rest)(r.summary) : {}), ...(r.error ? { error: r.error } : {}) })) })}\n`);
       } else out(formatPipelineSummary(results));
       return pipelineExitCode(results);
     } finally {
       detach();
+      await store?.close();
     }
   });
 }

@@ -2,9 +2,15 @@
  * `lake pipeline <source|all>`: a source's stages in order over one window, in one LakeRuntime (so each stage sees
  * what the previous one wrote, through the same drivers). A failing stage does not stop the later ones (as the
  * nightly cron jobs are independent); a ConfigError stops everything.
+ *
+ * With leases (the default of `lake pipeline` when a block store is available), each stage run first takes the
+ * lease of every (source, stage, day) of its window, so it never overlaps a backfill or worker on one of those blocks;
+ * a simulation takes none.
  */
-import { ConfigError, errorMessage } from "../support/errors.js";
-import { parseOptions, runApp, type AppOptions } from "../support/etl-app.js";
+import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
+import { parseOptions, type AppClass, type AppOptions, type ETLApp } from "../support/etl-app.js";
+import { dayText, eachDay } from "../util/dates.js";
+import { leaseWindow, type WindowLeaseOptions } from "./window-leases.js";
 import type { RunSummary } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import { loadPipeline, type OpsRegistry } from "./pipelines.js";
@@ -17,12 +23,54 @@ export interface StageResult {
   error?: string;
 }
 
+/** Windows longer than this are not leased day by day (e.g. -r 0 = since 2000); the run goes on unleased. */
+export const MAX_LEASED_DAYS = 400;
+
+export interface PipelineLeases extends Omit<WindowLeaseOptions, "now"> {
+  now?: () => number;
+}
+
+/** The days a stage run covers: its window, up to today when open-ended. */
+export function windowDays(app: ETLApp): string[] {
+  const start = app.window.start;
+  if (!start) return [];
+  const end = app.window.end ?? app.today();
+  const days: string[] = [];
+  for (const d of eachDay(start, end)) {
+    days.push(dayText(d));
+    if (days.length > MAX_LEASED_DAYS) break;
+  }
+  return days;
+}
+
+async function runStage(runtime: LakeRuntime, App: AppClass, options: AppOptions, leases: PipelineLeases | undefined): Promise<RunSummary> {
+  const app = new App(options, runtime);
+  if (!leases || app.simulate) return app.run();
+  const days = windowDays(app);
+  if (days.length > MAX_LEASED_DAYS) {
+    app.log("warn", `window longer than ${MAX_LEASED_DAYS} days: running without block leases`);
+    return app.run();
+  }
+  const keys = days.map((day) => ({ source: app.dataSource, stage: app.def.name, day }));
+  const lease = await leaseWindow(keys, leases);
+  if (!lease.held) {
+    const who = lease.holder ? `${lease.holder.owner} (until ${new Date(lease.holder.expiresAt).toISOString()})` : "another run";
+    throw new TerminalError(`${app.def.name}: block ${lease.key.day} is being processed by ${who}; waited ${Math.round(leases.waitMs / 1000)} s — try again later`);
+  }
+  try {
+    return await app.run();
+  } finally {
+    await lease.release();
+  }
+}
+
 export async function runPipelines(
   runtime: LakeRuntime,
   registry: OpsRegistry,
   codes: string[],
   options: AppOptions,
   onStage?: (r: StageResult) => void,
+  leases?: PipelineLeases,
 ): Promise<StageResult[]> {
   const results: StageResult[] = [];
   for (const code of codes) {
@@ -31,7 +79,7 @@ export async function runPipelines(
       let r: StageResult;
       try {
         const App = await registry.loadStage(stage);
-        r = { source: code, stage, summary: await runApp(App, parseOptions(App, options), { runtime }) };
+        r = { source: code, stage, summary: await runStage(runtime, App, parseOptions(App, options), leases) };
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         r = { source: code, stage, error: errorMessage(err) };

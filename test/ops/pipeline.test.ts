@@ -5,7 +5,9 @@ import { pipelineAction, scheduleAction } from "../../src/ops/actions.js";
 import { buildSchedule, formatCrontab, shellQuote } from "../../src/ops/schedule.js";
 import type { LakeRuntime } from "../../src/support/runtime.js";
 import { ttPipeline } from "./fixtures/tt-source.js";
-import { deps, makeRuntime, tempHome } from "./helpers.js";
+import { deps, makeRuntime, runLog, tempHome } from "./helpers.js";
+import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
+import path from "node:path";
 
 const homes: string[] = [];
 const runtimes: LakeRuntime[] = [];
@@ -57,6 +59,40 @@ describe("lake pipeline", () => {
     expect(await pipelineAction("tt", ["-s", "2024-11-01", "-e", "2024-11-03", "-0", "--json"], d)).toBe(0);
     const res = JSON.parse(d.text());
     expect(res.stages.map((s: { processed: number }) => s.processed)).toEqual([2, 0]);
+  });
+});
+
+describe("lake pipeline and block leases", () => {
+  const foreign = { source: "tt", stage: "tt-make", day: "2024-11-02" };
+
+  it("takes the leases of its window's blocks and releases them after", async () => {
+    const { home, d } = lake();
+    expect(await pipelineAction("tt", ["-s", "2024-11-01", "-e", "2024-11-04"], d)).toBe(0);
+    const store = sqliteBlockStore(path.join(home, "catalog.sqlite"));
+    expect(await store.leases({})).toEqual([]);
+    await store.close();
+  });
+
+  it("does not run a stage while a backfill or worker holds one of its days (gives up after waiting)", async () => {
+    const { home, d } = lake({}, { blocks: { leaseMs: 300 } });
+    const other = sqliteBlockStore(path.join(home, "catalog.sqlite"));
+    await other.acquireLease(foreign, "worker-host:7", Date.now(), 60_000);
+    expect(await pipelineAction("tt", ["-s", "2024-11-01", "-e", "2024-11-04"], d)).toBe(1);
+    expect(d.text()).toMatch(/tt-make\s+ERROR: tt-make: block 2024-11-02 is being processed by worker-host:7/);
+    expect(runLog(home).map((l) => l.split(" ")[0])).toEqual(["tt-copy"]); // tt-make never started
+    const free = deps(d.runtime!);
+    expect(await pipelineAction("tt", ["-s", "2024-11-01", "-e", "2024-11-04", "--no-leases"], free)).toBe(0);
+    await other.close();
+  });
+
+  it("waits for a held day to be released, then runs", async () => {
+    const { home, d } = lake({}, { blocks: { leaseMs: 5_000 } });
+    const other = sqliteBlockStore(path.join(home, "catalog.sqlite"));
+    await other.acquireLease(foreign, "backfill-host:9", Date.now(), 60_000);
+    setTimeout(() => void other.releaseLease(foreign, "backfill-host:9"), 300);
+    expect(await pipelineAction("tt", ["-s", "2024-11-01", "-e", "2024-11-04", "--json"], d)).toBe(0);
+    expect(JSON.parse(d.text()).stages[0].processed).toBe(3);
+    await other.close();
   });
 });
 
