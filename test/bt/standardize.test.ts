@@ -111,6 +111,12 @@ describe("standardizeBluetooth", () => {
     });
   });
 
+  it("escapes backslashes, control and non-ASCII characters of unquoted lines like json.dumps", async () => {
+    const { json } = await rows("6/1/2019 1:00:00 AM,ip\tx,x,r\\1,caf\u00e9\r\n");
+    expect(json).toContain('"ip_address": "ip\\tx"');
+    expect(json).toContain('"reader_id": "r\\\\1", "dev_addr": "caf\\u00e9"');
+  });
+
   it("escapes like json.dumps (non-ASCII as \\u escapes)", async () => {
     const { json } = await rows('6/1/2019 1:00:00 AM,ip,x,caf\u00e9 "r",a\r\n');
     expect(json).toContain('"reader_id": "caf\\u00e9 \\"r\\""');

@@ -64,6 +64,17 @@ function report(stats: StandardizeStats, line: number, problem: string): void {
   if (stats.problems.length < MAX_REPORTED_PROBLEMS) stats.problems.push({ line, problem });
 }
 
+export interface CsvRecord {
+  /** 1-based line of the file where the record starts. */
+  line: number;
+  fields: string[];
+  /** No value needs a JSON escape (no quote, backslash, control or non-ASCII character). */
+  plain: boolean;
+}
+
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE_UNQUOTED = /[\\\u0000-\u001f\u007f-\uffff]/;
+
 /**
  * Splits the raw text into CSV records. Lines without a double quote (all AWAM lines in practice) are split on
  * commas, which is exactly what a CSV reader gives for them; a line with a quote goes through csv-parse, joined with
@@ -73,25 +84,25 @@ function report(stats: StandardizeStats, line: number, problem: string): void {
 export async function* csvRecords(
   input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   onError: (line: number, message: string) => void,
-): AsyncGenerator<{ line: number; fields: string[] }[]> {
+): AsyncGenerator<CsvRecord[]> {
   const decoder = new StringDecoder("utf8");
   let rest = "";
   let lineNo = 0;
   let quoted: string[] | undefined;
   let quotedStart = 0;
   let quotes = 0;
-  const parseQuoted = (out: { line: number; fields: string[] }[]) => {
+  const parseQuoted = (out: CsvRecord[]) => {
     const text = quoted!.join("\n");
     quoted = undefined;
     try {
       for (const fields of parseCsv(text, { relax_column_count: true, relax_quotes: true, skip_empty_lines: true }) as string[][]) {
-        out.push({ line: quotedStart, fields });
+        out.push({ line: quotedStart, fields, plain: false });
       }
     } catch (err) {
       onError(quotedStart, `not readable as CSV (${(err as Error).message})`);
     }
   };
-  const take = (line: string, out: { line: number; fields: string[] }[]) => {
+  const take = (line: string, out: CsvRecord[]) => {
     lineNo++;
     if (quoted) {
       quoted.push(line);
@@ -101,7 +112,7 @@ export async function* csvRecords(
     }
     if (line === "") return; // blank lines are skipped, as csv.DictReader does
     if (line.indexOf('"') < 0) {
-      out.push({ line: lineNo, fields: line.split(",") });
+      out.push({ line: lineNo, fields: line.split(","), plain: !NEEDS_ESCAPE_UNQUOTED.test(line) });
       return;
     }
     quoted = [line];
@@ -109,7 +120,7 @@ export async function* csvRecords(
     quotes = countQuotes(line);
     if (quotes % 2 === 0) parseQuoted(out);
   };
-  const split = (text: string, out: { line: number; fields: string[] }[], final: boolean): string => {
+  const split = (text: string, out: CsvRecord[], final: boolean): string => {
     let pos = 0;
     for (;;) {
       const nl = text.indexOf("\n", pos);
@@ -130,11 +141,11 @@ export async function* csvRecords(
     return "";
   };
   for await (const chunk of input) {
-    const out: { line: number; fields: string[] }[] = [];
+    const out: CsvRecord[] = [];
     rest = split(rest + (typeof chunk === "string" ? chunk : decoder.write(chunk)), out, false);
     if (out.length) yield out;
   }
-  const out: { line: number; fields: string[] }[] = [];
+  const out: CsvRecord[] = [];
   split(rest + decoder.end(), out, true);
   if (out.length) yield out;
 }
@@ -175,7 +186,7 @@ export async function* standardizeBluetooth(
   });
   const bytes = new ByteBatcher();
   for await (const batch of records) {
-    for (const { line, fields } of batch) {
+    for (const { line, fields, plain } of batch) {
       if (fields.length < width) {
         stats.dropped++;
         report(stats, line, `${fields.length} values, expected ${width} (${columns.join(", ")}): line cut short; row dropped`);
@@ -213,7 +224,15 @@ export async function* standardizeBluetooth(
         }
       }
       let row = first ? "" : ", ";
-      for (let i = 0; i < width; i++) row += keyText[i] + jsonValue(values[i]);
+      if (plain) {
+        // Raw values need no escape and parsed times are ASCII: quote them as they are.
+        for (let i = 0; i < width; i++) {
+          const v = values[i];
+          row += keyText[i] + (v === null ? "null" : `"${v}"`);
+        }
+      } else {
+        for (let i = 0; i < width; i++) row += keyText[i] + jsonValue(values[i]);
+      }
       const full = bytes.add(`${row}}`);
       first = false;
       if (full) yield full;
