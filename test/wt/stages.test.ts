@@ -14,6 +14,7 @@ import { validateConfig } from "../../src/config/load.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { ConfigError, TerminalError } from "../../src/support/errors.js";
 import { fixedClock } from "../../src/util/dates.js";
+import type { SqlDriver } from "../../src/support/drivers.js";
 
 const ZONE = "America/Chicago";
 const harnesses: Harness[] = [];
@@ -140,6 +141,36 @@ describe("bad input", () => {
     await expect(insertLake({ start_date: "3" }, { runtime })).rejects.toThrow(/sources\.wt\.sql is not set/);
     await runtime.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("speaks T-SQL to an mssql driver: schema KITS, @p parameters, the 25-hour day as a wall-clock window", async () => {
+    const calls: { sql: string; params: unknown[] }[] = [];
+    const reading = { detID: 101, intID: 1, intName: "LAMARMANCHACA", detName: "NB_in", volume: 4, occupancy: 1, speed: 30, status: "Working", uploadSuccess: 100, detCountComparison: 1 };
+    const mssql: SqlDriver = {
+      driverName: "stub-mssql (no server available: stubbed transport)",
+      dialect: "mssql",
+      async query<T>(sql: string, params: unknown[] = []) {
+        calls.push({ sql, params });
+        if (sql.includes("COUNT(1)")) return [{ day: "2024-11-03", n: 2 }] as T[];
+        return [
+          { ...reading, curDateTime: "2024-11-03 01:30:00", dailyCumulative: 4 },
+          { ...reading, curDateTime: "2024-11-03 01:30:00", volume: 6, dailyCumulative: 10 },
+        ] as T[];
+      },
+    };
+    const h = harness({ sources: { sql: mssql } });
+    const ins = await h.run("insert", { last_run_date: "0", start_date: "2024-11-03", end_date: "2024-11-03" });
+    expect(ins).toMatchObject({ processed: 1, records: 2 });
+    expect(calls.map((c) => c.params)).toEqual([
+      ["2024-11-03 00:00:00", "2024-11-04 00:00:00"],
+      ["2024-11-03 00:00:00", "2024-11-04 00:00:00"],
+    ]);
+    expect(calls[0]!.sql).toContain("FROM KITS.SYSDETHISTORYRM WHERE CURDATETIME >= CONVERT(datetime2, @p1, 120) AND CURDATETIME < CONVERT(datetime2, @p2, 120)");
+    expect(calls[1]!.sql).toContain("FROM KITS.SYSDETHISTORYRM a INNER JOIN KITS.DETECTORSRM b ON a.DETID = b.DETID");
+    const std = await h.run("standard", { last_run_date: "0", start_date: "2024-11-03", end_date: "2024-11-03" });
+    expect(std.records).toBe(2);
+    const json = JSON.parse(await h.object(REPO.standardized, "2024/11/03/wt/Austin_wt_2024-11-03.json")) as { data: { curDateTime: string }[] };
+    expect(json.data.map((d) => d.curDateTime)).toEqual(["2024-11-03 01:30:00-05:00", "2024-11-03 01:30:00-06:00"]);
   });
 
   it("a table name that is not a plain identifier is a configuration error", async () => {

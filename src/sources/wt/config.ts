@@ -10,11 +10,16 @@ import { z } from "zod";
 import { driverSpec } from "../../config/schema.js";
 import { formatZodError } from "../../config/load.js";
 import { ConfigError } from "../../support/errors.js";
+import type { SqlDriver } from "../../support/drivers.js";
+
+function isSqlDriver(v: unknown): v is SqlDriver {
+  return typeof v === "object" && v !== null && typeof (v as SqlDriver).query === "function" && typeof (v as SqlDriver).dialect === "string";
+}
 
 export const wtSourceSchema = z
   .object({
-    /** The KITS database as a SQL driver spec. Required by wt-insert-lake only. */
-    sql: driverSpec.optional(),
+    /** The KITS database as a SQL driver spec (or, programmatically, a built SqlDriver). Required by wt-insert-lake only. */
+    sql: z.union([driverSpec, z.custom<SqlDriver>(isSqlDriver, { message: "expected {driver, options} or a SqlDriver" })]).optional(),
     /** Table-name overrides (plain identifiers, optionally schema-qualified). */
     tables: z
       .object({ history: z.string().min(1).optional(), detectors: z.string().min(1).optional() })
