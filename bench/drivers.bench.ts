@@ -49,14 +49,17 @@ async function catalogBench(name: string, d: CatalogDriver): Promise<void> {
 
 export async function run(): Promise<void> {
   if (env("POSTGREST_URL") && env("POSTGREST_JWT")) {
-    await catalogBench("postgrest", postgrestCatalog.create(postgrestCatalog.options.parse({ url: env("POSTGREST_URL") }), ctx({ CATALOG_KEY: env("POSTGREST_JWT") })));
+    await catalogBench("postgrest", await postgrestCatalog.create(postgrestCatalog.options.parse({ url: env("POSTGREST_URL") }), ctx({ CATALOG_KEY: env("POSTGREST_JWT") })));
   } else line("catalog postgrest: skipped (POSTGREST_URL, POSTGREST_JWT unset)");
   if (env("PG_URL")) {
-    await catalogBench("postgres", postgresCatalog.create(postgresCatalog.options.parse({}), ctx({ PG_URL: env("PG_URL") })));
+    await catalogBench("postgres", await postgresCatalog.create(postgresCatalog.options.parse({}), ctx({ PG_URL: env("PG_URL") })));
   } else line("catalog postgres: skipped (PG_URL unset)");
 
-  if (!env("S3_ENDPOINT")) return line("s3: skipped (S3_ENDPOINT unset)");
-  const s3 = s3Driver.create(
+  if (!env("S3_ENDPOINT")) {
+    line("s3: skipped (S3_ENDPOINT unset)");
+    return;
+  }
+  const s3 = await s3Driver.create(
     s3Driver.options.parse({ endpoint: env("S3_ENDPOINT"), forcePathStyle: true, checksumMode: "WHEN_REQUIRED", contentMd5ForDeletes: true, createBuckets: true }),
     ctx({ AWS_ACCESS_KEY_ID: env("S3_ACCESS_KEY"), AWS_SECRET_ACCESS_KEY: env("S3_SECRET_KEY") }),
   );

@@ -5,9 +5,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import catalogDriver from "../../src/drivers/catalog/postgrest.js";
-import perfmetDriver from "../../src/drivers/perfmet/postgrest.js";
-import s3Driver from "../../src/drivers/storage/s3.js";
+import catalogDriver, { type PostgrestCatalog } from "../../src/drivers/catalog/postgrest.js";
+import perfmetDriver, { type PostgrestPerfmet } from "../../src/drivers/perfmet/postgrest.js";
+import s3Driver, { type S3Storage } from "../../src/drivers/storage/s3.js";
 import type { CatalogDriver, CatalogRecord } from "../../src/support/drivers.js";
 import { TransientError } from "../../src/support/errors.js";
 import { day } from "../conformance/catalog.js";
@@ -46,7 +46,7 @@ describeService(["POSTGREST_URL", "POSTGREST_JWT"], "postgrest on the wire", () 
   afterAll(() => proxy.close());
 
   const catalog = (over: Record<string, unknown> = {}): CatalogDriver =>
-    catalogDriver.create(catalogDriver.options.parse({ url: proxy.url, ...over }), testContext({ CATALOG_KEY: serviceEnv("POSTGREST_JWT") }));
+    catalogDriver.create(catalogDriver.options.parse({ url: proxy.url, ...over }), testContext({ CATALOG_KEY: serviceEnv("POSTGREST_JWT") })) as PostgrestCatalog;
 
   it("forwards the limit (a 'latest' query asks for one row, B4) and filters on the server", async () => {
     const repo = `wire-${RUN_ID}`;
@@ -90,7 +90,7 @@ describeService(["POSTGREST_URL", "POSTGREST_JWT"], "postgrest on the wire", () 
 
   it("perfmet debug writes go to the _test tables", async () => {
     seen.length = 0;
-    const d = perfmetDriver.create(perfmetDriver.options.parse({ url: proxy.url }), testContext({ CATALOG_KEY: serviceEnv("POSTGREST_JWT") }, { debug: true }));
+    const d = perfmetDriver.create(perfmetDriver.options.parse({ url: proxy.url }), testContext({ CATALOG_KEY: serviceEnv("POSTGREST_JWT") }, { debug: true })) as PostgrestPerfmet;
     await d.writeJob({ data_source: "Bluetooth", stage: "Ingest", seconds: 1, records: 1, processing_date: Date.UTC(1998, 0, 1), collection_start: null, collection_end: null });
     expect(seen).toEqual([expect.stringMatching(/^POST \/etl_perfmet_job_test\?on_conflict=processing_date,data_source,stage/)]);
   });
@@ -102,13 +102,13 @@ it("a 503 from PostgREST or S3 is a TransientError", async () => {
     res.end(JSON.stringify({ code: "PGRST000", message: "Database client error. Retrying the connection." }));
   });
   try {
-    const cat = catalogDriver.create(catalogDriver.options.parse({ url: stub.url }), testContext());
+    const cat = catalogDriver.create(catalogDriver.options.parse({ url: stub.url }), testContext()) as PostgrestCatalog;
     const err = await drain(cat.query({ repository: "x", dataSource: "bt" })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect((err as Error).message).toMatch(/HTTP 503 PGRST000/);
-    const s3 = s3Driver.create(s3Driver.options.parse({ endpoint: stub.url, forcePathStyle: true }), testContext({ AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b" }));
+    const s3 = s3Driver.create(s3Driver.options.parse({ endpoint: stub.url, forcePathStyle: true }), testContext({ AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b" })) as S3Storage;
     await expect(s3.get("lake-raw", "k")).rejects.toBeInstanceOf(TransientError);
-    await s3.close?.();
+    await s3.close();
   } finally {
     await stub.close();
   }
