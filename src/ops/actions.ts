@@ -3,6 +3,7 @@
  * action). Each action returns the exit code: 0 all done, 1 some block/stage failed, 2 usage or configuration error.
  */
 import { reportError } from "../support/cli-entry.js";
+import { UsageError } from "../support/errors.js";
 import type { LakeEventBus } from "../support/events.js";
 import { LakeRuntime } from "../support/runtime.js";
 import { openBlockStore, type BlockStore } from "./blocks.js";
@@ -56,6 +57,17 @@ export async function withRuntime(flags: { config?: string }, deps: ActionDeps, 
   }
 }
 
+/** Most blocks one process runs at once. */
+const MAX_CONCURRENCY = 256;
+
+export function parseConcurrency(value: string | number | undefined): number {
+  const n = Number(value ?? 1);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, not "${String(value)}"`);
+  }
+  return n;
+}
+
 /** The blocks a range command covers: source, selected stages, days. */
 export async function planRange(runtime: LakeRuntime, registry: OpsRegistry, source: string, flags: RangeFlags): Promise<BackfillPlan> {
   const pipeline = await loadPipeline(registry, source);
@@ -82,11 +94,7 @@ export function relayStageLogs(events: LakeEventBus, progress: BlockProgress): (
 export async function backfillAction(source: string, flags: BackfillFlags, deps: ActionDeps = {}): Promise<number> {
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
-    const { UsageError } = await import("../support/errors.js");
-    const concurrency = Number(flags.concurrency ?? 1);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-      throw new UsageError(`--concurrency must be a whole number from 1 to 256, not "${String(flags.concurrency)}"`);
-    }
+    const concurrency = parseConcurrency(flags.concurrency);
     const registry = deps.registry ?? (await defaultRegistry());
     const plan = await planRange(runtime, registry, source, flags);
     let store: BlockStore | undefined;
@@ -202,7 +210,6 @@ export interface WorkerFlags {
 export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stopSignal?: Promise<unknown> } = {}): Promise<number> {
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
-    const { UsageError } = await import("../support/errors.js");
     const q = await import("./queue.js");
     const settings = q.queueSettings(runtime);
     if (flags.deadLetters) {
@@ -221,10 +228,7 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
       out(`moved ${await q.retryDeadLetters(settings)} dead letter(s) back to wait\n`);
       return 0;
     }
-    const concurrency = Number(flags.concurrency ?? 1);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-      throw new UsageError(`--concurrency must be a whole number from 1 to 256, not "${String(flags.concurrency)}"`);
-    }
+    const concurrency = parseConcurrency(flags.concurrency);
     const registry = deps.registry ?? (await defaultRegistry());
     const store = await openBlockStore(runtime);
     const progress = deps.progress ?? createProgress({ quiet: Boolean(flags.json), label: `worker ${settings.queueName}` });
@@ -276,7 +280,6 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
   const out = deps.out ?? stdout;
   const { Command, CommanderError, Option } = await import("commander");
   const { STANDARD_OPTIONS } = await import("../support/etl-app.js");
-  const { UsageError } = await import("../support/errors.js");
   const cmd = new Command(`lake pipeline ${target}`).exitOverride().allowExcessArguments(false);
   cmd.configureOutput({ writeErr: () => undefined, writeOut: (s) => out(s) });
   for (const o of STANDARD_OPTIONS) cmd.addOption(new Option(o.flags, o.description));
@@ -380,7 +383,6 @@ export interface CoverageFlags {
 export async function coverageAction(source: string, flags: CoverageFlags, deps: ActionDeps = {}): Promise<number> {
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
-    const { UsageError } = await import("../support/errors.js");
     if (!flags.from || !flags.to) throw new UsageError("lake coverage: --from and --to are required (YYYY-MM-DD; --to is exclusive)");
     const { coverageReport, formatCoverage } = await import("./coverage.js");
     const registry = deps.registry ?? (await defaultRegistry());
