@@ -99,10 +99,11 @@ export class GsReady extends ETLApp {
       const label = `${base}/${COUNTS_EXT}/${day.toISODate()}`;
       const t0 = Date.now();
       this.runtime.events.emit("item.start", { app: this.def.name, item: label });
+      const recordsBefore = this.records;
       try {
         if (!unitData) throw unitError;
         const wrote = await this.processIntersection(base, day, unitData, label);
-        this.runtime.events.emit("item.done", { app: this.def.name, item: label, count: wrote, records: 0, ms: Date.now() - t0 });
+        this.runtime.events.emit("item.done", { app: this.def.name, item: label, count: wrote, records: this.records - recordsBefore, ms: Date.now() - t0 });
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         this.recordFailure(label, err);
