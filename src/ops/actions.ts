@@ -6,7 +6,7 @@ import { reportError } from "../support/cli-entry.js";
 import { UsageError } from "../support/errors.js";
 import type { LakeEventBus } from "../support/events.js";
 import { LakeRuntime } from "../support/runtime.js";
-import { openBlockStore, type BlockStore } from "./blocks.js";
+import { blockSource, openBlockStore, type BlockStore } from "./blocks.js";
 import { formatBackfillSummary, runBackfill, type BackfillPlan } from "./backfill.js";
 import { createProgress, type BlockProgress } from "./progress.js";
 import { defaultRegistry, loadPipeline, makeOwner, rangeDays, selectStages, type OpsRegistry } from "./pipelines.js";
@@ -77,7 +77,7 @@ export async function planRange(runtime: LakeRuntime, registry: OpsRegistry, sou
     runtime.zone,
     runtime.clock,
   );
-  return { source, stages, days };
+  return { source: blockSource(source, Boolean(flags.debug)), stages, days };
 }
 
 /** Prints stage failures and warnings of block runs through the progress reporter. */

@@ -13,6 +13,7 @@ import { blockCommand, NO_COUNTS, runBlock, type BlockEnv, type BlockOutcome, ty
 import type { BlockProgress } from "./progress.js";
 
 export interface BackfillPlan {
+  /** Source column of the blocks (blockSource(code, debug)). */
   source: string;
   /** Stage names in run order. */
   stages: string[];

@@ -19,6 +19,14 @@ export function isDone(status: string | undefined): boolean {
   return status === "succeeded" || status === "no-data";
 }
 
+/**
+ * The source column of a block: debug runs (test repositories and targets) keep their blocks apart, so a debug
+ * backfill never makes a production block look done.
+ */
+export function blockSource(code: string, debug: boolean): string {
+  return debug ? `${code}@debug` : code;
+}
+
 export interface BlockKey {
   source: string;
   /** Entry name of the stage, e.g. "wt-ready". */

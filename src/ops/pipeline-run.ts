@@ -11,6 +11,7 @@ import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import { parseOptions, type AppClass, type AppOptions, type ETLApp } from "../support/etl-app.js";
 import { dayText, eachDay } from "../util/dates.js";
 import { leaseWindow, type WindowLeaseOptions } from "./window-leases.js";
+import { blockSource } from "./blocks.js";
 import type { RunSummary } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import { loadPipeline, type OpsRegistry } from "./pipelines.js";
@@ -51,7 +52,7 @@ async function runStage(runtime: LakeRuntime, App: AppClass, options: AppOptions
     app.log("warn", `window longer than ${MAX_LEASED_DAYS} days: running without block leases`);
     return app.run();
   }
-  const keys = days.map((day) => ({ source: app.dataSource, stage: app.def.name, day }));
+  const keys = days.map((day) => ({ source: blockSource(app.dataSource, app.debug), stage: app.def.name, day }));
   const lease = await leaseWindow(keys, leases);
   if (!lease.held) {
     const who = lease.holder ? `${lease.holder.owner} (until ${new Date(lease.holder.expiresAt).toISOString()})` : "another run";

@@ -170,6 +170,18 @@ describe("lake backfill (in-process)", () => {
     await store.close();
   });
 
+  it("keeps debug blocks apart: a --debug backfill does not make production blocks look done", async () => {
+    const { home, runtime, d } = lake();
+    expect(await backfillAction("tt", { ...RANGE, debug: true }, d)).toBe(0);
+    const before = runLog(home).length;
+    expect(await backfillAction("tt", { ...RANGE, incompleteOnly: true }, deps(runtime))).toBe(0);
+    expect(runLog(home).length - before).toBe(8);
+    const store = await openBlockStore(runtime);
+    expect((await store.list({ source: "tt@debug" })).length).toBe(8);
+    expect((await store.list({ source: "tt" })).length).toBe(8);
+    await store.close();
+  });
+
   it("usage errors exit 2 with a clear message", async () => {
     const { d } = lake();
     const err: string[] = [];
