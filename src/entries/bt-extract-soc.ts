@@ -14,10 +14,19 @@ import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
 import type { Publisher } from "../support/publisher.js";
 import { BT_FILE_TYPES, fileTypeOf, type BtFileType } from "../sources/bt/files.js";
-import { scanJsonArray } from "../sources/bt/json-stream.js";
+import { scanJsonArray, scanJsonRows } from "../sources/bt/json-stream.js";
 import { DailyAddressCounter, DATASET_KEYS, deviceNames, isSkip, publishRow, ROW_ID_FIELD } from "../sources/bt/publish.js";
 
-const DEV_ADDR = /"dev_addr": ("(?:[^"\\]|\\.)*"|null)/;
+const DEV_ADDR = /"dev_addr": ("(?:[^"\\]|\\.)*"|null)/g;
+
+/** Feeds every dev_addr value of some row text to the counter (no row objects built). */
+function countAddresses(text: string, counter: DailyAddressCounter): void {
+  DEV_ADDR.lastIndex = 0;
+  for (let m = DEV_ADDR.exec(text); m; m = DEV_ADDR.exec(text)) {
+    const v = m[1]!;
+    counter.add(v === "null" ? null : v.includes("\\") ? JSON.parse(v) : v.slice(1, -1));
+  }
+}
 
 export const SKIP_ROW_PREFIX = "row not published: ";
 
@@ -65,11 +74,9 @@ export class BtExtractSoc extends ETLApp {
       const skeleton = await scanJsonArray(
         await this.storageSrc!.retrieveStream(entry.pointer),
         "data",
-        (text) => {
-          const m = DEV_ADDR.exec(text);
-          if (m) counter.add(JSON.parse(m[1]!));
-        },
+        (text) => countAddresses(text, counter),
         where,
+        (buf, start, end) => countAddresses(buf.toString("utf8", start, end), counter),
       );
       devices.set(ext, deviceNames(skeleton.devices));
     }
@@ -96,17 +103,19 @@ export class BtExtractSoc extends ETLApp {
     publisher.reset();
     const skips = new Map<string, number>();
     let rows = 0;
-    await scanJsonArray(
+    await scanJsonRows(
       await src.retrieveStream(entry.pointer),
       "data",
-      (text) => {
-        const row = publishRow(fileType, JSON.parse(text) as Record<string, unknown>, devices, counter);
-        if (isSkip(row)) {
-          skips.set(row.skip, (skips.get(row.skip) ?? 0) + 1);
-          return;
+      async (lines) => {
+        for (const line of lines) {
+          const row = publishRow(fileType, line, devices, counter);
+          if (isSkip(row)) {
+            skips.set(row.skip, (skips.get(row.skip) ?? 0) + 1);
+            continue;
+          }
+          rows++;
+          await publisher.addRow(row);
         }
-        rows++;
-        return publisher.addRow(row);
       },
       where,
     );

@@ -14,7 +14,7 @@ import { TerminalError } from "../support/errors.js";
 import { UNIT_DATA_EXT, type UnitDataStorage } from "../support/unitdata.js";
 import { pyStr } from "../util/dates.js";
 import { fileTypeOf } from "../sources/bt/files.js";
-import { scanJsonArray } from "../sources/bt/json-stream.js";
+import { scanJsonRows } from "../sources/bt/json-stream.js";
 import { MappedProvider } from "../sources/bt/providers.js";
 import { ReadyBuilder } from "../sources/bt/ready.js";
 
@@ -50,7 +50,7 @@ export class BtReady extends ETLApp {
     const src = this.storageSrc!;
     const where = `${src.repository}/${entry.pointer}`;
     const builder = new ReadyBuilder(fileType, unit.devices);
-    const doc = await scanJsonArray(await src.retrieveStream(entry.pointer), "data", (text) => builder.add(JSON.parse(text) as Record<string, unknown>), where);
+    const doc = await scanJsonRows(await src.retrieveStream(entry.pointer), "data", (rows) => rows.forEach((r) => builder.add(r)), where);
     const header = doc.header;
     if (typeof header !== "object" || header === null) throw new TerminalError(`${where}: no "header" object; rewrite it with bt-json-standard -F`);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ByteBatcher, jsonValue, scanJsonArray } from "../../src/sources/bt/json-stream.js";
+import { ByteBatcher, jsonValue, scanJsonArray, scanJsonRows } from "../../src/sources/bt/json-stream.js";
 import { pyJson } from "../../src/util/pyjson.js";
 
 function chunks(text: string, size: number): Buffer[] {
@@ -23,6 +23,15 @@ describe("scanJsonArray", () => {
       const rest = await scanJsonArray(chunks(text, size), "data", (t) => void seen.push(JSON.parse(t)), "doc");
       expect(seen).toEqual(JSON.parse(text).data);
       expect(rest).toEqual({ ...JSON.parse(text), data: [] });
+    });
+  }
+
+  for (const size of [1, 5, 64, 100_000]) {
+    it(`scanJsonRows hands over parsed rows in order, in batches (${size}-byte chunks)`, async () => {
+      const text = pyJson(DOC);
+      const seen: unknown[] = [];
+      await scanJsonRows(chunks(text, size), "data", (rows) => void seen.push(...rows), "doc");
+      expect(seen).toEqual(JSON.parse(text).data);
     });
   }
 

@@ -33,6 +33,8 @@ export async function scanJsonArray(
   arrayKey: string,
   onElement: (text: string) => void | Promise<void>,
   what: string,
+  /** When given, elements that lie whole inside one input chunk are handed over together as a byte range. */
+  onRun?: (buf: Buffer, start: number, end: number) => void | Promise<void>,
 ): Promise<Record<string, unknown>> {
   const skeleton: Buffer[] = [];
   let depth = 0;
@@ -55,6 +57,8 @@ export async function scanJsonArray(
     let skelStart = inArray ? -1 : 0;
     if (keyStart >= 0) keyStart = 0;
     if (elementStart >= 0) elementStart = 0;
+    let runStart = -1;
+    let runEnd = -1;
     while (i < n) {
       if (inString) {
         const q = buf.indexOf(QUOTE, i);
@@ -114,7 +118,11 @@ export async function scanJsonArray(
       }
       if (c === CLOSE_OBJ || c === CLOSE_ARR) {
         depth--;
-        if (inArray && depth === 2 && elementStart >= 0) {
+        if (inArray && depth === 2 && elementStart >= 0 && onRun && elementPieces.length === 0) {
+          if (runStart < 0) runStart = elementStart;
+          runEnd = i + 1;
+          elementStart = -1;
+        } else if (inArray && depth === 2 && elementStart >= 0) {
           elementPieces.push(buf.subarray(elementStart, i + 1));
           const text = elementPieces.length === 1 ? elementPieces[0]!.toString("utf8") : Buffer.concat(elementPieces).toString("utf8");
           elementPieces = [];
@@ -137,6 +145,10 @@ export async function scanJsonArray(
       }
       i++;
     }
+    if (runStart >= 0) {
+      const pending = onRun!(buf, runStart, runEnd);
+      if (pending) await pending;
+    }
     if (skelStart >= 0) skeleton.push(Buffer.from(buf.subarray(skelStart, n)));
     if (keyStart >= 0) keyPieces.push(Buffer.from(buf.subarray(keyStart, n)));
     if (elementStart >= 0) elementPieces.push(Buffer.from(buf.subarray(elementStart, n)));
@@ -152,6 +164,25 @@ export async function scanJsonArray(
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new TerminalError(`${what}: expected a JSON object at the top`);
   return doc as Record<string, unknown>;
+}
+
+/**
+ * scanJsonArray() with the elements parsed, handed over in batches (one JSON.parse per input chunk rather than one
+ * per element).
+ */
+export function scanJsonRows(
+  input: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>,
+  arrayKey: string,
+  onRows: (rows: Record<string, unknown>[]) => void | Promise<void>,
+  what: string,
+): Promise<Record<string, unknown>> {
+  return scanJsonArray(
+    input,
+    arrayKey,
+    (text) => onRows([JSON.parse(text) as Record<string, unknown>]),
+    what,
+    (buf, start, end) => onRows(JSON.parse(`[${buf.toString("utf8", start, end)}]`) as Record<string, unknown>[]),
+  );
 }
 
 // eslint-disable-next-line no-control-regex
