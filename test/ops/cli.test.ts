@@ -1,0 +1,84 @@
+/** The operations commands through the real CLI (argument mapping, exit codes) and the project's own sources. */
+import { rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { runCli } from "../../src/cli.js";
+import { tempHome } from "./helpers.js";
+
+const home = tempHome("lake-ops-cli-");
+const config = path.join(home, "lake.config.json");
+beforeAll(() => writeFileSync(config, JSON.stringify({ home })));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+  try {
+    const code = await runCli(args);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe("lake operations commands", () => {
+  it("lake schedule --json gives the original's nightly cron table (§10.3) from the sources' pipelines", async () => {
+    const r = await cli(["schedule", "--json", "--config", config]);
+    expect(r.code, r.err).toBe(0);
+    const { zone, jobs } = JSON.parse(r.out);
+    expect(zone).toBe("America/Chicago");
+    expect(jobs.map((j: { time: string; stage: string }) => `${j.time} ${j.stage}`)).toEqual([
+      "00:30 bt-insert-lake",
+      "01:00 wt-insert-lake",
+      "01:30 gs-insert-lake",
+      "03:00 bt-json-standard",
+      "03:30 wt-json-standard",
+      "04:00 gs-json-standard",
+      "05:00 bt-ready",
+      "05:30 gs-ready",
+      "06:00 gs-ready-agg",
+      "06:30 wt-ready",
+      "07:00 bt-extract-soc",
+      "07:30 wt-extract-soc",
+      "08:30 gs-agg-extract-soc",
+    ]);
+    for (const j of jobs as { stage: string; args: string[] }[]) {
+      expect(j.args.slice(0, 4)).toEqual(["-r", "0", "-s", j.stage.includes("insert-lake") ? "60" : "30"]);
+    }
+  });
+
+  it("lake backfill --dry-run maps its flags and plans a real source's blocks without writing", async () => {
+    const r = await cli(["backfill", "wt", "--time-min", "2024-11-01", "--time-max", "2024-11-03", "--skip", "extract-soc", "--dry-run", "--json", "--config", config]);
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(r.out);
+    expect([res.stages, res.days, res.planned]).toEqual([["wt-insert-lake", "wt-json-standard", "wt-ready"], 2, 6]);
+    expect(res.outcomes[0].message).toBe("lake run wt-insert-lake -s 2024-11-01 -e 2024-11-01   [never run]");
+  });
+
+  it("usage and configuration errors exit 2 with a message", async () => {
+    const unknown = await cli(["backfill", "zz", "--time-min", "2024-11-01", "--config", config]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('Unknown source "zz" (known: wt, bt, gs)');
+    const noQueue = await cli(["enqueue", "wt", "--time-min", "2024-11-01", "--config", config]);
+    expect(noQueue.code).toBe(2);
+    expect(noQueue.err).toContain('The queue driver is "inprocess"');
+    const noQueueWorker = await cli(["worker", "--dead-letters", "--config", config]);
+    expect(noQueueWorker.code).toBe(2);
+    const badFlag = await cli(["pipeline", "wt", "--frobnicate", "--config", config]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.err).toContain("unknown option '--frobnicate'");
+    const coverage = await cli(["coverage", "wt", "--from", "2024-11-01", "--config", config]);
+    expect(coverage.code).toBe(2);
+  });
+
+  it("lake coverage on an empty lake: every applicable layer missing", async () => {
+    const r = await cli(["coverage", "gs", "--from", "2024-11-01", "--to", "2024-11-02", "--json", "--config", config]);
+    expect(r.code, r.err).toBe(0);
+    const rep = JSON.parse(r.out);
+    expect(rep.applicable).toEqual(["raw", "standardized", "ready", "aggregated", "published"]);
+    expect(rep.gaps.length).toBe(5);
+  });
+});
