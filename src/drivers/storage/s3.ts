@@ -4,7 +4,6 @@
  * servers without the SDK's newer CRC32/aws-chunked checksums, checksumMode WHEN_REQUIRED and contentMd5ForDeletes.
  * The SDK's own retries are off (maxAttempts 1): the framework's withRetry owns retrying TransientErrors.
  */
-import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   CreateBucketCommand,
@@ -22,7 +21,8 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { z } from "zod";
 import { defineDriver, type DriverContext } from "../define.js";
 import type { ObjectInfo, StorageDriver } from "../../support/drivers.js";
-import { ConfigError, NotFoundError, TerminalError, TransientError } from "../../support/errors.js";
+import { ConfigError, NotFoundError, TerminalError } from "../../support/errors.js";
+import { addContentMd5ForDeletes, classifyS3Error, isNoSuchBucket } from "../utils/s3.js";
 
 export const DRIVER_NAME = "s3";
 /** S3's smallest multipart part (except the last). */
@@ -73,7 +73,7 @@ export class S3Storage implements StorageDriver {
       maxAttempts: 1,
       ...clientConfig,
     });
-    if (options.contentMd5ForDeletes) _addContentMd5ForDeletes(this.client);
+    if (options.contentMd5ForDeletes) addContentMd5ForDeletes(this.client);
   }
 
   /** Bucket of a repository; a ConfigError when the name cannot be a bucket (3–63 chars, a-z 0-9 . -). */
@@ -106,7 +106,7 @@ export class S3Storage implements StorageDriver {
       });
       await upload.done();
     } catch (err) {
-      throw _classify(err, "put", where, this.options.endpoint);
+      throw classifyS3Error(err, "put", where, this.options.endpoint);
     }
   }
 
@@ -171,7 +171,7 @@ export class S3Storage implements StorageDriver {
         }
         deleted += out.Deleted?.length ?? 0;
       } catch (err) {
-        throw _classify(err, "delete", `${Bucket} (${chunk.length} keys)`, this.options.endpoint);
+        throw classifyS3Error(err, "delete", `${Bucket} (${chunk.length} keys)`, this.options.endpoint);
       }
     }
     return deleted;
@@ -205,8 +205,8 @@ export class S3Storage implements StorageDriver {
 
   /** Classifies a failure; with createBuckets, a bucket not made yet simply holds no objects. */
   #fail(err: unknown, op: string, where: string): Error {
-    if (this.options.createBuckets && _isNoSuchBucket(err)) return new NotFoundError(`s3: no object ${where} (its bucket does not exist yet)`, { cause: err });
-    return _classify(err, op, where, this.options.endpoint);
+    if (this.options.createBuckets && isNoSuchBucket(err)) return new NotFoundError(`s3: no object ${where} (its bucket does not exist yet)`, { cause: err });
+    return classifyS3Error(err, op, where, this.options.endpoint);
   }
 
   /** The bucket name, after making sure the bucket exists when createBuckets is on (once per bucket). */
@@ -227,7 +227,7 @@ export class S3Storage implements StorageDriver {
       await this.client.send(new HeadBucketCommand({ Bucket }));
       return;
     } catch (err) {
-      const e = _classify(err, "head bucket", Bucket, this.options.endpoint);
+      const e = classifyS3Error(err, "head bucket", Bucket, this.options.endpoint);
       if (!(e instanceof NotFoundError)) throw e;
     }
     try {
@@ -235,7 +235,7 @@ export class S3Storage implements StorageDriver {
     } catch (err) {
       const name = (err as { name?: string }).name;
       if (name === "BucketAlreadyOwnedByYou" || name === "BucketAlreadyExists") return;
-      throw _classify(err, "create bucket", Bucket, this.options.endpoint);
+      throw classifyS3Error(err, "create bucket", Bucket, this.options.endpoint);
     }
   }
 }
@@ -254,70 +254,3 @@ export default defineDriver({
     return new S3Storage(options, config);
   },
 });
-
-// --- Internal helpers ---
-
-const CREDENTIAL_ERRORS = new Set([
-  "SignatureDoesNotMatch",
-  "InvalidAccessKeyId",
-  "AccessDenied",
-  "InvalidToken",
-  "ExpiredToken",
-  "InvalidClientTokenId",
-  "AuthorizationHeaderMalformed",
-]);
-const THROTTLE_ERRORS = new Set(["SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed"]);
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
-
-function _isNoSuchBucket(err: unknown): boolean {
-  return (err as { name?: string }).name === "NoSuchBucket";
-}
-
-/** Maps an SDK failure to the framework's error classes, with a message that says what, where and what to do. */
-function _classify(err: unknown, op: string, where: string, endpoint: string | undefined): Error {
-  if (err instanceof ConfigError || err instanceof TerminalError || err instanceof TransientError) return err;
-  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };
-  const name = e.name ?? "Error";
-  const status = e.$metadata?.httpStatusCode;
-  const code = e.code ?? e.cause?.code;
-  const server = endpoint ?? "AWS S3";
-  const detail = `${name}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? ""}`.trim();
-  const opts = { cause: err };
-  if (name === "NoSuchBucket") {
-    return new ConfigError(`s3: bucket of ${where} does not exist on ${server}: create it, fix bucketPrefix, or set createBuckets: true`, opts);
-  }
-  if (name === "NoSuchKey" || name === "NotFound" || status === 404) return new NotFoundError(`s3: no object ${where}`, opts);
-  if (CREDENTIAL_ERRORS.has(name) || status === 403) {
-    return new ConfigError(
-      `s3: ${server} refused the credentials for ${op} ${where} (${name}): check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket policy`,
-      opts,
-    );
-  }
-  if (THROTTLE_ERRORS.has(name) || status === 429 || (status !== undefined && status >= 500)) {
-    return new TransientError(`s3: ${op} ${where} failed on ${server}: ${detail}`, opts);
-  }
-  if ((code && NETWORK_CODES.has(code)) || name === "TimeoutError" || (status === undefined && name !== "NotImplemented")) {
-    return new TransientError(`s3: cannot reach ${server} for ${op} ${where} (${code ?? name}): is the server up and the endpoint right?`, opts);
-  }
-  if (name === "NotImplemented") {
-    return new ConfigError(`s3: ${server} does not implement ${op} as sent (${detail}): try checksumMode: WHEN_REQUIRED`, opts);
-  }
-  return new TerminalError(`s3: ${op} ${where} refused: ${detail}`, opts);
-}
-
-/** Build-step middleware: DeleteObjects with Content-MD5 instead of the SDK's CRC32 headers (Swift, Ceph). */
-function _addContentMd5ForDeletes(client: S3Client): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const req = args.request as { headers?: Record<string, string>; body?: unknown };
-      if (context.commandName === "DeleteObjectsCommand" && req.headers && (typeof req.body === "string" || req.body instanceof Uint8Array)) {
-        req.headers["content-md5"] = createHash("md5").update(req.body).digest("base64");
-        for (const h of Object.keys(req.headers)) {
-          if (h.toLowerCase().startsWith("x-amz-checksum-") || h.toLowerCase() === "x-amz-sdk-checksum-algorithm") delete req.headers[h];
-        }
-      }
-      return next(args);
-    },
-    { step: "build", priority: "low", name: "lakeContentMd5ForDeletes" },
-  );
-}
