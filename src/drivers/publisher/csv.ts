@@ -1,7 +1,8 @@
 /**
  * The embedded default publisher: one CSV file per dataset under `dir` (default `<home>/published`), upserted by
  * row id so a rerun never duplicates rows. The file is the store: on first use the driver loads it into an index
- * (row id → row); each upsert or delete rewrites it atomically (temp file + rename). The header is the union of
+ * (row id → row); a call that only adds new rows appends them, any other change rewrites the file atomically
+ * (temp file + rename); a torn last record left by an interrupted append is dropped on load. The header is the union of
  * columns in first-seen order (a later row with other keys never fails: fixes B35's CSV part); lines end in
  * `\r\n` like Python's csv module.
  */
