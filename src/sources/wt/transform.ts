@@ -16,10 +16,13 @@ import { KITS_COLUMNS, type KitsRow } from "./queries.js";
 /** The raw CSV header, exactly as the original wrote it. */
 export const CSV_HEADER: readonly string[] = KITS_COLUMNS;
 
-const INT_COLUMNS = new Set(["detID", "intID", "volume", "occupancy", "speed", "uploadSuccess", "detCountComparison", "dailyCumulative"]);
+/** The integer columns, in the order standardize destructures them. */
+const INT_LIST = ["detID", "intID", "volume", "occupancy", "speed", "uploadSuccess", "detCountComparison", "dailyCumulative"] as const;
+const INT_COLUMNS = new Set<string>(INT_LIST);
 const WALL_FORMAT = "yyyy-MM-dd HH:mm:ss";
 const WALL_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-const INT_RE = /^-?\d+$/;
+/** An integer as Python's int() reads it (surrounding blanks allowed). */
+const INT_RE = /^\s*-?\d+\s*$/;
 
 // ------------------------------------------------------------------------------------------------ raw CSV
 
@@ -167,6 +170,8 @@ export function standardize(
   const perf = new Map<string, SensorVolume>();
   const clock = new WallClock(opts.zone);
   const seen = new Map<string, number>();
+  const intIx = INT_LIST.map((c) => ix[c]!);
+  const ints = new Array<number>(INT_LIST.length);
   const bad = (row: number, field: string, message: string) =>
     badRows.push({ row, field, message: `${opts.file} row ${row}: ${message}; row skipped` });
 
@@ -177,19 +182,22 @@ export function standardize(
       bad(r, "(row)", `${rec.length} fields where the header has ${header.length}`);
       continue;
     }
-    const ints: Record<string, number> = {};
-    for (const name of INT_COLUMNS) {
-      const text = rec[ix[name]!]!.trim();
+    for (let i = 0; i < INT_LIST.length; i++) {
+      const text = rec[intIx[i]!]!;
       if (!INT_RE.test(text)) {
+        const name = INT_LIST[i]!;
         bad(r, name, `field "${name}" is ${text === "" ? "empty" : JSON.stringify(text)}, not an integer`);
         continue rows;
       }
-      ints[name] = Number(text);
+      ints[i] = +text;
     }
+    const [detID, intID, volume, occupancy, speed, uploadSuccess, detCountComparison, dailyCumulative] = ints as [
+      number, number, number, number, number, number, number, number,
+    ];
     const wall = rec[ix.curDateTime!]!.trim();
     let occurrence = 0;
     if (wall !== "" && clock.isAmbiguous(wall)) {
-      const key = `${ints.detID}\u0000${wall}`;
+      const key = `${detID}\u0000${wall}`;
       occurrence = seen.get(key) ?? 0;
       seen.set(key, occurrence + 1);
     }
@@ -200,18 +208,18 @@ export function standardize(
     }
     const intName = rec[ix.intName!]!;
     const row: StdRow = {
-      detID: ints.detID!,
-      intID: ints.intID!,
+      detID,
+      intID,
       curDateTime: t.text,
       intName,
       detName: rec[ix.detName!]!,
-      volume: ints.volume!,
-      occupancy: ints.occupancy!,
-      speed: ints.speed!,
+      volume,
+      occupancy,
+      speed,
       status: rec[ix.status!]!,
-      uploadSuccess: ints.uploadSuccess!,
-      detCountComparison: ints.detCountComparison!,
-      dailyCumulative: ints.dailyCumulative!,
+      uploadSuccess,
+      detCountComparison,
+      dailyCumulative,
     };
     data.push(row);
     // Per-intersection volume for perfmet (fixes B11: empty names are skipped, times compared as instants).
