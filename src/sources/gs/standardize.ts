@@ -441,36 +441,74 @@ function tokenValue(table: ZoneTable, c: number, t: string | undefined): GsValue
   return table.types[c] === "text" ? t : Number(t);
 }
 
-export function standardizeDay(input: StandardizeInput): StandardizeResult {
+/** One intersection-day being standardized: decided once (version, clock, day_covered), then zone by zone. */
+export interface DayPlan {
+  input: StandardizeInput;
+  version: GsApiVersion;
+  columns: readonly string[];
+  correction: ClockCorrection | undefined;
+  dayCovered: DayCovered | undefined;
+  perf: StandardizeResult["perf"];
+  warnings: string[];
+  dropped: Record<string, number>;
+  fmt: LocalFormatter;
+  dayUtcMs: number;
+}
+
+/** The earliest readable device wall time of a v8/v7 zone file (a light scan: the timestamp and utc_offset fields). */
+function earliestWall(z: ZoneCsv, dayUtcMs: number): { wallMs: number; offsetMin: number } | undefined {
+  const buf = Buffer.from(z.data.buffer, z.data.byteOffset, z.data.byteLength);
+  let best: { wallMs: number; offsetMin: number } | undefined;
+  const consider = (ts: GsValue, off: GsValue) => {
+    const t = wallTime(dayUtcMs, ts, off);
+    if ("wallMs" in t && (!best || t.wallMs < best.wallMs)) best = { wallMs: t.wallMs, offsetMin: t.offsetMin };
+  };
+  if (buf.includes(0x22)) {
+    for (const rec of splitRecords(z)) consider(rec[2] ?? null, rec[3] ?? null);
+    return best;
+  }
+  const text = buf.toString("latin1");
+  let pos = 0;
+  while (pos < text.length) {
+    let eol = text.indexOf("\n", pos);
+    if (eol < 0) eol = text.length;
+    const c1 = text.indexOf(",", pos);
+    const c2 = c1 < 0 || c1 > eol ? -1 : text.indexOf(",", c1 + 1);
+    const c3 = c2 < 0 || c2 > eol ? -1 : text.indexOf(",", c2 + 1);
+    if (c3 > 0 && c3 < eol) {
+      let c4 = text.indexOf(",", c3 + 1);
+      if (c4 < 0 || c4 > eol) c4 = text.charCodeAt(eol - 1) === 13 ? eol - 1 : eol;
+      const ts = text.slice(c2 + 1, c3);
+      const off = text.slice(c3 + 1, c4);
+      consider(kindOf(ts) === K_TEXT ? ts : isMissing(ts) ? null : Number(ts), isMissing(off) ? null : kindOf(off) === K_TEXT ? off : Number(off));
+    }
+    pos = eol + 1;
+  }
+  return best;
+}
+
+/**
+ * Decides what holds for the whole intersection-day: the version, the clock correction and day_covered (once per
+ * intersection, B44: the device's midnight in UTC from the utc_offset in force at the earliest vehicle of the day
+ * across every zone; on a fall-back day that is still the daylight offset).
+ */
+export function planDay(input: StandardizeInput): DayPlan {
   const version = detectVersion(input.zones, input.where);
-  const columns = GS_COLUMNS[version];
   const warnings: string[] = [];
-  const dropped: Record<string, number> = {};
   const fix = clockCorrection(input.siteDateTime);
   const correction = "ok" in fix ? fix.ok : undefined;
   if ("warning" in fix) warnings.push(`${input.where}: ${fix.warning}`);
-
-  const dayText = input.day.toFormat("yyyy-MM-dd");
   const dayUtcMs = Date.UTC(input.day.year, input.day.month - 1, input.day.day);
-  const cTs = columns.indexOf("timestamp");
-  const cOff = columns.indexOf("utc_offset");
-  const parsed = input.zones.map((z) => {
-    const table = readZoneTable(z, columns);
-    const times: RowTime[] = table.records.map((rec) =>
-      version === 4 ? v4Time(tokenValue(table, cTs, rec[cTs])) : wallTime(dayUtcMs, tokenValue(table, cTs, rec[cTs]), tokenValue(table, cOff, rec[cOff])),
-    );
-    return { z, table, times };
-  });
-
-  // day_covered once per intersection (B44): the device's midnight in UTC, from the utc_offset in force at the
-  // earliest vehicle of the day across every zone (on a fall-back day that is still the daylight offset).
   let dayCovered: DayCovered | undefined;
   if (correction) {
     let deviceMidnightUtc: number | undefined;
     if (version === 4) deviceMidnightUtc = dayUtcMs;
     else {
       let earliest: { wallMs: number; offsetMin: number } | undefined;
-      for (const p of parsed) for (const t of p.times) if ("wallMs" in t && (!earliest || t.wallMs < earliest.wallMs)) earliest = t;
+      for (const z of input.zones) {
+        const e = earliestWall(z, dayUtcMs);
+        if (e && (!earliest || e.wallMs < earliest.wallMs)) earliest = e;
+      }
       if (earliest) deviceMidnightUtc = dayUtcMs - earliest.offsetMin * 60_000;
     }
     if (deviceMidnightUtc !== undefined) {
@@ -479,48 +517,80 @@ export function standardizeDay(input: StandardizeInput): StandardizeResult {
       dayCovered = Math.abs(diff) <= tol ? 0 : diff < 0 ? -1 : 1;
     }
   }
+  return {
+    input,
+    version,
+    columns: GS_COLUMNS[version],
+    correction,
+    dayCovered,
+    perf: { count: 0, minMs: undefined, maxMs: undefined },
+    warnings,
+    dropped: {},
+    fmt: new LocalFormatter(input.zone),
+    dayUtcMs,
+  };
+}
 
-  const fmt = new LocalFormatter(input.zone);
-  const perf = { count: 0, minMs: undefined as number | undefined, maxMs: undefined as number | undefined };
-  const zones: ZoneOutput[] = [];
-  for (const { z, table, times } of parsed) {
-    const guid = z.guid;
-    const header: GsZoneHeader = {
-      data_type: "gridsmart",
-      zip_name: input.zipName,
-      origin_filename: `${guid}.csv`,
-      target_filename: `${input.base}_${guid}_${dayText}.json`,
-      collection_date: pyStr(input.day),
-      processing_date: pyStr(input.processingDate),
-      version,
-      guid,
-    };
-    if (dayCovered !== undefined) header.day_covered = dayCovered;
-    if (!correction) {
-      zones.push({ guid, header, table, kept: table.records.map((_, i) => i), adj: undefined, intVersion: false });
+/** One zone of a planned day: rows, timestamp_adj, header. Adds to the plan's perfmet figures and dropped counts. */
+export function standardizeZone(plan: DayPlan, z: ZoneCsv): ZoneOutput {
+  const { input, version, columns, correction } = plan;
+  const table = readZoneTable(z, columns);
+  const guid = z.guid;
+  const header: GsZoneHeader = {
+    data_type: "gridsmart",
+    zip_name: input.zipName,
+    origin_filename: `${guid}.csv`,
+    target_filename: `${input.base}_${guid}_${input.day.toFormat("yyyy-MM-dd")}.json`,
+    collection_date: pyStr(input.day),
+    processing_date: pyStr(input.processingDate),
+    version,
+    guid,
+  };
+  if (plan.dayCovered !== undefined) header.day_covered = plan.dayCovered;
+  if (!correction) return { guid, header, table, kept: table.records.map((_, i) => i), adj: undefined, intVersion: false };
+  const cTs = columns.indexOf("timestamp");
+  const cOff = columns.indexOf("utc_offset");
+  const kept: number[] = [];
+  const adj: string[] = [];
+  const perf = plan.perf;
+  for (let i = 0; i < table.records.length; i++) {
+    const rec = table.records[i]!;
+    const t =
+      version === 4 ? v4Time(tokenValue(table, cTs, rec[cTs])) : wallTime(plan.dayUtcMs, tokenValue(table, cTs, rec[cTs]), tokenValue(table, cOff, rec[cOff]));
+    if ("error" in t) {
+      // Like the original: a row whose time cannot be read is dropped and counted.
+      const kind = t.error.replace(/-?\d[\d.]*/g, "N").replace(/"[^"]*"/g, '"…"');
+      plan.dropped[kind] = (plan.dropped[kind] ?? 0) + 1;
       continue;
     }
-    const kept: number[] = [];
-    const adj: string[] = [];
-    for (let i = 0; i < times.length; i++) {
-      const t = times[i]!;
-      if ("error" in t) {
-        // Like the original: a row whose time cannot be read is dropped and counted.
-        const kind = t.error.replace(/-?\d[\d.]*/g, "N").replace(/"[^"]*"/g, '"…"');
-        dropped[kind] = (dropped[kind] ?? 0) + 1;
-        continue;
-      }
-      const utcMs = "wallMs" in t ? t.wallMs - t.offsetMin * 60_000 : t.utcMs;
-      kept.push(i);
-      adj.push(fmt.format(utcMs + correction.deltaMs, t.micros));
-      perf.count++;
-      if (perf.minMs === undefined || utcMs < perf.minMs) perf.minMs = utcMs;
-      if (perf.maxMs === undefined || utcMs > perf.maxMs) perf.maxMs = utcMs;
-    }
-    zones.push({ guid, header, table, kept, adj, intVersion: version === 4 });
+    const utcMs = "wallMs" in t ? t.wallMs - t.offsetMin * 60_000 : t.utcMs;
+    kept.push(i);
+    adj.push(plan.fmt.format(utcMs + correction.deltaMs, t.micros));
+    perf.count++;
+    if (perf.minMs === undefined || utcMs < perf.minMs) perf.minMs = utcMs;
+    if (perf.maxMs === undefined || utcMs > perf.maxMs) perf.maxMs = utcMs;
   }
-  for (const [kind, n] of Object.entries(dropped)) warnings.push(`${input.where}: ${n} row(s) dropped: ${kind}`);
-  return { version, correction, dayCovered, zones, perf, warnings, dropped };
+  return { guid, header, table, kept, adj, intVersion: version === 4 };
+}
+
+/** Warnings of a finished day (dropped rows by reason included). */
+export function dayWarnings(plan: DayPlan): string[] {
+  return [...plan.warnings, ...Object.entries(plan.dropped).map(([kind, n]) => `${plan.input.where}: ${n} row(s) dropped: ${kind}`)];
+}
+
+/** The whole intersection-day at once (tests, small days); the stage streams zone by zone instead. */
+export function standardizeDay(input: StandardizeInput): StandardizeResult {
+  const plan = planDay(input);
+  const zones = input.zones.map((z) => standardizeZone(plan, z));
+  return {
+    version: plan.version,
+    correction: plan.correction,
+    dayCovered: plan.dayCovered,
+    zones,
+    perf: plan.perf,
+    warnings: dayWarnings(plan),
+    dropped: plan.dropped,
+  };
 }
 
 /** The data rows of a zone output as objects. */
