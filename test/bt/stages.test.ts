@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
 import { afterEach, describe, expect, it } from "vitest";
@@ -89,6 +89,25 @@ describe("bt-json-standard", () => {
     expect(warnings).toContainEqual(expect.stringMatching(/line 2: 6 values, expected 5/));
     const doc = JSON.parse(await h.object(REPO.standardized, "2019/06/01/bt/Austin_bt_2019-06-01_unmatched.json")) as { data: unknown[] };
     expect(doc.data).toHaveLength(2);
+  });
+
+  it("-o writes a local copy equal to the stored object; -0 -o stores nothing", async () => {
+    const h = harness();
+    h.copyFixtureShare();
+    await h.run("insert", ["-r", "0"]);
+    const out = path.join(h.dir, "out");
+    await h.run("standard", ["-r", "0", "-o", out]);
+    const key = "2019/06/01/bt/Austin_bt_2019-06-01_unmatched.json";
+    expect(readFileSync(path.join(out, "Austin_bt_2019-06-01_unmatched.json"), "utf8")).toBe(await h.object(REPO.standardized, key));
+
+    const dry = harness();
+    dry.copyFixtureShare();
+    await dry.run("insert", ["-r", "0"]);
+    const dryOut = path.join(dry.dir, "dry");
+    const sim = await dry.run("standard", ["-r", "0", "-0", "-o", dryOut]);
+    expect(sim.processed).toBe(3);
+    expect(dry.keys(REPO.standardized)).toEqual([]);
+    expect(readFileSync(path.join(dryOut, "Austin_bt_2019-06-01_unmatched.json"), "utf8")).toBe(await h.object(REPO.standardized, key));
   });
 
   it("records one perfmet observation per reader of the unmatched file", async () => {
