@@ -194,17 +194,20 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     }
     outcomes.push(out);
     o.onOutcome?.(out);
-    o.progress?.setTotal(outcomes.length + (await counts()));
-    o.progress?.done(out);
-    if (out.status === "failed") {
-      const msg = `${d.stage} ${d.day}: ${out.message ?? "failed"}`;
-      if (out.errorKind === "transient") throw new Error(msg);
-      throw new UnrecoverableError(msg);
-    }
     if (isDone(out.status) && d.next.length > 0) {
       const data: BlockJobData = { ...d, stage: d.next[0]!, next: d.next.slice(1) };
       await o.store.markPending(data, (o.now ?? Date.now)(), `queued after ${d.stage} (run ${d.runId})`);
       await queue.add(data.stage, data, jobOptions(s, data));
+    }
+    // Total = done here + still queued (this job is still active in the counts).
+    if (o.progress) {
+      o.progress.setTotal(outcomes.length + Math.max(0, (await counts().catch(() => 1)) - 1));
+      o.progress.done(out);
+    }
+    if (out.status === "failed") {
+      const msg = `${d.stage} ${d.day}: ${out.message ?? "failed"}`;
+      if (out.errorKind === "transient") throw new Error(msg);
+      throw new UnrecoverableError(msg);
     }
     return { status: out.status };
   };
