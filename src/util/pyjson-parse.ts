@@ -276,75 +276,78 @@ export function skipValue(text: string, i: number, what = "JSON"): number {
   return k;
 }
 
-/** The members of the object starting at i: key → [start, end) of its value's text. */
-export function objectMembers(text: string, i = 0, what = "JSON"): Map<string, [number, number]> {
-  const out = new Map<string, [number, number]>();
+/**
+ * Walks the members of the object starting at i (after whitespace): fn(keyStart, keyEnd, valueStart, valueEnd) for
+ * each, the key's text including its quotes. Returns the index after the closing "}", or -1 when fn returned true
+ * (stop early).
+ */
+function walkObject(text: string, i: number, what: string, fn: (ks: number, ke: number, vs: number, ve: number) => boolean | void): number {
   i = skipWs(text, i);
   if (text.charCodeAt(i) !== 0x7b) syntax(text, i, "object expected", what);
   i = skipWs(text, i + 1);
-  if (text.charCodeAt(i) === 0x7d) return out;
+  if (text.charCodeAt(i) === 0x7d) return i + 1;
   for (;;) {
     if (text.charCodeAt(i) !== 0x22) syntax(text, i, "key expected", what);
     const keyEnd = skipString(text, i, what);
-    const key = parsePyJson(text.slice(i, keyEnd), what) as string;
+    const ks = i;
     i = skipWs(text, keyEnd);
     if (text.charCodeAt(i) !== 0x3a) syntax(text, i, "':' expected", what);
-    const start = skipWs(text, i + 1);
-    const end = skipValue(text, start, what);
-    out.set(key, [start, end]);
-    i = skipWs(text, end);
+    const vs = skipWs(text, i + 1);
+    const ve = skipValue(text, vs, what);
+    if (fn(ks, keyEnd, vs, ve) === true) return -1;
+    i = skipWs(text, ve);
     const c = text.charCodeAt(i);
-    if (c === 0x2c) {
-      i = skipWs(text, i + 1);
-      continue;
-    }
-    if (c === 0x7d) return out;
-    syntax(text, i, "',' or '}' expected", what);
+    if (c === 0x2c) i = skipWs(text, i + 1);
+    else if (c === 0x7d) return i + 1;
+    else syntax(text, i, "',' or '}' expected", what);
   }
 }
 
-/** Calls fn(start, end) for each element of the array whose text is [start, end). */
-export function forEachArrayItem(text: string, start: number, end: number, fn: (s: number, e: number) => void, what = "JSON"): void {
+/** Walks the elements of the array starting at start: item(i) handles the element at i and returns its end. */
+function walkArray(text: string, start: number, end: number, what: string, item: (i: number) => number): void {
   let i = skipWs(text, start);
   if (text.charCodeAt(i) !== 0x5b) syntax(text, i, "array expected", what);
   i = skipWs(text, i + 1);
   if (text.charCodeAt(i) === 0x5d) return;
   while (i < end) {
-    const e = skipValue(text, i, what);
-    fn(i, e);
-    i = skipWs(text, e);
+    i = skipWs(text, item(i));
     const c = text.charCodeAt(i);
-    if (c === 0x2c) {
-      i = skipWs(text, i + 1);
-      continue;
-    }
-    if (c === 0x5d) return;
-    syntax(text, i, "',' or ']' expected", what);
+    if (c === 0x2c) i = skipWs(text, i + 1);
+    else if (c === 0x5d) return;
+    else syntax(text, i, "',' or ']' expected", what);
   }
 }
 
-/**
- * The text of one member's value inside the flat object [start, end), or undefined. Scans keys only at the
- * object's top level.
- */
-export function memberText(text: string, start: number, end: number, key: string, what = "JSON"): string | undefined {
-  let i = skipWs(text, start);
-  if (text.charCodeAt(i) !== 0x7b) syntax(text, i, "object expected", what);
-  i = skipWs(text, i + 1);
+/** The members of the object starting at i: key → [start, end) of its value's text. */
+export function objectMembers(text: string, i = 0, what = "JSON"): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  walkObject(text, i, what, (ks, ke, vs, ve) => {
+    out.set(parsePyJson(text.slice(ks, ke), what) as string, [vs, ve]);
+  });
+  return out;
+}
+
+/** Calls fn(start, end) for each element of the array whose text is [start, end). */
+export function forEachArrayItem(text: string, start: number, end: number, fn: (s: number, e: number) => void, what = "JSON"): void {
+  walkArray(text, start, end, what, (i) => {
+    const e = skipValue(text, i, what);
+    fn(i, e);
+    return e;
+  });
+}
+
+/** The text of one top-level member's value of the object starting at start, or undefined. */
+export function memberText(text: string, start: number, key: string, what = "JSON"): string | undefined {
   const quoted = `"${key}"`;
-  while (i < end && text.charCodeAt(i) === 0x22) {
-    const keyEnd = skipString(text, i, what);
-    const match = keyEnd - i === quoted.length && text.startsWith(quoted, i);
-    i = skipWs(text, keyEnd);
-    if (text.charCodeAt(i) !== 0x3a) syntax(text, i, "':' expected", what);
-    const vs = skipWs(text, i + 1);
-    const ve = skipValue(text, vs, what);
-    if (match) return text.slice(vs, ve);
-    i = skipWs(text, ve);
-    if (text.charCodeAt(i) === 0x2c) i = skipWs(text, i + 1);
-    else break;
-  }
-  return undefined;
+  let found: string | undefined;
+  walkObject(text, start, what, (ks, ke, vs, ve) => {
+    if (ke - ks === quoted.length && text.startsWith(quoted, ks)) {
+      found = text.slice(vs, ve);
+      return true;
+    }
+    return false;
+  });
+  return found;
 }
 
 /**
@@ -361,51 +364,17 @@ export function forEachItemWithMember(
   what = "JSON",
 ): void {
   const quoted = `"${key}"`;
-  let i = skipWs(text, start);
-  if (text.charCodeAt(i) !== 0x5b) syntax(text, i, "array expected", what);
-  i = skipWs(text, i + 1);
-  if (text.charCodeAt(i) === 0x5d) return;
-  while (i < end) {
-    const itemStart = i;
+  walkArray(text, start, end, what, (i) => {
     let value: string | undefined;
-    let itemEnd: number;
-    if (text.charCodeAt(i) !== 0x7b) {
-      itemEnd = skipValue(text, i, what);
-    } else {
-      i = skipWs(text, i + 1);
-      if (text.charCodeAt(i) === 0x7d) itemEnd = i + 1;
-      else {
-        for (;;) {
-          if (text.charCodeAt(i) !== 0x22) syntax(text, i, "key expected", what);
-          const keyEnd = skipString(text, i, what);
-          const match = keyEnd - i === quoted.length && text.startsWith(quoted, i);
-          i = skipWs(text, keyEnd);
-          if (text.charCodeAt(i) !== 0x3a) syntax(text, i, "':' expected", what);
-          const vs = skipWs(text, i + 1);
-          const ve = skipValue(text, vs, what);
-          if (match) value = text.slice(vs, ve);
-          i = skipWs(text, ve);
-          const c = text.charCodeAt(i);
-          if (c === 0x2c) {
-            i = skipWs(text, i + 1);
-            continue;
-          }
-          if (c === 0x7d) break;
-          syntax(text, i, "',' or '}' expected", what);
-        }
-        itemEnd = i + 1;
-      }
-    }
-    fn(itemStart, itemEnd, value);
-    i = skipWs(text, itemEnd);
-    const c = text.charCodeAt(i);
-    if (c === 0x2c) {
-      i = skipWs(text, i + 1);
-      continue;
-    }
-    if (c === 0x5d) return;
-    syntax(text, i, "',' or ']' expected", what);
-  }
+    const e =
+      text.charCodeAt(i) === 0x7b
+        ? walkObject(text, i, what, (ks, ke, vs, ve) => {
+            if (ke - ks === quoted.length && text.startsWith(quoted, ks)) value = text.slice(vs, ve);
+          })
+        : skipValue(text, i, what);
+    fn(i, e, value);
+    return e;
+  });
 }
 
 /**
