@@ -9,7 +9,8 @@
  * record ids. Null dev_addr gets a null device_address.
  */
 import type { PublishRow } from "../../support/drivers.js";
-import { md5Concat } from "../../util/pyjson.js";
+import { hash } from "node:crypto";
+import { pyStr } from "../../util/pyjson.js";
 import type { BtFileType } from "./files.js";
 import { socrataWallTime, weekdayName } from "./times.js";
 
@@ -54,8 +55,11 @@ function isSkip(v: unknown): v is RowSkip {
   return typeof v === "object" && v !== null && "skip" in v;
 }
 
+/** record_id: as md5Concat (Python str() of each field, concatenated), with the one-shot hash (many rows). */
 function withId(entry: PublishRow, fields: readonly string[]): PublishRow {
-  entry.record_id = md5Concat(...fields.map((f) => entry[f]));
+  let text = "";
+  for (const f of fields) text += pyStr(entry[f]);
+  entry.record_id = hash("md5", text, "hex");
   return entry;
 }
 
