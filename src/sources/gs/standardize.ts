@@ -204,16 +204,6 @@ export function cellValue(table: ZoneTable, r: number, c: number): GsValue {
   return t;
 }
 
-/** Rows of one zone CSV as objects (the JSON writer works on the tokens; this is for callers that want values). */
-export function readZoneRows(csv: ZoneCsv, columns: readonly string[]): GsRow[] {
-  const table = readZoneTable(csv, columns);
-  return table.records.map((_, r) => {
-    const row: Record<string, GsValue> = {};
-    for (let c = 0; c < columns.length; c++) row[columns[c]!] = cellValue(table, r, c);
-    return row as GsRow;
-  });
-}
-
 /** API version = integer value of column 0 of the first zone file that has rows (original: first file, B14). */
 export function detectVersion(zones: ZoneCsv[], where: string): GsApiVersion {
   for (const z of zones) {
@@ -647,35 +637,4 @@ export function zoneJson(z: ZoneOutput): string {
     rows[k] = z.adj ? `${s}, "timestamp_adj": "${z.adj[k]}"}` : `${s}}`;
   }
   return `{"header": ${pyJson(z.header)}, "data": [${rows.join(", ")}]}`;
-}
-
-/**
- * json.dumps({header, data}) with Python's defaults, identical to pyJson() but fast on the rows (this is the bulk
- * of a day: about a hundred thousand vehicles).
- */
-export function zoneFileJson(header: GsZoneHeader, data: GsRow[]): string {
-  const keyText = new Map<string, string>();
-  const parts: string[] = new Array(data.length);
-  for (let r = 0; r < data.length; r++) {
-    const row = data[r]!;
-    let s = "{";
-    let first = true;
-    for (const k in row) {
-      const v = row[k];
-      if (v === undefined) continue;
-      let kt = keyText.get(k);
-      if (kt === undefined) keyText.set(k, (kt = `${pyJson(k)}: `));
-      let vt: string;
-      if (v === null) vt = "null";
-      else if (typeof v === "number") vt = !Number.isFinite(v) ? "null" : Number.isInteger(v) ? String(v) : pyFloatRepr(v);
-      else if (v instanceof CsvFloat) vt = v.repr;
-      else if (v instanceof PyFloat) vt = Number.isFinite(v.value) ? pyFloatRepr(v.value) : "null";
-      else if (typeof v === "string" && PLAIN.test(v)) vt = `"${v}"`;
-      else vt = pyJson(v);
-      s += first ? kt + vt : `, ${kt}${vt}`;
-      first = false;
-    }
-    parts[r] = `${s}}`;
-  }
-  return `{"header": ${pyJson(header)}, "data": [${parts.join(", ")}]}`;
 }
