@@ -170,8 +170,10 @@ export function rowsInDay(file: ZoneFileText, ident: string, startMs: number, en
         );
       }
       if (ms >= startMs && ms < endMs) {
-        const body = text.slice(s, e - 1).trimEnd();
-        out.push({ ts: ts as string, json: body.endsWith("{") ? `${body}"zone": ${pyJson(ident)}}` : body + zoneMember });
+        // The row's text up to its closing "}", then the zone member (the row has members: timestamp_adj at least).
+        let close = e - 1;
+        while (close > s && text.charCodeAt(close - 1) <= 0x20) close--;
+        out.push({ ts: ts as string, json: text.slice(s, close) + zoneMember });
       }
       index++;
     },
