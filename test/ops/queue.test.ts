@@ -65,11 +65,13 @@ function startWorker(lake: Lake, concurrency: number, untilEmpty = true): { chil
   return { child, done };
 }
 
-async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+async function waitFor(cond: () => boolean, what: string, ms = 20_000, refresh?: () => Promise<void>): Promise<void> {
   const until = Date.now() + ms;
+  await refresh?.();
   while (!cond()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
+    await refresh?.();
   }
 }
 
@@ -81,13 +83,26 @@ async function rowsPerDay(runtime: LakeRuntime, layer: "raw" | "standardized"): 
 }
 
 describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", () => {
-  it("two worker processes run 60 blocks (30 days × 2 stages), each exactly once, stages in order per day", async () => {
+  it("two worker processes run 60 blocks (30 days × 2 stages), each exactly once, stages in order per day", { timeout: 120_000 }, async () => {
     const lake = makeLake({ sleepMs: 40 });
+    // Both workers listen before the first job exists, so both take blocks however slowly each process starts.
+    const a = startWorker(lake, 2, false);
+    const b = startWorker(lake, 2, false);
+    const q = await openQueue(queueSettings(lake.runtime));
+    let workers = 0;
+    await waitFor(() => workers >= 2, "both workers to connect", 60_000, async () => void (workers = await q.getWorkersCount()));
+    await q.close();
     const d = deps(lake.runtime);
     expect(await enqueueAction("tt", { timeMin: "2024-10-01", timeMax: "2024-10-31", json: true }, d)).toBe(0);
     expect(JSON.parse(d.text()).jobs).toBe(30); // first stages; the second stages follow
-    const a = startWorker(lake, 2);
-    const b = startWorker(lake, 2);
+    const store0 = await openBlockStore(lake.runtime);
+    let finished = 0;
+    await waitFor(() => finished === 60, "60 blocks to finish", 60_000, async () => {
+      finished = (await store0.list({ source: "tt" })).filter((r) => r.status === "succeeded").length;
+    });
+    await store0.close();
+    a.child.kill("SIGTERM");
+    b.child.kill("SIGTERM");
     const [ra, rb] = await Promise.all([a.done, b.done]);
     expect([ra.code, rb.code], `${ra.err}\n${rb.err}`).toEqual([0, 0]);
     const lines = runLog(lake.home);
@@ -110,14 +125,14 @@ describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", (
     expect(summaries[0].blocks + summaries[1].blocks).toBe(60);
   });
 
-  it("a worker killed mid-block (SIGKILL): another completes the block after the lease expires, without duplicate rows", async () => {
+  it("a worker killed mid-block (SIGKILL): another completes the block after the lease expires, without duplicate rows", { timeout: 120_000 }, async () => {
     const hold = path.join(tempHome("lake-hold-"), "hold");
     writeFileSync(hold, "");
     const lake = makeLake({ holdDay: "2024-10-02", holdFile: hold }, {}, 1_500);
     const d = deps(lake.runtime);
     expect(await enqueueAction("tt", { timeMin: "2024-10-01", timeMax: "2024-10-04" }, d)).toBe(0);
     const a = startWorker(lake, 1, false);
-    await waitFor(() => existsSync(`${hold}.entered`), "worker A to enter the held block");
+    await waitFor(() => existsSync(`${hold}.entered`), "worker A to enter the held block", 60_000);
     a.child.kill("SIGKILL");
     await a.done;
     unlinkSync(hold);
@@ -137,7 +152,7 @@ describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", (
     expect(Object.fromEntries(await rowsPerDay(lake.runtime, "standardized"))).toEqual({ "2024-10-01": 1, "2024-10-02": 1, "2024-10-03": 1 });
   });
 
-  it("retries a TransientError with backoff; a terminal failure goes to the dead letters at once; later stages wait", async () => {
+  it("retries a TransientError with backoff; a terminal failure goes to the dead letters at once; later stages wait", { timeout: 120_000 }, async () => {
     const lake = makeLake({ transientDay: "2024-10-03", failDays: ["2024-10-02"] });
     const d = deps(lake.runtime);
     expect(await enqueueAction("tt", { timeMin: "2024-10-01", timeMax: "2024-10-04" }, d)).toBe(0);
@@ -162,13 +177,13 @@ describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", (
     expect(JSON.parse(d3.text()).first).toEqual(["tt-make 2024-10-02"]);
   });
 
-  it("SIGTERM: the worker takes no new job, finishes its current block, releases the lease and exits 0", async () => {
+  it("SIGTERM: the worker takes no new job, finishes its current block, releases the lease and exits 0", { timeout: 120_000 }, async () => {
     const hold = path.join(tempHome("lake-hold-"), "hold");
     writeFileSync(hold, "");
     const lake = makeLake({ holdDay: "2024-10-01", holdFile: hold });
     expect(await enqueueAction("tt", { timeMin: "2024-10-01", timeMax: "2024-10-04" }, deps(lake.runtime))).toBe(0);
     const w = startWorker(lake, 1, false);
-    await waitFor(() => existsSync(`${hold}.entered`), "the worker to enter the held block");
+    await waitFor(() => existsSync(`${hold}.entered`), "the worker to enter the held block", 60_000);
     w.child.kill("SIGTERM");
     await sleep(300);
     unlinkSync(hold);
