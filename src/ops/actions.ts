@@ -241,7 +241,9 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
       onSignal = () => {
         signals++;
         if (signals === 1) {
-          progress.log("stopping: the current blocks finish, no new job is taken (signal again to leave at once)");
+          const notice = "stopping: the current blocks finish, no new job is taken (signal again to leave at once)";
+          if (flags.json) process.stderr.write(`worker: ${notice}\n`);
+          else progress.log(notice);
           resolve();
         } else process.exit(130);
       };

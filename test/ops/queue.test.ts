@@ -184,8 +184,10 @@ describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", (
     expect(await enqueueAction("tt", { timeMin: "2024-10-01", timeMax: "2024-10-04" }, deps(lake.runtime))).toBe(0);
     const w = startWorker(lake, 1, false);
     await waitFor(() => existsSync(`${hold}.entered`), "the worker to enter the held block", 60_000);
+    let stderr = "";
+    w.child.stderr!.on("data", (b) => (stderr += b));
     w.child.kill("SIGTERM");
-    await sleep(300);
+    await waitFor(() => stderr.includes("worker: stopping"), "the worker to acknowledge SIGTERM", 60_000);
     unlinkSync(hold);
     const r = await w.done;
     expect(r.code, r.err).toBe(0);
