@@ -227,7 +227,9 @@ function skipWs(text: string, i: number): number {
 }
 
 function syntax(text: string, i: number, msg: string, what: string): never {
-  throw new JsonSyntaxError(`${what}: ${msg} at character ${i}`);
+  let line = 1;
+  for (let k = text.indexOf("\n"); k >= 0 && k < i; k = text.indexOf("\n", k + 1)) line++;
+  throw new JsonSyntaxError(`${what}: ${msg} at character ${i} (line ${line})`);
 }
 
 /** Index just after the string starting at i (text[i] === '"'). */

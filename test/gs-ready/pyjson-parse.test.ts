@@ -71,3 +71,10 @@ describe("JSON scanning", () => {
     expect(Number.isNaN((v.z as { value: number }).value)).toBe(true);
   });
 });
+
+describe("scanner errors", () => {
+  it("name the file, character and line", () => {
+    expect(() => objectMembers('{"a": 1,\n "b" 2}', 0, "zone.json")).toThrow(/zone\.json: ':' expected at character 14 \(line 2\)/);
+    expect(() => forEachArrayItem('[1, 2', 0, 5, () => undefined, "x.json")).toThrow(/x\.json/);
+  });
+});
