@@ -178,6 +178,17 @@ describe("gs-ready: runs", () => {
     expect(s.failures[0]!.error).toMatch(/No unit data dated after 2024-06-01/);
   });
 
+  it("a broken zone file fails its intersection-day with the file's key; the others are written", async () => {
+    const lake = makeLake();
+    await lake.loadFixtures();
+    await lake.put(REPO.standardized, `${BURNET}_gs_2024-06-01_${Z2}.json`, '{"header": {"version": 8}, "data": [{"timestamp_adj": ');
+    const s = await main(day("2024-06-01"), { runtime: lake.runtime });
+    expect(s.failed).toBe(1);
+    expect(s.failures[0]!.item).toBe(`${BURNET}/counts.json/2024-06-01`);
+    expect(s.failures[0]!.error).toContain(`2024/06/01/gs/${BURNET}_gs_2024-06-01_${Z2}.json`);
+    expect(lake.rows(REPO.ready).map((r) => r.id_base)).toEqual([LOOP360, NOWHERE]);
+  });
+
   it("reruns change nothing; -F rewrites", async () => {
     const lake = makeLake();
     await lake.loadFixtures();
