@@ -136,6 +136,30 @@ describe("lake backfill (in-process)", () => {
     void runtime;
   });
 
+  it("renews a running block's lease (heartbeat), so a block longer than the lease is never taken over", async () => {
+    const home = tempHome();
+    homes.push(home);
+    const runtime = makeRuntime(home, { sleepMs: 1_200 }, { blocks: { leaseMs: 300 } });
+    runtimes.push(runtime);
+    const other = sqliteBlockStore(path.join(home, "catalog.sqlite"));
+    const key = { source: "tt", stage: "tt-make", day: "2024-11-01" };
+    const run = backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-01", only: ["make"] }, deps(runtime));
+    const tries: boolean[] = [];
+    let running = true;
+    void run.finally(() => (running = false));
+    while (running) {
+      await new Promise((r) => setTimeout(r, 100));
+      if ((await other.get(key))?.status !== "running") continue;
+      const got = await other.acquireLease(key, "intruder", Date.now(), 300);
+      tries.push(got.acquired);
+      if (got.acquired) await other.releaseLease(key, "intruder");
+    }
+    expect(await run).toBe(0);
+    expect(tries.length).toBeGreaterThan(3); // tried well past the 300 ms lease
+    expect(tries.every((t) => t === false)).toBe(true);
+    await other.close();
+  });
+
   it("--concurrency runs days in parallel, still in stage order per day", async () => {
     const { home, runtime, d } = lake({ sleepMs: 20 });
     expect(await backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-09", concurrency: 4 }, d)).toBe(0);
