@@ -17,7 +17,6 @@ import { offsetText } from "../../util/dates.js";
 const WITH_SECONDS = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{1,2}):(\d{1,2})\s+([AaPp])[Mm]$/;
 const WITHOUT_SECONDS = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{1,2})\s+([AaPp])[Mm]$/;
 const HOUR_MS = 3_600_000;
-const TEXT_CACHE_LIMIT = 200_000;
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
@@ -26,11 +25,14 @@ function pad2(n: number): string {
 /** Parses AWAM wall-clock text into the str(datetime) form in one zone; unparseable text gives null. */
 export class AwamTimeParser {
   private readonly zone: IANAZone;
-  /** "y-m-d h:mi" → "YYYY-MM-DD HH:MM" + ":" placeholder split: [prefix, offset text]. */
-  private readonly minuteCache = new Map<string, [string, string] | null>();
+  /** Minute number (from year, month, day, 24-h hour, minute) → ["YYYY-MM-DD HH:MM", offset text], or null. */
+  private readonly minuteCache = new Map<number, [string, string] | null>();
   private readonly standardOffsets = new Map<number, number>();
-  /** Whole text → result, per format (with seconds, without). */
-  private readonly textCaches = [new Map<string, string | null>(), new Map<string, string | null>()] as const;
+  /** The last texts seen and their results (neighbouring rows and a row's two times often repeat), per format. */
+  private readonly recent = [
+    ["", "", null, null],
+    ["", "", null, null],
+  ] as [string, string, string | null, string | null][];
 
   constructor(zone: string) {
     this.zone = IANAZone.create(zone);
@@ -40,13 +42,14 @@ export class AwamTimeParser {
   /** `M/D/YYYY h:mm:ss AM` (seconds = true) or `M/D/YYYY h:mm AM` (seconds = false) → "YYYY-MM-DD HH:MM:SS±HH:MM". */
   parse(text: string | null | undefined, seconds: boolean): string | null {
     if (typeof text !== "string") return null;
-    // A day's file repeats each second's text a few times: remember whole results (bounded).
-    const cache = this.textCaches[seconds ? 0 : 1];
-    const whole = cache.get(text);
-    if (whole !== undefined) return whole;
+    const memo = this.recent[seconds ? 0 : 1]!;
+    if (text === memo[0] && text !== "") return memo[2];
+    if (text === memo[1] && text !== "") return memo[3];
     const out = this.parseText(text, seconds);
-    if (cache.size >= TEXT_CACHE_LIMIT) cache.clear();
-    cache.set(text, out);
+    memo[1] = memo[0];
+    memo[3] = memo[2];
+    memo[0] = text;
+    memo[2] = out;
     return out;
   }
 
@@ -56,10 +59,18 @@ export class AwamTimeParser {
     const sec = seconds ? Number(m[6]) : 0;
     if (sec > 59) return null;
     const meridiem = seconds ? m[7]! : m[6]!;
-    const key = `${m[3]}-${m[1]}-${m[2]} ${m[4]}:${m[5]}${meridiem}`;
+    const year = Number(m[3]);
+    const month = Number(m[1]);
+    const day = Number(m[2]);
+    const hour12 = Number(m[4]);
+    const minute = Number(m[5]);
+    const pm = meridiem === "P" || meridiem === "p";
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour12 < 1 || hour12 > 12 || minute > 59) return null;
+    // A number per wall-clock minute: cheap to look up (no string hashing).
+    const key = ((year * 13 + month) * 32 + day) * 1440 + ((hour12 % 12) + (pm ? 12 : 0)) * 60 + minute;
     let cached = this.minuteCache.get(key);
     if (cached === undefined) {
-      cached = this.resolveMinute(Number(m[3]), Number(m[1]), Number(m[2]), Number(m[4]), Number(m[5]), meridiem === "P" || meridiem === "p");
+      cached = this.resolveMinute(year, month, day, hour12, minute, pm);
       this.minuteCache.set(key, cached);
     }
     if (!cached) return null;
