@@ -20,7 +20,7 @@ import { storeUnitData, type UnitData } from "../support/unitdata.js";
 import { parsePyStr } from "../util/dates.js";
 import { readGsConfig, type GsSourceConfig } from "../sources/gs/config.js";
 import { readCountsArchive } from "../sources/gs/zip.js";
-import { dayWarnings, planDay, standardizeZone, zoneJson } from "../sources/gs/standardize.js";
+import { dayWarnings, planDay, standardizeZone, zoneJsonBuffer } from "../sources/gs/standardize.js";
 import { GS_EXT, zoneExt, type GsSiteFile } from "../sources/gs/types.js";
 
 /** Site files of raw per base, date-ordered, with the original's getForPrevDate(forceValid) selection. */
@@ -130,8 +130,7 @@ export class GsJsonStandard extends ETLApp {
     for (const zoneCsv of archive.zones) {
       const z = standardizeZone(plan, zoneCsv);
       const element = storage.createCatalogElement(item.base, zoneExt(z.guid), item.date, { processingDate: this.processingDate });
-      // The JSON is ASCII only (Python's escapes), so latin1 encodes it byte for byte, faster than utf8.
-      await storage.writeBuffer(Buffer.from(zoneJson(z), "latin1"), element, { cache: true, contentType: "application/json" });
+      await storage.writeBuffer(zoneJsonBuffer(z), element, { cache: true, contentType: "application/json" });
       rows += z.kept.length;
     }
     for (const w of dayWarnings(plan)) this.log("warn", w);
