@@ -1,27 +1,14 @@
 /** The in-process range runner over the test source tt (two stages) on a temp lake with the embedded defaults. */
-import { rmSync } from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backfillAction } from "../../src/ops/actions.js";
 import { openBlockStore } from "../../src/ops/blocks.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import { Catalog } from "../../src/support/catalog.js";
 import type { LakeRuntime } from "../../src/support/runtime.js";
-import { deps, makeRuntime, runLog, snapshot, tempHome } from "./helpers.js";
+import { deps, runLog, snapshot, tempHome, useLakes } from "./helpers.js";
 
-const homes: string[] = [];
-const runtimes: LakeRuntime[] = [];
-afterEach(async () => {
-  for (const r of runtimes.splice(0)) await r.close();
-  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
-});
-
-function lake(tt: Record<string, unknown> = {}, home = tempHome()) {
-  if (!homes.includes(home)) homes.push(home);
-  const runtime = makeRuntime(home, tt);
-  runtimes.push(runtime);
-  return { home, runtime, d: deps(runtime) };
-}
+const { lake } = useLakes();
 
 async function catalogDays(runtime: LakeRuntime, layer: "raw" | "standardized"): Promise<string[]> {
   const catalog = new Catalog(await runtime.driver("catalog", false), "tt", { zone: runtime.zone });
@@ -59,7 +46,7 @@ describe("lake backfill (in-process)", () => {
 
   it("a failed block stops its day's later stages; --incomplete-only then reruns only failed or missing blocks", async () => {
     const home = tempHome();
-    const first = lake({ failDays: ["2024-11-03"] }, home);
+    const first = lake({ failDays: ["2024-11-03"] }, {}, home);
     expect(await backfillAction("tt", { ...RANGE, continueOnError: true }, first.d)).toBe(1);
     const store = await openBlockStore(first.runtime);
     const failed = (await store.get({ source: "tt", stage: "tt-make", day: "2024-11-03" }))!;
@@ -70,7 +57,7 @@ describe("lake backfill (in-process)", () => {
     expect(first.d.text()).toContain("1 block(s) not started (blocked behind a failed or busy stage, or the run stopped) on 1 day(s): 2024-11-03");
     await store.close();
 
-    const fixed = lake({}, home);
+    const fixed = lake({}, {}, home);
     const before = runLog(home).length;
     expect(await backfillAction("tt", { ...RANGE, incompleteOnly: true }, fixed.d)).toBe(0);
     expect(runLog(home).slice(before).map((l) => l.split(" ").slice(0, 2).join(" "))).toEqual(["tt-make 2024-11-03", "tt-copy 2024-11-03"]);
@@ -106,12 +93,12 @@ describe("lake backfill (in-process)", () => {
     expect(fresh.d.text()).toContain("lake run tt-make -s 2024-11-01 -e 2024-11-01   [never run]");
 
     const home = tempHome();
-    const full = lake({}, home);
+    const full = lake({}, {}, home);
     expect(await backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-03" }, full.d)).toBe(0);
     await full.runtime.close();
     const before = snapshot(home);
     expect(Object.keys(before)).toContain("catalog.sqlite");
-    const dry = lake({}, home);
+    const dry = lake({}, {}, home);
     expect(await backfillAction("tt", { ...RANGE, dryRun: true, force: true }, dry.d)).toBe(0);
     await dry.runtime.close();
     expect(snapshot(home)).toEqual(before);
@@ -137,10 +124,7 @@ describe("lake backfill (in-process)", () => {
   });
 
   it("renews a running block's lease (heartbeat), so a block longer than the lease is never taken over", async () => {
-    const home = tempHome();
-    homes.push(home);
-    const runtime = makeRuntime(home, { sleepMs: 1_200 }, { blocks: { leaseMs: 300 } });
-    runtimes.push(runtime);
+    const { home, runtime } = lake({ sleepMs: 1_200 }, { blocks: { leaseMs: 300 } });
     const other = sqliteBlockStore(path.join(home, "catalog.sqlite"));
     const key = { source: "tt", stage: "tt-make", day: "2024-11-01" };
     const run = backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-01", only: ["make"] }, deps(runtime));

@@ -1,26 +1,13 @@
 /** lake coverage: day × layer counts from the catalog; a removed day shows as a gap and a backfill fills it. */
-import { rmSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backfillAction, coverageAction } from "../../src/ops/actions.js";
 import { coverageReport, formatCoverage } from "../../src/ops/coverage.js";
 import { Catalog } from "../../src/support/catalog.js";
 import type { LakeRuntime } from "../../src/support/runtime.js";
 import { ttPipeline, ttRegistry } from "./fixtures/tt-source.js";
-import { deps, makeRuntime, tempHome } from "./helpers.js";
+import { deps, useLakes } from "./helpers.js";
 
-const homes: string[] = [];
-const runtimes: LakeRuntime[] = [];
-afterEach(async () => {
-  for (const r of runtimes.splice(0)) await r.close();
-  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
-});
-function lake() {
-  const home = tempHome();
-  homes.push(home);
-  const runtime = makeRuntime(home);
-  runtimes.push(runtime);
-  return { home, runtime, d: deps(runtime) };
-}
+const { lake } = useLakes();
 
 async function removeDay(runtime: LakeRuntime, layer: "raw" | "standardized", day: string): Promise<void> {
   const catalog = new Catalog(await runtime.driver("catalog", false), "tt", { zone: runtime.zone });

@@ -1,5 +1,6 @@
 /** A temp lake on the embedded defaults (local storage, SQLite catalog and blocks) for the ops tests. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { afterEach } from "vitest";
 import os from "node:os";
 import path from "node:path";
 import { LakeRuntime } from "../../src/support/runtime.js";
@@ -47,4 +48,25 @@ export function snapshot(dir: string): Record<string, string> {
   };
   if (existsSync(dir)) walk(dir);
   return out;
+}
+
+/**
+ * lake(tt, extra, home?) makes a runtime on a temp home (or the given one) with captured deps; every home and runtime
+ * made is closed and removed after each test.
+ */
+export function useLakes() {
+  const homes: string[] = [];
+  const runtimes: LakeRuntime[] = [];
+  afterEach(async () => {
+    for (const r of runtimes.splice(0)) await r.close();
+    for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
+  });
+  return {
+    lake(tt: Record<string, unknown> = {}, extra: Partial<LakeConfigInput> = {}, home = tempHome()) {
+      if (!homes.includes(home)) homes.push(home);
+      const runtime = makeRuntime(home, tt, extra);
+      runtimes.push(runtime);
+      return { home, runtime, d: deps(runtime) };
+    },
+  };
 }

@@ -1,27 +1,13 @@
 /** lake pipeline (stages in order in one runtime) and lake schedule (nightly plan, crontab). */
-import { rmSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pipelineAction, scheduleAction } from "../../src/ops/actions.js";
 import { buildSchedule, formatCrontab, shellQuote } from "../../src/ops/schedule.js";
-import type { LakeRuntime } from "../../src/support/runtime.js";
 import { ttPipeline } from "./fixtures/tt-source.js";
-import { deps, makeRuntime, runLog, tempHome } from "./helpers.js";
+import { deps, runLog, useLakes } from "./helpers.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import path from "node:path";
 
-const homes: string[] = [];
-const runtimes: LakeRuntime[] = [];
-afterEach(async () => {
-  for (const r of runtimes.splice(0)) await r.close();
-  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
-});
-function lake(tt: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  const home = tempHome();
-  homes.push(home);
-  const runtime = makeRuntime(home, tt, extra);
-  runtimes.push(runtime);
-  return { home, runtime, d: deps(runtime) };
-}
+const { lake } = useLakes();
 
 describe("lake pipeline", () => {
   it("runs the stages in order over the window in one runtime: the second stage sees what the first wrote", async () => {
