@@ -17,6 +17,7 @@ import { offsetText } from "../../util/dates.js";
 const WITH_SECONDS = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{1,2}):(\d{1,2})\s+([AaPp])[Mm]$/;
 const WITHOUT_SECONDS = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{1,2})\s+([AaPp])[Mm]$/;
 const HOUR_MS = 3_600_000;
+const QUARTER_HOUR_MS = 900_000;
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
@@ -28,6 +29,7 @@ export class AwamTimeParser {
   /** Minute number (from year, month, day, 24-h hour, minute) → ["YYYY-MM-DD HH:MM", offset text], or null. */
   private readonly minuteCache = new Map<number, [string, string] | null>();
   private readonly standardOffsets = new Map<number, number>();
+  private readonly offsets = new Map<number, number>();
   /** The last texts seen and their results (neighbouring rows and a row's two times often repeat), per format. */
   private readonly recent = [
     ["", "", null, null],
@@ -88,6 +90,20 @@ export class AwamTimeParser {
     return [prefix, offsetText(offset)];
   }
 
+  /**
+   * The zone's offset at an instant, looked up once per quarter hour (zone rules change offsets on quarter hours;
+   * each lookup is an Intl call, too slow to make for every minute of every file).
+   */
+  private offsetAt(ms: number): number {
+    const bucket = Math.floor(ms / QUARTER_HOUR_MS);
+    let o = this.offsets.get(bucket);
+    if (o === undefined) {
+      o = this.zone.offset(bucket * QUARTER_HOUR_MS);
+      this.offsets.set(bucket, o);
+    }
+    return o;
+  }
+
   /** The zone's standard (non-daylight) offset in a year: the smaller of January's and July's. */
   private standardOffset(year: number): number {
     let std = this.standardOffsets.get(year);
@@ -103,8 +119,8 @@ export class AwamTimeParser {
    * nonexistent one (none valid), the standard offset, as pytz localize(is_dst=False) gives.
    */
   offsetForWall(wallMs: number, year: number): number {
-    const candidates = new Set([this.zone.offset(wallMs - 24 * HOUR_MS), this.zone.offset(wallMs + 24 * HOUR_MS)]);
-    const valid = [...candidates].filter((o) => this.zone.offset(wallMs - o * 60_000) === o);
+    const candidates = new Set([this.offsetAt(wallMs - 24 * HOUR_MS), this.offsetAt(wallMs + 24 * HOUR_MS)]);
+    const valid = [...candidates].filter((o) => this.offsetAt(wallMs - o * 60_000) === o);
     if (valid.length === 1) return valid[0]!;
     return this.standardOffset(year);
   }
