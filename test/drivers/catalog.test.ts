@@ -128,6 +128,18 @@ describeService(["PG_URL"], "postgres catalog", () => {
       await d.close();
     });
 
+    it("an unknown database is a ConfigError, and the message carries no password", async () => {
+      const url = new URL(serviceEnv("PG_URL")!);
+      url.pathname = "/no_such_database";
+      url.password = "s3cret-pw";
+      const d = postgres({ connectionString: url.toString() });
+      const err = await d.upsert([row("x", "a", 0)]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/no_such_database/);
+      expect((err as Error).message).not.toContain("s3cret-pw");
+      await d.close();
+    });
+
     it("a missing table is a ConfigError pointing at the options", async () => {
       const d = postgres({ table: "no_such_table" });
       const err = await (async () => {
