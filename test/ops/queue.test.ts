@@ -31,12 +31,12 @@ interface Lake {
   queueName: string;
 }
 
-function makeLake(tt: Record<string, unknown>, queue: Record<string, unknown> = {}, leaseMs = 2_000): Lake {
+function makeLake(tt: Record<string, unknown>, queue: Record<string, unknown> = {}, leaseMs = 2_000, blocks: Record<string, unknown> = {}): Lake {
   const home = tempHome("lake-queue-");
   const queueName = `lake-test-${process.pid}-${++seq}`;
   const cfg = ttConfig(home, tt, {
     queue: { driver: "bullmq", options: { url: REDIS_URL, queueName, lockMs: 1_000, stalledIntervalMs: 500, busyDelayMs: 200, backoffMs: 100, ...queue } },
-    blocks: { leaseMs },
+    blocks: { leaseMs, ...blocks },
   });
   const config = path.join(home, "lake.config.json");
   writeFileSync(config, JSON.stringify(cfg));
@@ -200,5 +200,33 @@ describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", (
     const counts = await q.getJobCounts("waiting", "active", "completed");
     await q.close();
     expect(counts).toEqual({ waiting: 3, active: 0, completed: 1 }); // 2 first stages + the finished day's successor
+  });
+});
+
+describeService(["REDIS_URL", "PG_URL"], "workers sharing a PostgreSQL block store", () => {
+  const schema = `lake_ops_q_${process.pid}`;
+  afterAll(async () => {
+    const { default: pg } = await import("pg");
+    const c = new pg.Client({ connectionString: process.env.PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c.end();
+  });
+
+  it("two worker processes, blocks and leases in PostgreSQL: every block once", { timeout: 120_000 }, async () => {
+    const lake = makeLake({ sleepMs: 20 }, {}, 2_000, { driver: "postgres", options: { connectionString: process.env.PG_URL, schema } });
+    const d = deps(lake.runtime);
+    expect(await enqueueAction("tt", { timeMin: "2024-09-01", timeMax: "2024-09-21" }, d)).toBe(0);
+    const [ra, rb] = await Promise.all([startWorker(lake, 2).done, startWorker(lake, 2).done]);
+    expect([ra.code, rb.code], `${ra.err}\n${rb.err}`).toEqual([0, 0]);
+    const blocks = runLog(lake.home).map((l) => l.split(" ").slice(0, 2).join(" "));
+    expect(blocks.length).toBe(40);
+    expect(new Set(blocks).size).toBe(40);
+    const store = await openBlockStore(lake.runtime);
+    expect(store.driverName).toBe("postgres");
+    const rows = await store.list({ source: "tt" });
+    expect(rows.filter((r) => r.status === "succeeded" && r.attempts === 1).length).toBe(40);
+    expect(await store.leases({})).toEqual([]);
+    await store.close();
   });
 });
