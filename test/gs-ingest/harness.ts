@@ -63,7 +63,8 @@ export async function makeHarness(opts: HarnessOptions): Promise<Harness> {
     {
       home: dir,
       retry: { retries: 0, minTimeoutMs: 0, maxTimeoutMs: 0 },
-      sources: { gs: { deviceUrl: fake.deviceUrl, timeoutMs: 300, ...(opts.sources ?? {}) } },
+      // A generous timeout: a loaded test machine must not turn a slow answer into a failure (timeout tests set theirs).
+      sources: { gs: { deviceUrl: fake.deviceUrl, timeoutMs: 10_000, ...(opts.sources ?? {}) } },
     },
     "gs test",
   );

@@ -76,17 +76,17 @@ describe("gs-insert-lake", () => {
   });
 
   it("a device that times out is reported and the run goes on", async () => {
-    h = await makeHarness({ devices: [{ device: V8, days: DAYS, behaviour: { mode: "timeout" } }, { device: V4, days: DAYS }] });
+    h = await makeHarness({ devices: [{ device: V8, days: DAYS, behaviour: { mode: "timeout" } }, { device: V4, days: DAYS }], sources: { timeoutMs: 1500 } });
     const s = await h.insert({ start_date: "2024-11-19", end_date: "2024-11-19" });
     expect(s.processed).toBe(1);
     expect(s.failed).toBe(1);
     expect(s.failures[0]!.item).toBe(`device ${V8.ip} (${unitDevice(V8).primary_st}_${unitDevice(V8).cross_st})`);
-    expect(s.failures[0]!.error).toMatch(/no answer within 300 ms \(sources.gs.timeoutMs\)/);
+    expect(s.failures[0]!.error).toMatch(/no answer within 1500 ms \(sources.gs.timeoutMs\)/);
     expect(h.keys(RAW).filter((k) => k.endsWith(".zip"))).toEqual(["2024/11/19/gs/Congress_Oltorf&Live Oak_gs_2024-11-19.zip"]);
   });
 
   it("a counts list that never answers times out too (B17: no request without a timeout)", async () => {
-    h = await makeHarness({ devices: [{ device: V8, days: DAYS, behaviour: { mode: "timeout", routes: ["counts"] } }] });
+    h = await makeHarness({ devices: [{ device: V8, days: DAYS, behaviour: { mode: "timeout", routes: ["counts"] } }], sources: { timeoutMs: 1500 } });
     const s = await h.insert({ start_date: "2024-11-19", end_date: "2024-11-19" });
     expect(s).toMatchObject({ processed: 0, failed: 1 });
     expect(s.failures[0]!.error).toMatch(/counts.json: no answer within/);
