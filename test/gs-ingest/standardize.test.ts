@@ -92,6 +92,12 @@ describe("GRIDSMART standardization (golden files)", () => {
     expect(detectVersion([csv("a", ""), csv("b", "4,1\r\n")], "x.zip")).toBe(4);
   });
 
+  it("an empty zone file next to others is written with no rows", () => {
+    const r = standardizeDay(input({ zones: [csv("a", "7,21,120000.5,-300,S,12,30,G,1.5,0,88\r\n"), csv("b", "")], siteDateTime: CENTRAL_NTP }));
+    expect(r.zones.map((z) => [z.guid, zoneRows(z).length])).toEqual([["a", 1], ["b", 0]]);
+    expect(zoneJson(r.zones[1]!)).toMatch(/"guid": "b", "day_covered": 0\}, "data": \[\]\}$/);
+  });
+
   it("a row with more fields than the version has is an error naming file and row", () => {
     expect(() => standardizeDay(input({ zones: [csv("a", "7,21,120000.5,-300,S,12,30,G,1.5,0,88\r\n7,21,1,-300,S,12,30,G,1.5,0,88,99\r\n")] }))).toThrow(
       /mac\/2019-06-01\/a.csv: row 2 has 12 fields, the v7 format has 11/,
