@@ -343,6 +343,16 @@ export interface ScheduleFlags {
   cwd?: string;
   /** Folder of the cron jobs' log files (default <home>/logs). */
   logDir?: string;
+  /** With --crontab: HH:MM of a nightly `lake backfill --incomplete-only` per source. */
+  repairAt?: string;
+  /** Days back the repair sweep covers (default 35). */
+  repairDays?: string | number;
+}
+
+function repairDays(value: string | number | undefined): number {
+  const n = Number(value ?? 35);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--repair-days must be a whole number of days, not "${String(value)}"`);
+  return n;
 }
 
 /** `lake schedule [--crontab]`. */
@@ -363,6 +373,7 @@ export async function scheduleAction(flags: ScheduleFlags, deps: ActionDeps = {}
           zone: runtime.zone,
           cwd,
           logDir: path.resolve(flags.logDir ?? path.join(runtime.home, "logs")),
+          ...(flags.repairAt ? { repair: { time: flags.repairAt, days: repairDays(flags.repairDays), sources: pipelines.map((p) => p.code) } } : {}),
           ...(flags.config ? { config: path.resolve(flags.config) } : {}),
         }),
       );

@@ -3,7 +3,7 @@
  * with per-stage overrides from the config's `schedule:` section, in the lake's zone; printable as a table or as
  * crontab lines (CRON_TZ = the zone, so the host's zone does not matter).
  */
-import { ConfigError } from "../support/errors.js";
+import { ConfigError, UsageError } from "../support/errors.js";
 import type { SourcePipeline } from "../sources/types.js";
 
 export interface PlannedJob {
@@ -48,8 +48,17 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A nightly `lake backfill --incomplete-only` per source over the last `days` days (the atd-mds repair sweep). */
+export interface RepairSweep {
+  /** HH:MM local time. */
+  time: string;
+  days: number;
+  sources: string[];
+}
+
 export interface CrontabOptions {
   zone: string;
+  repair?: RepairSweep;
   /** Folder the jobs run in (the project with node_modules). */
   cwd: string;
   /** --config passed to every job. */
@@ -68,6 +77,15 @@ export function formatCrontab(jobs: PlannedJob[], o: CrontabOptions): string {
     const words = ["npx", "lake", "run", j.stage, ...j.args, ...(o.config ? ["--config", o.config] : [])].map(shellQuote);
     const log = shellQuote(`${o.logDir}/${j.stage}.log`);
     lines.push(`${Number(mm)} ${Number(hh)} * * * cd ${shellQuote(o.cwd)} && ${words.join(" ")} >> ${log} 2>&1`);
+  }
+  if (o.repair) {
+    if (!HHMM.test(o.repair.time)) throw new UsageError(`--repair-at "${o.repair.time}" is not HH:MM (24 h)`);
+    const [hh, mm] = o.repair.time.split(":");
+    for (const source of o.repair.sources) {
+      const words = ["npx", "lake", "backfill", source, "--time-min", String(o.repair.days), "--incomplete-only", "--continue-on-error", ...(o.config ? ["--config", o.config] : [])].map(shellQuote);
+      const log = shellQuote(`${o.logDir}/backfill-${source}.log`);
+      lines.push(`${Number(mm)} ${Number(hh)} * * * cd ${shellQuote(o.cwd)} && ${words.join(" ")} >> ${log} 2>&1`);
+    }
   }
   return `${lines.join("\n")}\n`;
 }

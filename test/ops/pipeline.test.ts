@@ -98,6 +98,11 @@ describe("lake schedule", () => {
     expect(lines[2]).toBe("30 0 * * * cd '/srv/my lake' && npx lake run tt-make -r 0 -s 60 --config /etc/lake.yaml >> /var/log/lake/tt-make.log 2>&1");
     expect(lines[3]).toMatch(/^0 3 \* \* \* .* tt-copy -r 0 -s 30 /);
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    const repair = formatCrontab(buildSchedule([ttPipeline]), { zone: "America/Chicago", cwd: "/srv/lake", logDir: "/var/log/lake", repair: { time: "09:15", days: 35, sources: ["tt"] } });
+    expect(repair.trim().split("\n").pop()).toBe(
+      "15 9 * * * cd /srv/lake && npx lake backfill tt --time-min 35 --incomplete-only --continue-on-error >> /var/log/lake/backfill-tt.log 2>&1",
+    );
+    expect(() => formatCrontab([], { zone: "UTC", cwd: "/", logDir: "/", repair: { time: "9:15", days: 35, sources: [] } })).toThrow(/--repair-at "9:15"/);
   });
 
   it("prints the plan in the configured zone; overrides come from the config's schedule section", async () => {
