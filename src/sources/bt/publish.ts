@@ -21,12 +21,20 @@ export const DATASET_KEYS: Record<BtFileType, string> = {
 };
 export const ROW_ID_FIELD = "record_id";
 
+/**
+ * A string that does not share memory with a larger one. Values cut out of a big text (regex matches, slices) keep
+ * the whole text alive while they are kept; a day's address table would otherwise pin every chunk it was read from.
+ */
+export function ownCopy(s: string): string {
+  return (s + " ").slice(0, -1);
+}
+
 /** Builds the day's numbering; feed unmatched rows first, then matched rows. */
 export class DailyAddressCounter {
   private readonly numbers = new Map<string, number>();
   add(devAddr: unknown): void {
     if (typeof devAddr !== "string") return;
-    if (!this.numbers.has(devAddr)) this.numbers.set(devAddr, this.numbers.size + 1);
+    if (!this.numbers.has(devAddr)) this.numbers.set(ownCopy(devAddr), this.numbers.size + 1);
   }
   get(devAddr: unknown): number | null {
     return typeof devAddr === "string" ? (this.numbers.get(devAddr) ?? null) : null;

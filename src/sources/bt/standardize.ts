@@ -15,6 +15,7 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { RAW_COLUMNS, TIME_COLUMNS, type BtFileType } from "./files.js";
 import { ByteBatcher, jsonValue } from "./json-stream.js";
 import { AwamTimeParser } from "./times.js";
+import { ownCopy } from "./publish.js";
 import { pyJson } from "../../util/pyjson.js";
 
 export interface StandardHeader {
@@ -212,7 +213,7 @@ export async function* standardizeBluetooth(
         const host = values[hostIdx] ?? null;
         if (reader) {
           let r = stats.perReader.get(reader);
-          if (!r) stats.perReader.set(reader, (r = { count: 0, min: null, max: null, minMs: Infinity, maxMs: -Infinity }));
+          if (!r) stats.perReader.set(ownCopy(reader), (r = { count: 0, min: null, max: null, minMs: Infinity, maxMs: -Infinity }));
           r.count++;
           // Compared as instants, not text (B11): on DST days the offsets differ. Same text as the current
           // extreme: nothing to do (most rows of a reader share few distinct seconds with their neighbours).
