@@ -11,6 +11,7 @@ export function register(program: Command): void {
     .requiredOption("--to <day>", "end day, exclusive (equal to --from = that day)")
     .option("--json", "print the report as JSON")
     .option("--fail-on-gaps", "exit 1 when a day is missing or partial")
+    .option("--html <file>", "also write the report as a web page")
     .option("--debug", "report the debug (test) repositories")
     .option("--config <file>", "configuration file")
     .action(async (source: string, opts: Record<string, unknown>, self: Command) => {

@@ -390,6 +390,8 @@ export interface CoverageFlags {
   config?: string;
   /** Exit 1 when a day is missing or partial (for monitoring). */
   failOnGaps?: boolean;
+  /** Also write the report as a web page to this file. */
+  html?: string;
 }
 
 /** `lake coverage <source> --from D --to D [--json]`. */
@@ -397,11 +399,15 @@ export async function coverageAction(source: string, flags: CoverageFlags, deps:
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
     if (!flags.from || !flags.to) throw new UsageError("lake coverage: --from and --to are required (YYYY-MM-DD; --to is exclusive)");
-    const { coverageReport, formatCoverage } = await import("./coverage.js");
+    const { coverageReport, formatCoverage, formatCoverageHtml } = await import("./coverage.js");
     const registry = deps.registry ?? (await defaultRegistry());
     const pipeline = await loadPipeline(registry, source);
     const report = await coverageReport(runtime, registry, pipeline, { from: flags.from, to: flags.to, debug: Boolean(flags.debug) });
     out(flags.json ? `${JSON.stringify(report)}\n` : formatCoverage(report, pipeline.name));
+    if (flags.html) {
+      const { writeFile } = await import("node:fs/promises");
+      await writeFile(flags.html, formatCoverageHtml(report, pipeline.name));
+    }
     return flags.failOnGaps && report.gaps.length > 0 ? 1 : 0;
   });
 }

@@ -133,3 +133,35 @@ export function formatCoverage(r: CoverageReport, name?: string): string {
   lines.push("", r.gaps.length ? `${missing} missing and ${partial} partial day-layer cell(s); fill them with \`lake backfill ${r.source} --time-min … --time-max …\`` : "no gaps");
   return `${lines.join("\n")}\n`;
 }
+
+const escapeHtml = (t: string) => t.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+
+/** The report as a standalone web page (no scripts, no external files). */
+export function formatCoverageHtml(r: CoverageReport, name?: string): string {
+  const title = `Coverage of ${r.source}${name ? ` (${name})` : ""}, ${r.from} up to ${r.to}`;
+  const head = r.layers.map((l) => `<th>${l}</th>`).join("");
+  const rows = r.days
+    .map((d) => {
+      const cells = r.layers
+        .map((l) => {
+          const c = d.cells[l];
+          const text = c.status === "n/a" ? "n/a" : c.status === "missing" ? "missing" : c.status === "partial" ? `${c.count} of ${c.expected}` : String(c.count);
+          return `<td class="${c.status === "n/a" ? "na" : c.status}">${text}</td>`;
+        })
+        .join("");
+      return `<tr><th>${d.day}</th>${cells}</tr>`;
+    })
+    .join("\n");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}th,td{padding:.25em .8em;border:1px solid #ccc;text-align:right}
+td.ok{background:#e6f4ea}td.partial{background:#fff4cc}td.missing{background:#fde2e1;font-weight:bold}td.na{color:#999}
+</style></head><body>
+<h1>${escapeHtml(title)}</h1>
+<p>Catalog rows per local day (${escapeHtml(r.zone)}) and layer. ${r.gaps.length} gap(s).</p>
+<table><thead><tr><th>day</th>${head}</tr></thead><tbody>
+${rows}
+</tbody></table></body></html>
+`;
+}

@@ -5,6 +5,8 @@ import { coverageReport, formatCoverage } from "../../src/ops/coverage.js";
 import { Catalog } from "../../src/support/catalog.js";
 import type { LakeRuntime } from "../../src/support/runtime.js";
 import { ttPipeline, ttRegistry } from "./fixtures/tt-source.js";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { deps, useLakes } from "./helpers.js";
 
 const { lake } = useLakes();
@@ -20,7 +22,7 @@ async function removeDay(runtime: LakeRuntime, layer: "raw" | "standardized", da
 
 describe("lake coverage", () => {
   it("shows a removed day as missing, and a backfill over the range fills it", async () => {
-    const { runtime, d } = lake();
+    const { home, runtime, d } = lake();
     expect(await backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-06" }, d)).toBe(0);
     await removeDay(runtime, "raw", "2024-11-03");
     await removeDay(runtime, "standardized", "2024-11-03");
@@ -44,6 +46,11 @@ describe("lake coverage", () => {
     expect(await coverageAction("tt", { from: "2024-11-01", to: "2024-11-06", failOnGaps: true }, t)).toBe(1);
     expect(t.text()).toMatch(/2024-11-03\s+MISSING\s+MISSING\s+n\/a\s+n\/a\s+n\/a/);
     expect(t.text()).toContain("2 missing and 0 partial");
+    const page = path.join(home, "coverage.html");
+    expect(await coverageAction("tt", { from: "2024-11-01", to: "2024-11-06", html: page }, deps(runtime))).toBe(0);
+    const html = readFileSync(page, "utf8");
+    expect(html).toContain("<tr><th>2024-11-03</th><td class=\"missing\">missing</td><td class=\"missing\">missing</td><td class=\"na\">n/a</td>");
+    expect(html).toContain("<tr><th>2024-11-01</th><td class=\"ok\">1</td>");
 
     expect(await backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-06" }, deps(runtime))).toBe(0);
     const after = deps(runtime);
