@@ -68,6 +68,16 @@ describe("ReadyBuilder", () => {
     expect(b.table.length).toBe(2);
   });
 
+  it("escapes values like json.dumps, also when only a later row needs it", () => {
+    const b = new ReadyBuilder("unmatched", [dev("a")]);
+    b.add({ host_timestamp: "t1", reader_id: "a", dev_addr: "plain" });
+    b.add({ host_timestamp: "t2", reader_id: "a", dev_addr: 'q"\u00e9\\', extra: 5 });
+    const text = collect(b.json({}, "p"));
+    expect(text).toContain('"dev_addr": "plain", "device_id"');
+    expect(text).toContain('"dev_addr": "q\\"\\u00e9\\\\", "extra": 5, "device_id"');
+    expect(JSON.parse(text).data[1].dev_addr).toBe('q"\u00e9\\');
+  });
+
   it("devices keep their inventory values; lat/lon print as floats", () => {
     const b = new ReadyBuilder("unmatched", [dev("a", { lat: 30, lon: -97, kits_id: null })]);
     b.add({ host_timestamp: "t", reader_id: "a", dev_addr: "x" });

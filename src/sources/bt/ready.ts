@@ -37,6 +37,8 @@ export function readyDevice(d: UnitDevice, id: string): Record<string, unknown> 
 
 /** Distinct values beyond which a column stops sharing through a lookup table (timestamps, device addresses). */
 const INTERN_LIMIT = 4096;
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 
 /**
  * Column store. Repeated values are shared: low-cardinality columns (readers, ips, device ids) through a lookup
@@ -48,6 +50,7 @@ export class RowTable {
   private readonly data: unknown[][] = [];
   private readonly interned: (Map<string, string> | undefined)[] = [];
   private readonly previous: unknown[] = [];
+  private readonly plain: boolean[] = [];
   length = 0;
 
   column(name: string): number {
@@ -59,24 +62,36 @@ export class RowTable {
       this.data.push(new Array(this.length).fill(undefined));
       this.interned.push(new Map());
       this.previous.push(undefined);
+      this.plain.push(true);
     }
     return i;
   }
 
   private share(col: number, v: unknown): unknown {
-    if (typeof v !== "string") return v;
+    if (typeof v !== "string") {
+      if (v !== null && v !== undefined) this.plain[col] = false;
+      return v;
+    }
     const prev = this.previous[col];
     if (v === prev) return prev;
     const m = this.interned[col];
     let out = v;
-    if (m) {
-      const hit = m.get(v);
-      if (hit !== undefined) out = hit;
-      else if (m.size < INTERN_LIMIT) m.set(v, v);
-      else this.interned[col] = undefined;
+    const hit = m?.get(v);
+    if (hit !== undefined) out = hit;
+    else {
+      if (NEEDS_ESCAPE.test(v)) this.plain[col] = false;
+      if (m) {
+        if (m.size < INTERN_LIMIT) m.set(v, v);
+        else this.interned[col] = undefined;
+      }
     }
     this.previous[col] = out;
     return out;
+  }
+
+  /** True when every value of the column is null or a string that json.dumps writes as is between quotes. */
+  isPlain(col: number): boolean {
+    return this.plain[col] ?? true;
   }
 
   /** Appends a row: values[k] goes to column cols[k]; columns not named get undefined. */
@@ -254,6 +269,7 @@ export class ReadyBuilder {
     const idCols = new Set(this.joinCols);
     const order = [...t.columns.keys()].filter((c) => !idCols.has(c)).concat(this.joinCols);
     const keyText = order.map((c) => `${jsonValue(t.columns[c]!)}: `);
+    const plain = order.map((c) => t.isPlain(c));
     const sorted = t.sortedOrder(READY_SORT[this.fileType]);
     const bytes = new ByteBatcher();
     let first = true;
@@ -263,7 +279,7 @@ export class ReadyBuilder {
       for (let k = 0; k < order.length; k++) {
         const v = t.get(r, order[k]!);
         if (v === undefined) continue;
-        row += sep + keyText[k] + jsonValue(v);
+        row += sep + keyText[k] + (v === null ? "null" : plain[k] ? `"${v as string}"` : jsonValue(v));
         sep = ", ";
       }
       const full = bytes.add(`${row}}`);
