@@ -126,54 +126,120 @@ function intText(t: string): string {
 }
 
 /**
- * One zone CSV as tokens with pandas-like column types (a column with any decimal is float, any text is text, an
- * integer column with a missing value is float). Rows are kept as tokens: the JSON is written straight from them.
+ * One zone CSV with pandas-like column types (a column with any decimal is float, any text is text, an integer
+ * column with a missing value is float). Fields stay byte ranges of the CSV: the JSON is written straight from them.
  */
 export interface ZoneTable {
   path: string;
   columns: readonly string[];
   types: ColType[];
-  records: string[][];
+  /** The CSV bytes (for a quoted CSV: its parsed fields laid end to end). */
+  buf: Buffer;
+  rows: number;
+  /** Field c of row r is buf[start[r*W+c], end[r*W+c]) with W = columns.length; an absent field has start -1. */
+  start: Int32Array;
+  end: Int32Array;
 }
 
-/**
- * Records of a zone CSV. Device CSVs are plain (no quotes): split directly, which is several times faster than a
- * general parser on a day of vehicles; anything with a quote goes through csv-parse.
- */
-function splitRecords(csv: ZoneCsv): string[][] {
-  const buf = Buffer.from(csv.data.buffer, csv.data.byteOffset, csv.data.byteLength);
-  if (!buf.includes(0x22)) {
-    const text = buf.toString("utf8").replace(/^\uFEFF/, "");
-    const out: string[][] = [];
-    for (const line of text.split("\n")) {
-      const l = line.endsWith("\r") ? line.slice(0, -1) : line;
-      if (l === "") continue;
-      out.push(l.split(","));
+function tooManyFields(path: string, row: number, fields: number, first: string, columns: readonly string[]): TerminalError {
+  return new TerminalError(`${path}: row ${row} has ${fields} fields, the v${first} format has ${columns.length} (${columns.join(", ")})`);
+}
+
+/** Field ranges of a plain CSV (no quotes: what devices write), found with a byte scan. */
+function scanPlain(buf: Buffer, path: string, columns: readonly string[]): { rows: number; start: Int32Array; end: Int32Array } {
+  const W = columns.length;
+  const n = buf.length;
+  let p = n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  let lines = 1;
+  for (let i = buf.indexOf(10, p); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
+  const start = new Int32Array(lines * W).fill(-1);
+  const end = new Int32Array(lines * W);
+  let r = 0;
+  while (p < n) {
+    let eol = buf.indexOf(10, p);
+    if (eol < 0) eol = n;
+    let le = eol;
+    if (le > p && buf[le - 1] === 13) le--;
+    if (le > p) {
+      const base = r * W;
+      let c = 0;
+      let fs = p;
+      for (let i = p; i <= le; i++) {
+        if (i === le || buf[i] === 44) {
+          if (c >= W) {
+            let fields = 1;
+            for (let j = p; j < le; j++) if (buf[j] === 44) fields++;
+            throw tooManyFields(path, r + 1, fields, buf.toString("latin1", p, buf.indexOf(44, p)), columns);
+          }
+          start[base + c] = fs;
+          end[base + c] = i;
+          c++;
+          fs = i + 1;
+        }
+      }
+      r++;
     }
-    return out;
+    p = eol + 1;
   }
+  return { rows: r, start, end };
+}
+
+/** A quoted CSV (never seen from devices, but valid CSV): parsed with csv-parse, fields laid end to end. */
+function scanQuoted(csv: ZoneCsv, buf: Buffer, columns: readonly string[]): { buf: Buffer; rows: number; start: Int32Array; end: Int32Array } {
+  let records: string[][];
   try {
-    return parseCsv(buf, { relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
+    records = parseCsv(buf, { relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
   } catch (err) {
     throw new TerminalError(`${csv.path}: unreadable CSV (${(err as Error).message})`, { cause: err });
   }
+  const W = columns.length;
+  const start = new Int32Array(records.length * W).fill(-1);
+  const end = new Int32Array(records.length * W);
+  const parts: Buffer[] = [];
+  let pos = 0;
+  records.forEach((rec, r) => {
+    if (rec.length > W) throw tooManyFields(csv.path, r + 1, rec.length, rec[0] ?? "", columns);
+    rec.forEach((field, c) => {
+      const b = Buffer.from(field, "utf8");
+      start[r * W + c] = pos;
+      end[r * W + c] = pos + b.length;
+      pos += b.length;
+      parts.push(b);
+    });
+  });
+  return { buf: Buffer.concat(parts), rows: records.length, start, end };
+}
+
+/** What the field buf[s, e) is: missing, integer, decimal or text. */
+function kindAt(buf: Buffer, s: number, e: number): number {
+  if (s < 0 || s === e) return K_MISSING;
+  let i = s;
+  let c = buf[i]!;
+  if (c === 45 || c === 43) i++;
+  let dot = false;
+  let digits = 0;
+  for (; i < e; i++) {
+    c = buf[i]!;
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46 && !dot) dot = true;
+    else return kindOf(buf.toString("utf8", s, e));
+  }
+  if (digits === 0) return kindOf(buf.toString("utf8", s, e));
+  return dot ? K_FLOAT : K_INT;
 }
 
 /** Reads a headerless zone CSV under the version's columns. Too many fields in a row is an error naming the row. */
 export function readZoneTable(csv: ZoneCsv, columns: readonly string[]): ZoneTable {
-  const records = splitRecords(csv);
-  const width = columns.length;
-  for (let r = 0; r < records.length; r++) {
-    if (records[r]!.length > width) {
-      throw new TerminalError(`${csv.path}: row ${r + 1} has ${records[r]!.length} fields, the v${records[r]![0]} format has ${width} (${columns.join(", ")})`);
-    }
-  }
+  const raw = Buffer.from(csv.data.buffer, csv.data.byteOffset, csv.data.byteLength);
+  const scanned = raw.includes(0x22) ? scanQuoted(csv, raw, columns) : { buf: raw, ...scanPlain(raw, csv.path, columns) };
+  const { buf, rows, start, end } = scanned;
+  const W = columns.length;
   const types: ColType[] = [];
-  for (let c = 0; c < width; c++) {
+  for (let c = 0; c < W; c++) {
     let t: ColType = "int";
     let missing = false;
-    for (let r = 0; r < records.length; r++) {
-      const k = kindOf(records[r]![c]);
+    for (let r = 0; r < rows; r++) {
+      const k = kindAt(buf, start[r * W + c]!, end[r * W + c]!);
       if (k === K_INT) continue;
       if (k === K_MISSING) missing = true;
       else if (k === K_FLOAT) t = "float";
@@ -185,7 +251,7 @@ export function readZoneTable(csv: ZoneCsv, columns: readonly string[]): ZoneTab
     if (t === "int" && missing) t = "float";
     types.push(t);
   }
-  return { path: csv.path, columns, types, records };
+  return { path: csv.path, columns, types, buf, rows, start, end };
 }
 
 function isMissing(t: string | undefined): t is undefined {
@@ -194,9 +260,16 @@ function isMissing(t: string | undefined): t is undefined {
   return !(c >= 48 && c <= 57) && MISSING.has(t);
 }
 
+/** The text of field c of row r (undefined when absent). */
+export function token(table: ZoneTable, r: number, c: number): string | undefined {
+  const i = r * table.columns.length + c;
+  const s = table.start[i]!;
+  return s < 0 ? undefined : table.buf.toString(table.types[c] === "text" ? "utf8" : "latin1", s, table.end[i]);
+}
+
 /** The value of one cell as written (int, CsvFloat, text, or null). */
 export function cellValue(table: ZoneTable, r: number, c: number): GsValue {
-  const t = table.records[r]![c];
+  const t = token(table, r, c);
   if (isMissing(t)) return null;
   const type = table.types[c];
   if (type === "int") return Number(t);
@@ -426,9 +499,18 @@ export interface StandardizeResult {
   dropped: Record<string, number>;
 }
 
-function tokenValue(table: ZoneTable, c: number, t: string | undefined): GsValue {
+/** A field as the time rules read it: a number in numeric columns, text in text columns, null when missing. */
+function fieldValue(table: ZoneTable, r: number, c: number): GsValue {
+  if (c < 0) return null;
+  const t = token(table, r, c);
   if (isMissing(t)) return null;
   return table.types[c] === "text" ? t : Number(t);
+}
+
+function rowTime(plan: DayPlan, table: ZoneTable, r: number): RowTime {
+  return plan.version === 4
+    ? v4Time(fieldValue(table, r, plan.cTs))
+    : wallTime(plan.dayUtcMs, fieldValue(table, r, plan.cTs), fieldValue(table, r, plan.cOff));
 }
 
 /** One intersection-day being standardized: decided once (version, clock, day_covered), then zone by zone. */
@@ -443,88 +525,66 @@ export interface DayPlan {
   dropped: Record<string, number>;
   fmt: LocalFormatter;
   dayUtcMs: number;
-}
-
-/** The earliest readable device wall time of a v8/v7 zone file (a light scan: the timestamp and utc_offset fields). */
-function earliestWall(z: ZoneCsv, dayUtcMs: number): { wallMs: number; offsetMin: number } | undefined {
-  const buf = Buffer.from(z.data.buffer, z.data.byteOffset, z.data.byteLength);
-  let best: { wallMs: number; offsetMin: number } | undefined;
-  const consider = (ts: GsValue, off: GsValue) => {
-    const t = wallTime(dayUtcMs, ts, off);
-    if ("wallMs" in t && (!best || t.wallMs < best.wallMs)) best = { wallMs: t.wallMs, offsetMin: t.offsetMin };
-  };
-  if (buf.includes(0x22)) {
-    for (const rec of splitRecords(z)) consider(rec[2] ?? null, rec[3] ?? null);
-    return best;
-  }
-  const text = buf.toString("latin1");
-  let pos = 0;
-  while (pos < text.length) {
-    let eol = text.indexOf("\n", pos);
-    if (eol < 0) eol = text.length;
-    const c1 = text.indexOf(",", pos);
-    const c2 = c1 < 0 || c1 > eol ? -1 : text.indexOf(",", c1 + 1);
-    const c3 = c2 < 0 || c2 > eol ? -1 : text.indexOf(",", c2 + 1);
-    if (c3 > 0 && c3 < eol) {
-      let c4 = text.indexOf(",", c3 + 1);
-      if (c4 < 0 || c4 > eol) c4 = text.charCodeAt(eol - 1) === 13 ? eol - 1 : eol;
-      const ts = text.slice(c2 + 1, c3);
-      const off = text.slice(c3 + 1, c4);
-      consider(kindOf(ts) === K_TEXT ? ts : isMissing(ts) ? null : Number(ts), isMissing(off) ? null : kindOf(off) === K_TEXT ? off : Number(off));
-    }
-    pos = eol + 1;
-  }
-  return best;
+  cTs: number;
+  cOff: number;
+  /** The zones read while planning (field ranges only; the bytes are the archive's). */
+  tables: Map<ZoneCsv, ZoneTable>;
 }
 
 /**
- * Decides what holds for the whole intersection-day: the version, the clock correction and day_covered (once per
- * intersection, B44: the device's midnight in UTC from the utc_offset in force at the earliest vehicle of the day
- * across every zone; on a fall-back day that is still the daylight offset).
+ * Reads every zone and decides what holds for the whole intersection-day: the version, the clock correction and
+ * day_covered (once per intersection, B44: the device's midnight in UTC from the utc_offset in force at the
+ * earliest vehicle of the day across every zone; on a fall-back day that is still the daylight offset).
  */
 export function planDay(input: StandardizeInput): DayPlan {
   const version = detectVersion(input.zones, input.where);
+  const columns = GS_COLUMNS[version];
   const warnings: string[] = [];
   const fix = clockCorrection(input.siteDateTime);
   const correction = "ok" in fix ? fix.ok : undefined;
   if ("warning" in fix) warnings.push(`${input.where}: ${fix.warning}`);
-  const dayUtcMs = Date.UTC(input.day.year, input.day.month - 1, input.day.day);
-  let dayCovered: DayCovered | undefined;
-  if (correction) {
-    let deviceMidnightUtc: number | undefined;
-    if (version === 4) deviceMidnightUtc = dayUtcMs;
-    else {
-      let earliest: { wallMs: number; offsetMin: number } | undefined;
-      for (const z of input.zones) {
-        const e = earliestWall(z, dayUtcMs);
-        if (e && (!earliest || e.wallMs < earliest.wallMs)) earliest = e;
-      }
-      if (earliest) deviceMidnightUtc = dayUtcMs - earliest.offsetMin * 60_000;
-    }
-    if (deviceMidnightUtc !== undefined) {
-      const diff = deviceMidnightUtc + correction.deltaMs - input.day.toMillis();
-      const tol = input.toleranceMinutes * 60_000;
-      dayCovered = Math.abs(diff) <= tol ? 0 : diff < 0 ? -1 : 1;
-    }
-  }
-  return {
+  const plan: DayPlan = {
     input,
     version,
-    columns: GS_COLUMNS[version],
+    columns,
     correction,
-    dayCovered,
+    dayCovered: undefined,
     perf: { count: 0, minMs: undefined, maxMs: undefined },
     warnings,
     dropped: {},
     fmt: new LocalFormatter(input.zone),
-    dayUtcMs,
+    dayUtcMs: Date.UTC(input.day.year, input.day.month - 1, input.day.day),
+    cTs: columns.indexOf("timestamp"),
+    cOff: columns.indexOf("utc_offset"),
+    tables: new Map(input.zones.map((z) => [z, readZoneTable(z, columns)])),
   };
+  if (correction) {
+    let deviceMidnightUtc: number | undefined;
+    if (version === 4) deviceMidnightUtc = plan.dayUtcMs;
+    else {
+      let earliest: { wallMs: number; offsetMin: number } | undefined;
+      for (const table of plan.tables.values()) {
+        for (let r = 0; r < table.rows; r++) {
+          const t = rowTime(plan, table, r);
+          if ("wallMs" in t && (!earliest || t.wallMs < earliest.wallMs)) earliest = t;
+        }
+      }
+      if (earliest) deviceMidnightUtc = plan.dayUtcMs - earliest.offsetMin * 60_000;
+    }
+    if (deviceMidnightUtc !== undefined) {
+      const diff = deviceMidnightUtc + correction.deltaMs - input.day.toMillis();
+      const tol = input.toleranceMinutes * 60_000;
+      plan.dayCovered = Math.abs(diff) <= tol ? 0 : diff < 0 ? -1 : 1;
+    }
+  }
+  return plan;
 }
 
 /** One zone of a planned day: rows, timestamp_adj, header. Adds to the plan's perfmet figures and dropped counts. */
 export function standardizeZone(plan: DayPlan, z: ZoneCsv): ZoneOutput {
   const { input, version, columns, correction } = plan;
-  const table = readZoneTable(z, columns);
+  const table = plan.tables.get(z) ?? readZoneTable(z, columns);
+  plan.tables.delete(z);
   const guid = z.guid;
   const header: GsZoneHeader = {
     data_type: "gridsmart",
@@ -537,16 +597,12 @@ export function standardizeZone(plan: DayPlan, z: ZoneCsv): ZoneOutput {
     guid,
   };
   if (plan.dayCovered !== undefined) header.day_covered = plan.dayCovered;
-  if (!correction) return { guid, header, table, kept: table.records.map((_, i) => i), adj: undefined, intVersion: false };
-  const cTs = columns.indexOf("timestamp");
-  const cOff = columns.indexOf("utc_offset");
+  if (!correction) return { guid, header, table, kept: Array.from({ length: table.rows }, (_, i) => i), adj: undefined, intVersion: false };
   const kept: number[] = [];
   const adj: string[] = [];
   const perf = plan.perf;
-  for (let i = 0; i < table.records.length; i++) {
-    const rec = table.records[i]!;
-    const t =
-      version === 4 ? v4Time(tokenValue(table, cTs, rec[cTs])) : wallTime(plan.dayUtcMs, tokenValue(table, cTs, rec[cTs]), tokenValue(table, cOff, rec[cOff]));
+  for (let i = 0; i < table.rows; i++) {
+    const t = rowTime(plan, table, i);
     if ("error" in t) {
       // Like the original: a row whose time cannot be read is dropped and counted.
       const kind = t.error.replace(/-?\d[\d.]*/g, "N").replace(/"[^"]*"/g, '"…"');
@@ -625,9 +681,16 @@ class AsciiWriter {
   }
   bytes(a: Uint8Array): void {
     if (this.pos + a.length > this.buf.length) this.grow(a.length);
+    this.buf.set(a, this.pos);
+    this.pos += a.length;
+  }
+  /** Copies src[s, e). */
+  copy(src: Uint8Array, s: number, e: number): void {
+    const len = e - s;
+    if (this.pos + len > this.buf.length) this.grow(len);
     const b = this.buf;
     let p = this.pos;
-    for (let i = 0; i < a.length; i++) b[p++] = a[i]!;
+    for (let i = s; i < e; i++) b[p++] = src[i]!;
     this.pos = p;
   }
   byte(c: number): void {
@@ -642,29 +705,62 @@ class AsciiWriter {
 const NULL_BYTES = Buffer.from("null", "latin1");
 const DOT_ZERO = Buffer.from(".0", "latin1");
 
-/** Writes Python's repr(float(t)) (see floatRepr) without building a string on the fast path. */
-function writeFloat(w: AsciiWriter, t: string): void {
-  const r = floatRepr(t);
-  if (r === t) w.str(t);
-  else if (r.length === t.length + 2 && r.endsWith(".0") && r.startsWith(t)) {
-    w.str(t);
-    w.bytes(DOT_ZERO);
-  } else w.str(r);
+/** Writes Python's repr(float(buf[s, e))) (the rule of floatRepr) by copying bytes on the fast path. */
+function writeFloatAt(w: AsciiWriter, b: Buffer, s: number, e: number): void {
+  let i = b[s] === 45 ? s + 1 : s;
+  const signEnd = i;
+  let dot = -1;
+  let slow = false;
+  for (; i < e; i++) {
+    const c = b[i]!;
+    if (c === 46) {
+      if (dot >= 0) slow = true;
+      dot = i;
+    } else if (c < 48 || c > 57) slow = true;
+  }
+  const intEnd = dot < 0 ? e : dot;
+  const intLen = intEnd - signEnd;
+  if (!slow && (intLen === 0 || intLen > 15 || (intLen > 1 && b[signEnd] === 48))) slow = true;
+  if (!slow) {
+    if (dot < 0) {
+      w.copy(b, s, e);
+      w.bytes(DOT_ZERO);
+      return;
+    }
+    let end = e;
+    while (end > dot + 1 && b[end - 1] === 48) end--;
+    if (end === dot + 1) {
+      w.copy(b, s, dot);
+      w.bytes(DOT_ZERO);
+      return;
+    }
+    if (intLen === 1 && b[signEnd] === 48) {
+      let lead = dot + 1;
+      while (lead < end && b[lead] === 48) lead++;
+      if (lead - dot - 1 >= 4 || end - lead > 15) slow = true;
+    } else if (intLen + (end - dot - 1) > 15) slow = true;
+    if (!slow) {
+      w.copy(b, s, end);
+      return;
+    }
+  }
+  w.str(floatRepr(b.toString("latin1", s, e)));
 }
 
 /**
- * json.dumps({header, data}) of a zone output as ASCII bytes, written straight from the CSV tokens (identical to
+ * json.dumps({header, data}) of a zone output as ASCII bytes, copied straight from the CSV bytes (identical to
  * pyJson({header, data: zoneRows(z)}); no per-value strings, which matters on a day of a hundred thousand vehicles).
  */
 export function zoneJsonBuffer(z: ZoneOutput): Buffer {
   const { table } = z;
-  const width = table.columns.length;
+  const { buf, start, end } = table;
+  const W = table.columns.length;
   const kept = z.kept;
   const n = kept.length;
   const keys = table.columns.map((c, i) => Buffer.from(i === 0 ? `{${pyJson(c)}: ` : `, ${pyJson(c)}: `, "latin1"));
   const keysLen = keys.reduce((a, k) => a + k.length, 0);
   const adjKey = Buffer.from(`, "timestamp_adj": "`, "latin1");
-  const w = new AsciiWriter(n * (keysLen + 120) + 512);
+  const w = new AsciiWriter(n * (keysLen + 128) + 512);
   w.str(`{"header": ${pyJson(z.header)}, "data": [`);
   const types = table.types.map((t) => (t === "int" ? K_INT : t === "float" ? K_FLOAT : K_TEXT));
   for (let k = 0; k < n; k++) {
@@ -672,23 +768,41 @@ export function zoneJsonBuffer(z: ZoneOutput): Buffer {
       w.byte(44);
       w.byte(32);
     }
-    const rec = table.records[kept[k]!]!;
-    for (let c = 0; c < width; c++) {
+    const base = kept[k]! * W;
+    for (let c = 0; c < W; c++) {
       w.bytes(keys[c]!);
-      const t = rec[c];
-      if (t === undefined || isMissing(t)) w.bytes(NULL_BYTES);
-      else if (c === 0 && z.intVersion) w.str(String(Math.trunc(Number(t))));
+      const s = start[base + c]!;
+      const e = end[base + c]!;
+      if (s < 0 || s === e) {
+        w.bytes(NULL_BYTES);
+        continue;
+      }
+      const b0 = buf[s]!;
+      const type = types[c];
+      // Numeric fields start with a digit; anything else may be a missing-value word (NaN, NA, ...).
+      if (!(b0 >= 48 && b0 <= 57) && e - s <= 5 && MISSING.has(buf.toString("latin1", s, e))) {
+        w.bytes(NULL_BYTES);
+        continue;
+      }
+      if (c === 0 && z.intVersion) w.str(String(Math.trunc(Number(buf.toString("latin1", s, e)))));
+      else if (type === K_INT) {
+        if ((b0 >= 49 && b0 <= 57) || (b0 === 48 && e - s === 1) || (b0 === 45 && e - s > 1 && buf[s + 1]! >= 49 && buf[s + 1]! <= 57)) w.copy(buf, s, e);
+        else w.str(intText(buf.toString("latin1", s, e)));
+      } else if (type === K_FLOAT) writeFloatAt(w, buf, s, e);
       else {
-        const type = types[c];
-        if (type === K_INT) {
-          const ch = t.charCodeAt(0);
-          w.str(ch >= 49 && ch <= 57 ? t : intText(t));
-        } else if (type === K_FLOAT) writeFloat(w, t);
-        else if (PLAIN.test(t)) {
+        let plain = true;
+        for (let i = s; i < e; i++) {
+          const ch = buf[i]!;
+          if (ch < 0x20 || ch > 0x7e || ch === 0x22 || ch === 0x5c) {
+            plain = false;
+            break;
+          }
+        }
+        if (plain) {
           w.byte(34);
-          w.str(t);
+          w.copy(buf, s, e);
           w.byte(34);
-        } else w.str(pyJson(t));
+        } else w.str(pyJson(buf.toString("utf8", s, e)));
       }
     }
     if (z.adj) {
