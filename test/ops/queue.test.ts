@@ -13,6 +13,7 @@ import { queueSettings, openQueue } from "../../src/ops/queue.js";
 import { Catalog } from "../../src/support/catalog.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { deps, runLog, tempHome, ttConfig } from "./helpers.js";
+import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import { describeService } from "../helpers/services.js";
 
 const REDIS_URL = process.env.REDIS_URL;
@@ -175,6 +176,29 @@ describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", (
     const d3 = deps(lake.runtime);
     expect(await enqueueAction("tt", { timeMin: "2024-10-01", timeMax: "2024-10-04", incompleteOnly: true, json: true }, d3)).toBe(0);
     expect(JSON.parse(d3.text()).first).toEqual(["tt-make 2024-10-02"]);
+  });
+
+  it("a block leased elsewhere goes back to the queue as delayed (no attempt used) and runs once the lease is gone", { timeout: 120_000 }, async () => {
+    const lake = makeLake({});
+    const other = sqliteBlockStore(path.join(lake.home, "catalog.sqlite"));
+    const key = { source: "tt", stage: "tt-make", day: "2024-10-01" };
+    await other.acquireLease(key, "backfill-elsewhere:1", Date.now(), 60_000);
+    expect(await enqueueAction("tt", { timeMin: "2024-10-01", timeMax: "2024-10-01", only: ["make"] }, deps(lake.runtime))).toBe(0);
+    let releasedAt = Infinity;
+    setTimeout(() => {
+      releasedAt = Date.now();
+      void other.releaseLease(key, "backfill-elsewhere:1");
+    }, 700);
+    expect(await workerAction({ untilEmpty: true }, deps(lake.runtime))).toBe(0);
+    const block = (await other.get(key))!;
+    expect([block.status, block.attempts]).toEqual(["succeeded", 1]);
+    expect(block.startedAt!).toBeGreaterThanOrEqual(releasedAt); // it waited for the other holder
+    expect(runLog(lake.home).length).toBe(1);
+    const q = await openQueue(queueSettings(lake.runtime));
+    const [job] = await q.getCompleted();
+    await q.close();
+    expect(job!.attemptsMade).toBeLessThanOrEqual(1); // the busy turns did not count as failed attempts
+    await other.close();
   });
 
   it("SIGTERM: the worker takes no new job, finishes its current block, releases the lease and exits 0", { timeout: 120_000 }, async () => {
