@@ -6,9 +6,11 @@
  *
  * Also accepts Python's non-standard NaN, Infinity and -Infinity (older files written by pandas, B31) as PyFloat.
  */
+import { TerminalError } from "../support/errors.js";
 import { PyFloat } from "./pyjson.js";
 
-class JsonSyntaxError extends Error {}
+/** Malformed JSON: bad input, not retried. */
+export class JsonSyntaxError extends TerminalError {}
 
 export function parsePyJson(text: string, what = "JSON"): unknown {
   let i = 0;
@@ -366,17 +368,47 @@ export function forEachItemWithMember(
   what = "JSON",
 ): void {
   const quoted = `"${key}"`;
+  const pattern = `${quoted}: "`;
   walkArray(text, start, end, what, (i) => {
+    if (text.charCodeAt(i) !== 0x7b) {
+      const e = skipValue(text, i, what);
+      fn(i, e, undefined);
+      return e;
+    }
+    const fast = lastStringMember(text, i, pattern);
+    if (fast) {
+      fn(i, fast[1], fast[0]);
+      return fast[1];
+    }
     let value: string | undefined;
-    const e =
-      text.charCodeAt(i) === 0x7b
-        ? walkObject(text, i, what, (ks, ke, vs, ve) => {
-            if (ke - ks === quoted.length && text.startsWith(quoted, ks)) value = text.slice(vs, ve);
-          })
-        : skipValue(text, i, what);
+    const e = walkObject(text, i, what, (ks, ke, vs, ve) => {
+      if (ke - ks === quoted.length && text.startsWith(quoted, ks)) value = text.slice(vs, ve);
+    });
     fn(i, e, value);
     return e;
   });
+}
+
+/**
+ * Fast path for a flat record whose member `pattern` (`"key": "`) is its last member and a plain string, as json.dumps
+ * writes GRIDSMART rows: [value text with quotes, index after the record's "}"], or undefined to take the full walk.
+ * Safe by construction: inside a JSON string every quote is escaped, so an unescaped `"key": "` is a key; the
+ * first "}" after the record's "{" must close the record right after that value, with no "{" before it.
+ */
+function lastStringMember(text: string, i: number, pattern: string): [string, number] | undefined {
+  const close = text.indexOf("}", i);
+  const k = text.indexOf(pattern, i);
+  if (close < 0 || k <= i || k > close || text.charCodeAt(k - 1) === 0x5c) return undefined;
+  const open = text.indexOf("{", i + 1);
+  if (open >= 0 && open < close) return undefined;
+  const vs = k + pattern.length - 1;
+  const q = close - 1;
+  if (text.charCodeAt(q) !== 0x22 || q <= vs) return undefined;
+  for (let c = vs + 1; c < q; c++) {
+    const ch = text.charCodeAt(c);
+    if (ch === 0x22 || ch === 0x5c) return undefined;
+  }
+  return [text.slice(vs, q + 1), close + 1];
 }
 
 /**

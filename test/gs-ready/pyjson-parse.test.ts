@@ -78,3 +78,26 @@ describe("scanner errors", () => {
     expect(() => forEachArrayItem('[1, 2', 0, 5, () => undefined, "x.json")).toThrow(/x\.json/);
   });
 });
+
+import { forEachItemWithMember } from "../../src/util/pyjson-parse.js";
+
+describe("forEachItemWithMember", () => {
+  it("gives the same items and member texts on its fast path and its full walk", () => {
+    const items = [
+      '{"a": 1, "t": "2024-06-01 00:00:00-05:00"}', // fast path: last, plain string
+      '{"t": "x", "a": 2.0}', // not last
+      '{"a": "}", "t": "y"}', // "}" inside an earlier string
+      '{"n": {"t": "inner"}, "t": "outer"}', // nested object holding the key
+      '{"a": 3}', // no member
+      '{"t": "q\\"}"}', // escaped quote and brace in the value
+      '{"t" : "spaced" }', // other spacing
+      "[]",
+      '{"x\\"t": "k", "t": "last"}',
+    ];
+    const text = `[${items.join(", ")}]`;
+    const got: [string, string | undefined][] = [];
+    forEachItemWithMember(text, 0, text.length, "t", (s, e, v) => got.push([text.slice(s, e), v]));
+    expect(got.map((g) => g[0])).toEqual(items);
+    expect(got.map((g) => g[1])).toEqual(['"2024-06-01 00:00:00-05:00"', '"x"', '"y"', '"outer"', undefined, '"q\\"}"', '"spaced"', undefined, '"last"']);
+  });
+});
