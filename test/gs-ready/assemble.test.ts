@@ -48,7 +48,7 @@ describe("day stitching pieces", () => {
   it("rowsInDay copies row text exactly and appends the zone", () => {
     const f = openZoneFile('{"header": {}, "data": [{"len": 13.0, "timestamp_adj": "2024-06-01 00:00:00-05:00"}, {"timestamp_adj": "2024-06-02 00:00:00-05:00"}]}', "f");
     const rows = rowsInDay(f, "abc", D.toMillis(), D.plus({ days: 1 }).toMillis());
-    expect(rows).toEqual([{ ts: "2024-06-01 00:00:00-05:00", json: '{"len": 13.0, "timestamp_adj": "2024-06-01 00:00:00-05:00", "zone": "abc"}' }]);
+    expect(rows.map((r) => [r.ts, r.body + r.zone])).toEqual([["2024-06-01 00:00:00-05:00", '{"len": 13.0, "timestamp_adj": "2024-06-01 00:00:00-05:00", "zone": "abc"}']]);
   });
 
   it("assembleDay: a missing adjacent file is reported per direction; a file lacking timestamp_adj is left out whole", async () => {

@@ -16,7 +16,7 @@ import { TerminalError } from "../../support/errors.js";
 import type { Storage } from "../../support/storage.js";
 import { addDays } from "../../util/dates.js";
 import { pyJson } from "../../util/pyjson.js";
-import { forEachItemWithMember, objectMembers, parsePyJson } from "../../util/pyjson-parse.js";
+import { forEachItemWithMember, objectMembers, parsePyJson, skipValue } from "../../util/pyjson-parse.js";
 import { GS_EXT, dashGuid, type DayCovered, type GsSiteFile, type GsZoneHeader } from "./types.js";
 
 export const COUNTS_EXT = "counts.json";
@@ -124,6 +124,21 @@ export interface ZoneFileText {
 
 /** Reads the top level of a zone file's text (header parsed, data located). TerminalError when it is not one. */
 export function openZoneFile(text: string, label: string): ZoneFileText {
+  // json.dumps layout {"header": {...}, "data": [...]}: only the small header is walked; the data array is walked
+  // once, later, by rowsInDay (its end is where its "]" is found).
+  const HEAD = '{"header": ';
+  const DATA = ', "data": ';
+  if (text.startsWith(HEAD)) {
+    let headerEnd = -1;
+    try {
+      headerEnd = skipValue(text, HEAD.length, label);
+    } catch {
+      // not this layout: the full walk below reports the problem
+    }
+    if (headerEnd > 0 && text.startsWith(DATA, headerEnd)) {
+      return { text, header: zoneHeader(text.slice(HEAD.length, headerEnd), label), data: [headerEnd + DATA.length, text.length], label };
+    }
+  }
   let members: Map<string, [number, number]>;
   try {
     members = objectMembers(text, 0, label);
@@ -133,15 +148,25 @@ export function openZoneFile(text: string, label: string): ZoneFileText {
   const h = members.get("header");
   const d = members.get("data");
   if (!h || !d) throw new TerminalError(`${label}: "header" and "data" expected in a standardized zone file`);
-  const header = parsePyJson(text.slice(h[0], h[1]), label) as GsZoneHeader;
-  if (!header || typeof header !== "object") throw new TerminalError(`${label}: "header" is not an object`);
-  return { text, header, data: d, label };
+  return { text, header: zoneHeader(text.slice(h[0], h[1]), label), data: d, label };
 }
+
+function zoneHeader(text: string, label: string): GsZoneHeader {
+  const header = parsePyJson(text, label) as GsZoneHeader;
+  if (!header || typeof header !== "object" || Array.isArray(header)) throw new TerminalError(`${label}: "header" is not an object`);
+  return header;
+}
+
+/** A zone file whose rows lack a readable timestamp_adj: the zone is left out (a warning), not the day. */
+export class NoTimestampError extends TerminalError {}
 
 /** One vehicle row on its way into a counts file: its text with `"zone": ident` appended, and its timestamp_adj. */
 export interface RowText {
   ts: string;
-  json: string;
+  /** The row's text without its closing "}" (a slice of the file's text). */
+  body: string;
+  /** `, "zone": "<ident>"}`: appended when written. */
+  zone: string;
 }
 
 /**
@@ -164,7 +189,7 @@ export function rowsInDay(file: ZoneFileText, ident: string, startMs: number, en
       if (raw !== undefined) ts = raw.startsWith('"') && !raw.includes("\\") ? raw.slice(1, -1) : parsePyJson(raw, label);
       const ms = parseTimestampMs(ts);
       if (ms === undefined) {
-        throw new TerminalError(
+        throw new NoTimestampError(
           `${label}: data[${index}].timestamp_adj is ${raw === undefined ? "missing" : `unreadable (${raw})`}` +
             " (API v7 files and files whose clock could not be corrected have none); the zone is left out",
         );
@@ -173,7 +198,7 @@ export function rowsInDay(file: ZoneFileText, ident: string, startMs: number, en
         // The row's text up to its closing "}", then the zone member (the row has members: timestamp_adj at least).
         let close = e - 1;
         while (close > s && text.charCodeAt(close - 1) <= 0x20) close--;
-        out.push({ ts: ts as string, json: text.slice(s, close) + zoneMember });
+        out.push({ ts: ts as string, body: text.slice(s, close), zone: zoneMember });
       }
       index++;
     },
@@ -220,7 +245,8 @@ export async function assembleDay(day: DateTime, zones: readonly CountedZone[], 
     try {
       rows = rowsInDay(cur, zone.ident, startMs, endMs);
     } catch (err) {
-      result.warnings.push((err as Error).message);
+      if (!(err instanceof NoTimestampError)) throw err; // a broken file fails the intersection-day
+      result.warnings.push(err.message);
       continue;
     }
     const dayCovered = header.day_covered;
@@ -235,7 +261,8 @@ export async function assembleDay(day: DateTime, zones: readonly CountedZone[], 
         try {
           auxRows = rowsInDay(other, zone.ident, startMs, endMs);
         } catch (err) {
-          result.warnings.push((err as Error).message);
+          if (!(err instanceof NoTimestampError)) throw err;
+          result.warnings.push(err.message);
         }
       } else {
         result.warnings.push(`zone ${zone.guid}: no file for ${aux.toISODate()}, which holds part of ${day.toISODate()} (day_covered ${dayCovered})`);
@@ -266,7 +293,11 @@ export function countsFileText(header: GsZoneHeader, processingDate: string, row
     version: header.version,
   };
   const parts: string[] = [`{"header": ${pyJson(head)}, "counts": [`];
-  for (let i = 0; i < rows.length; i++) parts.push(i ? `, ${rows[i]!.json}` : rows[i]!.json);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (i) parts.push(", ");
+    parts.push(r.body, r.zone);
+  }
   parts.push(`], "site": ${pyJson(site)}, "device": ${pyJson(device ?? [])}}`);
   return parts.join("");
 }
