@@ -1,7 +1,8 @@
 /**
  * A fake of GRIDSMART field devices: one HTTP server hosting several devices, each under a path prefix named by
  * its IP (http://127.0.0.1:<port>/<ip>/api/...), so the lake's `sources.gs.deviceUrl` template
- * "http://127.0.0.1:<port>/{ip}/api/" reaches them (production: "http://{ip}:8902/api/").
+ * "http://127.0.0.1:<port>/{ip}/api/" reaches them (production: "http://{ip}:8902/api/"). A plain "/api/..."
+ * request is routed by its Host header instead (a proxy or name resolution pointing device names at the fake).
  *
  * Serves site.json, datetime.json, system/hardwareinfo.json, counts.json and counts/bydate/YYYY-MM-DD (a real zip,
  * Type A or B, API version 4, 7 or 8) from a SimDevice. Per device controls: time out, fail with an HTTP status,
@@ -74,7 +75,10 @@ export async function startGridsmartFake(opts: GridsmartFakeOptions): Promise<Gr
   const hanging = new Set<http.ServerResponse>();
 
   const server = http.createServer((req, res) => {
-    const m = /^\/([^/]+)\/api\/(.*)$/.exec((req.url ?? "").split("?")[0]!);
+    const url = (req.url ?? "").split("?")[0]!;
+    // Path prefix "/<ip>/api/...", or plain "/api/..." routed by the Host header's name (as a real device is reached).
+    let m = /^\/([^/]+)\/api\/(.*)$/.exec(url);
+    if (!m && url.startsWith("/api/")) m = ["", (req.headers.host ?? "").replace(/:\d+$/, ""), url.slice(5)] as unknown as RegExpExecArray;
     const entry = m ? entries.get(decodeURIComponent(m[1]!)) : undefined;
     const path = m?.[2] ?? "";
     const route = routeOf(path);

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -47,6 +48,17 @@ describe("GRIDSMART pipeline", () => {
       const zip = new Uint8Array(await (await fetch(`${base}counts/bydate/2024-11-02`)).arrayBuffer());
       expect(Buffer.from(zip).equals(Buffer.from(dayArchive(demoDevices()[0]!, "2024-11-02")))).toBe(true);
       expect((await fetch(`${base}counts/bydate/2024-11-03`)).status).toBe(404);
+      // The same device by Host header on the plain /api/ path.
+      const port = Number(new URL(url.replace("{ip}", "x")).port);
+      const viaHost = await new Promise<string>((resolve, reject) => {
+        http
+          .get({ host: "127.0.0.1", port, path: "/api/counts.json", headers: { host: `${demoDevices()[0]!.ip}:8902` } }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c)).on("end", () => resolve(body));
+          })
+          .on("error", reject);
+      });
+      expect(JSON.parse(viaHost)).toEqual(["2024-11-01", "2024-11-02"]);
     } finally {
       await served.stop();
     }
