@@ -267,7 +267,7 @@ export async function assembleDay(day: DateTime, zones: readonly CountedZone[], 
       } else {
         result.warnings.push(`zone ${zone.guid}: no file for ${aux.toISODate()}, which holds part of ${day.toISODate()} (day_covered ${dayCovered})`);
       }
-      // An unreadable adjacent file counts as a missing one: the day is incomplete either way (-p / -n gate it).
+      // An adjacent file without timestamps counts as a missing one: the day is incomplete either way (-p / -n gate it).
       if (auxRows) for (const r of auxRows) rows.push(r);
       else (dayCovered === 1 ? result.missingPrev : result.missingNext).push(zone.guid);
     }
