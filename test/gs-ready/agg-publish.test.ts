@@ -157,6 +157,18 @@ describe("gs-agg-extract-soc", () => {
     expect(rowsOf(lake, "S LAMAR BLVD / MANCHACA RD")[0]!.direction).toBe("UNASSIGNED");
   });
 
+  it("-F republishes a skipped file once its device match is repaired (B27)", async () => {
+    const lake = await aggLake();
+    await publish(W, { runtime: lake.runtime });
+    const rt = runtimeWith(lake, { gs: { lookups: { Nowhere_Qqq: "LOC16-000013" } } });
+    await ready({ ...W, force: true }, { runtime: rt });
+    await agg({ ...W, force: true }, { runtime: rt });
+    const forced = await publish({ ...W, force: true }, { runtime: rt });
+    expect(forced.processed).toBe(3);
+    expect(forced.skipReasons[SKIP_NO_DEVICE]).toBeUndefined();
+    expect(lake.rows(REPO.public).every((r) => r.metadata === null)).toBe(true);
+  });
+
   it("writes no catalog row when the publish fails (the file is retried next run)", async () => {
     const lake = await aggLake();
     const upsert = lake.publisher.upsert;
