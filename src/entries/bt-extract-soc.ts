@@ -17,15 +17,21 @@ import { BT_FILE_TYPES, fileTypeOf, type BtFileType } from "../sources/bt/files.
 import { scanJsonArray, scanJsonRows } from "../sources/bt/json-stream.js";
 import { DailyAddressCounter, DATASET_KEYS, deviceNames, isSkip, publishRow, ROW_ID_FIELD } from "../sources/bt/publish.js";
 
-const DEV_ADDR = /"dev_addr": ("(?:[^"\\]|\\.)*"|null)/g;
+const DEV_ADDR = /"dev_addr"\s*:\s*("(?:[^"\\]|\\.)*"|null)/g;
 
-/** Feeds every dev_addr value of some row text to the counter (no row objects built). */
-function countAddresses(text: string, counter: DailyAddressCounter): void {
+/**
+ * Numbers every dev_addr value of some row text (no row objects built), appending each row's number to `out`
+ * (0 = null). Returns how many values it found.
+ */
+function countAddresses(text: string, counter: DailyAddressCounter, out: number[]): number {
   DEV_ADDR.lastIndex = 0;
+  let found = 0;
   for (let m = DEV_ADDR.exec(text); m; m = DEV_ADDR.exec(text)) {
     const v = m[1]!;
-    counter.add(v === "null" ? null : v.includes("\\") ? JSON.parse(v) : v.slice(1, -1));
+    out.push(counter.add(v === "null" ? null : v.includes("\\") ? JSON.parse(v) : v.slice(1, -1)) ?? 0);
+    found++;
   }
+  return found;
 }
 
 export const SKIP_ROW_PREFIX = "row not published: ";
@@ -37,6 +43,11 @@ interface DayBasis {
   files: string[];
   /** device_id → device_name of each of those files (read on the same pass). */
   devices: Map<string, ReturnType<typeof deviceNames>>;
+  /**
+   * Per file, each row's device_address in file order (0 = null), so publishing needs no lookup; absent when the
+   * rows and the values found did not line up (a row without dev_addr): then the counter is asked per row.
+   */
+  rowNumbers: Map<string, number[]>;
 }
 
 export class BtExtractSoc extends ETLApp {
@@ -66,24 +77,32 @@ export class BtExtractSoc extends ETLApp {
     const counter = new DailyAddressCounter();
     const files: string[] = [];
     const devices = new Map<string, ReturnType<typeof deviceNames>>();
+    const rowNumbers = new Map<string, number[]>();
     for (const ext of ["unmatched.json", "matched.json"]) {
       const entry = await this.storageSrc!.catalogLookup(item.base, ext, item.date);
       if (!entry) continue;
       files.push(ext);
       const where = `${this.storageSrc!.repository}/${entry.pointer}`;
+      const numbers: number[] = [];
+      let aligned = true;
       const skeleton = await scanJsonArray(
         await this.storageSrc!.retrieveStream(entry.pointer),
         "data",
-        (text) => countAddresses(text, counter),
+        (text) => {
+          if (countAddresses(text, counter, numbers) !== 1) aligned = false;
+        },
         where,
-        (buf, start, end) => countAddresses(buf.toString("utf8", start, end), counter),
+        (buf, start, end, count) => {
+          if (countAddresses(buf.toString("utf8", start, end), counter, numbers) !== count) aligned = false;
+        },
       );
       devices.set(ext, deviceNames(skeleton.devices));
+      if (aligned) rowNumbers.set(ext, numbers);
     }
     if (files.length < 2) {
       this.log("warn", `${item.base} ${item.date.toISODate()}: device_address numbered from ${files.join(" and ") || "no file"} only; the other ready file of the day is missing`);
     }
-    this.basis = { day, counter, files, devices };
+    this.basis = { day, counter, files, devices, rowNumbers };
     return this.basis;
   }
 
@@ -103,12 +122,16 @@ export class BtExtractSoc extends ETLApp {
     publisher.reset();
     const skips = new Map<string, number>();
     let rows = 0;
+    const numbers = basis?.rowNumbers.get(item.ext);
+    let index = 0;
     await scanJsonRows(
       await src.retrieveStream(entry.pointer),
       "data",
       async (lines) => {
         for (const line of lines) {
-          const row = publishRow(fileType, line, devices, counter);
+          const n = numbers && index < numbers.length ? numbers[index]! : counter.add(line.dev_addr) ?? 0;
+          index++;
+          const row = publishRow(fileType, line, devices, n === 0 ? null : n);
           if (isSkip(row)) {
             skips.set(row.skip, (skips.get(row.skip) ?? 0) + 1);
             continue;

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SKIP_MISSING_READER } from "../../src/entries/bt-ready.js";
 import { SKIP_DROPPED, SKIP_EXTRA } from "../../src/entries/bt-json-standard.js";
 import { SKIP_ROW_PREFIX } from "../../src/entries/bt-extract-soc.js";
+import { DailyAddressCounter } from "../../src/sources/bt/publish.js";
 import { TransientError } from "../../src/support/errors.js";
 import { dayFiles, writeShare, type DayVolume } from "../../src/sources/bt/simulate.js";
 import { DATASETS, REPO, makeHarness, type Harness } from "./harness.js";
@@ -177,6 +178,32 @@ describe("bt-extract-soc", () => {
     const forced = await h.run("soc", ["-r", "0", "-F"]);
     expect(forced.processed).toBe(3);
     expect(Object.values(DATASETS).map((d) => h.publisher.rows(d).length)).toEqual(counts);
+  });
+
+  it("numbers addresses the same when a ready row has no dev_addr (the per-row number list does not line up)", async () => {
+    const h = harness();
+    h.copyFixtureShare();
+    await h.runAll({ last_run_date: "0" });
+    const before = h.publisher.rows(DATASETS.matched).map((r) => `${r.start_time} ${r.device_address}`);
+    const key = "2019/06/01/bt/Austin_bt_2019-06-01_unmatched.json";
+    const doc = JSON.parse(await h.object(REPO.ready, key)) as { data: Record<string, unknown>[] };
+    const removed = doc.data[0]!.dev_addr;
+    delete doc.data[0]!.dev_addr;
+    await h.storage.put(REPO.ready, key, Buffer.from(JSON.stringify(doc)));
+    h.publisher.datasets.clear();
+    await h.run("soc", ["-r", "0", "-F"]);
+    const unmatched = h.publisher.rows(DATASETS.unmatched);
+    expect(unmatched.find((r) => r.host_read_time === "2019-06-01T00:00:00" && r.reader_identifier === "lamar_6th")!.device_address).toBeNull();
+    // The removed address now first appears later: numbering follows first appearance, the rest are consistent.
+    const c = new DailyAddressCounter();
+    for (const r of doc.data) c.add(r.dev_addr);
+    const matchedReady = JSON.parse(await h.object(REPO.ready, key.replace("unmatched", "matched"))) as { data: Record<string, unknown>[] };
+    for (const r of matchedReady.data) c.add(r.dev_addr);
+    expect(h.publisher.rows(DATASETS.matched).map((r) => `${r.start_time} ${r.device_address}`)).toEqual(
+      matchedReady.data.map((r) => `${String(r.start_time).slice(0, 19).replace(" ", "T")} ${c.get(r.dev_addr)}`),
+    );
+    expect(before).toHaveLength(4);
+    expect(removed).toBe("RDM6QzI6NjE6RDA6MDM=");
   });
 
   it("rows with a missing time are not published and are counted (B38)", async () => {

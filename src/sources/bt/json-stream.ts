@@ -34,7 +34,7 @@ export async function scanJsonArray(
   onElement: (text: string) => void | Promise<void>,
   what: string,
   /** When given, elements that lie whole inside one input chunk are handed over together as a byte range. */
-  onRun?: (buf: Buffer, start: number, end: number) => void | Promise<void>,
+  onRun?: (buf: Buffer, start: number, end: number, count: number) => void | Promise<void>,
 ): Promise<Record<string, unknown>> {
   const skeleton: Buffer[] = [];
   let depth = 0;
@@ -59,6 +59,7 @@ export async function scanJsonArray(
     if (elementStart >= 0) elementStart = 0;
     let runStart = -1;
     let runEnd = -1;
+    let runCount = 0;
     while (i < n) {
       if (inString) {
         const q = buf.indexOf(QUOTE, i);
@@ -121,6 +122,7 @@ export async function scanJsonArray(
         if (inArray && depth === 2 && elementStart >= 0 && onRun && elementPieces.length === 0) {
           if (runStart < 0) runStart = elementStart;
           runEnd = i + 1;
+          runCount++;
           elementStart = -1;
         } else if (inArray && depth === 2 && elementStart >= 0) {
           elementPieces.push(buf.subarray(elementStart, i + 1));
@@ -146,7 +148,7 @@ export async function scanJsonArray(
       i++;
     }
     if (runStart >= 0) {
-      const pending = onRun!(buf, runStart, runEnd);
+      const pending = onRun!(buf, runStart, runEnd, runCount);
       if (pending) await pending;
     }
     if (skelStart >= 0) skeleton.push(Buffer.from(buf.subarray(skelStart, n)));

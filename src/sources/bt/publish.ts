@@ -32,9 +32,12 @@ export function ownCopy(s: string): string {
 /** Builds the day's numbering; feed unmatched rows first, then matched rows. */
 export class DailyAddressCounter {
   private readonly numbers = new Map<string, number>();
-  add(devAddr: unknown): void {
-    if (typeof devAddr !== "string") return;
-    if (!this.numbers.has(devAddr)) this.numbers.set(ownCopy(devAddr), this.numbers.size + 1);
+  /** Numbers an address at its first appearance; returns its number (null for a null address). */
+  add(devAddr: unknown): number | null {
+    if (typeof devAddr !== "string") return null;
+    let n = this.numbers.get(devAddr);
+    if (n === undefined) this.numbers.set(ownCopy(devAddr), (n = this.numbers.size + 1));
+    return n;
   }
   get(devAddr: unknown): number | null {
     return typeof devAddr === "string" ? (this.numbers.get(devAddr) ?? null) : null;
@@ -106,7 +109,7 @@ export function summaryRow(line: Row, devices: DeviceNames): PublishRow | RowSki
   );
 }
 
-export function matchedRow(line: Row, devices: DeviceNames, counter: DailyAddressCounter): PublishRow | RowSkip {
+export function matchedRow(line: Row, devices: DeviceNames, deviceAddress: number | null): PublishRow | RowSkip {
   const origin = deviceName(devices, line.origin_device_id, "origin");
   if (isSkip(origin)) return origin;
   const dest = deviceName(devices, line.dest_device_id, "destination");
@@ -117,7 +120,7 @@ export function matchedRow(line: Row, devices: DeviceNames, counter: DailyAddres
   if (isSkip(end)) return end;
   return withId(
     {
-      device_address: counter.get(line.dev_addr),
+      device_address: deviceAddress,
       origin_reader_identifier: origin,
       destination_reader_identifier: dest,
       travel_time_seconds: s(line.travel_time_secs),
@@ -132,7 +135,7 @@ export function matchedRow(line: Row, devices: DeviceNames, counter: DailyAddres
   );
 }
 
-export function unmatchedRow(line: Row, devices: DeviceNames, counter: DailyAddressCounter): PublishRow | RowSkip {
+export function unmatchedRow(line: Row, devices: DeviceNames, deviceAddress: number | null): PublishRow | RowSkip {
   const host = time(line.host_timestamp, "host_timestamp");
   if (isSkip(host)) return host;
   const field = time(line.field_timestamp, "field_timestamp");
@@ -144,20 +147,21 @@ export function unmatchedRow(line: Row, devices: DeviceNames, counter: DailyAddr
       host_read_time: host,
       field_device_read_time: field,
       reader_identifier: reader,
-      device_address: counter.get(line.dev_addr),
+      device_address: deviceAddress,
     },
     UNMATCHED_ID,
   );
 }
 
-export function publishRow(fileType: BtFileType, line: Row, devices: DeviceNames, counter: DailyAddressCounter): PublishRow | RowSkip {
+/** The publish row of a ready row; deviceAddress is the row's daily number (unused for summaries). */
+export function publishRow(fileType: BtFileType, line: Row, devices: DeviceNames, deviceAddress: number | null): PublishRow | RowSkip {
   switch (fileType) {
     case "traf_match_summary":
       return summaryRow(line, devices);
     case "matched":
-      return matchedRow(line, devices, counter);
+      return matchedRow(line, devices, deviceAddress);
     case "unmatched":
-      return unmatchedRow(line, devices, counter);
+      return unmatchedRow(line, devices, deviceAddress);
   }
 }
 
