@@ -417,17 +417,49 @@ function lastStringMember(text: string, i: number, pattern: string): [string, nu
  */
 export function parseSplit(text: string, fastKeys: readonly string[], what = "JSON"): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, [s, e]] of objectMembers(text, 0, what)) {
-    const slice = text.slice(s, e);
+  let i = skipWs(text, 0);
+  if (text.charCodeAt(i) !== 0x7b) syntax(text, i, "object expected", what);
+  i = skipWs(text, i + 1);
+  if (text.charCodeAt(i) === 0x7d) return out;
+  for (;;) {
+    if (text.charCodeAt(i) !== 0x22) syntax(text, i, "key expected", what);
+    const keyEnd = skipString(text, i, what);
+    const key = parsePyJson(text.slice(i, keyEnd), what) as string;
+    i = skipWs(text, keyEnd);
+    if (text.charCodeAt(i) !== 0x3a) syntax(text, i, "':' expected", what);
+    const vs = skipWs(text, i + 1);
+    let ve = -1;
     if (fastKeys.includes(key)) {
-      try {
-        out[key] = JSON.parse(slice);
-      } catch {
-        out[key] = parsePyJson(slice, what); // NaN / Infinity written by older Python code
+      // A list of flat records ends at the first "]" when no string holds one; JSON.parse proves it (a prefix that
+      // parses as a whole array is that array). Otherwise: the full walk.
+      if (text.charCodeAt(vs) === 0x5b) {
+        const cand = text.indexOf("]", vs);
+        if (cand > 0) {
+          try {
+            out[key] = JSON.parse(text.slice(vs, cand + 1));
+            ve = cand + 1;
+          } catch {
+            ve = -1;
+          }
+        }
+      }
+      if (ve < 0) {
+        ve = skipValue(text, vs, what);
+        const slice = text.slice(vs, ve);
+        try {
+          out[key] = JSON.parse(slice);
+        } catch {
+          out[key] = parsePyJson(slice, what); // NaN / Infinity written by older Python code
+        }
       }
     } else {
-      out[key] = parsePyJson(slice, what);
+      ve = skipValue(text, vs, what);
+      out[key] = parsePyJson(text.slice(vs, ve), what);
     }
+    i = skipWs(text, ve);
+    const c = text.charCodeAt(i);
+    if (c === 0x2c) i = skipWs(text, i + 1);
+    else if (c === 0x7d) return out;
+    else syntax(text, i, "',' or '}' expected", what);
   }
-  return out;
 }

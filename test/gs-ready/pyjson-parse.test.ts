@@ -101,3 +101,20 @@ describe("forEachItemWithMember", () => {
     expect(got.map((g) => g[1])).toEqual(['"2024-06-01 00:00:00-05:00"', '"x"', '"y"', '"outer"', undefined, '"q\\"}"', '"spaced"', undefined, '"last"']);
   });
 });
+
+describe("parseSplit", () => {
+  it("finds the end of a record list by its first ']' when it can, else walks it", () => {
+    const plain = '{"h": {"v": 1.0}, "rows": [{"a": 1}, {"a": 2.5}], "site": {"x": 3.0}}';
+    const tricky = '{"h": 1, "rows": [{"a": "]"}, {"b": [1, 2]}], "site": {"x": 3.0}}';
+    const nan = '{"rows": [{"a": NaN}], "site": 2.0}';
+    const p = parseSplit(plain, ["rows"]) as any;
+    expect(p.rows).toEqual([{ a: 1 }, { a: 2.5 }]);
+    expect(p.site.x).toBeInstanceOf(PyFloat);
+    const t = parseSplit(tricky, ["rows"]) as any;
+    expect(t.rows).toEqual([{ a: "]" }, { b: [1, 2] }]);
+    expect(t.site.x.value).toBe(3);
+    const n = parseSplit(nan, ["rows"]) as any;
+    expect(Number.isNaN(n.rows[0].a.value)).toBe(true);
+    expect(() => parseSplit('{"rows": [1, 2', ["rows"], "f.json")).toThrow(/f\.json/);
+  });
+});
