@@ -37,15 +37,18 @@ class SiteFiles {
     for (const list of this.byBase.values()) list.sort((a, b) => a.collectionDate.toMillis() - b.collectionDate.toMillis());
   }
 
-  /** The latest on or before the day, else the first after it; isNew when it differs from the last pick of the base. */
+  /** The latest on or before the day, else the first after it; isNew when it differs from the last one used. */
   pick(base: string, day: DateTime): { entry: CatalogEntry; isNew: boolean } | undefined {
     const list = this.byBase.get(base);
     if (!list?.length) return undefined;
     let entry = list[0]!;
     for (const e of list) if (e.collectionDate <= day) entry = e;
-    const isNew = this.lastPick.get(base) !== entry.pointer;
+    return { entry, isNew: this.lastPick.get(base) !== entry.pointer };
+  }
+
+  /** Records that an item used this site file (only once it succeeded, so a failed item does not hide a new one). */
+  used(base: string, entry: CatalogEntry): void {
     this.lastPick.set(base, entry.pointer);
-    return { entry, isNew };
   }
 }
 
@@ -62,6 +65,7 @@ export class GsJsonStandard extends ETLApp {
 
   private cfg!: GsSourceConfig;
   private sites!: SiteFiles;
+  /** Site files read so far, by key (a few per run). */
   private readonly siteCache = new Map<string, GsSiteFile>();
   private lastUnitPointer: string | undefined;
   private unitDataStore: ReturnType<ETLApp["unitDataStorage"]> | undefined;
@@ -102,7 +106,6 @@ export class GsJsonStandard extends ETLApp {
     let site = this.siteCache.get(picked.entry.pointer);
     if (!site) {
       site = await this.storageSrc!.retrieveJSON<GsSiteFile>(picked.entry.pointer);
-      this.siteCache.clear();
       this.siteCache.set(picked.entry.pointer, site);
     }
     await this.copyUnitData(item.date);
@@ -141,6 +144,7 @@ export class GsJsonStandard extends ETLApp {
       const siteEl = storage.createCatalogElement(item.base, GS_EXT.site, picked.entry.collectionDate, { processingDate: this.processingDate });
       await storage.writeJSON(site, siteEl);
     }
+    this.sites.used(item.base, picked.entry);
     const fromMs = (ms: number | undefined) => (ms === undefined ? null : DateTime.fromMillis(ms, { zone: this.zone }));
     this.perfmet?.recordSensorObs(item.base, "Vehicle Counts", {
       observation: result.perf.count,

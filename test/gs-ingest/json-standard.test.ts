@@ -90,6 +90,15 @@ describe("gs-json-standard", () => {
     expect([...h.catalog.rows.values()].filter((r) => r.repository === STD && /Burnet|Lamar/.test(r.id_base))).toEqual([]);
   });
 
+  it("the site file is still copied when the base's first item of the run fails", async () => {
+    h = await makeHarness({ devices: [{ device: V8, days: DAYS }] });
+    await h.insert({ start_date: "2024-11-18", end_date: "2024-11-20" });
+    await h.storage.put(RAW, "2024/11/18/gs/Burnet_Richcreek_gs_2024-11-18.zip", Buffer.from("not a zip"));
+    const s = await h.standard({ start_date: "2024-11-18", end_date: "2024-11-20" });
+    expect(s).toMatchObject({ processed: 1, failed: 1 });
+    expect(h.keys(STD).filter((k) => k.includes("site.json"))).toEqual(["2024/11/20/gs/Burnet_Richcreek_gs_2024-11-20_site.json"]);
+  });
+
   it("an unknown count version or empty zone files fail that item only (B14)", async () => {
     h = await makeHarness({ devices: [V8, V4].map((device) => ({ device, days: DAYS })) });
     await h.insert({ start_date: "2024-11-19", end_date: "2024-11-19" });
