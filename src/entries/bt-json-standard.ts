@@ -11,7 +11,7 @@ import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../supp
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
-import { UNIT_DATA_EXT, type UnitData } from "../support/unitdata.js";
+import type { UnitData } from "../support/unitdata.js";
 import { parsePyStr, pyStr } from "../util/dates.js";
 import { fileTypeOf } from "../sources/bt/files.js";
 import { MappedProvider } from "../sources/bt/providers.js";
@@ -101,7 +101,6 @@ export class BtJsonStandard extends ETLApp {
   }
 }
 
-export { UNIT_DATA_EXT };
 export const App = BtJsonStandard;
 export const main = makeMain(App);
 runIfMain(import.meta.url, main);

@@ -62,7 +62,7 @@ function time(v: unknown, column: string): string | RowSkip {
   return socrataWallTime(v) ?? { skip: `${column} missing or not a time` };
 }
 
-function isSkip(v: unknown): v is RowSkip {
+export function isSkip(v: unknown): v is RowSkip {
   return typeof v === "object" && v !== null && "skip" in v;
 }
 
@@ -165,7 +165,6 @@ export function publishRow(fileType: BtFileType, line: Row, devices: DeviceNames
   }
 }
 
-export { isSkip };
 
 /** device_id → device_name of a ready file's devices (last one wins, as the original's dict). */
 export function deviceNames(devices: unknown): DeviceNames {

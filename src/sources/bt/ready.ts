@@ -6,7 +6,7 @@
  * tens of MB), sorted through an index, and written out piece by piece.
  */
 import type { UnitDevice } from "../../support/drivers.js";
-import { md5Concat, pyFloat, PyFloat } from "../../util/pyjson.js";
+import { md5Concat, pyFloat } from "../../util/pyjson.js";
 import { READY_SORT, type BtFileType } from "./files.js";
 import { ByteBatcher, jsonValue } from "./json-stream.js";
 import { pyJson } from "../../util/pyjson.js";
@@ -291,4 +291,3 @@ export class ReadyBuilder {
   }
 }
 
-export { jsonValue, PyFloat };

@@ -258,4 +258,3 @@ export async function standardizeToString(
   return Buffer.concat(pieces).toString("utf8");
 }
 
-export { jsonValue };
