@@ -8,26 +8,15 @@ function setCode(cmd: Command, code: number): void {
 export function register(program: Command): void {
   program
     .command("run")
-    .description("run one stage, e.g. `lake run wt-insert-lake -s 7`; `lake run <stage> --help` lists its flags")
+    .description("run one stage, e.g. `lake run wt-insert-lake -s 7`, holding its days' block leases; `lake run <stage> --help` lists its flags")
     .argument("<stage>", "stage name (see `lake list`)")
     .argument("[flags...]", "the stage's flags")
     .allowUnknownOption()
     .helpOption(false)
     .passThroughOptions()
     .action(async (stage: string, flags: string[], _opts, cmd: Command) => {
-      const { loadEntry } = await import("../entries/index.js");
-      const { runMainCli, reportError } = await import("../support/cli-entry.js");
-      try {
-        const entry = await loadEntry(stage);
-        if (flags.includes("--help") || flags.includes("-h")) {
-          const { buildCommand } = await import("../support/etl-app.js");
-          process.stdout.write(buildCommand(entry.App).helpInformation());
-          return;
-        }
-        setCode(cmd, await runMainCli(entry.main, flags));
-      } catch (err) {
-        setCode(cmd, reportError(err));
-      }
+      const { runStageAction } = await import("../ops/actions.js");
+      setCode(cmd, await runStageAction(stage, flags));
     });
 
   program

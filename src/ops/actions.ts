@@ -308,31 +308,81 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
       if (flags[k] !== undefined) options[k] = flags[k];
     }
     const detach = attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
-    let store: BlockStore | undefined;
+    const held = await windowLeases(runtime, "pipeline", flags.leases !== false && !flags.simulate, deps);
     try {
-      if (flags.leases !== false && !flags.simulate) {
-        const { blockStoreSpec } = await import("./blocks.js");
-        let available = true;
-        try {
-          blockStoreSpec(runtime);
-        } catch {
-          available = false; // e.g. a postgrest catalog and no blocks section: no leases
-          runtime.events.emit("log", { app: "pipeline", level: "warn", message: "no block store configured: running without block leases" });
-        }
-        if (available) store = await openBlockStore(runtime);
-      }
-      const leaseMs = runtime.config.blocks.leaseMs;
-      const leases = store ? { store, owner: makeOwner("pipeline"), leaseMs, waitMs: 2 * leaseMs, ...(deps.now ? { now: deps.now } : {}) } : undefined;
-      const results = await runPipelines(runtime, registry, codes, options, undefined, leases);
+      const results = await runPipelines(runtime, registry, codes, options, undefined, held.leases);
       if (flags.json) {
         out(`${JSON.stringify({ sources: codes, stages: results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? (({ plan: _p, ...rest }) => rest)(r.summary) : {}), ...(r.error ? { error: r.error } : {}) })) })}\n`);
       } else out(formatPipelineSummary(results));
       return pipelineExitCode(results);
     } finally {
       detach();
-      await store?.close();
+      await held.close();
     }
   });
+}
+
+/**
+ * Lease options for runs over a window (`lake pipeline`, `lake run`): the block store of the catalog's database, so
+ * cron runs, manual runs, backfills and workers never process one (source, stage, day) at once. None when wanted is
+ * false or no block store can be had (e.g. a PostgREST catalog without a blocks section).
+ */
+export async function windowLeases(
+  runtime: LakeRuntime,
+  label: string,
+  wanted: boolean,
+  deps: ActionDeps = {},
+): Promise<{ leases: import("./pipeline-run.js").PipelineLeases | undefined; close(): Promise<void> }> {
+  if (!wanted) return { leases: undefined, close: async () => undefined };
+  const { blockStoreSpec } = await import("./blocks.js");
+  try {
+    blockStoreSpec(runtime);
+  } catch {
+    runtime.events.emit("log", { app: label, level: "warn", message: "no block store configured: running without block leases" });
+    return { leases: undefined, close: async () => undefined };
+  }
+  const store: BlockStore = await openBlockStore(runtime);
+  const leaseMs = runtime.config.blocks.leaseMs;
+  return {
+    leases: { store, owner: makeOwner(label), leaseMs, waitMs: 2 * leaseMs, ...(deps.now ? { now: deps.now } : {}) },
+    close: () => store.close(),
+  };
+}
+
+/**
+ * `lake run <stage> [flags]`: one stage, holding the block leases of its window (unless -0 or --no-leases), so a
+ * cron run that overlaps another run, a backfill or a worker never processes the same day at the same time.
+ */
+export async function runStageAction(stage: string, argv: string[], deps: ActionDeps = {}): Promise<number> {
+  const { loadEntry } = await import("../entries/index.js");
+  const { buildCommand, parseOptions } = await import("../support/etl-app.js");
+  const { printSummary, exitCodeFor } = await import("../support/cli-entry.js");
+  const out = deps.out ?? stdout;
+  try {
+    const entry = await loadEntry(stage);
+    if (argv.includes("--help") || argv.includes("-h")) {
+      out(`${buildCommand(entry.App).helpInformation()}  --no-leases                   do not take the block leases of the window\n`);
+      return 0;
+    }
+    const noLeases = argv.includes("--no-leases");
+    const options = parseOptions(entry.App, argv.filter((a) => a !== "--no-leases"));
+    return await withRuntime({ ...(options.config ? { config: String(options.config) } : {}) }, deps, async (runtime) => {
+      const { attachConsole } = await import("../support/console.js");
+      const { runStage } = await import("./pipeline-run.js");
+      const detach = attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
+      const held = await windowLeases(runtime, "run", !noLeases && !options.simulate, deps);
+      try {
+        const summary = await runStage(runtime, entry.App, options, held.leases);
+        printSummary(summary, Boolean(options.json), out);
+        return exitCodeFor(summary);
+      } finally {
+        detach();
+        await held.close();
+      }
+    });
+  } catch (err) {
+    return reportError(err);
+  }
 }
 
 export interface ScheduleFlags {

@@ -44,7 +44,8 @@ export function windowDays(app: ETLApp): string[] {
   return days;
 }
 
-async function runStage(runtime: LakeRuntime, App: AppClass, options: AppOptions, leases: PipelineLeases | undefined): Promise<RunSummary> {
+/** Runs one stage, holding the leases of its window's blocks when leases are given. */
+export async function runStage(runtime: LakeRuntime, App: AppClass, options: AppOptions, leases: PipelineLeases | undefined): Promise<RunSummary> {
   const app = new App(options, runtime);
   if (!leases || app.simulate) return app.run();
   const days = windowDays(app);

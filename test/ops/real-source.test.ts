@@ -2,7 +2,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { backfillAction, coverageAction, pipelineAction } from "../../src/ops/actions.js";
+import { backfillAction, coverageAction, pipelineAction, runStageAction } from "../../src/ops/actions.js";
 import { openBlockStore } from "../../src/ops/blocks.js";
 import { createProgress } from "../../src/ops/progress.js";
 import { Catalog } from "../../src/support/catalog.js";
@@ -68,5 +68,25 @@ describe("wt through backfill, coverage and pipeline", () => {
     const q = capture();
     expect(await pipelineAction("wt", ["-s", "2024-11-01", "-e", "2024-11-05", "--json"], q)).toBe(0);
     expect(JSON.parse(q.text()).stages.every((s: { processed: number }) => s.processed === 0)).toBe(true);
+  });
+
+  it("lake run holds the block leases of its window: a day held by another run blocks it until released", async () => {
+    const leased = LakeRuntime.create({ overrides: { home, sources: runtime.config.sources, blocks: { leaseMs: 300 } }, clock: fixedClock(NOW), cwd: home, env: {} });
+    const store = await openBlockStore(leased);
+    const key = { source: "wt", stage: "wt-json-standard", day: "2024-11-03" };
+    expect(await store.acquireLease(key, "cron-host:7", Date.now(), 60_000)).toEqual({ acquired: true });
+    let text = "";
+    const deps = { runtime: leased, out: (s: string) => void (text += s) };
+    const blocked = await runStageAction("wt-json-standard", ["-s", "2024-11-01", "-e", "2024-11-05", "-F", "--json"], deps);
+    expect(blocked).toBe(1);
+    await store.releaseLease(key, "cron-host:7");
+    text = "";
+    expect(await runStageAction("wt-json-standard", ["-s", "2024-11-01", "-e", "2024-11-05", "-F", "--json"], deps)).toBe(0);
+    expect(JSON.parse(text.trim().split("\n").pop()!)).toMatchObject({ processed: 4, failed: 0 });
+    // --no-leases runs even while a lease is held elsewhere.
+    expect(await store.acquireLease(key, "cron-host:7", Date.now(), 60_000)).toEqual({ acquired: true });
+    expect(await runStageAction("wt-json-standard", ["-s", "2024-11-03", "-e", "2024-11-03", "-F", "--no-leases", "--json"], deps)).toBe(0);
+    await store.close();
+    await leased.close();
   });
 });
