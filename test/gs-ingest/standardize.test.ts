@@ -162,4 +162,17 @@ describe("GRIDSMART time rules", () => {
     // The device clock is 2 minutes slow: its midnight comes after local midnight.
     expect(strict.dayCovered).toBe(1);
   });
+
+  it("spring-forward day: a first vehicle after 03:00 CDT does not move the device's midnight", () => {
+    const d = DateTime.fromISO("2024-03-10", { zone: ZONE });
+    const zones = [csv("a", "8,23,31500.0,-300,S,10,42,G,2.0,1,1.0,0.0,42,39\r\n")];
+    const clock = { DateTime: "3/20/2024 10:00:00 AM", TimeZoneId: "(UTC-06:00) Central Time (US & Canada)", HostTimeUTC: "03/20/2024 03:00:00 PM" };
+    const r = standardizeDay(input({ zones, day: d, zipName: "x.zip", siteDateTime: clock }));
+    expect(r.dayCovered).toBe(0);
+    expect(zoneRows(r.zones[0]!)[0]!.timestamp_adj).toBe("2024-03-10 03:15:00-05:00");
+    // A device that stays on standard time all year (fixed-offset zone name) keeps its rows' offset.
+    const fixed = standardizeDay(input({ zones: [csv("a", "8,23,31500.0,-360,S,10,42,G,2.0,1,1.0,0.0,42,39\r\n")], day: d, zipName: "x.zip", siteDateTime: { ...clock, DateTime: "3/20/2024 9:00:00 AM", TimeZoneId: "(UTC-06:00) Central America" } }));
+    expect(fixed.dayCovered).toBe(0);
+    expect(zoneRows(fixed.zones[0]!)[0]!.timestamp_adj).toBe("2024-03-10 04:15:00-05:00");
+  });
 });

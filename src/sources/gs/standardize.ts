@@ -534,7 +534,8 @@ export interface DayPlan {
 /**
  * Reads every zone and decides what holds for the whole intersection-day: the version, the clock correction and
  * day_covered (once per intersection, B44: the device's midnight in UTC from the utc_offset in force at the
- * earliest vehicle of the day across every zone; on a fall-back day that is still the daylight offset).
+ * earliest vehicle of the day across every zone, or, when that offset is its named zone's, the zone's offset at
+ * midnight; so DST-change days agree across zones).
  */
 export function planDay(input: StandardizeInput): DayPlan {
   const version = detectVersion(input.zones, input.where);
@@ -569,7 +570,16 @@ export function planDay(input: StandardizeInput): DayPlan {
           if ("wallMs" in t && (!earliest || t.wallMs < earliest.wallMs)) earliest = t;
         }
       }
-      if (earliest) deviceMidnightUtc = plan.dayUtcMs - earliest.offsetMin * 60_000;
+      if (earliest) {
+        // A device whose utc_offset follows its named zone was on that zone's offset at midnight too (a first vehicle
+        // after the spring-forward hour must not move midnight); otherwise trust the earliest vehicle's offset.
+        let offsetMin = earliest.offsetMin;
+        const zoneOffset = (ms: number) => DateTime.fromMillis(ms, { zone: correction.deviceZone }).offset;
+        if (zoneOffset(earliest.wallMs - earliest.offsetMin * 60_000) === earliest.offsetMin) {
+          offsetMin = DateTime.fromObject({ year: input.day.year, month: input.day.month, day: input.day.day }, { zone: correction.deviceZone }).offset;
+        }
+        deviceMidnightUtc = plan.dayUtcMs - offsetMin * 60_000;
+      }
     }
     if (deviceMidnightUtc !== undefined) {
       const diff = deviceMidnightUtc + correction.deltaMs - input.day.toMillis();
