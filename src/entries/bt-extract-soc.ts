@@ -35,6 +35,7 @@ function countAddresses(text: string, counter: DailyAddressCounter, out: number[
 }
 
 export const SKIP_ROW_PREFIX = "row not published: ";
+export const SKIP_WAIT_UNMATCHED = "matched file waits for the day's unmatched ready file (device_address numbering)";
 
 interface DayBasis {
   day: number;
@@ -99,8 +100,8 @@ export class BtExtractSoc extends ETLApp {
       devices.set(ext, deviceNames(skeleton.devices));
       if (aligned) rowNumbers.set(ext, numbers);
     }
-    if (files.length < 2) {
-      this.log("warn", `${item.base} ${item.date.toISODate()}: device_address numbered from ${files.join(" and ") || "no file"} only; the other ready file of the day is missing`);
+    if (!files.includes("unmatched.json") && files.includes("matched.json")) {
+      this.log("warn", `${item.base} ${item.date.toISODate()}: no unmatched file for the day; device_address numbered from the matched file alone`);
     }
     this.basis = { day, counter, files, devices, rowNumbers };
     return this.basis;
@@ -113,6 +114,12 @@ export class BtExtractSoc extends ETLApp {
     const src = this.storageSrc!;
     const where = `${src.repository}/${entry.pointer}`;
     const basis = fileType === "traf_match_summary" ? undefined : await this.dayBasis(item);
+    if (fileType === "matched" && !basis!.files.includes("unmatched.json")) {
+      // Matched rows are numbered after the day's unmatched addresses: if that file is still on its way (in
+      // standardized, not yet ready), publishing now would give ids that change once it is ready.
+      const pending = await this.catalog.single(this.repository("standardized"), item.base, "unmatched.json", item.date);
+      if (pending) return this.skipItem(item, SKIP_WAIT_UNMATCHED);
+    }
     const counter = basis?.counter ?? new DailyAddressCounter();
     // The devices list follows the rows in the file: known from the day's numbering pass, else read first (rows
     // skipped unparsed), then the rows.

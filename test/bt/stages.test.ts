@@ -4,7 +4,7 @@ import { DateTime } from "luxon";
 import { afterEach, describe, expect, it } from "vitest";
 import { SKIP_MISSING_READER } from "../../src/entries/bt-ready.js";
 import { SKIP_DROPPED, SKIP_EXTRA } from "../../src/entries/bt-json-standard.js";
-import { SKIP_ROW_PREFIX } from "../../src/entries/bt-extract-soc.js";
+import { SKIP_ROW_PREFIX, SKIP_WAIT_UNMATCHED } from "../../src/entries/bt-extract-soc.js";
 import { DailyAddressCounter } from "../../src/sources/bt/publish.js";
 import { TransientError } from "../../src/support/errors.js";
 import { dayFiles, writeShare, type DayVolume } from "../../src/sources/bt/simulate.js";
@@ -241,6 +241,25 @@ describe("bt-extract-soc", () => {
     await h.runAll({ last_run_date: "0" });
     expect(publicEntries(h)).toEqual(["2019-06-03 matched.json", "2019-06-03 traf_match_summary.json", "2019-06-03 unmatched.json"]);
     expect(h.publisher.rows(DATASETS.unmatched).length).toBeGreaterThan(0);
+  });
+
+  it("a matched file waits while the day's unmatched file is standardized but not yet ready", async () => {
+    const h = harness({ now: WEEK_NOW });
+    writeShare(h.share, "America/Chicago", "2019-06-03", "2019-06-04", SMALL);
+    for (const s of ["insert", "standard", "ready"] as const) await h.run(s, ["-r", "0"]);
+    const key = "2019/06/03/bt/Austin_bt_2019-06-03_unmatched.json";
+    for (const [k, r] of h.catalog.rows) if (r.repository === REPO.ready && r.id_ext === "unmatched.json") h.catalog.rows.delete(k);
+    await h.storage.delete(REPO.ready, key);
+    const first = await h.run("soc", ["-r", "0"]);
+    expect(first.skipReasons[SKIP_WAIT_UNMATCHED]).toBe(1);
+    expect(publicEntries(h)).toEqual(["2019-06-03 traf_match_summary.json"]);
+    await h.run("ready", ["-r", "0"]);
+    await h.run("soc", ["-r", "0"]);
+    expect(publicEntries(h)).toEqual(["2019-06-03 matched.json", "2019-06-03 traf_match_summary.json", "2019-06-03 unmatched.json"]);
+    const once = harness({ now: WEEK_NOW });
+    writeShare(once.share, "America/Chicago", "2019-06-03", "2019-06-04", SMALL);
+    await once.runAll({ last_run_date: "0" });
+    expect(dayRows(h, "2019-06-03")).toEqual(dayRows(once, "2019-06-03"));
   });
 
   describe("record ids do not depend on what shares a run (B1/B29)", () => {
