@@ -92,6 +92,14 @@ describe("GRIDSMART standardization (golden files)", () => {
     expect(detectVersion([csv("a", ""), csv("b", "4,1\r\n")], "x.zip")).toBe(4);
   });
 
+  it("a quoted CSV (valid, though devices do not write one) reads the same as a plain one", () => {
+    const plain = standardizeDay(input({ zones: [csv("a", "7,21,120000.5,-300,S,12,30,G,1.5,0,88\r\n")], siteDateTime: CENTRAL_NTP }));
+    const quoted = standardizeDay(input({ zones: [csv("a", '7,21,"120000.5",-300,"S",12,30,"G",1.5,0,88\r\n')], siteDateTime: CENTRAL_NTP }));
+    expect(zoneJson(quoted.zones[0]!)).toBe(zoneJson(plain.zones[0]!));
+    const odd = standardizeDay(input({ zones: [csv("a", '7,21,120000.5,-300,"S, \u00e9",12,30,G,1.5,0,88\r\n')], siteDateTime: CENTRAL_NTP }));
+    expect(zoneJson(odd.zones[0]!)).toContain('"turn": "S, \\u00e9"');
+  });
+
   it("an empty zone file next to others is written with no rows", () => {
     const r = standardizeDay(input({ zones: [csv("a", "7,21,120000.5,-300,S,12,30,G,1.5,0,88\r\n"), csv("b", "")], siteDateTime: CENTRAL_NTP }));
     expect(r.zones.map((z) => [z.guid, zoneRows(z).length])).toEqual([["a", 1], ["b", 0]]);
