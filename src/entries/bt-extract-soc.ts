@@ -115,9 +115,11 @@ export class BtExtractSoc extends ETLApp {
     const where = `${src.repository}/${entry.pointer}`;
     const basis = fileType === "traf_match_summary" ? undefined : await this.dayBasis(item);
     if (fileType === "matched" && !basis!.files.includes("unmatched.json")) {
-      // Matched rows are numbered after the day's unmatched addresses: if that file is still on its way (in
+      // Matched rows are numbered after the day's unmatched addresses: if that file is still on its way (in raw or
       // standardized, not yet ready), publishing now would give ids that change once it is ready.
-      const pending = await this.catalog.single(this.repository("standardized"), item.base, "unmatched.json", item.date);
+      const pending =
+        (await this.catalog.single(this.repository("standardized"), item.base, "unmatched.json", item.date)) ??
+        (await this.catalog.single(this.repository("raw"), item.base, "unmatched.txt", item.date));
       if (pending) return this.skipItem(item, SKIP_WAIT_UNMATCHED);
     }
     const counter = basis?.counter ?? new DailyAddressCounter();

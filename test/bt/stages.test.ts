@@ -243,7 +243,7 @@ describe("bt-extract-soc", () => {
     expect(h.publisher.rows(DATASETS.unmatched).length).toBeGreaterThan(0);
   });
 
-  it("a matched file waits while the day's unmatched file is standardized but not yet ready", async () => {
+  it("a matched file waits while the day's unmatched file is in raw or standardized but not yet ready", async () => {
     const h = harness({ now: WEEK_NOW });
     writeShare(h.share, "America/Chicago", "2019-06-03", "2019-06-04", SMALL);
     for (const s of ["insert", "standard", "ready"] as const) await h.run(s, ["-r", "0"]);
