@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newStats, standardizeToString, type StandardHeader } from "../../src/sources/bt/standardize.js";
+import { newStats, standardizeBluetooth, standardizeToString, type StandardHeader } from "../../src/sources/bt/standardize.js";
 
 const header = (file_type: StandardHeader["file_type"]): StandardHeader => ({
   data_type: "bluetooth",
@@ -26,6 +26,25 @@ describe("standardizeBluetooth", () => {
         '"processing_date": "2019-06-02 04:00:00-05:00"}, "data": [{"host_timestamp": "2019-06-01 00:00:00-05:00", ' +
         '"ip_address": "10.0.0.1", "field_timestamp": "2019-06-01 00:00:12-05:00", "reader_id": "lamar_mlk", "dev_addr": "QUJD"}]}',
     );
+  });
+
+  it("gives the same text whatever the input chunking (CRLF and quoted values split across chunks)", async () => {
+    const text = '6/1/2019 1:00:00 AM,ip,6/1/2019 1:00:00 AM,r1,a\r\n6/1/2019 2:00:00 AM,"i,p",6/1/2019 2:00:00 AM,"r\r\n2",caf\u00e9\r\n\r\n6/1/2019 3:00:00 AM,ip,x,r3,c';
+    const whole = await standardizeToString(text, "unmatched", header("unmatched"), ZONE);
+    for (const size of [1, 2, 3, 5, 8]) {
+      const bytes = Buffer.from(text, "utf8");
+      const parts: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += size) parts.push(bytes.subarray(i, i + size));
+      let out = "";
+      for await (const piece of standardizeBluetooth(parts, "unmatched", header("unmatched"), ZONE, newStats())) out += piece.toString();
+      expect(out, `chunks of ${size}`).toBe(whole);
+    }
+    const doc = JSON.parse(whole) as { data: Record<string, string>[] };
+    expect(doc.data.map((r) => [r.ip_address, r.reader_id, r.dev_addr])).toEqual([
+      ["ip", "r1", "a"],
+      ["i,p", "r\n2", "caf\u00e9"],
+      ["ip", "r3", "c"],
+    ]);
   });
 
   it("an empty file gives an empty data list", async () => {
