@@ -49,8 +49,8 @@ export interface Harness {
   runAll(args: Record<string, unknown>): Promise<RunSummary[]>;
   object(repository: string, key: string): Promise<string>;
   keys(repository: string): string[];
-  /** Copies the fixture share files into the share folder. */
-  copyFixtureShare(): void;
+  /** Copies the fixture share files of some days (MM-DD-YYYY, default 06-01-2019) into the share folder. */
+  copyFixtureShare(days?: string[]): void;
   close(): Promise<void>;
 }
 
@@ -101,8 +101,10 @@ export function makeHarness(opts: HarnessOptions = {}): Harness {
       return (await storage.get(repository, key)).toString("utf8");
     },
     keys: (repository) => [...(storage.repos.get(repository)?.keys() ?? [])].sort(),
-    copyFixtureShare() {
-      for (const f of readdirSync(path.join(FIXTURES, "share"))) copyFileSync(path.join(FIXTURES, "share", f), path.join(share, f));
+    copyFixtureShare(days = ["06-01-2019"]) {
+      for (const f of readdirSync(path.join(FIXTURES, "share"))) {
+        if (days.some((d) => f.endsWith(`_${d}.txt`))) copyFileSync(path.join(FIXTURES, "share", f), path.join(share, f));
+      }
     },
     async close() {
       await runtime.close();
