@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { LakeRuntime } from "../src/support/runtime.js";
 import { fixedClock } from "../src/util/dates.js";
-import { createKitsDatabase, manyIntersections, radarDevices, writeWtInventory } from "../src/sources/wt/simulate.js";
+import { createKitsDatabase, manyIntersections, radarDevices } from "../src/sources/wt/simulate.js";
+import { writeInventorySection } from "../src/util/inventory-file.js";
 import { main as insertLake } from "../src/entries/wt-insert-lake.js";
 import { main as jsonStandard } from "../src/entries/wt-json-standard.js";
 import { main as readyStage } from "../src/entries/wt-ready.js";
@@ -39,7 +40,7 @@ async function warmUp(): Promise<void> {
   try {
     const kits = path.join(home, "sources", "kits.sqlite");
     createKitsDatabase(kits, { zone: "America/Chicago", from: "2024-11-05", to: "2024-11-06" });
-    writeWtInventory(path.join(home, "sources", "inventory.json"), radarDevices());
+    writeInventorySection(path.join(home, "sources", "inventory.json"), "wt", radarDevices());
     const runtime = LakeRuntime.create({
       cwd: home,
       env: {},
@@ -63,7 +64,7 @@ export async function run(): Promise<void> {
     const intersections = manyIntersections(50, 3);
     const kits = path.join(home, "sources", "kits.sqlite");
     const rows = createKitsDatabase(kits, { zone: "America/Chicago", from: DAY, to: "2024-11-13", intersections, stepMinutes: 4 });
-    writeWtInventory(path.join(home, "sources", "inventory.json"), radarDevices(intersections));
+    writeInventorySection(path.join(home, "sources", "inventory.json"), "wt", radarDevices(intersections));
     console.log(`one day (${DAY}): ${rows.toLocaleString("en-US")} KITS rows from ${intersections.length * 3} detectors; embedded defaults in ${home}`);
     // CPU seconds (user + system of this process) beside wall seconds: on a busy machine the wall time mostly waits.
     console.log(`${"stage".padEnd(20)} ${"records".padStart(8)} ${"seconds".padStart(8)} ${"cpu s".padStart(6)} ${"peak RSS Δ MiB".padStart(15)} ${"peak heap MiB".padStart(14)}`);

@@ -4,7 +4,8 @@
  */
 import path from "node:path";
 import type { DemoContext, SourcePipeline } from "../types.js";
-import { createKitsDatabase, radarDevices, writeWtInventory } from "./simulate.js";
+import { createKitsDatabase, radarDevices } from "./simulate.js";
+import { writeInventorySection } from "../../util/inventory-file.js";
 
 export const pipeline: SourcePipeline = {
   code: "wt",
@@ -19,7 +20,7 @@ export const pipeline: SourcePipeline = {
   async simulate(ctx: DemoContext) {
     const file = path.join(ctx.home, "sources", "kits.sqlite");
     createKitsDatabase(file, { zone: ctx.zone, from: ctx.from, to: ctx.to });
-    writeWtInventory(path.join(ctx.home, "sources", "inventory.json"), radarDevices());
+    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "wt", radarDevices());
     return { sql: { driver: "sqlite", options: { path: file } } };
   },
 };

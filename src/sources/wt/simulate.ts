@@ -4,7 +4,7 @@
  * whatever window it is generated in. Times are local wall clock, as KITS keeps them: on the fall-back day the
  * hour 01:00–01:59 appears twice (25 hours of readings), on the spring-forward day 02:00–02:59 not at all.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { DateTime } from "luxon";
@@ -157,25 +157,4 @@ export function radarDevices(intersections: SimIntersection[] = DEMO_INTERSECTIO
       cross_st_segment_id: 3_000_000 + x.intId,
       kits_id: x.intId,
     }));
-}
-
-/**
- * Sets the "wt" key of the shared inventory file {"bt": [...], "wt": [...], "gs": [...]}, keeping the other
- * sources' keys (each source's simulation sets its own). Written atomically (temp file + rename).
- */
-export function writeWtInventory(file: string, devices: UnitDevice[]): void {
-  let inventory: Record<string, unknown> = {};
-  if (existsSync(file)) {
-    try {
-      const parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) inventory = parsed as Record<string, unknown>;
-    } catch (err) {
-      throw new Error(`Inventory file ${file} is not valid JSON (${(err as Error).message}); fix or delete it`, { cause: err });
-    }
-  }
-  inventory.wt = devices;
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(inventory, null, 2)}\n`);
-  renameSync(tmp, file);
 }
