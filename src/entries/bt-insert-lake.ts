@@ -48,8 +48,18 @@ export class BtInsertLake extends ETLApp {
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
     const { path: file } = item.provItem.payload as { path: string; pattern: FilePattern };
     const element = this.storageTgt!.createCatalogElement(item.base, item.ext, item.date, { processingDate: this.processingDate });
-    // Streamed: a day's unmatched file is tens of MB and is never read whole into memory.
-    const entry = await this.storageTgt!.writeStream(createReadStream(file), element, { cache: true, contentType: "text/plain" });
+    // Streamed: a day's unmatched file is tens of MB and is never read whole into memory. Lines are counted on the way.
+    let lines = 0;
+    let last = 0x0a;
+    const counted = async function* (): AsyncGenerator<Buffer> {
+      for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+        for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) lines++;
+        if (chunk.length) last = chunk[chunk.length - 1]!;
+        yield chunk;
+      }
+    };
+    const entry = await this.storageTgt!.writeStream(counted(), element, { cache: true, contentType: "text/plain" });
+    this.addRecords(lines + (last === 0x0a ? 0 : 1));
     this.log("info", `${file} -> ${this.storageTgt!.repository}:${entry.pointer}`);
     return 1;
   }

@@ -50,6 +50,7 @@ describe("bt-insert-lake", () => {
     h.copyFixtureShare();
     const first = await h.run("insert", ["-s", "2019-06-01", "-e", "2019-06-02", "-d", h.share]);
     expect(first.processed).toBe(3);
+    expect(first.records).toBe(6 + 5 + 3); // lines copied
     const again = await h.run("insert", { start_date: "2019-06-01", end_date: "2019-06-02" });
     expect(again.processed).toBe(0);
     expect(again.skipReasons["already done"]).toBe(3);
