@@ -8,7 +8,11 @@ import { SKIP_ROW_PREFIX, SKIP_WAIT_UNMATCHED } from "../../src/entries/bt-extra
 import { DailyAddressCounter } from "../../src/sources/bt/publish.js";
 import { TransientError } from "../../src/support/errors.js";
 import { dayFiles, writeShare, type DayVolume } from "../../src/sources/bt/simulate.js";
-import { DATASETS, REPO, makeHarness, type Harness } from "./harness.js";
+import { DATASETS, GOLDEN_NOW, REPO, makeHarness, type Harness } from "./harness.js";
+import { validateConfig } from "../../src/config/load.js";
+import { LakeRuntime } from "../../src/support/runtime.js";
+import { fixedClock } from "../../src/util/dates.js";
+import { main as insertLake } from "../../src/entries/bt-insert-lake.js";
 
 const SMALL: DayVolume = { unmatched: 60, matched: 30, intervals: 8, devices: 25 };
 const WEEK_NOW = "2019-06-10T04:00:00-05:00";
@@ -54,6 +58,15 @@ describe("bt-insert-lake", () => {
     const again = await h.run("insert", { start_date: "2019-06-01", end_date: "2019-06-02" });
     expect(again.processed).toBe(0);
     expect(again.skipReasons["already done"]).toBe(3);
+  });
+
+  it("a relative sources.bt.sourcedir resolves against the config's folder", async () => {
+    const h = harness();
+    h.copyFixtureShare();
+    const config = validateConfig({ home: h.dir, sources: { bt: { sourcedir: "awam" } } }, "bt test");
+    const runtime = new LakeRuntime(config, h.dir, { storage: h.storage, catalog: h.catalog, perfmet: h.perfmet }, { clock: fixedClock(GOLDEN_NOW) });
+    const s = await insertLake({ last_run_date: "0" }, { runtime });
+    expect(s.processed).toBe(3);
   });
 
   it("a missing source folder is a configuration error naming the flag and setting", async () => {
