@@ -11,7 +11,6 @@ import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../supp
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
-import type { UnitData } from "../support/unitdata.js";
 import { parsePyStr, pyStr } from "../util/dates.js";
 import { fileTypeOf } from "../sources/bt/files.js";
 import { MappedProvider } from "../sources/bt/providers.js";
@@ -32,9 +31,6 @@ export class BtJsonStandard extends ETLApp {
   };
   static readonly options: CustomOption[] = [];
 
-  private unitData: UnitData | undefined;
-  private unitStored = false;
-
   protected async etlActivity(): Promise<number> {
     const source = new CatalogProvider(this.catalog, this.storageSrc!.repository, {}, this.providerOptions());
     const target = new MappedProvider(new CatalogProvider(this.catalog, this.storageTgt!.repository, {}, this.providerOptions()), (t) => {
@@ -47,11 +43,7 @@ export class BtJsonStandard extends ETLApp {
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
     const fileType = fileTypeOf(item.ext, "txt");
     if (!fileType) return this.skipItem(item, `not a Bluetooth file type (${item.ext})`);
-    if (!this.unitStored) {
-      this.unitData ??= await this.fetchUnitData();
-      await this.storeUnitData(this.storageTgt!, this.unitData);
-      this.unitStored = true;
-    }
+    await this.storeUnitDataOnce(this.storageTgt!);
     const entry = item.provItem.payload as CatalogEntry;
     const src = this.storageSrc!;
     const tgt = this.storageTgt!;

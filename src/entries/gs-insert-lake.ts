@@ -16,7 +16,6 @@ import { runIfMain } from "../support/cli-entry.js";
 import { UsageError, errorMessage } from "../support/errors.js";
 import { validateIdPart } from "../support/identifier.js";
 import { limiter } from "../support/resilience.js";
-import type { UnitData } from "../support/unitdata.js";
 import { pyStr } from "../util/dates.js";
 import { deviceBaseUrl, readGsConfig, type GsSourceConfig } from "../sources/gs/config.js";
 import { DeviceApi, hostTimeUtc } from "../sources/gs/device-api.js";
@@ -55,8 +54,6 @@ export class GsInsertLake extends ETLApp {
   ];
 
   private cfg!: GsSourceConfig;
-  private unitData: UnitData | undefined;
-  private unitStored = false;
   private readonly sitesStored = new Set<string>();
   /** Devices contacted, their bases, and the ones that failed (for tests and the summary). */
   readonly reached: ReachedDevice[] = [];
@@ -84,8 +81,7 @@ export class GsInsertLake extends ETLApp {
   protected async etlActivity(): Promise<number> {
     this.cfg = readGsConfig(this.runtime.sourceConfig("gs"));
     const filter = parseFilter(String(this.options.name_filter ?? ".*"));
-    this.unitData = await this.fetchUnitData();
-    const sel = selectDevices(this.unitData.devices, filter);
+    const sel = selectDevices((await this.fetchUnitData()).devices, filter);
     for (const w of sel.warnings) this.log("warn", w);
     this.log("info", `${sel.selected.length} GRIDSMART device(s) to contact, ${sel.skipped.length} left out`);
 
@@ -139,10 +135,7 @@ export class GsInsertLake extends ETLApp {
     const file = path.join(await this.tempDir(), `${day}_${item.base}.zip`);
     try {
       const bytes = await dev.api.downloadDay(day, file);
-      if (!this.unitStored && this.unitData) {
-        await this.storeUnitData(storage, this.unitData);
-        this.unitStored = true;
-      }
+      await this.storeUnitDataOnce(storage);
       const element = storage.createCatalogElement(item.base, GS_EXT.zip, item.date, { processingDate: this.processingDate });
       await storage.writeFile(file, element, { cache: true, contentType: "application/zip" });
       this.addRecords(1);

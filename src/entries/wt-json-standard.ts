@@ -11,7 +11,6 @@ import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
 import { TerminalError } from "../support/errors.js";
-import type { UnitData } from "../support/unitdata.js";
 import { pyStr } from "../util/dates.js";
 import { standardize, type StdJson } from "../sources/wt/transform.js";
 
@@ -30,11 +29,8 @@ export class WtJsonStandard extends ETLApp {
   };
   static readonly options: CustomOption[] = [];
 
-  private unitData: UnitData | undefined;
-  private unitStored = false;
-
   protected async etlActivity(): Promise<number> {
-    this.unitData = await this.fetchUnitData();
+    await this.fetchUnitData();
     const src = new CatalogProvider(this.catalog, this.storageSrc!.repository, {}, this.providerOptions());
     const tgt = new CatalogProvider(this.catalog, this.storageTgt!.repository, {}, this.providerOptions());
     return this.doCompareLoop(src, tgt, { baseExtKey: false });
@@ -42,10 +38,7 @@ export class WtJsonStandard extends ETLApp {
 
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
     const entry = item.provItem.payload as CatalogEntry;
-    if (!this.unitStored) {
-      await this.storeUnitData(this.storageTgt!, this.unitData!);
-      this.unitStored = true;
-    }
+    await this.storeUnitDataOnce(this.storageTgt!);
     const file = this.storageSrc!.extractFilename(entry.pointer);
     const body = await this.storageSrc!.retrieveBuffer(entry.pointer);
     let result: ReturnType<typeof standardize>;

@@ -166,6 +166,8 @@ export abstract class ETLApp {
   protected readonly skipReasons: Record<string, number> = {};
   private tempDirPath: string | undefined;
   private detachPerfmet: (() => void) | undefined;
+  private fetchedUnitData: UnitData | undefined;
+  private unitDataStored = false;
   private started = 0;
 
   constructor(
@@ -277,10 +279,20 @@ export abstract class ETLApp {
     return this.runtime.repository(purpose, this.debug);
   }
 
-  /** The device inventory from the unit-data driver (Knack or local), with its header. */
+  /** The device inventory from the unit-data driver (Knack or local), with its header; fetched once per run. */
   async fetchUnitData(): Promise<UnitData> {
-    const driver = await this.runtime.driver("unitdata", this.debug);
-    return fetchUnitData(driver, this.dataSource, this.runtime.config.areaBase, this.now(), this.runtime.retry);
+    if (!this.fetchedUnitData) {
+      const driver = await this.runtime.driver("unitdata", this.debug);
+      this.fetchedUnitData = await fetchUnitData(driver, this.dataSource, this.runtime.config.areaBase, this.now(), this.runtime.retry);
+    }
+    return this.fetchedUnitData;
+  }
+
+  /** Stores the run's inventory into a storage dated today, once per run (the original did it at the first item). */
+  async storeUnitDataOnce(storage: Storage): Promise<void> {
+    if (this.unitDataStored) return;
+    await this.storeUnitData(storage, await this.fetchUnitData());
+    this.unitDataStored = true;
   }
 
   /** Stores unit data into a storage dated today (the processing day). */
