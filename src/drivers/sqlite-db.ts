@@ -17,6 +17,7 @@ export function openSqlite(file: string): Database.Database {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 10000");
+  db.pragma("cache_size = -65536"); // 64 MiB page cache: large catalogs stay linear to read
   if (abs !== ":memory:") open.set(abs, { db, users: 1 });
   return db;
 }

@@ -77,24 +77,37 @@ export class SqliteCatalog implements CatalogDriver {
         params.push(globPattern(f.like));
       }
     }
-    if (q.early !== undefined) {
-      where.push(q.exact ? "collection_date = ?" : "collection_date >= ?");
+    if (q.exact && q.early !== undefined) {
+      where.push("collection_date = ?");
       params.push(q.early);
     }
-    if (q.late !== undefined && !q.exact) {
-      where.push("collection_date < ?");
-      params.push(q.late);
-    }
+    // The bound on the side pages move away from is replaced by the keyset on later pages: with both, SQLite seeks
+    // on the plain bound and rescans from it for every page (quadratic on large catalogs).
+    const lower = !q.exact && q.early !== undefined ? q.early : undefined;
+    const upper = !q.exact && q.late !== undefined ? q.late : undefined;
     const desc = q.order === "desc";
     const dir = desc ? "DESC" : "ASC";
     let remaining = q.limit ?? Infinity;
     let after: [number, string, string] | undefined;
     while (remaining > 0) {
       const page = Math.min(PAGE, remaining);
-      const keyset = after ? [`(collection_date, id_base, id_ext) ${desc ? "<" : ">"} (?, ?, ?)`] : [];
-      const sql = `SELECT * FROM ${TABLE} WHERE ${[...where, ...keyset].join(" AND ")}
+      const bounds: string[] = [];
+      const boundParams: unknown[] = [];
+      if (lower !== undefined && !(after && !desc)) {
+        bounds.push("collection_date >= ?");
+        boundParams.push(lower);
+      }
+      if (upper !== undefined && !(after && desc)) {
+        bounds.push("collection_date < ?");
+        boundParams.push(upper);
+      }
+      if (after) {
+        bounds.push(`(collection_date, id_base, id_ext) ${desc ? "<" : ">"} (?, ?, ?)`);
+        boundParams.push(...after);
+      }
+      const sql = `SELECT * FROM ${TABLE} WHERE ${[...where, ...bounds].join(" AND ")}
         ORDER BY collection_date ${dir}, id_base ${dir}, id_ext ${dir} LIMIT ?`;
-      const rows = this.db.prepare(sql).all(...params, ...(after ?? []), page) as Row[];
+      const rows = this.db.prepare(sql).all(...params, ...boundParams, page) as Row[];
       for (const r of rows) yield toRecord(r);
       if (rows.length < page) return;
       remaining -= rows.length;
