@@ -10,7 +10,8 @@ import path from "node:path";
 import { LakeRuntime } from "../src/support/runtime.js";
 import type { PublisherDriver } from "../src/support/drivers.js";
 import { fixedClock } from "../src/util/dates.js";
-import { bluetoothDevices, manyReaders, writeBtInventory, writeShare } from "../src/sources/bt/simulate.js";
+import { bluetoothDevices, manyReaders, writeShare } from "../src/sources/bt/simulate.js";
+import { writeInventorySection } from "../src/util/inventory-file.js";
 import { main as insertLake } from "../src/entries/bt-insert-lake.js";
 import { main as jsonStandard } from "../src/entries/bt-json-standard.js";
 import { main as readyStage } from "../src/entries/bt-ready.js";
@@ -32,7 +33,7 @@ export async function run(): Promise<void> {
     const share = path.join(home, "sources", "awam");
     const readers = manyReaders(7); // 42 ordered pairs, 30 used by the summary
     const lines = writeShare(share, "America/Chicago", DAY, "2024-11-13", VOLUME, readers);
-    writeBtInventory(path.join(home, "sources", "inventory.json"), bluetoothDevices(readers, "none"));
+    writeInventorySection(path.join(home, "sources", "inventory.json"), "bt", bluetoothDevices(readers, "none"));
     const sizes = readdirSync(share).map((f) => `${f} ${fmt(statSync(path.join(share, f)).size / 2 ** 20, 1)} MiB`);
     console.log(`one day (${DAY}): ${lines.toLocaleString("en-US")} share lines (${sizes.join(", ")}); embedded defaults in ${home}`);
     console.log(`${"stage".padEnd(20)} ${"records".padStart(8)} ${"seconds".padStart(8)} ${"CPU s".padStart(6)} ${"peak RSS Δ MiB".padStart(15)} ${"peak heap MiB".padStart(14)}`);

@@ -4,7 +4,8 @@
  */
 import path from "node:path";
 import type { DemoContext, SourcePipeline } from "../types.js";
-import { bluetoothDevices, writeBtInventory, writeShare } from "./simulate.js";
+import { bluetoothDevices, writeShare } from "./simulate.js";
+import { writeInventorySection } from "../../util/inventory-file.js";
 
 export const pipeline: SourcePipeline = {
   code: "bt",
@@ -19,7 +20,7 @@ export const pipeline: SourcePipeline = {
   async simulate(ctx: DemoContext) {
     const dir = path.resolve(ctx.home, "sources", "awam");
     writeShare(dir, ctx.zone, ctx.from, ctx.to);
-    writeBtInventory(path.join(ctx.home, "sources", "inventory.json"), bluetoothDevices());
+    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "bt", bluetoothDevices());
     return { sourcedir: dir };
   },
 };

@@ -3,7 +3,7 @@
  * generator (the same days always give the same bytes), and the BLUETOOTH part of the shared device inventory.
  * Five readers appear in the data; the inventory lists four of them, so the ready stage shows a dropped reader.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
 import type { UnitDevice } from "../../support/drivers.js";
@@ -208,22 +208,4 @@ export function bluetoothDevices(readers: readonly Reader[] = SIM_READERS, missi
     cross_st_segment_id: 3_100_000 + i,
     kits_id: 100 + i,
   }));
-}
-
-/** Sets the "bt" list of the shared inventory file, keeping the other sources' lists. */
-export function writeBtInventory(file: string, devices: UnitDevice[]): void {
-  let inventory: Record<string, unknown> = {};
-  if (existsSync(file)) {
-    try {
-      const parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) inventory = parsed as Record<string, unknown>;
-    } catch (err) {
-      throw new Error(`Inventory file ${file} is not valid JSON (${(err as Error).message}); fix or delete it`, { cause: err });
-    }
-  }
-  inventory.bt = devices;
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.bt.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(inventory, null, 2)}\n`);
-  renameSync(tmp, file);
 }
