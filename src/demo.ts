@@ -50,7 +50,7 @@ export async function demo(opts: DemoOptions, events = new LakeEventBus()): Prom
     for (const code of codes) {
       const { pipeline } = await sourceRegistry[code]!();
       pipelines.push(pipeline);
-      sourceConfig[code] = { ...(pipeline.simulate ? await pipeline.simulate(ctx) : {}) };
+      sourceConfig[code] = { ...(pipeline.simulate ? await pipeline.simulate(ctx) : {}), simulatedWindow: { from: ctx.from, to: ctx.to } };
       if (pipeline.serve) {
         const served = await pipeline.serve(ctx);
         stops.push(served.stop);

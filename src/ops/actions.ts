@@ -6,6 +6,7 @@ import { reportError } from "../support/cli-entry.js";
 import { UsageError } from "../support/errors.js";
 import type { LakeEventBus } from "../support/events.js";
 import { LakeRuntime } from "../support/runtime.js";
+import { serveSimulatedSources } from "../support/simulated.js";
 import { blockSource, openBlockStore, type BlockStore } from "./blocks.js";
 import { formatBackfillSummary, runBackfill, type BackfillPlan } from "./backfill.js";
 import { createProgress, type BlockProgress } from "./progress.js";
@@ -47,12 +48,15 @@ export function stdout(s: string): void {
 /** Runs body with a runtime (created from --config unless injected) and closes what it created. */
 export async function withRuntime(flags: { config?: string }, deps: ActionDeps, body: (runtime: LakeRuntime) => Promise<number>): Promise<number> {
   let runtime: LakeRuntime | undefined;
+  let stopSimulated: (() => Promise<void>) | undefined;
   try {
     runtime = deps.runtime ?? LakeRuntime.create(flags.config ? { file: flags.config } : {});
+    if (!deps.runtime) stopSimulated = await serveSimulatedSources(runtime);
     return await body(runtime);
   } catch (err) {
     return reportError(err);
   } finally {
+    await stopSimulated?.();
     if (runtime && !deps.runtime) await runtime.close();
   }
 }

@@ -25,6 +25,19 @@ export interface RuntimeOptions extends LoadOptions {
   events?: LakeEventBus;
 }
 
+/**
+ * LAKE_CLOCK=<ISO date-time> starts the process's clock at that instant (it then runs at normal speed): replaying a
+ * night of the past, or running the demo lake's fixed weeks with relative windows such as `-s 14`.
+ */
+export function clockFromEnv(env: NodeJS.ProcessEnv): Clock | undefined {
+  const text = env.LAKE_CLOCK;
+  if (!text) return undefined;
+  const start = Date.parse(text);
+  if (Number.isNaN(start)) throw new ConfigError(`LAKE_CLOCK "${text}" is not an ISO date-time (e.g. 2024-11-10T09:00:00-06:00)`);
+  const realStart = Date.now();
+  return () => start + (Date.now() - realStart);
+}
+
 export class LakeRuntime {
   readonly events: LakeEventBus;
   readonly zone: string;
@@ -33,6 +46,7 @@ export class LakeRuntime {
   readonly home: string;
   private readonly instances = new Map<string, Promise<unknown>>();
   private demoSources: Record<string, Record<string, unknown>> | undefined;
+  private readonly sourceOverrides = new Map<string, Record<string, unknown>>();
 
   constructor(
     readonly config: LakeConfig,
@@ -50,8 +64,9 @@ export class LakeRuntime {
   /** Reads and validates configuration (the only I/O: the config file). */
   static create(opts: RuntimeOptions = {}): LakeRuntime {
     const { config, baseDir } = loadConfig(opts);
+    const clock = opts.clock ?? clockFromEnv(opts.env ?? process.env);
     return new LakeRuntime(config, baseDir, opts.drivers ?? {}, {
-      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(clock ? { clock } : {}),
       ...(opts.events ? { events: opts.events } : {}),
       ...(opts.env ? { env: opts.env } : {}),
     });
@@ -101,6 +116,8 @@ export class LakeRuntime {
    * `lake demo` made register theirs in <home>/sources/config.json, so stages find the demo's sources by default.
    */
   sourceConfig(code: string): Record<string, unknown> {
+    const overridden = this.sourceOverrides.get(code);
+    if (overridden) return overridden;
     const configured = this.config.sources[code];
     if (configured) return configured;
     if (this.demoSources === undefined) {
@@ -108,6 +125,11 @@ export class LakeRuntime {
       this.demoSources = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, unknown>>) : {};
     }
     return this.demoSources[code] ?? {};
+  }
+
+  /** Replaces a source's settings for this process (e.g. the address of a simulated system started for the run). */
+  overrideSourceConfig(code: string, settings: Record<string, unknown>): void {
+    this.sourceOverrides.set(code, settings);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,30 @@
+/**
+ * Simulated source systems that must run while stages run (the GRIDSMART device API of the demo). `lake demo`
+ * registers each source's simulated window in <home>/sources/config.json (`simulatedWindow`); commands that run
+ * stages start those systems for the run and point the source at them.
+ */
+import { sources } from "../sources/index.js";
+import type { LakeRuntime } from "./runtime.js";
+
+export interface SimulatedWindow {
+  from: string;
+  to: string;
+}
+
+export async function serveSimulatedSources(runtime: LakeRuntime, codes: string[] = Object.keys(sources)): Promise<() => Promise<void>> {
+  const stops: (() => Promise<void>)[] = [];
+  for (const code of codes) {
+    const settings = runtime.sourceConfig(code);
+    const window = settings.simulatedWindow as SimulatedWindow | undefined;
+    const load = sources[code];
+    if (!window || !load) continue;
+    const { pipeline } = await load();
+    if (!pipeline.serve) continue;
+    const served = await pipeline.serve({ home: runtime.home, zone: runtime.zone, from: window.from, to: window.to });
+    stops.push(served.stop);
+    runtime.overrideSourceConfig(code, { ...settings, ...served.sourceConfig });
+  }
+  return async () => {
+    for (const stop of stops) await stop();
+  };
+}
