@@ -8,6 +8,7 @@ import path from "node:path";
 import { DateTime } from "luxon";
 import type { UnitDevice } from "../../support/drivers.js";
 import { shareFilename } from "./files.js";
+import { seededRandom } from "../../util/random.js";
 
 export interface Reader {
   name: string;
@@ -35,16 +36,7 @@ const PAIRS: readonly [number, number, string, string, string, string, string, s
 ];
 
 /** Small seeded generator (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = seededRandom;
 
 /** AWAM wall-clock text of a second of a local day: `M/D/YYYY h:mm:ss AM` (or without seconds). */
 export function awamTime(day: { year: number; month: number; day: number }, secondOfDay: number, seconds = true): string {

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { zipSync } from "fflate";
 import { DateTime } from "luxon";
 import { dashGuid, type GsApiVersion, type GsDateTime, type GsSite, type GsUnitDevice } from "./types.js";
+import { seededRandom } from "../../util/random.js";
 
 export interface SimZone {
   /** 32 hex digits, undashed, as devices report Vehicle.Id. */
@@ -52,17 +53,7 @@ export interface SimDevice {
 
 // ------------------------------------------------------------------ deterministic randomness
 
-/** mulberry32: small, fast, good enough for synthetic traffic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function hashSeed(...parts: (string | number)[]): number {
   return createHash("md5").update(parts.join("|")).digest().readUInt32LE(0);

@@ -9,6 +9,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { DateTime } from "luxon";
 import type { UnitDevice } from "../../support/drivers.js";
+import { seededRandom } from "../../util/random.js";
 
 export interface SimIntersection {
   intId: number;
@@ -51,17 +52,7 @@ export function detectorId(intId: number, j: number): number {
   return intId * 100 + j + 1;
 }
 
-/** mulberry32: a small, well-known seeded generator (deterministic across platforms). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const mulberry32 = seededRandom;
 
 export const KITS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS DETECTORSRM (DETID INTEGER PRIMARY KEY, INTID INTEGER NOT NULL, INTNAME TEXT, DETNAME TEXT);
