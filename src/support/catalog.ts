@@ -6,8 +6,8 @@
 import type { DateTime } from "luxon";
 import { DateTime as LuxonDateTime } from "luxon";
 import type { CatalogDriver, CatalogKey, CatalogRecord, TextFilter } from "./drivers.js";
-import type { LakeEventBus, PlanEntry } from "./events.js";
-import { withRetry, type RetryPolicy, DEFAULT_RETRY } from "./resilience.js";
+import type { RunWriteOptions } from "./events.js";
+import { withRetry, DEFAULT_RETRY } from "./resilience.js";
 import { addDays } from "../util/dates.js";
 
 export interface CatalogEntry {
@@ -51,14 +51,8 @@ export function entryEnd(e: Pick<CatalogEntry, "collectionDate" | "collectionEnd
   return e.collectionEnd ?? addDays(e.collectionDate, 1);
 }
 
-export interface CatalogOptions {
+export interface CatalogOptions extends Omit<RunWriteOptions, "outputDir"> {
   zone: string;
-  simulate?: boolean;
-  events?: LakeEventBus;
-  app?: string;
-  retry?: RetryPolicy;
-  /** Simulation plan sink. */
-  plan?: PlanEntry[];
 }
 
 export class Catalog {

@@ -2,6 +2,7 @@
  * Typed events (style §6): the framework emits, subscribers (console log, progress bar, perfmet, tests) listen.
  */
 import { EventEmitter } from "node:events";
+import type { RetryPolicy } from "./resilience.js";
 
 export interface LakeEvents {
   "run.start": { app: string; dataSource: string; stage: string; window: string; simulate: boolean; debug: boolean };
@@ -43,6 +44,20 @@ export interface PlanEntry {
   kind: "storage" | "catalog" | "publish" | "perfmet";
   target: string;
   detail: string;
+}
+
+/** How a run's wrappers (catalog, storage, publisher) write: the run's mode, its event bus and plan, its retries. */
+export interface RunWriteOptions {
+  /** -0: write nothing; record the plan instead. */
+  simulate?: boolean;
+  /** -o DIR: also write every output locally. */
+  outputDir?: string;
+  events?: LakeEventBus;
+  /** App name carried by events. */
+  app?: string;
+  retry?: RetryPolicy;
+  /** Simulation plan sink. */
+  plan?: PlanEntry[];
 }
 
 type Listener<T> = (payload: T) => void;

@@ -7,16 +7,10 @@ import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { stringify } from "csv-stringify/sync";
 import type { PublisherDriver, PublishRow } from "./drivers.js";
-import type { LakeEventBus, PlanEntry } from "./events.js";
-import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
+import type { RunWriteOptions } from "./events.js";
+import { withRetry, DEFAULT_RETRY } from "./resilience.js";
 
-export interface PublisherOptions {
-  simulate?: boolean;
-  outputDir?: string;
-  events?: LakeEventBus;
-  app?: string;
-  retry?: RetryPolicy;
-  plan?: PlanEntry[];
+export interface PublisherOptions extends RunWriteOptions {
   /** Rows per request; defaults to the driver's capability. */
   chunkSize?: number;
 }

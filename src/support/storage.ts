@@ -11,20 +11,12 @@ import { pipeline } from "node:stream/promises";
 import type { DateTime } from "luxon";
 import type { Catalog, CatalogEntry } from "./catalog.js";
 import type { StorageDriver } from "./drivers.js";
-import type { LakeEventBus, PlanEntry } from "./events.js";
+import type { RunWriteOptions } from "./events.js";
 import { makeFilename, makeKey, keyFilename } from "./identifier.js";
-import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
+import { withRetry, DEFAULT_RETRY } from "./resilience.js";
 import { pyJson } from "../util/pyjson.js";
 
-export interface StorageOptions {
-  simulate?: boolean;
-  /** -o DIR: every stored object is also written to DIR/<filename>. */
-  outputDir?: string;
-  events?: LakeEventBus;
-  app?: string;
-  retry?: RetryPolicy;
-  plan?: PlanEntry[];
-}
+export type StorageOptions = RunWriteOptions;
 
 export interface WriteOptions {
   /** Stage the catalog row (flushed by the compare loop) instead of upserting it now. */
