@@ -89,11 +89,7 @@ export class Storage {
    * collection_end and metadata (fixes B6).
    */
   async writeBuffer(body: Uint8Array, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
-    const entry = this.createCatalogElement(element.base, element.ext, element.collectionDate, {
-      processingDate: element.processingDate,
-      collectionEnd: element.collectionEnd,
-      metadata: element.metadata,
-    });
+    const entry = this.entryFor(element);
     const filename = this.extractFilename(entry.pointer);
     let localCopy: string | undefined;
     if (this.opts.outputDir) {
@@ -101,24 +97,12 @@ export class Storage {
       await mkdir(this.opts.outputDir, { recursive: true });
       await writeFile(localCopy, body);
     }
-    if (this.simulate) {
-      this.opts.plan?.push({ kind: "storage", target: this.repository, detail: `${entry.pointer} (${body.byteLength} bytes)` });
-    } else {
+    if (!this.simulate) {
       await this.retry(`put ${this.repository}/${entry.pointer}`, () =>
         this.driver.put(this.repository, entry.pointer, body, opts.contentType ? { contentType: opts.contentType } : undefined),
       );
     }
-    this.opts.events?.emit("write", {
-      app: this.opts.app ?? "",
-      repository: this.repository,
-      key: entry.pointer,
-      bytes: body.byteLength,
-      simulated: this.simulate,
-      ...(localCopy ? { localCopy } : {}),
-    });
-    if (opts.cache) this.catalog.stage(entry);
-    else await this.catalog.upsert(entry);
-    return entry;
+    return this.recordWrite(entry, body.byteLength, localCopy, opts);
   }
 
   /**
@@ -128,11 +112,7 @@ export class Storage {
    * compare loop picks it up on the next run. In simulation the body is consumed and counted, nothing is stored.
    */
   async writeStream(body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
-    const entry = this.createCatalogElement(element.base, element.ext, element.collectionDate, {
-      processingDate: element.processingDate,
-      collectionEnd: element.collectionEnd,
-      metadata: element.metadata,
-    });
+    const entry = this.entryFor(element);
     const filename = this.extractFilename(entry.pointer);
     let bytes = 0;
     const counted = async function* () {
@@ -157,6 +137,20 @@ export class Storage {
     } else {
       await this.driver.put(this.repository, entry.pointer, Readable.from(counted()), putOpts);
     }
+    return this.recordWrite(entry, bytes, localCopy, opts);
+  }
+
+  /** The catalog row of a write: rebuilt for this repository (pointer = key), keeping collection_end and metadata (fixes B6). */
+  private entryFor(element: CatalogEntry): CatalogEntry {
+    return this.createCatalogElement(element.base, element.ext, element.collectionDate, {
+      processingDate: element.processingDate,
+      collectionEnd: element.collectionEnd,
+      metadata: element.metadata,
+    });
+  }
+
+  /** After the bytes went (or, simulating, would have gone): the plan, the write event, the catalog row. */
+  private async recordWrite(entry: CatalogEntry, bytes: number, localCopy: string | undefined, opts: WriteOptions): Promise<CatalogEntry> {
     if (this.simulate) this.opts.plan?.push({ kind: "storage", target: this.repository, detail: `${entry.pointer} (${bytes} bytes)` });
     this.opts.events?.emit("write", {
       app: this.opts.app ?? "",
