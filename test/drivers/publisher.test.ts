@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publisherConformance } from "../conformance/publisher.js";
 import { createMemoryPublisher } from "../../src/drivers/publisher/memory.js";
-import csvDriver, { createCsvPublisher, csvLine } from "../../src/drivers/publisher/csv.js";
+import csvDriver, { createCsvPublisher, csvLine, type CsvPublisher } from "../../src/drivers/publisher/csv.js";
 import { stringify } from "csv-stringify/sync";
 import { createSocrataPublisher } from "../../src/drivers/publisher/socrata.js";
 import { SocrataFake } from "../fakes/socrata-fake.js";
@@ -130,6 +130,130 @@ describe("csv publisher", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
     await createCsvPublisher(dir).upsert("ds", [{ id: "1" }], "id");
     await expect(createCsvPublisher(dir).upsert("ds", [{ row_id: "1" }], "row_id")).rejects.toThrow(/ds\.csv has no column "row_id"/);
+  });
+});
+
+describe("csv publisher: bounded memory, appends and one-pass rewrites", () => {
+  const newDir = () => mkdtempSync(path.join(tmpdir(), "csvpub-"));
+  const many = (n: number, extra: (i: number) => Record<string, string | number | null> = () => ({})) =>
+    Array.from({ length: n }, (_, i) => ({ id: `r${String(i).padStart(5, "0")}`, v: i, note: i % 7 === 0 ? 'has "quotes", commas\nand a line break' : `n${i}`, ...extra(i) }));
+
+  async function publish(d: CsvPublisher, dataset: string, rows: Record<string, string | number | null>[], chunk: number): Promise<void> {
+    const pub = new Publisher(d, dataset, "id", { retry: NO_RETRY, chunkSize: chunk });
+    for (const r of rows) await pub.addRow(r);
+    await pub.flush();
+  }
+
+  it("republishing the same rows gives no duplicates and the very same file, without writing it", async () => {
+    const dir = newDir();
+    const d = createCsvPublisher(dir, 500);
+    const rows = many(2_000);
+    await publish(d, "ds", rows, 500);
+    const file = path.join(dir, "ds.csv");
+    const before = readFileSync(file, "utf8");
+    const mtime = statSync(file).mtimeMs;
+    expect(await d.upsert("ds", rows.slice(0, 500), "id")).toEqual({ created: 0, updated: 500 });
+    await publish(d, "ds", rows, 500);
+    await publish(createCsvPublisher(dir, 500), "ds", rows, 500); // a fresh instance indexes the file first
+    expect(readFileSync(file, "utf8")).toBe(before);
+    expect(statSync(file).mtimeMs).toBe(mtime);
+    const back = readCsv(file);
+    expect(back).toHaveLength(2_000);
+    expect(new Set(back.map((r) => r.id)).size).toBe(2_000);
+    expect(back[7]!.note).toBe('has "quotes", commas\nand a line break');
+  });
+
+  it("an update of one row among many replaces that line in place and leaves every other byte as it was", async () => {
+    const dir = newDir();
+    const d = createCsvPublisher(dir, 1_000);
+    await publish(d, "ds", many(3_000), 1_000);
+    const file = path.join(dir, "ds.csv");
+    const before = readFileSync(file, "utf8");
+    expect(await d.upsert("ds", [{ id: "r01500", v: -1, note: "changed, quoted" }], "id")).toEqual({ created: 0, updated: 1 });
+    const after = readFileSync(file, "utf8");
+    expect(after).toBe(before.replace("r01500,1500,n1500\r\n", 'r01500,-1,"changed, quoted"\r\n'));
+    expect(after).not.toBe(before);
+    expect(await createCsvPublisher(dir).countRows("ds")).toBe(3_000);
+    expect(readdirSync(dir)).toEqual(["ds.csv"]);
+  });
+
+  it("every row an update (-F with changed values): one rewrite per call, no duplicates, positions kept", async () => {
+    const dir = newDir();
+    const d = createCsvPublisher(dir, 400);
+    await publish(d, "ds", many(1_200), 400);
+    await publish(d, "ds", many(1_200, (i) => ({ v: i * 10 })), 400);
+    const back = readCsv(path.join(dir, "ds.csv"));
+    expect(back.map((r) => r.id)).toEqual(many(1_200).map((r) => r.id));
+    expect(back.map((r) => Number(r.v))).toEqual(many(1_200).map((_, i) => i * 10));
+  });
+
+  it("a new column in a later chunk widens the header (first-seen order) and pads the earlier rows", async () => {
+    const dir = newDir();
+    const d = createCsvPublisher(dir, 2);
+    const rows = [{ id: "1", a: "x" }, { id: "2", a: "y,z" }, { id: "3", a: "w", b: "new" }, { id: "4", c: null, a: "v" }, { id: "5", c: true }];
+    await publish(d, "ds", rows, 2);
+    expect(readFileSync(path.join(dir, "ds.csv"), "utf8")).toBe('id,a,b,c\r\n1,x,,\r\n2,"y,z",,\r\n3,w,new,\r\n4,v,,\r\n5,,,True\r\n');
+    // unchanged rows sent again after the widening are still recognised as unchanged
+    const mtime = statSync(path.join(dir, "ds.csv")).mtimeMs;
+    expect(await d.upsert("ds", [{ id: "1", a: "x" }], "id")).toEqual({ created: 0, updated: 1 });
+    expect(statSync(path.join(dir, "ds.csv")).mtimeMs).toBe(mtime);
+  });
+
+  it("deletes rows among many (quoted multi-line fields around them) in one pass", async () => {
+    const dir = newDir();
+    await publish(createCsvPublisher(dir, 300), "ds", many(900), 300);
+    const d = createCsvPublisher(dir);
+    expect(await d.delete("ds", ["r00007", "r00450", "r00899", "r00450", "nope"], "id")).toBe(3);
+    const back = readCsv(path.join(dir, "ds.csv"));
+    expect(back).toHaveLength(897);
+    expect(back.map((r) => r.id)).toEqual(many(900).map((r) => r.id).filter((id) => !["r00007", "r00450", "r00899"].includes(id)));
+    expect(await d.countRows("ds")).toBe(897);
+    expect(await d.upsert("ds", [{ id: "r00450", v: 1 }], "id")).toEqual({ created: 1, updated: 0 });
+  });
+
+  it("an append cut short is repaired on load, by a fresh instance and by the instance that wrote the file", async () => {
+    const dir = newDir();
+    const file = path.join(dir, "ds.csv");
+    const d = createCsvPublisher(dir);
+    await d.upsert("ds", [{ id: "1", v: "a" }, { id: "2", v: "b" }], "id");
+    const good = readFileSync(file, "utf8");
+    appendFileSync(file, '3,"cut in the mid'); // a crash in the middle of an append
+    const fresh = createCsvPublisher(dir);
+    expect(await fresh.countRows("ds")).toBe(2);
+    expect(await fresh.upsert("ds", [{ id: "2", v: "b" }], "id")).toEqual({ created: 0, updated: 1 });
+    expect(readFileSync(file, "utf8")).toBe(good); // the torn record is cut off
+    appendFileSync(file, "3,c\r\n4,"); // one complete record of the failed call, then a torn one
+    expect(await d.upsert("ds", [{ id: "3", v: "c" }, { id: "5", v: "e" }], "id")).toEqual({ created: 1, updated: 1 });
+    expect(readFileSync(file, "utf8")).toBe("id,v\r\n1,a\r\n2,b\r\n3,c\r\n5,e\r\n");
+  });
+
+  it("a file changed by another writer is indexed again: no duplicate", async () => {
+    const dir = newDir();
+    const file = path.join(dir, "ds.csv");
+    const d = createCsvPublisher(dir);
+    await d.upsert("ds", [{ id: "1", v: "a" }], "id");
+    writeFileSync(file, "id,v\r\n1,a\r\n2,b\r\n");
+    expect(await d.upsert("ds", [{ id: "2", v: "B" }], "id")).toEqual({ created: 0, updated: 1 });
+    expect(readFileSync(file, "utf8")).toBe("id,v\r\n1,a\r\n2,B\r\n");
+  });
+
+  it("refuses a file that repeats a row id, naming the file, line and id", async () => {
+    const dir = newDir();
+    writeFileSync(path.join(dir, "ds.csv"), "id,v\r\n1,a\r\n2,b\r\n1,c\r\n");
+    await expect(createCsvPublisher(dir).upsert("ds", [{ id: "9" }], "id")).rejects.toThrow(/ds\.csv line 4 repeats row id "1"/);
+  });
+
+  it("holds at most one call's rows in memory, whatever the dataset size (the index keeps ids and hashes only)", async () => {
+    const dir = newDir();
+    const d = createCsvPublisher(dir, 250);
+    await publish(d, "ds", many(5_000), 250);
+    await publish(d, "ds", many(5_000, (i) => ({ v: -i })), 250);
+    await d.delete("ds", many(100).map((r) => r.id), "id");
+    const m = d.memory();
+    expect(m.heldRows).toBe(0);
+    expect(m.peakHeldRows).toBe(250);
+    expect(m.indexedRows).toBe(4_900);
+    expect(await d.countRows("ds")).toBe(4_900);
   });
 });
 

@@ -1,23 +1,20 @@
 /**
  * The embedded default publisher: one CSV file per dataset under `dir` (default `<home>/published`), upserted by
- * row id so a rerun never duplicates rows. The CSV file is the published data; a row index on disk (SQLite,
- * `<dir>.index.sqlite`: row id → hash of the row's line, see csv-index.ts) says which ids exist and whether a row
- * changed, so memory stays about one chunk whatever the dataset size. Per call: rows with new ids are appended; rows
- * whose content changed, a new column or a delete cost one streaming rewrite of the file (temp file + rename,
- * csv-records.ts); rows sent again unchanged cost nothing. The index records the file's size, mtime and inode after
- * each write: a file that grew since (an append cut short, or done by a call that failed) has its complete records
- * indexed and a torn last record cut off; any other change re-indexes the file. The header is the union of columns
- * in first-seen order (a later row with other keys never fails: fixes B35's CSV part); lines end in `\r\n` like
- * Python's csv module.
+ * row id so a rerun never duplicates rows. The CSV file is the store; in memory the driver keeps only, per dataset,
+ * row id → hash of the row's line (no row content), built by one streaming pass over the file on first use. Per
+ * call: rows with new ids are appended; changed rows, a new column or a delete cost one streaming rewrite of the
+ * file (temp file + rename, csv-records.ts); rows sent again unchanged cost nothing. The driver remembers the
+ * file's size, mtime and inode after each write: a file changed since (an append cut short, another writer) is
+ * indexed again, and a torn last record is cut off. The header is the union of columns in first-seen order (a later
+ * row with other keys never fails: fixes B35's CSV part); lines end in `\r\n` like Python's csv module.
  */
 import { appendFile, mkdir, open, rename, rm, stat, truncate } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { defineDriver } from "../define.js";
-import type { PublisherDriver, PublishValue } from "../../support/drivers.js";
+import type { PublisherDriver, PublishRow, PublishValue } from "../../support/drivers.js";
 import { ConfigError, TerminalError } from "../../support/errors.js";
-import { CsvIndex, type DatasetState } from "./csv-index.js";
 import { fieldAt, fieldCount, recordFields, rewriteRecords, scanRecords, type RewritePlan } from "./csv-records.js";
 
 export const DRIVER_NAME = "csv";
@@ -26,8 +23,6 @@ export const csvPublisherOptions = z
   .object({
     /** Folder of the dataset files; relative paths resolve against the config's folder. @default <home>/published */
     dir: z.string().optional(),
-    /** Row index (SQLite) file; relative paths resolve against the config's folder. @default <dir>.index.sqlite */
-    index: z.string().optional(),
     /** Rows per upsert call the framework sends (each call makes at most one pass over the file). @default 10000 */
     maxRowsPerRequest: z.number().int().positive().default(10_000),
   })
@@ -36,8 +31,21 @@ export const csvPublisherOptions = z
 /** A dataset name becomes a file name: letters, digits, dot, dash, underscore only. */
 const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** Index rows inserted per statement while (re)indexing a file. */
-const INDEX_BATCH = 10_000;
+/**
+ * What the driver keeps of one dataset: its header and, per row id, the hash of the row's line (no row content),
+ * plus the file's size, mtime and inode after the driver's last write, to notice a file changed behind its back.
+ */
+interface DatasetState {
+  rowIdField: string;
+  header: string[];
+  /** row id → rowHash of its line. */
+  ids: Map<string, number>;
+  /** Every record has exactly `header.length` fields (a rewrite then need not count them). */
+  uniform: boolean;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
 
 /** What the driver holds in memory, for tests and benchmarks: rows of the call in progress, never the dataset. */
 export interface CsvPublisherMemory {
@@ -45,22 +53,32 @@ export interface CsvPublisherMemory {
   heldRows: number;
   /** Most rows held at once since the driver was created. */
   peakHeldRows: number;
+  /** Row ids indexed (each an id and a number: no row content). */
+  indexedRows?: number;
 }
 
 export type CsvPublisher = PublisherDriver & {
   countRows(dataset: string): Promise<number>;
-  /** Rows held in memory (at most one call's rows; the index is on disk). */
+  /** Rows held in memory: at most one call's rows; the index holds ids and hashes only. */
   memory(): CsvPublisherMemory;
   close(): Promise<void>;
 };
 
-export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000, indexPath = `${path.resolve(dir)}.index.sqlite`): CsvPublisher {
-  const index = new CsvIndex(indexPath);
+export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): CsvPublisher {
+  const datasets = new Map<string, DatasetState>();
+  const locks = new Map<string, Promise<unknown>>();
   const mem: CsvPublisherMemory = { heldRows: 0, peakHeldRows: 0 };
   const hold = (n: number) => {
     mem.heldRows = n;
     if (n > mem.peakHeldRows) mem.peakHeldRows = n;
   };
+
+  /** One operation at a time per dataset: each may rewrite the file. */
+  function exclusive<T>(dataset: string, fn: () => Promise<T>): Promise<T> {
+    const run = (locks.get(dataset) ?? Promise.resolve()).then(fn, fn);
+    locks.set(dataset, run.catch(() => undefined));
+    return run;
+  }
 
   function fileOf(dataset: string): string {
     if (!DATASET_NAME.test(dataset) || dataset.includes("..")) {
@@ -78,33 +96,28 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000, inde
     }
   }
 
-  const stamp = (s: DatasetState, st: Stats): DatasetState => ({ ...s, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+  function stamp(s: DatasetState, st: Stats): void {
+    s.size = st.size;
+    s.mtimeMs = st.mtimeMs;
+    s.ino = st.ino;
+  }
 
   /**
-   * Indexes the records of `file` from byte `from` (0: the header first) into the dataset's index. A torn last
-   * record (no line ending: an append cut short) is cut off the file: the call that wrote it failed, so its rows
-   * were never reported as published and will be sent again.
+   * Reads the dataset file in one streaming pass and indexes its rows by `rowIdField`. A torn last record (no line
+   * ending: an append cut short) is cut off the file: the call that wrote it failed, so its rows were never
+   * reported as published and will be sent again.
    */
-  async function indexRecords(dataset: string, file: string, rowIdField: string, from: number, known: DatasetState | undefined): Promise<DatasetState> {
-    let header = known?.header;
-    let at = header ? header.indexOf(rowIdField) : -1;
-    let rows = known?.rows ?? 0;
-    let uniform = known?.uniform ?? true;
-    let recordNo = from === 0 ? 0 : Number.NaN; // line numbers are only meaningful from the start
+  async function indexFile(file: string, rowIdField: string): Promise<DatasetState> {
+    let header: string[] | undefined;
+    let at = -1;
+    let uniform = true;
+    let recordNo = 0;
     let failure: TerminalError | undefined;
-    let batch: [string, number][] = [];
-    const where = (n: number) => (Number.isNaN(n) ? "an appended line" : `line ${n}`);
-    const flush = () => {
-      const dup = index.insertNew(dataset, batch);
-      if (dup !== undefined && !failure) {
-        failure = new TerminalError(`csv publisher: ${file} holds row id "${dup}" more than once (column "${rowIdField}"): remove the extra rows or move the file away`);
-      }
-      batch = [];
-    };
+    const ids = new Map<string, number>();
     const fh = await open(file, "r");
     let scan;
     try {
-      scan = await scanRecords(fh, from, {
+      scan = await scanRecords(fh, 0, {
         record(buf, start, end, _next, quoted) {
           recordNo++;
           if (failure || end === start) return;
@@ -119,56 +132,46 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000, inde
           }
           const id = fieldAt(buf, start, end, quoted, at);
           if (id === "") {
-            failure = new TerminalError(`csv publisher: ${file} ${where(recordNo)} has an empty row id in column "${rowIdField}"`);
-            return;
+            failure = new TerminalError(`csv publisher: ${file} line ${recordNo} has an empty row id in column "${rowIdField}"`);
+          } else if (ids.has(id)) {
+            failure = new TerminalError(`csv publisher: ${file} line ${recordNo} repeats row id "${id}" (column "${rowIdField}"): remove the extra row or move the file away`);
+          } else {
+            if (uniform && fieldCount(buf, start, end, quoted) !== header.length) uniform = false;
+            ids.set(id, rowHash(buf.toString("utf8", start, end)));
           }
-          if (uniform && fieldCount(buf, start, end, quoted) !== header.length) uniform = false;
-          batch.push([id, rowHash(buf.toString("utf8", start, end))]);
-          rows++;
-        },
-        async block() {
-          if (batch.length >= INDEX_BATCH) flush();
         },
       });
-      flush();
     } finally {
       await fh.close();
     }
     if (failure) throw failure;
     if (scan.tornBytes > 0) await truncate(file, scan.end);
-    const st = await stat(file);
-    const state = stamp({ rowIdField, header: header ?? [], rows, uniform, size: 0, mtimeMs: 0, ino: 0 }, st);
-    index.saveState(dataset, state);
+    const state: DatasetState = { rowIdField, header: header ?? [], ids, uniform, size: 0, mtimeMs: 0, ino: 0 };
+    stamp(state, await stat(file));
     return state;
   }
 
   /**
-   * The dataset's index state, brought up to date with its file: unchanged → as saved; grown since (same inode) →
-   * the new records indexed; otherwise (other file, edited, first use) → indexed again from the start.
+   * The dataset's state, checked against its file: as the driver last wrote it (same size, mtime, inode) → kept;
+   * otherwise (first use, another writer, an append cut short) → indexed again from the file.
    */
   async function sync(dataset: string, rowIdField: string): Promise<DatasetState> {
     const file = fileOf(dataset);
     const st = await statOf(file);
-    let saved = index.state(dataset);
-    if (!st) {
-      if (saved) index.clear(dataset);
-      index.ensure(dataset);
-      return { rowIdField, header: [], rows: 0, uniform: true, size: 0, mtimeMs: 0, ino: 0 };
-    }
-    if (saved && saved.rowIdField !== rowIdField) {
-      if (saved.rows > 0 && !saved.header.includes(rowIdField)) {
-        throw new TerminalError(`csv publisher: ${file} has no column "${rowIdField}" to use as row id (columns: ${saved.header.join(", ")})`);
+    let s = datasets.get(dataset);
+    if (s && s.rowIdField !== rowIdField) {
+      if (s.ids.size > 0 && !s.header.includes(rowIdField)) {
+        throw new TerminalError(`csv publisher: ${file} has no column "${rowIdField}" to use as row id (columns: ${s.header.join(", ")})`);
       }
-      saved = undefined; // keyed by another column so far: index again by this one
+      s = undefined; // keyed by another column so far: index again by this one
     }
-    if (saved && st.ino === saved.ino && st.size === saved.size && st.mtimeMs === saved.mtimeMs) return saved;
-    if (saved && st.ino === saved.ino && st.size > saved.size && saved.size > 0) {
-      index.ensure(dataset);
-      return indexRecords(dataset, file, rowIdField, saved.size, saved);
+    if (!st) s = { rowIdField, header: [], ids: new Map(), uniform: true, size: 0, mtimeMs: 0, ino: 0 };
+    else if (!s || st.ino !== s.ino || st.size !== s.size || st.mtimeMs !== s.mtimeMs) {
+      datasets.delete(dataset);
+      s = await indexFile(file, rowIdField);
     }
-    index.clear(dataset);
-    index.ensure(dataset);
-    return indexRecords(dataset, file, rowIdField, 0, undefined);
+    datasets.set(dataset, s);
+    return s;
   }
 
   /** Rewrites the file atomically (temp file + rename) in one streaming pass; returns the rows it now holds. */
@@ -201,8 +204,9 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000, inde
     }
   }
 
-  function writeError(file: string, err: unknown): Error {
-    if (err instanceof TerminalError || err instanceof ConfigError) return err;
+  /** A failed write forgets the dataset (the next call indexes the file again) and names the file. */
+  function writeError(dataset: string, file: string, err: unknown): Error {
+    datasets.delete(dataset);
     return new TerminalError(`csv publisher: cannot write ${file}: ${(err as Error).message}`, { cause: err });
   }
 
@@ -220,7 +224,7 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000, inde
         }
         return cell(id);
       });
-      return index.exclusive(async () => {
+      return exclusive(dataset, async () => {
         const s = await sync(dataset, rowIdField);
         const header = [...s.header];
         const columns = new Set(header);
@@ -232,7 +236,6 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000, inde
         };
         addColumn(rowIdField);
         for (const row of rows) for (const k in row) addColumn(k);
-        const existing = index.lookup(dataset, [...new Set(ids)]);
         // id → line over the whole header; a repeated id keeps its first position and its last content
         const lines = new Map<string, string>();
         let created = 0;
@@ -240,38 +243,35 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000, inde
         try {
           rows.forEach((row, i) => {
             const id = ids[i]!;
-            if (existing.has(id) || lines.has(id)) updated++;
+            if (s.ids.has(id) || lines.has(id)) updated++;
             else created++;
-            lines.set(id, csvLine(header.map((k) => cell(row[k]))));
+            lines.set(id, rowLine(row, header));
           });
           hold(lines.size);
           const fresh: string[] = [];
           const changed = new Map<string, string>();
-          const entries: [string, number][] = [];
+          const hashes: [string, number][] = [];
           for (const [id, line] of lines) {
             const h = rowHash(line);
-            const before = existing.get(id);
+            const before = s.ids.get(id);
             if (before === undefined) fresh.push(line);
             else if (before !== h) changed.set(id, line);
             else continue; // sent again unchanged: nothing to write
-            entries.push([id, h]);
+            hashes.push([id, h]);
           }
           const grew = header.length !== s.header.length;
           if (!grew && changed.size === 0 && fresh.length === 0) return { created, updated };
-          let total: number;
           const appendOnly = !grew && changed.size === 0 && s.size > 0;
           try {
-            if (appendOnly) {
-              await append(file, s, fresh);
-              total = s.rows + fresh.length;
-            } else {
-              total = await rewrite(file, s, { headerLine: csvLine(header), idColumn: header.indexOf(rowIdField), width: header.length, replace: changed, drop: new Set(), append: fresh });
-            }
+            if (appendOnly) await append(file, s, fresh);
+            else await rewrite(file, s, { headerLine: csvLine(header), idColumn: header.indexOf(rowIdField), width: header.length, replace: changed, drop: new Set(), append: fresh });
+            stamp(s, await stat(file));
           } catch (err) {
-            throw writeError(file, err);
+            throw writeError(dataset, file, err);
           }
-          index.put(dataset, entries);
-          index.saveState(dataset, stamp({ rowIdField, header, rows: total, uniform: appendOnly ? s.uniform : true, size: 0, mtimeMs: 0, ino: 0 }, await stat(file)));
+          for (const [id, h] of hashes) s.ids.set(id, h);
+          s.header = header;
+          if (!appendOnly) s.uniform = true;
           return { created, updated };
         } finally {
           hold(0);
@@ -281,32 +281,32 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000, inde
     async delete(dataset, rowIds, rowIdField) {
       if (rowIds.length === 0) return 0;
       const file = fileOf(dataset);
-      return index.exclusive(async () => {
+      return exclusive(dataset, async () => {
         const s = await sync(dataset, rowIdField);
-        const found = [...index.lookup(dataset, [...new Set(rowIds.map(String))]).keys()];
-        if (found.length === 0) return 0;
-        let total: number;
+        const found = new Set(rowIds.map(String).filter((id) => s.ids.has(id)));
+        if (found.size === 0) return 0;
         try {
-          total = await rewrite(file, s, { headerLine: csvLine(s.header), idColumn: s.header.indexOf(rowIdField), width: s.header.length, replace: new Map(), drop: new Set(found), append: [] });
+          await rewrite(file, s, { headerLine: csvLine(s.header), idColumn: s.header.indexOf(rowIdField), width: s.header.length, replace: new Map(), drop: found, append: [] });
+          stamp(s, await stat(file));
         } catch (err) {
-          throw writeError(file, err);
+          throw writeError(dataset, file, err);
         }
-        index.remove(dataset, found);
-        index.saveState(dataset, stamp({ ...s, rows: total, uniform: true }, await stat(file)));
-        return found.length;
+        for (const id of found) s.ids.delete(id);
+        s.uniform = true;
+        return found.size;
       });
     },
     async countRows(dataset) {
       const file = fileOf(dataset);
-      return index.exclusive(async () => {
-        const saved = index.state(dataset);
-        if (saved) return (await sync(dataset, saved.rowIdField)).rows;
+      return exclusive(dataset, async () => {
+        const s = datasets.get(dataset);
+        if (s) return (await sync(dataset, s.rowIdField)).ids.size;
         return countRecords(file);
       });
     },
-    memory: () => ({ ...mem }),
+    memory: () => ({ ...mem, indexedRows: [...datasets.values()].reduce((n, s) => n + s.ids.size, 0) }),
     async close() {
-      index.close();
+      datasets.clear();
     },
   };
 }
@@ -351,6 +351,20 @@ export function csvLine(fields: string[]): string {
   return out;
 }
 
+/** One row as its CSV line over `header` (csvLine of its cells, without building the array of cells). */
+export function rowLine(row: PublishRow, header: string[]): string {
+  let out = field(row[header[0]!]);
+  for (let c = 1; c < header.length; c++) out += `,${field(row[header[c]!])}`;
+  return out === "" && header.length === 1 ? '""' : out;
+}
+
+/** One cell as written in a line: the value's text, quoted when needed. */
+function field(v: PublishValue | undefined): string {
+  if (typeof v === "number") return String(v);
+  const s = cell(v);
+  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
 /** A published value as CSV text: null → empty, booleans as Python writes them. */
 function cell(v: PublishValue | undefined): string {
   if (v === null || v === undefined) return "";
@@ -386,6 +400,6 @@ export default defineDriver({
   options: csvPublisherOptions,
   create: (options, ctx) => {
     const dir = options.dir ? path.resolve(ctx.baseDir, options.dir) : path.join(ctx.home, "published");
-    return createCsvPublisher(dir, options.maxRowsPerRequest, options.index ? path.resolve(ctx.baseDir, options.index) : undefined);
+    return createCsvPublisher(dir, options.maxRowsPerRequest);
   },
 });
