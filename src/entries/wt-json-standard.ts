@@ -12,7 +12,7 @@ import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
 import { TerminalError } from "../support/errors.js";
 import { pyStr } from "../util/dates.js";
-import { standardize, type StdJson } from "../sources/wt/transform.js";
+import { standardizeJson, type WtHeader } from "../sources/wt/transform.js";
 
 /** Bad-row messages printed per file before the rest are only counted. */
 const BAD_ROW_MESSAGES_PER_FILE = 20;
@@ -41,33 +41,31 @@ export class WtJsonStandard extends ETLApp {
     await this.storeUnitDataOnce(this.storageTgt!);
     const file = this.storageSrc!.extractFilename(entry.pointer);
     const body = await this.storageSrc!.retrieveBuffer(entry.pointer);
-    let result: ReturnType<typeof standardize>;
+    const target = this.storageTgt!.makeFilename(item.base, "json", item.date);
+    const header: WtHeader = {
+      data_type: "wavetronix",
+      origin_filename: file,
+      target_filename: target,
+      collection_date: pyStr(item.date),
+      processing_date: pyStr(this.processingDate),
+    };
+    // The JSON text is written row by row as the CSV is read: no row objects of the whole day are kept.
+    let result: ReturnType<typeof standardizeJson>;
     try {
-      result = standardize(body, { file, zone: this.zone });
+      result = standardizeJson(body, { file, zone: this.zone }, header);
     } catch (err) {
       throw new TerminalError(`${(err as Error).message} (${this.storageSrc!.repository}/${entry.pointer})`, { cause: err });
     }
-    const { data, badRows, perf } = result;
+    const { badRows, perf } = result;
     badRows.slice(0, BAD_ROW_MESSAGES_PER_FILE).forEach((b) => this.log("warn", b.message));
     if (badRows.length > BAD_ROW_MESSAGES_PER_FILE) {
       this.log("warn", `${file}: ${badRows.length - BAD_ROW_MESSAGES_PER_FILE} more unreadable rows skipped`);
     }
     if (badRows.length) this.skipReasons[BAD_ROW_REASON] = (this.skipReasons[BAD_ROW_REASON] ?? 0) + badRows.length;
 
-    const target = this.storageTgt!.makeFilename(item.base, "json", item.date);
-    const out: StdJson = {
-      header: {
-        data_type: "wavetronix",
-        origin_filename: file,
-        target_filename: target,
-        collection_date: pyStr(item.date),
-        processing_date: pyStr(this.processingDate),
-      },
-      data,
-    };
     const element = this.storageTgt!.createCatalogElement(item.base, "json", item.date, { processingDate: this.processingDate });
-    await this.storageTgt!.writeJSON(out, element);
-    this.addRecords(data.length);
+    await this.storageTgt!.writeBuffer(Buffer.from(result.text, "utf8"), element, { contentType: "application/json" });
+    this.addRecords(result.rows);
     for (const [intName, p] of perf) {
       this.perfmet?.recordSensorObs(intName, "Vehicle Counts", {
         observation: p.volume,
@@ -77,7 +75,7 @@ export class WtJsonStandard extends ETLApp {
       });
     }
     await this.perfmet?.writeSensorObs();
-    this.log("info", `${entry.pointer}: ${this.storageSrc!.repository} -> ${this.storageTgt!.repository}: ${data.length} rows`);
+    this.log("info", `${entry.pointer}: ${this.storageSrc!.repository} -> ${this.storageTgt!.repository}: ${result.rows} rows`);
     return 1;
   }
 }

@@ -9,7 +9,7 @@ import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
 import { UNIT_DATA_EXT, type UnitDataStorage } from "../support/unitdata.js";
-import { ready, type StdJson } from "../sources/wt/transform.js";
+import { readyJson, type StdJson } from "../sources/wt/transform.js";
 
 export const NO_DEVICE_REASON = "rows dropped: intersection not in the device inventory (kits_id)";
 
@@ -39,7 +39,7 @@ export class WtReady extends ETLApp {
     const entry = item.provItem.payload as CatalogEntry;
     const unitData = await this.units.retrieve(item.date);
     const std = await this.storageSrc!.retrieveJSON<StdJson>(entry.pointer);
-    const { json, dropped } = ready(std, unitData.devices, this.processingDate);
+    const { text, rows, dropped } = readyJson(std, unitData.devices, this.processingDate);
     if (dropped.size) {
       let rows = 0;
       const which: string[] = [];
@@ -51,9 +51,9 @@ export class WtReady extends ETLApp {
       this.log("warn", `${entry.pointer}: ${rows} rows dropped, no RADAR device has their intersection as kits_id: ${which.join("; ")}`);
     }
     const element = this.storageTgt!.createCatalogElement(item.base, "json", item.date, { processingDate: this.processingDate });
-    await this.storageTgt!.writeJSON(json, element);
-    this.addRecords(json.data.length);
-    this.log("info", `${entry.pointer}: ${this.storageSrc!.repository} -> ${this.storageTgt!.repository}: ${json.data.length} rows`);
+    await this.storageTgt!.writeBuffer(Buffer.from(text, "utf8"), element, { contentType: "application/json" });
+    this.addRecords(rows);
+    this.log("info", `${entry.pointer}: ${this.storageSrc!.repository} -> ${this.storageTgt!.repository}: ${rows} rows`);
     return 1;
   }
 }

@@ -9,7 +9,7 @@ import { DateTime } from "luxon";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { pyStr as pyStrDate, socrataTime } from "../../util/dates.js";
-import { md5Concat, PyFloat } from "../../util/pyjson.js";
+import { md5Concat, PyFloat, pyJson } from "../../util/pyjson.js";
 import type { UnitDevice } from "../../support/drivers.js";
 import { KITS_COLUMNS, type KitsRow } from "./queries.js";
 
@@ -26,10 +26,16 @@ const INT_RE = /^\s*-?\d+\s*$/;
 
 // ------------------------------------------------------------------------------------------------ raw CSV
 
+const IS_INT_COLUMN: readonly boolean[] = KITS_COLUMNS.map((c) => INT_COLUMNS.has(c));
+const CSV_OPTIONS = { record_delimiter: "\r\n", quoted_match: /[\r\n]/ } as const;
+/** A field csv-stringify would quote (delimiter, quote, line break); any other field is written as is. */
+const CSV_NEEDS_QUOTES = /[",\r\n]/;
+
 /** A KITS value as the original's csv.writer printed it after int(): integers plain, null empty, text as is. */
-function csvValue(column: string, v: unknown): string {
+function csvValue(isInt: boolean, v: unknown): string {
   if (v === null || v === undefined) return "";
-  if (INT_COLUMNS.has(column)) {
+  if (typeof v === "string") return v;
+  if (isInt) {
     if (typeof v === "number" && Number.isFinite(v)) return String(Math.trunc(v));
     if (typeof v === "bigint") return v.toString();
   }
@@ -37,30 +43,32 @@ function csvValue(column: string, v: unknown): string {
   return String(v);
 }
 
+/** One CSV line: plain fields joined directly; a row with a field that needs quoting goes through csv-stringify. */
+function csvLine(row: KitsRow): string {
+  let line = "";
+  for (let i = 0; i < KITS_COLUMNS.length; i++) {
+    const v = csvValue(IS_INT_COLUMN[i]!, row[KITS_COLUMNS[i]!]);
+    if (CSV_NEEDS_QUOTES.test(v)) return stringify([KITS_COLUMNS.map((c, j) => csvValue(IS_INT_COLUMN[j]!, row[c]))], CSV_OPTIONS);
+    line = i === 0 ? v : `${line},${v}`;
+  }
+  return `${line}\r\n`;
+}
+
 /**
  * The raw CSV of one day: the original header, one line per KITS row, "\r\n" line ends, minimal quoting (fields
  * with a comma, quote or line break are quoted, as Python's csv module does). Values are kept as the database gave
  * them: the raw layer is untouched source data, and the standardize stage reports what it cannot read.
+ * Lines whose fields need no quoting (nearly all) are joined here; the others are written by csv-stringify.
  */
 export function kitsCsv(rows: Iterable<KitsRow>): { text: string; rows: number } {
-  const opts = { record_delimiter: "\r\n", quoted_match: /[\r\n]/ } as const;
-  const parts = [stringify([CSV_HEADER as string[]], opts)];
-  let lines: string[][] = [];
+  let text = stringify([CSV_HEADER as string[]], CSV_OPTIONS);
   let n = 0;
   for (const row of rows) {
-    lines.push(KITS_COLUMNS.map((c) => csvValue(c, row[c])));
+    text += csvLine(row);
     n++;
-    // Stringified in slices so the cell arrays of a whole day are never alive at once.
-    if (lines.length === CSV_SLICE_ROWS) {
-      parts.push(stringify(lines, opts));
-      lines = [];
-    }
   }
-  if (lines.length) parts.push(stringify(lines, opts));
-  return { text: parts.join(""), rows: n };
+  return { text, rows: n };
 }
-
-const CSV_SLICE_ROWS = 5_000;
 
 // ------------------------------------------------------------------------------------------------ standardized
 
@@ -147,47 +155,84 @@ export class WallClock {
   }
 }
 
+const PARSE_OPTIONS = { relax_column_count: true, skip_empty_lines: true, bom: true } as const;
+/** A "\r" not starting "\r\n", or a "\n" not ending one: the line ends are not uniformly "\r\n". */
+const NOT_CRLF = /\r(?!\n)|(?:^|[^\r])\n/;
+
 /**
- * Raw CSV → standardized JSON rows (original §9.2.2). A row that cannot be read (wrong column count, a
- * non-integer number, a missing or malformed time) is skipped and reported with its row number (data rows, the
- * header not counted) and field; the rest of the day goes on.
+ * Calls `each` with every record of a CSV and its 0-based record number, as csv-parse reads it with
+ * relax_column_count, skip_empty_lines and bom. A file without quotes whose lines all end alike ("\r\n" as
+ * written by wt-insert-lake, or "\n") is split here, a line at a time, with no array of the whole day; any other
+ * file is read by csv-parse.
  */
-export function standardize(
+function forEachRecord(csv: string | Buffer, each: (rec: string[], r: number) => void): void {
+  let text = typeof csv === "string" ? csv : csv.toString("utf8");
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const crlf = text.includes("\r");
+  if (!text.includes('"') && !(crlf && NOT_CRLF.test(text))) {
+    const eol = crlf ? "\r\n" : "\n";
+    let r = 0;
+    let pos = 0;
+    while (pos < text.length) {
+      let end = text.indexOf(eol, pos);
+      if (end === -1) end = text.length;
+      if (end > pos) each(text.slice(pos, end).split(","), r++);
+      pos = end + eol.length;
+    }
+    return;
+  }
+  // One day's records (~12 short strings each); parsing without per-record callbacks is about twice as fast.
+  const records = parse(csv, PARSE_OPTIONS) as string[][];
+  for (let r = 0; r < records.length; r++) {
+    const rec = records[r]!;
+    records[r] = undefined as unknown as string[]; // let each record go once read
+    each(rec, r);
+  }
+}
+
+/**
+ * Raw CSV → standardized rows (original §9.2.2), handed to `onRow` in file order. A row that cannot be read
+ * (wrong column count, a non-integer number, a missing or malformed time) is skipped and reported with its row
+ * number (data rows, the header not counted) and field; the rest of the day goes on.
+ */
+export function standardizeRows(
   csvText: string | Buffer,
   opts: { file: string; zone: string },
-): { data: StdRow[]; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
-  // One day's records (~12 short strings each); parsing without per-record callbacks is about twice as fast.
-  const records = parse(csvText, { relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
-  if (records.length === 0) throw new Error(`${opts.file}: the file is empty (no header line); expected ${CSV_HEADER.join(",")}`);
-  const header = records[0]!.map((h) => h.trim());
-  const missing = CSV_HEADER.filter((c) => !header.includes(c));
-  if (missing.length) {
-    throw new Error(`${opts.file}: header line lacks column(s) ${missing.join(", ")}; expected ${CSV_HEADER.join(",")}`);
-  }
-  const ix = Object.fromEntries(CSV_HEADER.map((c) => [c, header.indexOf(c)])) as Record<string, number>;
+  onRow: (row: StdRow) => void,
+): { rows: number; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
+  let header: string[] | undefined;
+  let ix!: Record<string, number>;
+  let intIx!: number[];
   const badRows: BadRow[] = [];
-  const data: StdRow[] = [];
   const perf = new Map<string, SensorVolume>();
   const clock = new WallClock(opts.zone);
   const seen = new Map<string, number>();
-  const intIx = INT_LIST.map((c) => ix[c]!);
   const ints = new Array<number>(INT_LIST.length);
+  let rows = 0;
   const bad = (row: number, field: string, message: string) =>
     badRows.push({ row, field, message: `${opts.file} row ${row}: ${message}; row skipped` });
 
-  rows: for (let r = 1; r < records.length; r++) {
-    const rec = records[r]!;
-    records[r] = undefined as unknown as string[]; // let each record go once read
+  forEachRecord(csvText, (rec, r) => {
+    if (!header) {
+      header = rec.map((h) => h.trim());
+      const missing = CSV_HEADER.filter((c) => !header!.includes(c));
+      if (missing.length) {
+        throw new Error(`${opts.file}: header line lacks column(s) ${missing.join(", ")}; expected ${CSV_HEADER.join(",")}`);
+      }
+      ix = Object.fromEntries(CSV_HEADER.map((c) => [c, header!.indexOf(c)])) as Record<string, number>;
+      intIx = INT_LIST.map((c) => ix[c]!);
+      return;
+    }
     if (rec.length !== header.length) {
       bad(r, "(row)", `${rec.length} fields where the header has ${header.length}`);
-      continue;
+      return;
     }
     for (let i = 0; i < INT_LIST.length; i++) {
       const text = rec[intIx[i]!]!;
       if (!INT_RE.test(text)) {
         const name = INT_LIST[i]!;
         bad(r, name, `field "${name}" is ${text === "" ? "empty" : JSON.stringify(text)}, not an integer`);
-        continue rows;
+        return;
       }
       ints[i] = +text;
     }
@@ -204,10 +249,10 @@ export function standardize(
     const t = wall === "" ? undefined : clock.at(wall, occurrence);
     if (!t) {
       bad(r, "curDateTime", wall === "" ? `field "curDateTime" is empty` : `field "curDateTime" is ${JSON.stringify(wall)}, not a local time YYYY-MM-DD HH:MM:SS`);
-      continue;
+      return;
     }
     const intName = rec[ix.intName!]!;
-    const row: StdRow = {
+    onRow({
       detID,
       intID,
       curDateTime: t.text,
@@ -220,18 +265,66 @@ export function standardize(
       uploadSuccess,
       detCountComparison,
       dailyCumulative,
-    };
-    data.push(row);
+    });
+    rows++;
     // Per-intersection volume for perfmet (fixes B11: empty names are skipped, times compared as instants).
     if (intName !== "" && intName.toLowerCase() !== "nan") {
       let p = perf.get(intName);
       if (!p) perf.set(intName, (p = { volume: 0, min: undefined, max: undefined }));
-      p.volume += row.volume;
+      p.volume += volume;
       if (!p.min || t.dt < p.min) p.min = t.dt;
       if (!p.max || t.dt > p.max) p.max = t.dt;
     }
-  }
+  });
+  if (!header) throw new Error(`${opts.file}: the file is empty (no header line); expected ${CSV_HEADER.join(",")}`);
+  return { rows, badRows, perf };
+}
+
+/** Raw CSV → standardized JSON rows (original §9.2.2); see standardizeRows. */
+export function standardize(
+  csvText: string | Buffer,
+  opts: { file: string; zone: string },
+): { data: StdRow[]; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
+  const data: StdRow[] = [];
+  const { badRows, perf } = standardizeRows(csvText, opts, (row) => data.push(row));
   return { data, badRows, perf };
+}
+
+/** A JSON number as pyJson writes it (integers, the common case, directly). */
+function numJson(v: unknown): string {
+  return typeof v === "number" && Number.isInteger(v) ? String(v) : pyJson(v);
+}
+
+const STD_KEYS = ["detID", "intID", "curDateTime", "intName", "detName", "volume", "occupancy", "speed", "status", "uploadSuccess", "detCountComparison", "dailyCumulative"] as const;
+const READY_KEYS = [...STD_KEYS, "device_id"] as const;
+
+/** pyJson(row) of a row with the STD_KEYS, without its closing brace (a ready row adds its device_id). */
+function stdRowOpen(row: StdRow): string {
+  return (
+    `{"detID": ${numJson(row.detID)}, "intID": ${numJson(row.intID)}, "curDateTime": ${pyJson(row.curDateTime)}, ` +
+    `"intName": ${pyJson(row.intName)}, "detName": ${pyJson(row.detName)}, "volume": ${numJson(row.volume)}, ` +
+    `"occupancy": ${numJson(row.occupancy)}, "speed": ${numJson(row.speed)}, "status": ${pyJson(row.status)}, ` +
+    `"uploadSuccess": ${numJson(row.uploadSuccess)}, "detCountComparison": ${numJson(row.detCountComparison)}, ` +
+    `"dailyCumulative": ${numJson(row.dailyCumulative)}`
+  );
+}
+
+/**
+ * Raw CSV → the standardized JSON text `{"header": …, "data": […]}`, byte for byte pyJson of the standardize
+ * result under `header`, written a row at a time (no list of row objects for the whole day).
+ */
+export function standardizeJson(
+  csvText: string | Buffer,
+  opts: { file: string; zone: string },
+  header: WtHeader,
+): { text: string; rows: number; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
+  let text = `{"header": ${pyJson(header)}, "data": [`;
+  let first = true;
+  const result = standardizeRows(csvText, opts, (row) => {
+    text += first ? `${stdRowOpen(row)}}` : `, ${stdRowOpen(row)}}`;
+    first = false;
+  });
+  return { text: `${text}]}`, ...result };
 }
 
 // ------------------------------------------------------------------------------------------------ ready
@@ -290,6 +383,35 @@ function instantOf(text: string): number {
  * The rows of `std` are extended in place (it is read for this call only).
  */
 export function ready(std: StdJson, devices: UnitDevice[], processingDate: DateTime): ReadyResult {
+  const j = joinReady(std, devices, processingDate);
+  return { json: { header: j.header, data: j.rows, devices: j.devices }, dropped: j.dropped };
+}
+
+/**
+ * ready() written as JSON text: byte for byte pyJson(ready(...).json), rows written from their known keys (a row
+ * with other keys, from a file not written by wt-json-standard, is written by pyJson).
+ */
+export function readyJson(std: StdJson, devices: UnitDevice[], processingDate: DateTime): { text: string; rows: number; dropped: ReadyResult["dropped"] } {
+  const j = joinReady(std, devices, processingDate);
+  let text = `{"header": ${pyJson(j.header)}, "data": [`;
+  const rows = j.rows;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (i > 0) text += ", ";
+    text += hasKeys(row, READY_KEYS) ? `${stdRowOpen(row)}, "device_id": ${pyJson(row.device_id)}}` : pyJson(row);
+    rows[i] = undefined as unknown as ReadyRow;
+  }
+  return { text: `${text}], "devices": ${pyJson(j.devices)}}`, rows: rows.length, dropped: j.dropped };
+}
+
+function hasKeys(row: object, keys: readonly string[]): boolean {
+  const own = Object.keys(row);
+  if (own.length !== keys.length) return false;
+  for (let i = 0; i < keys.length; i++) if (own[i] !== keys[i]) return false;
+  return true;
+}
+
+function joinReady(std: StdJson, devices: UnitDevice[], processingDate: DateTime) {
   const coordColumns = {
     lat: devices.some((d) => asFloat(d.lat) !== null),
     lon: devices.some((d) => asFloat(d.lon) !== null),
@@ -304,7 +426,8 @@ export function ready(std: StdJson, devices: UnitDevice[], processingDate: DateT
     byKits.set(k, list);
   });
 
-  const joined: { row: ReadyRow; t: number }[] = [];
+  const joined: ReadyRow[] = [];
+  const times: number[] = [];
   const dropped = new Map<number, { intName: string; rows: number }>();
   const instants = new Map<string, number>();
   for (const row of std.data) {
@@ -321,15 +444,21 @@ export function ready(std: StdJson, devices: UnitDevice[], processingDate: DateT
       // The common case: extend the parsed row in place rather than copying a day of rows.
       const extended = row as ReadyRow;
       extended.device_id = matches[0]!;
-      joined.push({ row: extended, t });
+      joined.push(extended);
+      times.push(t);
     } else {
-      for (const id of matches) joined.push({ row: { ...row, device_id: id }, t });
+      for (const id of matches) {
+        joined.push({ ...row, device_id: id });
+        times.push(t);
+      }
     }
   }
   // Stable sort by instant then detID (the original sorted the text; instants also order the fall-back hour).
-  joined.sort((a, b) => a.t - b.t || a.row.detID - b.row.detID);
+  const order = Array.from(joined, (_, i) => i);
+  order.sort((a, b) => times[a]! - times[b]! || joined[a]!.detID - joined[b]!.detID || a - b);
+  const rows = order.map((i) => joined[i]!);
 
-  const used = new Set(joined.map((j) => j.row.device_id));
+  const used = new Set(rows.map((r) => r.device_id));
   const outDevices: Record<string, unknown>[] = [];
   devices.forEach((d, i) => {
     if (!used.has(ids[i]!)) return;
@@ -345,10 +474,7 @@ export function ready(std: StdJson, devices: UnitDevice[], processingDate: DateT
     outDevices.push(out);
   });
 
-  return {
-    json: { header: { ...std.header, processing_date: pyStrDate(processingDate) }, data: joined.map((j) => j.row), devices: outDevices },
-    dropped,
-  };
+  return { header: { ...std.header, processing_date: pyStrDate(processingDate) }, rows, devices: outDevices, dropped };
 }
 
 // ------------------------------------------------------------------------------------------------ Socrata
