@@ -13,7 +13,7 @@ import { withRetry } from "../support/resilience.js";
 import { addDays } from "../util/dates.js";
 import { readWtConfig } from "../sources/wt/config.js";
 import { wtQueries, type KitsRow, type WtQueries } from "../sources/wt/queries.js";
-import { kitsCsv } from "../sources/wt/transform.js";
+import { kitsCsvBytes } from "../sources/wt/transform.js";
 
 const WALL = "yyyy-MM-dd HH:mm:ss";
 
@@ -53,10 +53,10 @@ export class WtInsertLake extends ETLApp {
 
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
     const rows = await this.dayRows(item.date);
-    const csv = kitsCsv(rows);
+    const csv = kitsCsvBytes(rows, rows.length);
     rows.length = 0; // let the day's rows go before the upload
     const element = this.storageTgt!.createCatalogElement(item.base, item.ext, item.date, { processingDate: this.processingDate });
-    await this.storageTgt!.writeBuffer(Buffer.from(csv.text, "utf8"), element, { contentType: "text/csv" });
+    await this.storageTgt!.writeBuffer(csv.body, element, { contentType: "text/csv" });
     this.addRecords(csv.rows);
     if (csv.rows === 0) this.log("warn", `${item.label}: the day has readings but none of their DETIDs is in the detector table; wrote the header only`);
     this.log("info", `${item.label} -> ${this.storageTgt!.repository}: ${csv.rows} rows`);

@@ -64,7 +64,7 @@ export class WtJsonStandard extends ETLApp {
     if (badRows.length) this.skipReasons[BAD_ROW_REASON] = (this.skipReasons[BAD_ROW_REASON] ?? 0) + badRows.length;
 
     const element = this.storageTgt!.createCatalogElement(item.base, "json", item.date, { processingDate: this.processingDate });
-    await this.storageTgt!.writeBuffer(Buffer.from(result.text, "utf8"), element, { contentType: "application/json" });
+    await this.storageTgt!.writeBuffer(result.body, element, { contentType: "application/json" });
     this.addRecords(result.rows);
     for (const [intName, p] of perf) {
       this.perfmet?.recordSensorObs(intName, "Vehicle Counts", {

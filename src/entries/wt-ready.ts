@@ -39,7 +39,7 @@ export class WtReady extends ETLApp {
     const entry = item.provItem.payload as CatalogEntry;
     const unitData = await this.units.retrieve(item.date);
     const std = await this.storageSrc!.retrieveJSON<StdJson>(entry.pointer);
-    const { text, rows, dropped } = readyJson(std, unitData.devices, this.processingDate);
+    const { body, rows, dropped } = readyJson(std, unitData.devices, this.processingDate);
     if (dropped.size) {
       let rows = 0;
       const which: string[] = [];
@@ -51,7 +51,7 @@ export class WtReady extends ETLApp {
       this.log("warn", `${entry.pointer}: ${rows} rows dropped, no RADAR device has their intersection as kits_id: ${which.join("; ")}`);
     }
     const element = this.storageTgt!.createCatalogElement(item.base, "json", item.date, { processingDate: this.processingDate });
-    await this.storageTgt!.writeBuffer(Buffer.from(text, "utf8"), element, { contentType: "application/json" });
+    await this.storageTgt!.writeBuffer(body, element, { contentType: "application/json" });
     this.addRecords(rows);
     this.log("info", `${entry.pointer}: ${this.storageSrc!.repository} -> ${this.storageTgt!.repository}: ${rows} rows`);
     return 1;

@@ -10,6 +10,7 @@ import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { pyStr as pyStrDate, socrataTime } from "../../util/dates.js";
 import { md5Concat, PyFloat, pyJson } from "../../util/pyjson.js";
+import { Utf8Sink } from "../../util/utf8-sink.js";
 import type { UnitDevice } from "../../support/drivers.js";
 import { KITS_COLUMNS, type KitsRow } from "./queries.js";
 
@@ -61,13 +62,20 @@ function csvLine(row: KitsRow): string {
  * Lines whose fields need no quoting (nearly all) are joined here; the others are written by csv-stringify.
  */
 export function kitsCsv(rows: Iterable<KitsRow>): { text: string; rows: number } {
-  let text = stringify([CSV_HEADER as string[]], CSV_OPTIONS);
+  const { body, rows: n } = kitsCsvBytes(rows);
+  return { text: body.toString("utf8"), rows: n };
+}
+
+/** kitsCsv as UTF-8 bytes, written a line at a time (no string of the whole day). */
+export function kitsCsvBytes(rows: Iterable<KitsRow>, sizeHint = 0): { body: Buffer; rows: number } {
+  const sink = new Utf8Sink(sizeHint * 110);
+  sink.write(stringify([CSV_HEADER as string[]], CSV_OPTIONS));
   let n = 0;
   for (const row of rows) {
-    text += csvLine(row);
+    sink.write(csvLine(row));
     n++;
   }
-  return { text, rows: n };
+  return { body: sink.toBuffer(), rows: n };
 }
 
 // ------------------------------------------------------------------------------------------------ standardized
@@ -317,14 +325,16 @@ export function standardizeJson(
   csvText: string | Buffer,
   opts: { file: string; zone: string },
   header: WtHeader,
-): { text: string; rows: number; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
-  let text = `{"header": ${pyJson(header)}, "data": [`;
+): { body: Buffer; rows: number; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
+  const sink = new Utf8Sink(csvText.length * 3.5);
+  sink.write(`{"header": ${pyJson(header)}, "data": [`);
   let first = true;
   const result = standardizeRows(csvText, opts, (row) => {
-    text += first ? `${stdRowOpen(row)}}` : `, ${stdRowOpen(row)}}`;
+    sink.write(first ? `${stdRowOpen(row)}}` : `, ${stdRowOpen(row)}}`);
     first = false;
   });
-  return { text: `${text}]}`, ...result };
+  sink.write("]}");
+  return { body: sink.toBuffer(), ...result };
 }
 
 // ------------------------------------------------------------------------------------------------ ready
@@ -388,20 +398,23 @@ export function ready(std: StdJson, devices: UnitDevice[], processingDate: DateT
 }
 
 /**
- * ready() written as JSON text: byte for byte pyJson(ready(...).json), rows written from their known keys (a row
- * with other keys, from a file not written by wt-json-standard, is written by pyJson).
+ * ready() as UTF-8 JSON bytes: byte for byte pyJson(ready(...).json), rows written from their known keys (a row
+ * with other keys, from a file not written by wt-json-standard, is written by pyJson). Empties std.data.
  */
-export function readyJson(std: StdJson, devices: UnitDevice[], processingDate: DateTime): { text: string; rows: number; dropped: ReadyResult["dropped"] } {
+export function readyJson(std: StdJson, devices: UnitDevice[], processingDate: DateTime): { body: Buffer; rows: number; dropped: ReadyResult["dropped"] } {
   const j = joinReady(std, devices, processingDate);
-  let text = `{"header": ${pyJson(j.header)}, "data": [`;
+  std.data = []; // the joined rows are let go one by one as they are written
   const rows = j.rows;
+  const sink = new Utf8Sink(rows.length * 320);
+  sink.write(`{"header": ${pyJson(j.header)}, "data": [`);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
-    if (i > 0) text += ", ";
-    text += hasKeys(row, READY_KEYS) ? `${stdRowOpen(row)}, "device_id": ${pyJson(row.device_id)}}` : pyJson(row);
+    const text = hasKeys(row, READY_KEYS) ? `${stdRowOpen(row)}, "device_id": ${pyJson(row.device_id)}}` : pyJson(row);
+    sink.write(i > 0 ? `, ${text}` : text);
     rows[i] = undefined as unknown as ReadyRow;
   }
-  return { text: `${text}], "devices": ${pyJson(j.devices)}}`, rows: rows.length, dropped: j.dropped };
+  sink.write(`], "devices": ${pyJson(j.devices)}}`);
+  return { body: sink.toBuffer(), rows: rows.length, dropped: j.dropped };
 }
 
 function hasKeys(row: object, keys: readonly string[]): boolean {
