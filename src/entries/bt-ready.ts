@@ -14,7 +14,7 @@ import { TerminalError } from "../support/errors.js";
 import { UNIT_DATA_EXT, type UnitDataStorage } from "../support/unitdata.js";
 import { pyStr } from "../util/dates.js";
 import { fileTypeOf } from "../sources/bt/files.js";
-import { scanJsonRows } from "../sources/bt/json-stream.js";
+import { scanJsonArray } from "../sources/bt/json-stream.js";
 import { MappedProvider } from "../sources/bt/providers.js";
 import { ReadyBuilder } from "../sources/bt/ready.js";
 
@@ -50,7 +50,15 @@ export class BtReady extends ETLApp {
     const src = this.storageSrc!;
     const where = `${src.repository}/${entry.pointer}`;
     const builder = new ReadyBuilder(fileType, unit.devices);
-    const doc = await scanJsonRows(await src.retrieveStream(entry.pointer), "data", (rows) => rows.forEach((r) => builder.add(r)), where);
+    // Flat rows are taken in place as bytes; any other row reaches addText() as text.
+    const doc = await scanJsonArray(
+      await src.retrieveStream(entry.pointer),
+      "data",
+      (text) => builder.addText(text),
+      where,
+      undefined,
+      (buf, p) => builder.addBytes(buf, p),
+    );
     const header = doc.header;
     if (typeof header !== "object" || header === null) throw new TerminalError(`${where}: no "header" object; rewrite it with bt-json-standard -F`);
 
@@ -63,7 +71,7 @@ export class BtReady extends ETLApp {
     const tgt = this.storageTgt!;
     const element = tgt.createCatalogElement(item.base, `${fileType}.json`, item.date, { processingDate: this.processingDate });
     await tgt.writeStream(builder.json(header as Record<string, unknown>, pyStr(this.processingDate)), element, { contentType: "application/json" });
-    this.addRecords(builder.table.length);
+    this.addRecords(builder.rowCount);
     return 1;
   }
 }

@@ -35,6 +35,12 @@ export async function scanJsonArray(
   what: string,
   /** When given, elements that lie whole inside one input chunk are handed over together as a byte range. */
   onRun?: (buf: Buffer, start: number, end: number, count: number) => void | Promise<void>,
+  /**
+   * When given, called at the "{" of each element: it may take the element itself (a flat row it recognises whole
+   * inside the chunk) and return the index just past its "}", or return -1 to leave it to the generic scan (then
+   * it reaches onElement or onRun as usual). Elements keep their order only without onRun.
+   */
+  fastElement?: (buf: Buffer, start: number) => number,
 ): Promise<Record<string, unknown>> {
   const skeleton: Buffer[] = [];
   let depth = 0;
@@ -111,7 +117,16 @@ export async function scanJsonArray(
             continue;
           }
         }
-        if (inArray && depth === 2) elementStart = i;
+        if (inArray && depth === 2) {
+          if (fastElement && c === OPEN_OBJ) {
+            const end = fastElement(buf, i);
+            if (end >= 0) {
+              i = end;
+              continue;
+            }
+          }
+          elementStart = i;
+        }
         depth++;
         if (depth === 1) expectKey = true;
         i++;
@@ -203,7 +218,8 @@ export function jsonValue(v: unknown): string {
  */
 export class ByteBatcher {
   private buf: Buffer;
-  private pos = 0;
+  /** Bytes written into `buffer` (callers of reserve() write there directly and advance it). */
+  pos = 0;
   constructor(private readonly size = 1 << 20) {
     this.buf = Buffer.allocUnsafe(size);
   }
@@ -216,6 +232,36 @@ export class ByteBatcher {
     if (text.length > this.size) return Buffer.concat([out, Buffer.from(text, "latin1")]);
     this.pos = this.buf.write(text, 0, "latin1");
     return out;
+  }
+  /** add() of bytes (ASCII) already encoded: buf[start, end). */
+  addBytes(src: Buffer, start: number, end: number): Buffer | undefined {
+    const len = end - start;
+    if (this.pos + len <= this.size) {
+      if (len <= 64) {
+        // Short pieces: a loop is cheaper than Buffer.copy's call.
+        const buf = this.buf;
+        let pos = this.pos;
+        for (let k = start; k < end; k++) buf[pos++] = src[k]!;
+        this.pos = pos;
+      } else this.pos += src.copy(this.buf, this.pos, start, end);
+      return undefined;
+    }
+    const out = this.take();
+    if (len > this.size) return Buffer.concat([out, src.subarray(start, end)]);
+    this.pos = src.copy(this.buf, 0, start, end);
+    return out;
+  }
+  /**
+   * Makes room for n bytes at `pos` in `buffer`; returns the full buffer to pass on when a new one was started.
+   */
+  reserve(n: number): Buffer | undefined {
+    if (this.pos + n <= this.buf.length) return undefined;
+    const out = this.take();
+    if (n > this.size) this.buf = Buffer.allocUnsafe(n);
+    return out.length > 0 ? out : undefined;
+  }
+  get buffer(): Buffer {
+    return this.buf;
   }
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);

@@ -1,0 +1,212 @@
+/**
+ * Flat rows read straight from their bytes. The lake's Bluetooth files hold rows written by json.dumps with one
+ * key order: `{"k1": "v1", "k2": null, ...}` with plain ASCII string values. A RowTemplate built from the keys
+ * recognises such a row in place (no JSON.parse, no row object) and tells where each value lies; anything else
+ * (other keys or order, other separators, numbers, escapes, non-ASCII text) is not recognised and the caller
+ * falls back to JSON.parse for that row or file. A recognised row is exactly what json.dumps writes for its parsed
+ * object, so its bytes can be copied through unchanged.
+ */
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const CLOSE_OBJ = 125;
+const N = 110;
+const U = 117;
+const L = 108;
+
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+
+export class RowTemplate {
+  /** Bytes before each value: `{"k1": `, then `, "k2": `, ... */
+  private readonly keyBytes: Uint8Array[];
+  /** Per key, after match(): the value's bytes [start, end) without quotes; start = -1 for null. */
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+
+  private constructor(readonly keys: readonly string[]) {
+    this.keyBytes = keys.map((k, j) => Buffer.from(`${j === 0 ? "{" : ", "}"${k}": `, "latin1"));
+    this.starts = new Int32Array(keys.length);
+    this.ends = new Int32Array(keys.length);
+  }
+
+  /** A template for rows with these keys in this order; undefined when a key would need a JSON escape or repeats. */
+  static of(keys: readonly string[]): RowTemplate | undefined {
+    if (keys.length === 0 || new Set(keys).size !== keys.length || keys.some((k) => NEEDS_ESCAPE.test(k))) return undefined;
+    return new RowTemplate(keys);
+  }
+
+  /** The template of a row's text when the text is a flat object of plain strings and nulls, else undefined. */
+  static fromText(text: string): RowTemplate | undefined {
+    let row: unknown;
+    try {
+      row = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (typeof row !== "object" || row === null || Array.isArray(row)) return undefined;
+    const t = RowTemplate.of(Object.keys(row));
+    if (!t) return undefined;
+    const buf = Buffer.from(text, "utf8");
+    return t.match(buf, 0) === buf.length ? t : undefined;
+  }
+
+  /**
+   * Matches the row starting at buf[p] ("{"): returns the index just past its "}" and fills starts/ends, or -1 when
+   * the row is not of this template or does not end inside buf.
+   */
+  match(buf: Uint8Array, p: number): number {
+    const n = buf.length;
+    const kb = this.keyBytes;
+    for (let j = 0; j < kb.length; j++) {
+      const key = kb[j]!;
+      const kl = key.length;
+      if (p + kl >= n) return -1;
+      for (let t = 0; t < kl; t++) if (buf[p + t] !== key[t]) return -1;
+      p += kl;
+      const c = buf[p];
+      if (c === QUOTE) {
+        const s = ++p;
+        for (;;) {
+          if (p >= n) return -1;
+          const b = buf[p]!;
+          if (b === QUOTE) break;
+          if (b < 0x20 || b > 0x7e || b === BACKSLASH) return -1;
+          p++;
+        }
+        this.starts[j] = s;
+        this.ends[j] = p;
+        p++;
+      } else if (c === N && buf[p + 1] === U && buf[p + 2] === L && buf[p + 3] === L) {
+        this.starts[j] = -1;
+        this.ends[j] = -1;
+        p += 4;
+      } else return -1;
+    }
+    return p < n && buf[p] === CLOSE_OBJ ? p + 1 : -1;
+  }
+
+  /** Value j of the last match: its text, or null. */
+  value(buf: Buffer, j: number): string | null {
+    const s = this.starts[j]!;
+    return s < 0 ? null : buf.toString("latin1", s, this.ends[j]!);
+  }
+}
+
+/** buf[s, e) equals other[os, oe). */
+export function sameBytes(buf: Uint8Array, s: number, e: number, other: Uint8Array, os: number, oe: number): boolean {
+  if (e - s !== oe - os) return false;
+  for (let k = 0; k < e - s; k++) if (buf[s + k] !== other[os + k]) return false;
+  return true;
+}
+
+/**
+ * Gives the values of one column small numbers, shared by equal values (strings, null). Values given as bytes are
+ * looked up by their bytes (a hash table over a byte arena), so a repeated value costs no string: only a new
+ * distinct value is turned into text.
+ */
+export class ValueIds {
+  readonly values: unknown[] = [];
+  private readonly ids = new Map<unknown, number>();
+  /** Bytes of the distinct values met as bytes, and each one's [start, end) in the arena and its id. */
+  private arena = Buffer.allocUnsafe(4096);
+  private arenaUsed = 0;
+  private slots = new Int32Array(64).fill(-1);
+  private slotStart = new IntList();
+  private slotEnd = new IntList();
+  private slotId = new IntList();
+  private prevBuf: Uint8Array | undefined;
+  private prevStart = 0;
+  private prevEnd = 0;
+  private prevId = -1;
+
+  /** Id of a value given as bytes (start = -1: null). */
+  ofBytes(buf: Buffer, start: number, end: number): number {
+    if (start < 0) return this.of(null);
+    if (this.prevBuf === buf && sameBytes(buf, start, end, buf, this.prevStart, this.prevEnd)) return this.prevId;
+    let h = 0x811c9dc5;
+    for (let k = start; k < end; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
+    const mask = this.slots.length - 1;
+    let i = (h ^ (h >>> 15)) & mask;
+    let id = -1;
+    for (;;) {
+      const e = this.slots[i]!;
+      if (e < 0) break;
+      if (sameBytes(buf, start, end, this.arena, this.slotStart.get(e), this.slotEnd.get(e))) {
+        id = this.slotId.get(e);
+        break;
+      }
+      i = (i + 1) & mask;
+    }
+    if (id < 0) {
+      id = this.of(buf.toString("latin1", start, end));
+      this.remember(buf, start, end, id, i);
+    }
+    this.prevBuf = buf;
+    this.prevStart = start;
+    this.prevEnd = end;
+    this.prevId = id;
+    return id;
+  }
+
+  private remember(buf: Buffer, start: number, end: number, id: number, slot: number): void {
+    const len = end - start;
+    if (this.arenaUsed + len > this.arena.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaUsed + len));
+      this.arena.copy(next, 0, 0, this.arenaUsed);
+      this.arena = next;
+    }
+    buf.copy(this.arena, this.arenaUsed, start, end);
+    const e = this.slotId.length;
+    this.slotStart.push(this.arenaUsed);
+    this.slotEnd.push(this.arenaUsed + len);
+    this.slotId.push(id);
+    this.arenaUsed += len;
+    this.slots[slot] = e;
+    if (this.slotId.length * 2 > this.slots.length) this.rehash();
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2).fill(-1);
+    const mask = slots.length - 1;
+    for (let e = 0; e < this.slotId.length; e++) {
+      let h = 0x811c9dc5;
+      for (let k = this.slotStart.get(e); k < this.slotEnd.get(e); k++) h = Math.imul(h ^ this.arena[k]!, 0x01000193);
+      let i = (h ^ (h >>> 15)) & mask;
+      while (slots[i]! >= 0) i = (i + 1) & mask;
+      slots[i] = e;
+    }
+    this.slots = slots;
+  }
+
+  /** Id of any value (Map equality: same string, same number, null, undefined). */
+  of(v: unknown): number {
+    let id = this.ids.get(v);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(v);
+      this.ids.set(v, id);
+    }
+    return id;
+  }
+}
+
+/** A growable Int32Array. */
+export class IntList {
+  data: Int32Array;
+  length = 0;
+  constructor(capacity = 1024) {
+    this.data = new Int32Array(capacity);
+  }
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  get(i: number): number {
+    return this.data[i]!;
+  }
+}
