@@ -539,6 +539,12 @@ interface TimeParts {
   dayOfWeek: number;
   /** Text hashed into row_id: the Socrata time, plus the offset for the second pass through a repeated hour. */
   hashTime: string;
+  timebin: string;
+}
+
+/** Same wall clock to the second (what comparing their "yyyy-MM-dd HH:mm:ss" texts tells, without formatting). */
+function sameWall(a: DateTime, b: DateTime): boolean {
+  return a.year === b.year && a.month === b.month && a.day === b.day && a.hour === b.hour && a.minute === b.minute && a.second === b.second;
 }
 
 /** Reads the local wall clock of a ready row's timestamp (the offset it carries), memoised per text. */
@@ -559,15 +565,21 @@ export class SocrataTimes {
     if (m![8]) {
       const local = dt.setZone(this.zone);
       // The second pass through the fall-back hour shows the same wall clock as one hour earlier: give it its own id.
-      if (local.toFormat(WALL_FORMAT) === dt.toFormat(WALL_FORMAT) && dt.minus({ hours: 1 }).setZone(this.zone).toFormat(WALL_FORMAT) === local.toFormat(WALL_FORMAT)) {
+      if (sameWall(local, dt) && sameWall(dt.minus({ hours: 1 }).setZone(this.zone), local)) {
         hashTime = `${socrata}${m![8]}`;
       }
     }
     // Sunday = 0: the original's (weekday() + 1) % 7 with Monday = 0; luxon's weekday is Monday = 1 … Sunday = 7.
-    p = { year: dt.year, month: dt.month, day: dt.day, hour: dt.hour, minute: dt.minute, socrata, dayOfWeek: dt.weekday % 7, hashTime };
+    p = { year: dt.year, month: dt.month, day: dt.day, hour: dt.hour, minute: dt.minute, socrata, dayOfWeek: dt.weekday % 7, hashTime, timebin: timebin(dt.hour, dt.minute) };
     this.memo.set(text, p);
     return p;
   }
+}
+
+/** The text before the first "_" of a detector name (its direction: "NB_in" → "NB"). */
+function directionOf(detName: string): string {
+  const i = detName.indexOf("_");
+  return i < 0 ? detName : detName.slice(0, i);
 }
 
 /** One ready row → one Socrata row of "Radar Traffic Counts" (original §9.2.4), with row_id. */
@@ -589,8 +601,8 @@ export function socrataRow(row: StdRow, times: SocrataTimes): SocrataRow {
     hour: t.hour,
     minute: t.minute,
     day_of_week: t.dayOfWeek,
-    timebin: timebin(t.hour, t.minute),
-    direction: detName.split("_")[0] ?? "",
+    timebin: t.timebin,
+    direction: directionOf(detName),
     row_id: "",
   };
   out.row_id = md5Concat(row.intName, t.hashTime, row.detID);
