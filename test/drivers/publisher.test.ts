@@ -13,6 +13,7 @@ import { describeService } from "../helpers/services.js";
 import { testContext } from "../helpers/context.js";
 import { Publisher } from "../../src/support/publisher.js";
 import { NO_RETRY } from "../../src/support/resilience.js";
+import type { PublishRow } from "../../src/support/drivers.js";
 
 function readCsv(file: string): Record<string, unknown>[] {
   try {
@@ -138,7 +139,7 @@ describe("csv publisher: bounded memory, appends and one-pass rewrites", () => {
   const many = (n: number, extra: (i: number) => Record<string, string | number | null> = () => ({})) =>
     Array.from({ length: n }, (_, i) => ({ id: `r${String(i).padStart(5, "0")}`, v: i, note: i % 7 === 0 ? 'has "quotes", commas\nand a line break' : `n${i}`, ...extra(i) }));
 
-  async function publish(d: CsvPublisher, dataset: string, rows: Record<string, string | number | null>[], chunk: number): Promise<void> {
+  async function publish(d: CsvPublisher, dataset: string, rows: PublishRow[], chunk: number): Promise<void> {
     const pub = new Publisher(d, dataset, "id", { retry: NO_RETRY, chunkSize: chunk });
     for (const r of rows) await pub.addRow(r);
     await pub.flush();
@@ -190,7 +191,7 @@ describe("csv publisher: bounded memory, appends and one-pass rewrites", () => {
   it("a new column in a later chunk widens the header (first-seen order) and pads the earlier rows", async () => {
     const dir = newDir();
     const d = createCsvPublisher(dir, 2);
-    const rows = [{ id: "1", a: "x" }, { id: "2", a: "y,z" }, { id: "3", a: "w", b: "new" }, { id: "4", c: null, a: "v" }, { id: "5", c: true }];
+    const rows: PublishRow[] = [{ id: "1", a: "x" }, { id: "2", a: "y,z" }, { id: "3", a: "w", b: "new" }, { id: "4", c: null, a: "v" }, { id: "5", c: true }];
     await publish(d, "ds", rows, 2);
     expect(readFileSync(path.join(dir, "ds.csv"), "utf8")).toBe('id,a,b,c\r\n1,x,,\r\n2,"y,z",,\r\n3,w,new,\r\n4,v,,\r\n5,,,True\r\n');
     // unchanged rows sent again after the widening are still recognised as unchanged

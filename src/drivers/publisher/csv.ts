@@ -15,6 +15,7 @@ import { z } from "zod";
 import { defineDriver } from "../define.js";
 import type { PublisherDriver, PublishRow, PublishValue } from "../../support/drivers.js";
 import { ConfigError, TerminalError } from "../../support/errors.js";
+import { IdIndex } from "./csv-ids.js";
 import { fieldAt, fieldCount, recordFields, rewriteRecords, scanRecords, type RewritePlan } from "./csv-records.js";
 
 export const DRIVER_NAME = "csv";
@@ -38,8 +39,8 @@ const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 interface DatasetState {
   rowIdField: string;
   header: string[];
-  /** row id → rowHash of its line. */
-  ids: Map<string, number>;
+  /** row id → rowHash of its line (csv-ids.ts: hashes in typed arrays, no strings). */
+  ids: IdIndex;
   /** Every record has exactly `header.length` fields (a rewrite then need not count them). */
   uniform: boolean;
   size: number;
@@ -53,8 +54,10 @@ export interface CsvPublisherMemory {
   heldRows: number;
   /** Most rows held at once since the driver was created. */
   peakHeldRows: number;
-  /** Row ids indexed (each an id and a number: no row content). */
+  /** Row ids indexed. */
   indexedRows?: number;
+  /** Bytes of the indexes (16 per slot, at most half the slots used): no row content, no strings. */
+  indexBytes?: number;
 }
 
 export type CsvPublisher = PublisherDriver & {
@@ -113,7 +116,7 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
     let uniform = true;
     let recordNo = 0;
     let failure: TerminalError | undefined;
-    const ids = new Map<string, number>();
+    const ids = new IdIndex();
     const fh = await open(file, "r");
     let scan;
     try {
@@ -165,7 +168,7 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
       }
       s = undefined; // keyed by another column so far: index again by this one
     }
-    if (!st) s = { rowIdField, header: [], ids: new Map(), uniform: true, size: 0, mtimeMs: 0, ino: 0 };
+    if (!st) s = { rowIdField, header: [], ids: new IdIndex(), uniform: true, size: 0, mtimeMs: 0, ino: 0 };
     else if (!s || st.ino !== s.ino || st.size !== s.size || st.mtimeMs !== s.mtimeMs) {
       datasets.delete(dataset);
       s = await indexFile(file, rowIdField);
@@ -235,29 +238,50 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
           }
         };
         addColumn(rowIdField);
-        for (const row of rows) for (const k in row) addColumn(k);
-        // id → line over the whole header; a repeated id keeps its first position and its last content
-        const lines = new Map<string, string>();
+        for (const row of rows) {
+          // rows of one source share their keys in header order: compare by position before asking the set
+          let at = 0;
+          for (const k in row) {
+            if (header[at++] !== k) addColumn(k);
+          }
+        }
+        // The call's rows, once per id: a repeated id keeps its first position and its last content.
+        const slot = new Map<string, number>();
+        const slotIds: string[] = [];
+        const slotLines: string[] = [];
+        const slotBefore: (number | undefined)[] = [];
         let created = 0;
         let updated = 0;
         try {
-          rows.forEach((row, i) => {
+          for (let i = 0; i < rows.length; i++) {
             const id = ids[i]!;
-            if (s.ids.has(id) || lines.has(id)) updated++;
-            else created++;
-            lines.set(id, rowLine(row, header));
-          });
-          hold(lines.size);
+            const line = rowLine(rows[i]!, header);
+            const k = slot.get(id);
+            if (k !== undefined) {
+              slotLines[k] = line;
+              updated++;
+              continue;
+            }
+            const before = s.ids.get(id);
+            if (before === undefined) created++;
+            else updated++;
+            slot.set(id, slotIds.length);
+            slotIds.push(id);
+            slotLines.push(line);
+            slotBefore.push(before);
+          }
+          hold(slotLines.length);
           const fresh: string[] = [];
           const changed = new Map<string, string>();
           const hashes: [string, number][] = [];
-          for (const [id, line] of lines) {
+          for (let k = 0; k < slotIds.length; k++) {
+            const line = slotLines[k]!;
             const h = rowHash(line);
-            const before = s.ids.get(id);
+            const before = slotBefore[k];
             if (before === undefined) fresh.push(line);
-            else if (before !== h) changed.set(id, line);
+            else if (before !== h) changed.set(slotIds[k]!, line);
             else continue; // sent again unchanged: nothing to write
-            hashes.push([id, h]);
+            hashes.push([slotIds[k]!, h]);
           }
           const grew = header.length !== s.header.length;
           if (!grew && changed.size === 0 && fresh.length === 0) return { created, updated };
@@ -304,7 +328,10 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
         return countRecords(file);
       });
     },
-    memory: () => ({ ...mem, indexedRows: [...datasets.values()].reduce((n, s) => n + s.ids.size, 0) }),
+    memory: () => {
+      const all = [...datasets.values()];
+      return { ...mem, indexedRows: all.reduce((n, s) => n + s.ids.size, 0), indexBytes: all.reduce((n, s) => n + s.ids.bytes, 0) };
+    },
     async close() {
       datasets.clear();
     },
