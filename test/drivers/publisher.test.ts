@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publisherConformance } from "../conformance/publisher.js";
 import { createMemoryPublisher } from "../../src/drivers/publisher/memory.js";
 import csvDriver, { createCsvPublisher, csvLine, type CsvPublisher } from "../../src/drivers/publisher/csv.js";
+import { IdIndex } from "../../src/drivers/publisher/csv-ids.js";
 import { stringify } from "csv-stringify/sync";
 import { createSocrataPublisher } from "../../src/drivers/publisher/socrata.js";
 import { SocrataFake } from "../fakes/socrata-fake.js";
@@ -244,6 +245,26 @@ describe("csv publisher: bounded memory, appends and one-pass rewrites", () => {
     await expect(createCsvPublisher(dir).upsert("ds", [{ id: "9" }], "id")).rejects.toThrow(/ds\.csv line 4 repeats row id "1"/);
   });
 
+  it("the id index agrees with a Map through growth and deletes (backward shift keeps probe runs whole)", () => {
+    const index = new IdIndex();
+    const ref = new Map<string, number>();
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let step = 0; step < 60_000; step++) {
+      const id = step % 5 === 0 ? `é-${next() % 3_000}` : `r${next() % 20_000}`;
+      if (next() % 3 === 0) expect(index.delete(id)).toBe(ref.delete(id));
+      else {
+        index.set(id, step);
+        ref.set(id, step);
+      }
+    }
+    expect(index.size).toBe(ref.size);
+    for (const [id, v] of ref) expect(index.get(id)).toBe(v);
+    for (let i = 0; i < 20_000; i++) expect(index.has(`r${i}`)).toBe(ref.has(`r${i}`));
+    const bytes = Buffer.from("x,é-12,y");
+    expect(index.hasBytes(bytes, 2, 7)).toBe(ref.has("é-12"));
+  });
+
   it("holds at most one call's rows in memory, whatever the dataset size (the index keeps ids and hashes only)", async () => {
     const dir = newDir();
     const d = createCsvPublisher(dir, 250);
@@ -254,6 +275,7 @@ describe("csv publisher: bounded memory, appends and one-pass rewrites", () => {
     expect(m.heldRows).toBe(0);
     expect(m.peakHeldRows).toBe(250);
     expect(m.indexedRows).toBe(4_900);
+    expect(m.indexBytes).toBe(8_192 * 16); // 16 bytes a slot, slots doubled while three quarters full: no row content
     expect(await d.countRows("ds")).toBe(4_900);
   });
 });

@@ -205,7 +205,7 @@ export async function rewriteRecords(src: FileHandle | undefined, out: FileHandl
       },
       async block(buf) {
         closeRun(buf);
-        await out.write(Buffer.concat(parts));
+        await out.writev(parts);
         parts.length = 0;
       },
     });
@@ -213,7 +213,7 @@ export async function rewriteRecords(src: FileHandle | undefined, out: FileHandl
   const tail = [...plan.replace.values(), ...plan.append];
   for (let i = 0; i < tail.length; i += 10_000) parts.push(Buffer.from(`${tail.slice(i, i + 10_000).join("\r\n")}\r\n`));
   written += tail.length;
-  if (parts.length > 0) await out.write(Buffer.concat(parts));
+  if (parts.length > 0) await out.writev(parts);
   return written;
 }
 

@@ -56,7 +56,7 @@ export interface CsvPublisherMemory {
   peakHeldRows: number;
   /** Row ids indexed. */
   indexedRows?: number;
-  /** Bytes of the indexes (16 per slot, at most half the slots used): no row content, no strings. */
+  /** Bytes of the indexes (16 per slot, at most three quarters of the slots used): no row content, no strings. */
   indexBytes?: number;
 }
 
