@@ -147,11 +147,19 @@ function keyText(v: unknown): string | undefined {
 export function aggregate(counts: readonly Record<string, unknown>[], movements: readonly Movement[], minutes: number, zone: string, what = "counts"): AggRow[] {
   if (!Number.isInteger(minutes) || minutes <= 0) throw new TerminalError(`aggregation interval must be a positive whole number of minutes, not ${minutes}`);
   const binMs = minutes * 60_000;
-  const byZone = new Map<string, Movement[]>();
+  // Each joined movement with its approach key text, decided once per movement rather than once per row.
+  const approachIds = new Map<string, number>();
+  const byZone = new Map<string, { approach: string | undefined; approachId: number }[]>();
   for (const m of movements) {
+    const approach = keyText(m.zone_approach);
+    let approachId = -1;
+    if (approach !== undefined) {
+      approachId = approachIds.get(approach) ?? approachIds.size;
+      approachIds.set(approach, approachId);
+    }
     const list = byZone.get(m.zone);
-    if (list) list.push(m);
-    else byZone.set(m.zone, [m]);
+    if (list) list.push({ approach, approachId });
+    else byZone.set(m.zone, [{ approach, approachId }]);
   }
   // Times first: pandas' origin is UTC midnight of the earliest timestamp's day.
   const times = new Array<number>(counts.length);
@@ -164,22 +172,31 @@ export function aggregate(counts: readonly Record<string, unknown>[], movements:
   }
   const origin = Number.isFinite(minMs) ? Math.floor(minMs / 86_400_000) * 86_400_000 : 0;
 
-  const groups = new Map<string, Group>();
+  // Groups are found by a number made of (bin index, approach id, turn id, heavy) while these stay small, which is
+  // every real day; beyond that by a text key. Either way one group per (bin, approach, turn, heavy).
+  const groups = new Map<number | string, Group>();
+  const turnIds = new Map<string, number>();
   for (let i = 0; i < counts.length; i++) {
     const row = counts[i]!;
     const joined = byZone.get(String(row.zone));
     if (!joined) continue;
     const turn = keyText(row.turn);
     if (turn === undefined) continue;
+    let turnId = turnIds.get(turn);
+    if (turnId === undefined) turnIds.set(turn, (turnId = turnIds.size));
     const len = numericValue(row.vehicle_length);
     const heavy = len !== undefined && len < HEAVY_VEHICLE_FEET ? 0 : 1;
-    const bin = origin + Math.floor((times[i]! - origin) / binMs) * binMs;
+    const binIndex = Math.floor((times[i]! - origin) / binMs);
+    const bin = origin + binIndex * binMs;
     const speed = numericValue(row.speed);
     const secs = numericValue(row.seconds_in_zone);
     for (const m of joined) {
-      const approach = keyText(m.zone_approach);
+      const approach = m.approach;
       if (approach === undefined) continue;
-      const key = `${bin}\u0000${approach}\u0000${turn}\u0000${heavy}`;
+      const key =
+        binIndex < 1 << 20 && m.approachId < 4096 && turnId < 4096
+          ? ((binIndex * 4096 + m.approachId) * 4096 + turnId) * 2 + heavy
+          : `${bin}\u0000${approach}\u0000${turn}\u0000${heavy}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { bin, approach, turn, heavy, volume: 0, speed: new Stat(), secs: new Stat() }));
       g.volume++;
