@@ -245,6 +245,17 @@ describe("csv publisher: bounded memory, appends and one-pass rewrites", () => {
     await expect(createCsvPublisher(dir).upsert("ds", [{ id: "9" }], "id")).rejects.toThrow(/ds\.csv line 4 repeats row id "1"/);
   });
 
+  it("finds rows whose id needs quoting, or sits after quoted fields, when updating and deleting", async () => {
+    const dir = newDir();
+    const file = path.join(dir, "ds.csv");
+    writeFileSync(file, 'note,key,v\r\n"a, b",k1,1\r\nplain,"k,2",2\r\n"multi\nline","k""3""",3\r\nx,k4,4\n');
+    const d = createCsvPublisher(dir);
+    expect(await d.upsert("ds", [{ key: "k,2", v: 20 }, { key: 'k"3"', note: "one line", v: 30 }, { key: "k5", w: "new" }], "key")).toEqual({ created: 1, updated: 2 });
+    expect(readFileSync(file, "utf8")).toBe('note,key,v,w\r\n"a, b",k1,1,\r\n,"k,2",20,\r\none line,"k""3""",30,\r\nx,k4,4,\r\n,k5,,new\r\n');
+    expect(await d.delete("ds", ["k,2", "k1"], "key")).toBe(2);
+    expect(readFileSync(file, "utf8")).toBe('note,key,v,w\r\none line,"k""3""",30,\r\nx,k4,4,\r\n,k5,,new\r\n');
+  });
+
   it("the id index agrees with a Map through growth and deletes (backward shift keeps probe runs whole)", () => {
     const index = new IdIndex();
     const ref = new Map<string, number>();
