@@ -14,41 +14,28 @@ import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
 import type { Publisher } from "../support/publisher.js";
 import { BT_FILE_TYPES, fileTypeOf, type BtFileType } from "../sources/bt/files.js";
-import { scanJsonArray, scanJsonRows } from "../sources/bt/json-stream.js";
-import { DailyAddressCounter, DATASET_KEYS, deviceNames, isSkip, publishRow, ROW_ID_FIELD } from "../sources/bt/publish.js";
-
-const DEV_ADDR = /"dev_addr"\s*:\s*("(?:[^"\\]|\\.)*"|null)/g;
-
-/**
- * Numbers every dev_addr value of some row text (no row objects built), appending each row's number to `out`
- * (0 = null). Returns how many values it found.
- */
-function countAddresses(text: string, counter: DailyAddressCounter, out: number[]): number {
-  DEV_ADDR.lastIndex = 0;
-  let found = 0;
-  for (let m = DEV_ADDR.exec(text); m; m = DEV_ADDR.exec(text)) {
-    const v = m[1]!;
-    out.push(counter.add(v === "null" ? null : v.includes("\\") ? JSON.parse(v) : v.slice(1, -1)) ?? 0);
-    found++;
-  }
-  return found;
-}
+import { ValueIds } from "../sources/bt/flat-rows.js";
+import { HeldRows } from "../sources/bt/held-rows.js";
+import { scanJsonArray } from "../sources/bt/json-stream.js";
+import { addressNumbers, DATASET_KEYS, deviceNames, publishHeld, ROW_ID_FIELD } from "../sources/bt/publish.js";
 
 export const SKIP_ROW_PREFIX = "row not published: ";
 export const SKIP_WAIT_UNMATCHED = "matched file waits for the day's unmatched ready file (device_address numbering)";
 
+interface ReadyFile {
+  rows: HeldRows;
+  /** device_id → device_name of the file's devices. */
+  devices: ReturnType<typeof deviceNames>;
+}
+
 interface DayBasis {
   day: number;
-  counter: DailyAddressCounter;
+  /** The day's dev_addr values in first-appearance order (unmatched rows, then matched): the numbering. */
+  devAddrIds: ValueIds;
   /** Ready files (ext) the numbering was built from. */
   files: string[];
-  /** device_id → device_name of each of those files (read on the same pass). */
-  devices: Map<string, ReturnType<typeof deviceNames>>;
-  /**
-   * Per file, each row's device_address in file order (0 = null), so publishing needs no lookup; absent when the
-   * rows and the values found did not line up (a row without dev_addr): then the counter is asked per row.
-   */
-  rowNumbers: Map<string, number[]>;
+  /** Those files read on the numbering pass and not yet published: their rows wait here, so each is read once. */
+  pending: Map<string, ReadyFile>;
 }
 
 export class BtExtractSoc extends ETLApp {
@@ -71,39 +58,39 @@ export class BtExtractSoc extends ETLApp {
     return this.doCompareLoop(source, target, { baseExtKey: true });
   }
 
+  /** One pass over a ready file: its rows held for publishing (see HeldRows), and its devices. */
+  private async readReady(pointer: string, fileType: BtFileType, devAddrIds?: ValueIds): Promise<ReadyFile> {
+    const src = this.storageSrc!;
+    const rows = new HeldRows(fileType, devAddrIds);
+    const skeleton = await scanJsonArray(
+      await src.retrieveStream(pointer),
+      "data",
+      (text) => rows.addText(text),
+      `${src.repository}/${pointer}`,
+      undefined,
+      (buf, p) => rows.addBytes(buf, p),
+    );
+    return { rows, devices: deviceNames(skeleton.devices) };
+  }
+
   /** The day's device-address numbering: unmatched ready rows first, then matched, in file order. */
   private async dayBasis(item: UpdateItem): Promise<DayBasis> {
     const day = item.date.toMillis();
     if (this.basis?.day === day) return this.basis;
-    const counter = new DailyAddressCounter();
+    this.basis = undefined; // the previous day's rows can go
+    const devAddrIds = new ValueIds();
     const files: string[] = [];
-    const devices = new Map<string, ReturnType<typeof deviceNames>>();
-    const rowNumbers = new Map<string, number[]>();
+    const pending = new Map<string, ReadyFile>();
     for (const ext of ["unmatched.json", "matched.json"]) {
       const entry = await this.storageSrc!.catalogLookup(item.base, ext, item.date);
       if (!entry) continue;
       files.push(ext);
-      const where = `${this.storageSrc!.repository}/${entry.pointer}`;
-      const numbers: number[] = [];
-      let aligned = true;
-      const skeleton = await scanJsonArray(
-        await this.storageSrc!.retrieveStream(entry.pointer),
-        "data",
-        (text) => {
-          if (countAddresses(text, counter, numbers) !== 1) aligned = false;
-        },
-        where,
-        (buf, start, end, count) => {
-          if (countAddresses(buf.toString("utf8", start, end), counter, numbers) !== count) aligned = false;
-        },
-      );
-      devices.set(ext, deviceNames(skeleton.devices));
-      if (aligned) rowNumbers.set(ext, numbers);
+      pending.set(ext, await this.readReady(entry.pointer, fileTypeOf(ext, "json")!, devAddrIds));
     }
     if (!files.includes("unmatched.json") && files.includes("matched.json")) {
       this.log("warn", `${item.base} ${item.date.toISODate()}: no unmatched file for the day; device_address numbered from the matched file alone`);
     }
-    this.basis = { day, counter, files, devices, rowNumbers };
+    this.basis = { day, devAddrIds, files, pending };
     return this.basis;
   }
 
@@ -122,34 +109,25 @@ export class BtExtractSoc extends ETLApp {
         (await this.catalog.single(this.repository("raw"), item.base, "unmatched.txt", item.date));
       if (pending) return this.skipItem(item, SKIP_WAIT_UNMATCHED);
     }
-    const counter = basis?.counter ?? new DailyAddressCounter();
-    // The devices list follows the rows in the file: known from the day's numbering pass, else read first (rows
-    // skipped unparsed), then the rows.
-    let devices = basis?.devices.get(item.ext);
-    if (!devices) devices = deviceNames((await scanJsonArray(await src.retrieveStream(entry.pointer), "data", () => undefined, where)).devices);
+    // The file's rows: held from the day's numbering pass (then dropped from it), else read now (a summary file,
+    // or a file the numbering pass did not see: its new addresses are numbered after the day's).
+    let file = basis?.pending.get(item.ext);
+    if (file) basis!.pending.delete(item.ext);
+    else file = await this.readReady(entry.pointer, fileType, basis?.devAddrIds);
+    const numbers = basis ? addressNumbers(basis.devAddrIds) : undefined;
     const publisher = this.publishers.get(fileType)!;
     publisher.reset();
     const skips = new Map<string, number>();
     let rows = 0;
-    const numbers = basis?.rowNumbers.get(item.ext);
-    let index = 0;
-    await scanJsonRows(
-      await src.retrieveStream(entry.pointer),
-      "data",
-      async (lines) => {
-        for (const line of lines) {
-          const n = numbers && index < numbers.length ? numbers[index]! : counter.add(line.dev_addr) ?? 0;
-          index++;
-          const row = publishRow(fileType, line, devices, n === 0 ? null : n);
-          if (isSkip(row)) {
-            skips.set(row.skip, (skips.get(row.skip) ?? 0) + 1);
-            continue;
-          }
-          rows++;
-          await publisher.addRow(row);
-        }
+    await publishHeld(
+      file.rows,
+      file.devices,
+      numbers,
+      (row) => {
+        rows++;
+        return publisher.addRow(row);
       },
-      where,
+      (reason) => skips.set(reason, (skips.get(reason) ?? 0) + 1),
     );
     await publisher.flush();
     publisher.reset();

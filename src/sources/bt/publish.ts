@@ -13,6 +13,8 @@ import { hash } from "node:crypto";
 import { pyStr } from "../../util/pyjson.js";
 import type { BtFileType } from "./files.js";
 import { socrataWallTime, weekdayName } from "./times.js";
+import type { ValueIds } from "./flat-rows.js";
+import type { HeldRows } from "./held-rows.js";
 
 export const DATASET_KEYS: Record<BtFileType, string> = {
   traf_match_summary: "bt.traf_match_summary",
@@ -172,4 +174,165 @@ export function deviceNames(devices: unknown): DeviceNames {
   if (!Array.isArray(devices)) return out;
   for (const d of devices as Row[]) if (typeof d.device_id === "string" && typeof d.device_name === "string") out.set(d.device_id, d.device_name);
   return out;
+}
+
+/**
+ * device_address of each dev_addr id of the day (ids are given in first-appearance order over the day's unmatched
+ * then matched rows, see HeldRows): the 1-based rank among the string ids; 0 for null or any non-string value.
+ */
+export function addressNumbers(devAddrIds: ValueIds): Int32Array {
+  const out = new Int32Array(devAddrIds.values.length);
+  let n = 0;
+  devAddrIds.values.forEach((v, id) => {
+    if (typeof v === "string") out[id] = ++n;
+  });
+  return out;
+}
+
+/** Per value id, a result computed once (time texts and device ids repeat over many rows). */
+function perId<T>(ids: ValueIds, fn: (v: unknown) => T): (id: number) => T {
+  const cache: T[] = [];
+  const known: boolean[] = [];
+  return (id) => {
+    if (known[id]) return cache[id]!;
+    known[id] = true;
+    return (cache[id] = fn(ids.values[id]));
+  };
+}
+
+/**
+ * The publish rows of held ready rows, in file order: the same rows, skips and record ids as publishRow() on each
+ * parsed row, with each distinct time text and device id resolved once. `numbers`: addressNumbers() of the day.
+ */
+export async function publishHeld(
+  rows: HeldRows,
+  devices: DeviceNames,
+  numbers: Int32Array | undefined,
+  onRow: (row: PublishRow) => void | Promise<void>,
+  onSkip: (reason: string) => void,
+): Promise<void> {
+  const col = (f: string) => rows.column(f);
+  const idsOf = (f: string) => rows.rowIds[col(f)]!.data;
+  const valueOf = (f: string) => {
+    const data = idsOf(f);
+    const values = rows.ids[col(f)]!.values;
+    return (i: number) => s(values[data[i]!]);
+  };
+  const timeOf = (f: string) => {
+    const walls = rows.times[col(f)]!;
+    const skipped: RowSkip = { skip: `${f} missing or not a time` };
+    return (i: number): string | RowSkip => walls[i] ?? skipped;
+  };
+  const nameOf = (f: string, which: string) => {
+    const data = idsOf(f);
+    const d = perId(rows.ids[col(f)]!, (v) => deviceName(devices, v, which));
+    return (i: number) => d(data[i]!);
+  };
+  const addressOf = () => {
+    const data = idsOf("dev_addr");
+    return (i: number): number | null => (numbers && numbers[data[i]!]) || null;
+  };
+  const skip = (r: RowSkip) => onSkip(r.skip);
+
+  switch (rows.fileType) {
+    case "unmatched": {
+      const host = timeOf("host_timestamp");
+      const field = timeOf("field_timestamp");
+      const reader = nameOf("device_id", "reader");
+      const address = addressOf();
+      for (let i = 0; i < rows.length; i++) {
+        const h = host(i);
+        if (isSkip(h)) {
+          skip(h);
+          continue;
+        }
+        const f = field(i);
+        if (isSkip(f)) {
+          skip(f);
+          continue;
+        }
+        const r = reader(i);
+        if (isSkip(r)) {
+          skip(r);
+          continue;
+        }
+        const a = address(i);
+        // record_id as withId(row, UNMATCHED_ID): str() of host_read_time, reader_identifier, device_address.
+        await onRow({
+          host_read_time: h,
+          field_device_read_time: f,
+          reader_identifier: r,
+          device_address: a,
+          record_id: hash("md5", h + r + (a === null ? "None" : String(a)), "hex"),
+        });
+      }
+      return;
+    }
+    case "matched": {
+      const origin = nameOf("origin_device_id", "origin");
+      const dest = nameOf("dest_device_id", "destination");
+      const start = timeOf("start_time");
+      const end = timeOf("end_time");
+      const travel = valueOf("travel_time_secs");
+      const speed = valueOf("speed");
+      const validity = valueOf("match_validity");
+      const filter = valueOf("filter_id");
+      let lastStart = "";
+      let lastDay = "";
+      const weekday = (wall: string) => (wall === lastStart ? lastDay : (lastDay = weekdayName((lastStart = wall))));
+      const address = addressOf();
+      for (let i = 0; i < rows.length; i++) {
+        const o = origin(i);
+        if (isSkip(o)) {
+          skip(o);
+          continue;
+        }
+        const d = dest(i);
+        if (isSkip(d)) {
+          skip(d);
+          continue;
+        }
+        const st = start(i);
+        if (isSkip(st)) {
+          skip(st);
+          continue;
+        }
+        const en = end(i);
+        if (isSkip(en)) {
+          skip(en);
+          continue;
+        }
+        await onRow(
+          withId(
+            {
+              device_address: address(i),
+              origin_reader_identifier: o,
+              destination_reader_identifier: d,
+              travel_time_seconds: travel(i),
+              speed_miles_per_hour: speed(i),
+              match_validity: validity(i),
+              filter_identifier: filter(i),
+              start_time: st,
+              end_time: en,
+              day_of_week: weekday(st),
+            },
+            MATCHED_ID,
+          ),
+        );
+      }
+      return;
+    }
+    case "traf_match_summary": {
+      // A few thousand rows a day: each row's fields back into an object, built by summaryRow() (its timestamp
+      // held as the wall time already, which socrataWallTime() gives back unchanged).
+      for (let i = 0; i < rows.length; i++) {
+        const line: Row = {};
+        rows.fields.forEach((f, k) => (line[f] = rows.value(k, i)));
+        const row = summaryRow(line, devices);
+        if (isSkip(row)) skip(row);
+        else await onRow(row);
+      }
+      return;
+    }
+  }
 }
