@@ -529,6 +529,8 @@ export interface DayPlan {
   cOff: number;
   /** The zones read while planning (field ranges only; the bytes are the archive's). */
   tables: Map<ZoneCsv, ZoneTable>;
+  /** v8/v7 times read while planning, per table: wall clock ms (NaN: unreadable, read again for its error) and offset. */
+  wallTimes: Map<ZoneTable, { wallMs: Float64Array; offsetMin: Float64Array }>;
 }
 
 /**
@@ -558,6 +560,7 @@ export function planDay(input: StandardizeInput): DayPlan {
     cTs: columns.indexOf("timestamp"),
     cOff: columns.indexOf("utc_offset"),
     tables: new Map(input.zones.map((z) => [z, readZoneTable(z, columns)])),
+    wallTimes: new Map(),
   };
   if (correction) {
     let deviceMidnightUtc: number | undefined;
@@ -565,10 +568,17 @@ export function planDay(input: StandardizeInput): DayPlan {
     else {
       let earliest: { wallMs: number; offsetMin: number } | undefined;
       for (const table of plan.tables.values()) {
+        const wallMs = new Float64Array(table.rows);
+        const offsetMin = new Float64Array(table.rows);
         for (let r = 0; r < table.rows; r++) {
           const t = rowTime(plan, table, r);
-          if ("wallMs" in t && (!earliest || t.wallMs < earliest.wallMs)) earliest = t;
+          if ("wallMs" in t) {
+            wallMs[r] = t.wallMs;
+            offsetMin[r] = t.offsetMin;
+            if (!earliest || t.wallMs < earliest.wallMs) earliest = t;
+          } else wallMs[r] = Number.NaN;
         }
+        plan.wallTimes.set(table, { wallMs, offsetMin });
       }
       if (earliest) {
         // A device whose utc_offset follows its named zone was on that zone's offset at midnight too (a first vehicle
@@ -611,8 +621,11 @@ export function standardizeZone(plan: DayPlan, z: ZoneCsv): ZoneOutput {
   const kept: number[] = [];
   const adj: string[] = [];
   const perf = plan.perf;
+  const known = plan.wallTimes.get(table);
+  plan.wallTimes.delete(table);
   for (let i = 0; i < table.rows; i++) {
-    const t = rowTime(plan, table, i);
+    const w = known ? known.wallMs[i]! : Number.NaN;
+    const t: RowTime = Number.isNaN(w) ? rowTime(plan, table, i) : { wallMs: w, offsetMin: known!.offsetMin[i]!, micros: 0 };
     if ("error" in t) {
       // Like the original: a row whose time cannot be read is dropped and counted.
       const kind = t.error.replace(/-?\d[\d.]*/g, "N").replace(/"[^"]*"/g, '"…"');
