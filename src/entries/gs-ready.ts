@@ -22,7 +22,7 @@ import { ConfigError, TerminalError } from "../support/errors.js";
 import { UNIT_DATA_EXT, type UnitData, type UnitDataStorage } from "../support/unitdata.js";
 import { pyStr } from "../util/dates.js";
 import { GS_EXT, zoneExt } from "../sources/gs/types.js";
-import { COUNTS_EXT, SiteFiles, assembleDay, countedZones, countsFileText, openZoneFile, type ZoneFileLoader } from "../sources/gs/assemble.js";
+import { COUNTS_EXT, SiteFiles, assembleDay, countedZones, countsFileBytes, openZoneFile, type ZoneFileLoader } from "../sources/gs/assemble.js";
 import { describeMatch, matchDevice, matchTables, type MatchTables } from "../sources/gs/match.js";
 
 export const SKIP_NO_SITE = "no site file for the intersection";
@@ -139,9 +139,9 @@ export class GsReady extends ETLApp {
     if (day_.missingNext.length && !this.options.ignore_next) return this.skipItem(label, SKIP_NEXT_MISSING);
     if (!day_.rows.length || !day_.header) return this.skipItem(label, SKIP_NO_COUNTS);
 
-    const text = countsFileText(day_.header, pyStr(this.processingDate), day_.rows, site, match.device);
+    const body = countsFileBytes(day_.header, pyStr(this.processingDate), day_.rows, site, match.device);
     const element = this.storageTgt!.createCatalogElement(base, COUNTS_EXT, day, { processingDate: this.processingDate });
-    await this.storageTgt!.writeBuffer(Buffer.from(text, "utf8"), element, { contentType: "application/json" });
+    await this.storageTgt!.writeBuffer(body, element, { contentType: "application/json" });
     this.addRecords(day_.rows.length);
     this.perfmet?.recordCollect(day, true);
     this.written++;

@@ -16,6 +16,7 @@ import { TerminalError } from "../../support/errors.js";
 import type { Storage } from "../../support/storage.js";
 import { addDays } from "../../util/dates.js";
 import { pyJson } from "../../util/pyjson.js";
+import { Utf8Sink } from "../../util/utf8-sink.js";
 import { forEachItemWithMember, objectMembers, parsePyJson, skipValue } from "../../util/pyjson-parse.js";
 import { GS_EXT, dashGuid, type DayCovered, type GsSiteFile, type GsZoneHeader } from "./types.js";
 
@@ -226,15 +227,25 @@ export interface AssembledDay {
 }
 
 /**
- * Assembles one intersection-day. Reads one zone file at a time and keeps only the selected rows' text (at most
- * one intersection-day in memory).
+ * Assembles one intersection-day. Reads the zone files one after another (the next one is requested while the
+ * current one is scanned) and keeps only the selected rows' text (at most one intersection-day in memory).
  */
 export async function assembleDay(day: DateTime, zones: readonly CountedZone[], load: ZoneFileLoader): Promise<AssembledDay> {
   const startMs = day.toMillis();
   const endMs = addDays(day, 1).toMillis();
   const result: AssembledDay = { rows: [], header: undefined, zonesRead: 0, missingPrev: [], missingNext: [], missingCurrent: [], warnings: [] };
-  for (const zone of zones) {
-    const cur = await load(day, zone.guid);
+  // The next zone's file is requested while this one is read (its bytes arrive meanwhile); two files at most.
+  const request = (k: number) => {
+    const p = load(day, zones[k]!.guid);
+    p.catch(() => undefined); // awaited in its turn; an earlier failure must not leave it unhandled
+    return p;
+  };
+  let next = zones.length ? request(0) : undefined;
+  for (let k = 0; k < zones.length; k++) {
+    const zone = zones[k]!;
+    const pending = next!;
+    next = k + 1 < zones.length ? request(k + 1) : undefined;
+    const cur = await pending;
     if (!cur) {
       result.missingCurrent.push(zone.guid);
       result.warnings.push(`zone ${zone.guid}: no file for ${day.toISODate()}`);
@@ -285,6 +296,11 @@ export async function assembleDay(day: DateTime, zones: readonly CountedZone[], 
  * {header: {data_type, zip_name, collection_date, processing_date, version}, counts, site, device}.
  */
 export function countsFileText(header: GsZoneHeader, processingDate: string, rows: readonly RowText[], site: GsSiteFile, device: unknown): string {
+  return countsFileBytes(header, processingDate, rows, site, device).toString("utf8");
+}
+
+/** countsFileText as UTF-8 bytes, written row by row (no string of the whole file). */
+export function countsFileBytes(header: GsZoneHeader, processingDate: string, rows: readonly RowText[], site: GsSiteFile, device: unknown): Buffer {
   const head = {
     data_type: "gridsmart",
     zip_name: header.zip_name,
@@ -292,14 +308,14 @@ export function countsFileText(header: GsZoneHeader, processingDate: string, row
     processing_date: processingDate,
     version: header.version,
   };
-  const parts: string[] = [`{"header": ${pyJson(head)}, "counts": [`];
+  const sink = new Utf8Sink(rows.length * 240 + 65_536);
+  sink.write(`{"header": ${pyJson(head)}, "counts": [`);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
-    if (i) parts.push(", ");
-    parts.push(r.body, r.zone);
+    sink.write(i ? `, ${r.body}${r.zone}` : `${r.body}${r.zone}`);
   }
-  parts.push(`], "site": ${pyJson(site)}, "device": ${pyJson(device ?? [])}}`);
-  return parts.join("");
+  sink.write(`], "site": ${pyJson(site)}, "device": ${pyJson(device ?? [])}}`);
+  return sink.toBuffer();
 }
 
 /**
