@@ -1,8 +1,8 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { publisherConformance } from "../conformance/publisher.js";
 import { createMemoryPublisher } from "../../src/drivers/publisher/memory.js";
 import csvDriver, { createCsvPublisher, csvLine, type CsvPublisher } from "../../src/drivers/publisher/csv.js";
@@ -15,6 +15,27 @@ import { testContext } from "../helpers/context.js";
 import { Publisher } from "../../src/support/publisher.js";
 import { NO_RETRY } from "../../src/support/resilience.js";
 import type { PublishRow } from "../../src/support/drivers.js";
+
+/** Write faults the csv publisher meets once when armed (everything else goes to the real file system). */
+const faults = vi.hoisted(() => ({ tornAppend: false, failRename: false }));
+vi.mock("node:fs/promises", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:fs/promises")>();
+  const fault = (code: string) => Object.assign(new Error(`${code}: simulated failure`), { code });
+  return {
+    ...real,
+    appendFile: async (file: string, data: string) => {
+      if (!faults.tornAppend) return real.appendFile(file, data);
+      faults.tornAppend = false;
+      await real.appendFile(file, data.slice(0, 7)); // part of the data reached the disk: one row and a torn one
+      throw fault("ENOSPC");
+    },
+    rename: async (from: string, to: string) => {
+      if (!faults.failRename) return real.rename(from, to);
+      faults.failRename = false;
+      throw fault("EIO");
+    },
+  };
+});
 
 function readCsv(file: string): Record<string, unknown>[] {
   try {
@@ -229,6 +250,25 @@ describe("csv publisher: bounded memory, appends and one-pass rewrites", () => {
     expect(readFileSync(file, "utf8")).toBe("id,v\r\n1,a\r\n2,b\r\n3,c\r\n5,e\r\n");
   });
 
+  it("a failed write reports nothing as published: a torn append is cut back, a failed rewrite keeps the old file", async () => {
+    const dir = newDir();
+    const file = path.join(dir, "ds.csv");
+    const d = createCsvPublisher(dir);
+    await d.upsert("ds", [{ id: "1", v: "a" }], "id");
+    const one = readFileSync(file, "utf8");
+    faults.tornAppend = true;
+    await expect(d.upsert("ds", [{ id: "2", v: "b" }, { id: "3", v: "c" }], "id")).rejects.toThrow(/cannot write .*ds\.csv: ENOSPC/);
+    expect(readFileSync(file, "utf8")).toBe(one);
+    expect(await d.upsert("ds", [{ id: "2", v: "b" }, { id: "3", v: "c" }], "id")).toEqual({ created: 2, updated: 0 });
+    const three = readFileSync(file, "utf8");
+    faults.failRename = true;
+    await expect(d.upsert("ds", [{ id: "1", v: "A" }], "id")).rejects.toThrow(/cannot write .*ds\.csv: EIO/);
+    expect(readFileSync(file, "utf8")).toBe(three);
+    expect(readdirSync(dir)).toEqual(["ds.csv"]); // the temp file is gone
+    expect(await d.upsert("ds", [{ id: "1", v: "A" }], "id")).toEqual({ created: 0, updated: 1 });
+    expect(readFileSync(file, "utf8")).toBe("id,v\r\n1,A\r\n2,b\r\n3,c\r\n");
+  });
+
   it("a file changed by another writer is indexed again: no duplicate", async () => {
     const dir = newDir();
     const file = path.join(dir, "ds.csv");
@@ -237,6 +277,12 @@ describe("csv publisher: bounded memory, appends and one-pass rewrites", () => {
     writeFileSync(file, "id,v\r\n1,a\r\n2,b\r\n");
     expect(await d.upsert("ds", [{ id: "2", v: "B" }], "id")).toEqual({ created: 0, updated: 1 });
     expect(readFileSync(file, "utf8")).toBe("id,v\r\n1,a\r\n2,B\r\n");
+  });
+
+  it("names the file it cannot read", async () => {
+    const dir = newDir();
+    mkdirSync(path.join(dir, "ds.csv"));
+    await expect(createCsvPublisher(dir).upsert("ds", [{ id: "1" }], "id")).rejects.toThrow(/cannot read .*ds\.csv/);
   });
 
   it("refuses a file that repeats a row id, naming the file, line and id", async () => {

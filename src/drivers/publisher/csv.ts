@@ -117,7 +117,12 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
     let recordNo = 0;
     let failure: TerminalError | undefined;
     const ids = new IdIndex();
-    const fh = await open(file, "r");
+    let fh;
+    try {
+      fh = await open(file, "r");
+    } catch (err) {
+      throw new ConfigError(`csv publisher: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
     let scan;
     try {
       scan = await scanRecords(fh, 0, {
@@ -144,6 +149,8 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
           }
         },
       });
+    } catch (err) {
+      throw new ConfigError(`csv publisher: cannot read ${file}: ${(err as Error).message}`, { cause: err });
     } finally {
       await fh.close();
     }
