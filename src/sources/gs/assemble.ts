@@ -168,7 +168,31 @@ export interface RowText {
   body: string;
   /** `, "zone": "<ident>"}`: appended when written. */
   zone: string;
+  /** The digits of ts's "YYYY-MM-DD HH:MM:SS" as one number (orders like the text's first 19 characters), or NaN. */
+  key?: number;
 }
+
+/**
+ * YYYYMMDDHHMMSS of a text starting "YYYY-MM-DD HH:MM:SS", else NaN. Two such texts whose numbers differ are in
+ * the order of their numbers; equal numbers mean equal first 19 characters (the rest of the text decides).
+ */
+export function wallKey(ts: string): number {
+  if (ts.length < 19) return Number.NaN;
+  if (ts.charCodeAt(4) !== 45 || ts.charCodeAt(7) !== 45 || ts.charCodeAt(10) !== 32 || ts.charCodeAt(13) !== 58 || ts.charCodeAt(16) !== 58) {
+    return Number.NaN;
+  }
+  let n = 0;
+  for (let i = 0; i < 19; i++) {
+    if (i === 4 || i === 7 || i === 10 || i === 13 || i === 16) continue;
+    const d = ts.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+const byText = (a: RowText, b: RowText) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0);
+const byKeyThenText = (a: RowText, b: RowText) => a.key! - b.key! || byText(a, b);
 
 /**
  * The rows of a zone file inside [startMs, endMs), as text with `zone` = ident appended (the original added the
@@ -199,7 +223,7 @@ export function rowsInDay(file: ZoneFileText, ident: string, startMs: number, en
         // The row's text up to its closing "}", then the zone member (the row has members: timestamp_adj at least).
         let close = e - 1;
         while (close > s && text.charCodeAt(close - 1) <= 0x20) close--;
-        out.push({ ts: ts as string, body: text.slice(s, close), zone: zoneMember });
+        out.push({ ts: ts as string, body: text.slice(s, close), zone: zoneMember, key: wallKey(ts as string) });
       }
       index++;
     },
@@ -286,8 +310,9 @@ export async function assembleDay(day: DateTime, zones: readonly CountedZone[], 
     result.zonesRead++;
     if (!result.header) result.header = header;
   }
-  // Stable sort on the timestamp text, as the original's list.sort(key=timestamp_adj).
-  result.rows.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  // Stable sort on the timestamp text, as the original's list.sort(key=timestamp_adj); by the texts' wall-clock
+  // numbers first when every row has one (the same order, without comparing most of the texts).
+  result.rows.sort(result.rows.every((r) => r.key !== undefined && !Number.isNaN(r.key)) ? byKeyThenText : byText);
   return result;
 }
 
