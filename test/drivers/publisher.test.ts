@@ -279,6 +279,15 @@ describe("csv publisher: bounded memory, appends and one-pass rewrites", () => {
     expect(readFileSync(file, "utf8")).toBe("id,v\r\n1,a\r\n2,B\r\n");
   });
 
+  it("drops blank lines (before the header too) and normalises line endings when it rewrites", async () => {
+    const dir = newDir();
+    writeFileSync(path.join(dir, "ds.csv"), "\r\nid,v\n1,a\r\n\r\n2,b\n");
+    const d = createCsvPublisher(dir);
+    expect(await d.countRows("ds")).toBe(2);
+    expect(await d.upsert("ds", [{ id: "1", v: "A" }], "id")).toEqual({ created: 0, updated: 1 });
+    expect(readFileSync(path.join(dir, "ds.csv"), "utf8")).toBe("id,v\r\n1,A\r\n2,b\r\n");
+  });
+
   it("names the file it cannot read", async () => {
     const dir = newDir();
     mkdirSync(path.join(dir, "ds.csv"));

@@ -169,12 +169,13 @@ export async function rewriteRecords(src: FileHandle | undefined, out: FileHandl
   if (src) {
     await scanRecords(src, 0, {
       record(buf, start, end, next, quoted) {
-        if (first) {
-          first = false; // the old header
-          return;
-        }
         if (end === start) {
           closeRun(buf); // an empty line
+          return;
+        }
+        if (first) {
+          first = false; // the old header
+          closeRun(buf);
           return;
         }
         if (lookup && (quoted || wanted.mayHave(buf, start, end, plan.idColumn))) {
