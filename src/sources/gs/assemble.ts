@@ -27,6 +27,9 @@ const PY_STR_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d
 const digit = (t: string, i: number) => t.charCodeAt(i) - 48;
 const two = (t: string, i: number) => digit(t, i) * 10 + digit(t, i + 1);
 
+/** Digit positions of "YYYY-MM-DD HH:MM:SS" (the offset's are checked from where it starts). */
+const DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+
 /**
  * Epoch milliseconds of a timestamp in Python's str(datetime) form with an offset
  * ("2019-05-31 22:02:11.600000-05:00"); microseconds are truncated to milliseconds. Undefined when malformed.
@@ -47,8 +50,13 @@ export function parseTimestampMs(text: unknown): number | undefined {
     }
     const sign = text.charCodeAt(o);
     if ((sign !== 43 && sign !== 45) || text.charCodeAt(o + 3) !== 58) return parseSlow(text);
-    for (const k of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, o + 1, o + 2, o + 4, o + 5]) {
-      const d = digit(text, k);
+    for (let j = 0; j < DIGIT_AT.length; j++) {
+      const d = digit(text, DIGIT_AT[j]!);
+      if (d < 0 || d > 9) return parseSlow(text);
+    }
+    for (let j = 1; j <= 5; j++) {
+      if (j === 3) continue;
+      const d = digit(text, o + j);
       if (d < 0 || d > 9) return parseSlow(text);
     }
     const year = two(text, 0) * 100 + two(text, 2);
