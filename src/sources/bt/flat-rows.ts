@@ -93,6 +93,16 @@ export class RowTemplate {
   }
 }
 
+/** FNV-1a of buf[start, end), mixed (int32 all along). */
+function hashBytes(buf: Uint8Array, start: number, end: number): number {
+  let h = -2128831035; // 0x811c9dc5
+  for (let k = start; k < end; k++) h = Math.imul(h ^ buf[k]!, 16777619);
+  return h ^ (h >>> 15);
+}
+
+/** Distinct values up to which ValueIds compares with each rather than hashing. */
+const SMALL = 8;
+
 /** buf[s, e) equals other[os, oe). */
 export function sameBytes(buf: Uint8Array, s: number, e: number, other: Uint8Array, os: number, oe: number): boolean {
   if (e - s !== oe - os) return false;
@@ -100,13 +110,22 @@ export function sameBytes(buf: Uint8Array, s: number, e: number, other: Uint8Arr
   return true;
 }
 
+/** A value met as bytes and not yet turned into text. */
+const LAZY = Symbol("lazy");
+// eslint-disable-next-line no-control-regex
+const PLAIN_ASCII = /^[\x20-\x7e]*$/;
+
 /**
- * Gives the values of one column small numbers, shared by equal values (strings, null). Values given as bytes are
- * looked up by their bytes (a hash table over a byte arena), so a repeated value costs no string: only a new
- * distinct value is turned into text.
+ * Gives the values of one column small numbers, shared by equal values (strings, null, anything). Values given as
+ * bytes are looked up by their bytes (a hash table over a byte arena) and become text only when asked for
+ * (value(), values), so a repeated value costs no string, and a column whose texts are never needed (dev_addr is
+ * only numbered) makes none. Plain ASCII strings given as values share the byte table, so a value has one id
+ * whichever way it came.
  */
 export class ValueIds {
-  readonly values: unknown[] = [];
+  private readonly held: unknown[] = [];
+  /** Per id met as bytes: its entry in the byte table (else -1). */
+  private readonly entryOf = new IntList();
   private readonly ids = new Map<unknown, number>();
   /** Bytes of the distinct values met as bytes, and each one's [start, end) in the arena and its id. */
   private arena = Buffer.allocUnsafe(4096);
@@ -120,28 +139,71 @@ export class ValueIds {
   private prevEnd = 0;
   private prevId = -1;
 
+  /** Distinct values so far. */
+  get size(): number {
+    return this.held.length;
+  }
+
+  /** The value of an id. */
+  value(id: number): unknown {
+    const v = this.held[id];
+    if (v !== LAZY) return v;
+    const e = this.entryOf.get(id);
+    return (this.held[id] = this.arena.toString("latin1", this.slotStart.get(e), this.slotEnd.get(e)));
+  }
+
+  /** Every value, by id. */
+  get values(): unknown[] {
+    for (let id = 0; id < this.held.length; id++) if (this.held[id] === LAZY) this.value(id);
+    return this.held;
+  }
+
+  /** True when the id's value is a string (without making the text). */
+  isString(id: number): boolean {
+    const v = this.held[id];
+    return v === LAZY || typeof v === "string";
+  }
+
   /** Id of a value given as bytes (start = -1: null). */
   ofBytes(buf: Buffer, start: number, end: number): number {
     if (start < 0) return this.of(null);
     if (this.prevBuf === buf && sameBytes(buf, start, end, buf, this.prevStart, this.prevEnd)) return this.prevId;
-    let h = 0x811c9dc5;
-    for (let k = start; k < end; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
-    const mask = this.slots.length - 1;
-    let i = (h ^ (h >>> 15)) & mask;
-    let id = -1;
+    const known = this.slotId.length;
+    if (known <= SMALL) {
+      // Few distinct values so far (device ids, reader names): compare with each, no hashing.
+      for (let e = 0; e < known; e++) {
+        if (sameBytes(buf, start, end, this.arena, this.slotStart.get(e), this.slotEnd.get(e))) return this.remembered(buf, start, end, this.slotId.get(e));
+      }
+    }
+    const slot = this.find(buf, start, end);
+    let id = slot < 0 ? -1 : this.slotId.get(this.slots[slot]!);
+    if (id < 0) id = this.insert(buf, start, end, -slot - 1, LAZY);
+    return this.remembered(buf, start, end, id);
+  }
+
+  /** Slot holding the bytes' entry, or -(free slot) - 1. */
+  private find(buf: Uint8Array, start: number, end: number): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    const arena = this.arena;
+    const slotStart = this.slotStart.data;
+    const slotEnd = this.slotEnd.data;
+    const len = end - start;
+    let i = hashBytes(buf, start, end) & mask;
     for (;;) {
-      const e = this.slots[i]!;
-      if (e < 0) break;
-      if (sameBytes(buf, start, end, this.arena, this.slotStart.get(e), this.slotEnd.get(e))) {
-        id = this.slotId.get(e);
-        break;
+      const e = slots[i]!;
+      if (e < 0) return -i - 1;
+      const s = slotStart[e]!;
+      if (slotEnd[e]! - s === len) {
+        let k = 0;
+        while (k < len && buf[start + k] === arena[s + k]) k++;
+        if (k === len) return i;
       }
       i = (i + 1) & mask;
     }
-    if (id < 0) {
-      id = this.of(buf.toString("latin1", start, end));
-      this.remember(buf, start, end, id, i);
-    }
+  }
+
+  private remembered(buf: Buffer, start: number, end: number, id: number): number {
     this.prevBuf = buf;
     this.prevStart = start;
     this.prevEnd = end;
@@ -149,42 +211,52 @@ export class ValueIds {
     return id;
   }
 
-  private remember(buf: Buffer, start: number, end: number, id: number, slot: number): void {
+  /** New id for bytes not in the table (free slot given), holding `value` (LAZY: the bytes' text when asked). */
+  private insert(buf: Uint8Array, start: number, end: number, slot: number, value: unknown): number {
+    const id = this.held.length;
+    this.held.push(value);
     const len = end - start;
     if (this.arenaUsed + len > this.arena.length) {
       const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaUsed + len));
       this.arena.copy(next, 0, 0, this.arenaUsed);
       this.arena = next;
     }
-    buf.copy(this.arena, this.arenaUsed, start, end);
+    this.arena.set(buf.subarray(start, end), this.arenaUsed);
     const e = this.slotId.length;
+    while (this.entryOf.length < id) this.entryOf.push(-1);
+    this.entryOf.push(e);
     this.slotStart.push(this.arenaUsed);
     this.slotEnd.push(this.arenaUsed + len);
     this.slotId.push(id);
     this.arenaUsed += len;
     this.slots[slot] = e;
     if (this.slotId.length * 2 > this.slots.length) this.rehash();
+    return id;
   }
 
   private rehash(): void {
     const slots = new Int32Array(this.slots.length * 2).fill(-1);
     const mask = slots.length - 1;
     for (let e = 0; e < this.slotId.length; e++) {
-      let h = 0x811c9dc5;
-      for (let k = this.slotStart.get(e); k < this.slotEnd.get(e); k++) h = Math.imul(h ^ this.arena[k]!, 0x01000193);
-      let i = (h ^ (h >>> 15)) & mask;
+      let i = hashBytes(this.arena, this.slotStart.get(e), this.slotEnd.get(e)) & mask;
       while (slots[i]! >= 0) i = (i + 1) & mask;
       slots[i] = e;
     }
     this.slots = slots;
   }
 
-  /** Id of any value (Map equality: same string, same number, null, undefined). */
+  /** Id of any value: plain ASCII strings by their bytes (as ofBytes), others by Map equality. */
   of(v: unknown): number {
+    if (typeof v === "string" && PLAIN_ASCII.test(v)) {
+      const bytes = Buffer.from(v, "latin1");
+      const slot = this.find(bytes, 0, bytes.length);
+      if (slot >= 0) return this.slotId.get(this.slots[slot]!);
+      return this.insert(bytes, 0, bytes.length, -slot - 1, v);
+    }
     let id = this.ids.get(v);
     if (id === undefined) {
-      id = this.values.length;
-      this.values.push(v);
+      id = this.held.length;
+      this.held.push(v);
       this.ids.set(v, id);
     }
     return id;

@@ -4,7 +4,7 @@
  * template are taken in place (see flat-rows.ts); any other row is parsed and its fields taken from the object, so
  * both give the values JSON.parse would (a missing field is undefined). Time fields are held already as their
  * Socrata wall time (socrataWallTime(): a string, or null when missing or not a time), one string per run of equal
- * texts; the other fields as value ids.
+ * texts; dev_addr and device ids as value ids; the other fields as their values.
  */
 import type { BtFileType } from "./files.js";
 import { IntList, RowTemplate, sameBytes, ValueIds } from "./flat-rows.js";
@@ -35,20 +35,24 @@ export const PUBLISH_FIELDS: Record<BtFileType, readonly string[]> = {
 
 /** Fields held as their Socrata wall time. */
 const TIME_FIELDS = new Set(["host_timestamp", "field_timestamp", "start_time", "end_time", "timestamp"]);
+/** Fields held as value ids (the others as their values). */
+const ID_FIELDS = new Set(["dev_addr", "device_id", "origin_device_id", "dest_device_id"]);
+
+type Kind = "time" | "id" | "plain";
 
 export class HeldRows {
   readonly fields: readonly string[];
-  /** Per field (not a time field), its distinct values; per field and row, the value's id. */
+  private readonly kinds: Kind[];
+  /** Per id field, its distinct values; per id field and row, the value's id. */
   readonly ids: ValueIds[];
   readonly rowIds: IntList[];
-  /** Per time field, per row, socrataWallTime() of its text. */
-  readonly times: (string | null)[][];
-  private readonly isTime: boolean[];
-  /** Per time field, the bytes and result of the last text (rows in time order repeat their times). */
+  /** Per time field, per row, socrataWallTime() of its text; per other field, per row, its value. */
+  readonly values: unknown[][];
+  /** Per time or plain field, the bytes and value of the last text (neighbouring rows repeat values). */
   private readonly lastBuf: (Buffer | undefined)[];
   private readonly lastStart: number[];
   private readonly lastEnd: number[];
-  private readonly lastTime: (string | null)[];
+  private readonly lastValue: unknown[];
   private template: RowTemplate | undefined;
   private templateIdx: number[] = [];
   private decided = false;
@@ -60,14 +64,14 @@ export class HeldRows {
     devAddrIds?: ValueIds,
   ) {
     this.fields = PUBLISH_FIELDS[fileType];
+    this.kinds = this.fields.map((f) => (TIME_FIELDS.has(f) ? "time" : ID_FIELDS.has(f) ? "id" : "plain"));
     this.ids = this.fields.map((f) => (f === "dev_addr" && devAddrIds ? devAddrIds : new ValueIds()));
     this.rowIds = this.fields.map(() => new IntList());
-    this.isTime = this.fields.map((f) => TIME_FIELDS.has(f));
-    this.times = this.fields.map(() => []);
+    this.values = this.fields.map(() => []);
     this.lastBuf = this.fields.map(() => undefined);
     this.lastStart = this.fields.map(() => 0);
     this.lastEnd = this.fields.map(() => 0);
-    this.lastTime = this.fields.map(() => null);
+    this.lastValue = this.fields.map(() => null);
   }
 
   /** Column of a field, or -1. */
@@ -103,10 +107,12 @@ export class HeldRows {
     const row = JSON.parse(text) as Record<string, unknown>;
     for (let k = 0; k < this.fields.length; k++) {
       const v = row[this.fields[k]!];
-      if (this.isTime[k]) {
-        this.times[k]!.push(socrataWallTime(v));
+      const kind = this.kinds[k];
+      if (kind === "id") this.rowIds[k]!.push(this.ids[k]!.of(v));
+      else {
+        this.values[k]!.push(kind === "time" ? socrataWallTime(v) : v);
         this.lastBuf[k] = undefined;
-      } else this.rowIds[k]!.push(this.ids[k]!.of(v));
+      }
     }
     this.length++;
   }
@@ -115,27 +121,28 @@ export class HeldRows {
     const idx = this.templateIdx;
     for (let k = 0; k < idx.length; k++) {
       const j = idx[k]!;
-      if (this.isTime[k]) this.times[k]!.push(j < 0 ? null : this.timeOf(k, buf, t.starts[j]!, t.ends[j]!));
-      else this.rowIds[k]!.push(j < 0 ? this.ids[k]!.of(undefined) : this.ids[k]!.ofBytes(buf, t.starts[j]!, t.ends[j]!));
+      if (this.kinds[k] === "id") this.rowIds[k]!.push(j < 0 ? this.ids[k]!.of(undefined) : this.ids[k]!.ofBytes(buf, t.starts[j]!, t.ends[j]!));
+      else this.values[k]!.push(j < 0 ? (this.kinds[k] === "time" ? null : undefined) : this.valueOf(k, buf, t.starts[j]!, t.ends[j]!));
     }
     this.length++;
   }
 
-  private timeOf(k: number, buf: Buffer, start: number, end: number): string | null {
+  /** A time or plain field's value from its bytes (start = -1: null). */
+  private valueOf(k: number, buf: Buffer, start: number, end: number): unknown {
     if (start < 0) return null;
-    const last = this.lastBuf[k];
-    if (last === buf && sameBytes(buf, start, end, buf, this.lastStart[k]!, this.lastEnd[k]!)) return this.lastTime[k]!;
-    const out = socrataWallTime(buf.toString("latin1", start, end));
+    if (this.lastBuf[k] === buf && sameBytes(buf, start, end, buf, this.lastStart[k]!, this.lastEnd[k]!)) return this.lastValue[k];
+    const text = buf.toString("latin1", start, end);
+    const out = this.kinds[k] === "time" ? socrataWallTime(text) : text;
     this.lastBuf[k] = buf;
     this.lastStart[k] = start;
     this.lastEnd[k] = end;
-    this.lastTime[k] = out;
+    this.lastValue[k] = out;
     return out;
   }
 
   /** Value of field column k in row i (a time field: its wall time). */
   value(k: number, i: number): unknown {
-    if (this.isTime[k]) return this.times[k]![i];
-    return this.ids[k]!.values[this.rowIds[k]!.get(i)];
+    if (this.kinds[k] === "id") return this.ids[k]!.value(this.rowIds[k]!.get(i));
+    return this.values[k]![i];
   }
 }

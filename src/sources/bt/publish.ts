@@ -181,11 +181,9 @@ export function deviceNames(devices: unknown): DeviceNames {
  * then matched rows, see HeldRows): the 1-based rank among the string ids; 0 for null or any non-string value.
  */
 export function addressNumbers(devAddrIds: ValueIds): Int32Array {
-  const out = new Int32Array(devAddrIds.values.length);
+  const out = new Int32Array(devAddrIds.size);
   let n = 0;
-  devAddrIds.values.forEach((v, id) => {
-    if (typeof v === "string") out[id] = ++n;
-  });
+  for (let id = 0; id < out.length; id++) if (devAddrIds.isString(id)) out[id] = ++n;
   return out;
 }
 
@@ -196,7 +194,7 @@ function perId<T>(ids: ValueIds, fn: (v: unknown) => T): (id: number) => T {
   return (id) => {
     if (known[id]) return cache[id]!;
     known[id] = true;
-    return (cache[id] = fn(ids.values[id]));
+    return (cache[id] = fn(ids.value(id)));
   };
 }
 
@@ -214,12 +212,11 @@ export async function publishHeld(
   const col = (f: string) => rows.column(f);
   const idsOf = (f: string) => rows.rowIds[col(f)]!.data;
   const valueOf = (f: string) => {
-    const data = idsOf(f);
-    const values = rows.ids[col(f)]!.values;
-    return (i: number) => s(values[data[i]!]);
+    const values = rows.values[col(f)]!;
+    return (i: number) => s(values[i]);
   };
   const timeOf = (f: string) => {
-    const walls = rows.times[col(f)]!;
+    const walls = rows.values[col(f)]! as (string | null)[];
     const skipped: RowSkip = { skip: `${f} missing or not a time` };
     return (i: number): string | RowSkip => walls[i] ?? skipped;
   };
@@ -233,6 +230,14 @@ export async function publishHeld(
     return (i: number): number | null => (numbers && numbers[data[i]!]) || null;
   };
   const skip = (r: RowSkip) => onSkip(r.skip);
+  // Rows are handed over without awaiting each (a resolved promise per row costs a turn of the microtask queue);
+  // every BATCH rows, and at the end, what they returned is awaited (a publisher flush, its failure).
+  const pending: Promise<void>[] = [];
+  const emit = (row: PublishRow) => {
+    const p = onRow(row);
+    if (p) pending.push(p);
+  };
+  const drain = () => Promise.all(pending.splice(0, pending.length));
 
   switch (rows.fileType) {
     case "unmatched": {
@@ -258,15 +263,16 @@ export async function publishHeld(
         }
         const a = address(i);
         // record_id as withId(row, UNMATCHED_ID): str() of host_read_time, reader_identifier, device_address.
-        await onRow({
+        emit({
           host_read_time: h,
           field_device_read_time: f,
           reader_identifier: r,
           device_address: a,
           record_id: hash("md5", h + r + (a === null ? "None" : String(a)), "hex"),
         });
+        if (pending.length >= BATCH) await drain();
       }
-      return;
+      break;
     }
     case "matched": {
       const origin = nameOf("origin_device_id", "origin");
@@ -302,7 +308,7 @@ export async function publishHeld(
           skip(en);
           continue;
         }
-        await onRow(
+        emit(
           withId(
             {
               device_address: address(i),
@@ -319,8 +325,9 @@ export async function publishHeld(
             MATCHED_ID,
           ),
         );
+        if (pending.length >= BATCH) await drain();
       }
-      return;
+      break;
     }
     case "traf_match_summary": {
       // A few thousand rows a day: each row's fields back into an object, built by summaryRow() (its timestamp
@@ -330,9 +337,14 @@ export async function publishHeld(
         rows.fields.forEach((f, k) => (line[f] = rows.value(k, i)));
         const row = summaryRow(line, devices);
         if (isSkip(row)) skip(row);
-        else await onRow(row);
+        else emit(row);
+        if (pending.length >= BATCH) await drain();
       }
-      return;
+      break;
     }
   }
+  await drain();
 }
+
+/** Rows handed over between two waits for what the receiver returned. */
+const BATCH = 1000;

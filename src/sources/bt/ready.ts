@@ -263,7 +263,7 @@ export class ReadyBuilder {
       let name: unknown;
       if (ref >= 0) {
         const nameId = ids[ref]!;
-        name = flat.valueIds[ref]!.values[nameId];
+        name = flat.valueIds[ref]!.value(nameId);
         const lookup = flat.joinLookup[j]!;
         devices = lookup[nameId];
         if (devices === undefined && typeof name === "string" && !(nameId in lookup)) devices = lookup[nameId] = this.idsByName.get(name);
