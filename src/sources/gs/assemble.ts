@@ -341,7 +341,10 @@ export function countsFileBytes(header: GsZoneHeader, processingDate: string, ro
     processing_date: processingDate,
     version: header.version,
   };
-  const sink = new Utf8Sink(rows.length * 240 + 65_536);
+  // Sized from the rows' text (ASCII as json.dumps writes it), so the buffer is not regrown and copied.
+  let size = 65_536;
+  for (let i = 0; i < rows.length; i++) size += rows[i]!.body.length + rows[i]!.zone.length + 2;
+  const sink = new Utf8Sink(size);
   sink.write(`{"header": ${pyJson(head)}, "counts": [`);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
