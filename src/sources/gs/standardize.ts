@@ -499,9 +499,42 @@ export interface StandardizeResult {
   dropped: Record<string, number>;
 }
 
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * Number(buf[s, e)) for a field of digits with at most one ".", read from the bytes; NaN for any other form (the
+ * caller then reads the text). Up to 15 digits the integer of all digits is exact and one division by an exact
+ * power of ten rounds correctly, which is what Number() of the decimal text gives.
+ */
+function plainNumberAt(buf: Buffer, s: number, e: number): number {
+  let m = 0;
+  let digits = 0;
+  let dot = -1;
+  for (let i = s; i < e; i++) {
+    const c = buf[i]!;
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && dot < 0) dot = i;
+    else return Number.NaN;
+  }
+  if (digits === 0 || digits > 15) return Number.NaN;
+  return dot < 0 ? m : m / POW10[e - dot - 1]!;
+}
+
 /** A field as the time rules read it: a number in numeric columns, text in text columns, null when missing. */
 function fieldValue(table: ZoneTable, r: number, c: number): GsValue {
   if (c < 0) return null;
+  if (table.types[c] !== "text") {
+    // The common case, a field starting with a digit (never a missing-value word), read without making its text.
+    const i = r * table.columns.length + c;
+    const s = table.start[i]!;
+    const e = table.end[i]!;
+    if (s >= 0 && e > s && table.buf[s]! >= 48 && table.buf[s]! <= 57) {
+      const v = plainNumberAt(table.buf, s, e);
+      if (!Number.isNaN(v)) return v;
+    }
+  }
   const t = token(table, r, c);
   if (isMissing(t)) return null;
   return table.types[c] === "text" ? t : Number(t);
