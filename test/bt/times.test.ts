@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AwamTimeParser, socrataWallTime, weekdayName } from "../../src/sources/bt/times.js";
+import { AwamTimeParser, socrataWallTime, socrataWallTimeBytes, weekdayName } from "../../src/sources/bt/times.js";
 
 const p = new AwamTimeParser("America/Chicago");
 
@@ -77,5 +77,33 @@ describe("Socrata wall time and weekday", () => {
     expect(weekdayName("2019-05-31T23:48:20")).toBe("Friday");
     expect(weekdayName("2019-06-01T00:00:00")).toBe("Saturday");
     expect(weekdayName("2019-06-02T12:00:00")).toBe("Sunday");
+  });
+});
+
+describe("socrataWallTimeBytes", () => {
+  it("gives what socrataWallTime gives for the same text", () => {
+    const texts = [
+      "2019-06-01 00:00:01-05:00",
+      "2019-06-01T13:59:59",
+      "2019-06-01 13:59:59.1",
+      "2019-06-01 13:59:59.123456+01:00",
+      "2019-06-01 13:59:59.1234567",
+      "2019-06-01 13:59:59.",
+      "2019-06-01 13:59:59Z",
+      "2019-06-01 13:59:59-05:0",
+      "2019-06-01 13:59:59-0500",
+      "2019-06-01 13:59:59 ",
+      "2019-06-01 13:59",
+      "2019-06-01x13:59:59",
+      "2019/06/01 13:59:59",
+      "2019-06-01 1a:59:59",
+      "6/1/2019 1:59:59 PM",
+      "",
+      "2019-06-01 13:59:59-05:00Z",
+    ];
+    for (const t of texts) {
+      const buf = Buffer.from(`"${t}"`, "latin1");
+      expect(socrataWallTimeBytes(buf, 1, buf.length - 1), t).toBe(socrataWallTime(t));
+    }
   });
 });

@@ -221,7 +221,8 @@ export class ValueIds {
       this.arena.copy(next, 0, 0, this.arenaUsed);
       this.arena = next;
     }
-    this.arena.set(buf.subarray(start, end), this.arenaUsed);
+    const arena = this.arena;
+    for (let k = 0, at = this.arenaUsed; k < len; k++) arena[at + k] = buf[start + k]!;
     const e = this.slotId.length;
     while (this.entryOf.length < id) this.entryOf.push(-1);
     this.entryOf.push(e);

@@ -8,7 +8,7 @@
  */
 import type { BtFileType } from "./files.js";
 import { IntList, RowTemplate, sameBytes, ValueIds } from "./flat-rows.js";
-import { socrataWallTime } from "./times.js";
+import { socrataWallTime, socrataWallTimeBytes } from "./times.js";
 
 /** The fields each publish row is built from (src/sources/bt/publish.ts). */
 export const PUBLISH_FIELDS: Record<BtFileType, readonly string[]> = {
@@ -131,8 +131,7 @@ export class HeldRows {
   private valueOf(k: number, buf: Buffer, start: number, end: number): unknown {
     if (start < 0) return null;
     if (this.lastBuf[k] === buf && sameBytes(buf, start, end, buf, this.lastStart[k]!, this.lastEnd[k]!)) return this.lastValue[k];
-    const text = buf.toString("latin1", start, end);
-    const out = this.kinds[k] === "time" ? socrataWallTime(text) : text;
+    const out = this.kinds[k] === "time" ? socrataWallTimeBytes(buf, start, end) : buf.toString("latin1", start, end);
     this.lastBuf[k] = buf;
     this.lastStart[k] = start;
     this.lastEnd[k] = end;

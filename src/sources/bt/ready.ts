@@ -409,6 +409,8 @@ export class ReadyBuilder {
 
 /** Packed sort keys stay exact below 2^53. */
 const MAX_EXACT = 2 ** 53;
+/** Bytes per piece of the written ready file. */
+const OUT_BATCH = 1 << 20;
 
 /**
  * The flat way's rows: each row's bytes (a reference to the input chunk holding it), the values of the sort and
@@ -509,7 +511,7 @@ class FlatRows {
    * Output rows in sort order: by each sort column's rank (strings in code-unit order, null last, as
    * RowTable.sortedOrder), then output order (stable).
    */
-  private sortedOutput(): Int32Array | Float64Array {
+  private sortedOutput(): Int32Array {
     const n = this.outRow.length;
     const ranks = this.sortRef.map((ref) => {
       const values = ref < 0 ? [] : this.valueIds[ref]!.values;
@@ -554,8 +556,9 @@ class FlatRows {
         keys[o] = key * n + o;
       }
       keys.sort();
-      for (let i = 0; i < n; i++) keys[i] = keys[i]! % n;
-      return keys;
+      const order = new Int32Array(n);
+      for (let i = 0; i < n; i++) order[i] = keys[i]! % n;
+      return order;
     }
     const perKey = ranks.map((_, k) => Int32Array.from({ length: n }, (_, o) => rankOf(k, o)));
     const order = Int32Array.from({ length: n }, (_, o) => o);
@@ -568,33 +571,51 @@ class FlatRows {
 
   *json(): Generator<Buffer> {
     const order = this.sortedOutput();
-    const bytes = new ByteBatcher();
+    // Rows are written by fill(), a plain method: locals of a generator live in a heap object across its yields.
+    for (let i = 0; i < order.length; ) {
+      const out = Buffer.allocUnsafe(Math.max(OUT_BATCH, this.longestRow(order, i)));
+      i = this.fill(order, i, out);
+      yield out.subarray(0, this.filled);
+    }
+  }
+
+  /** Bytes filled by the last fill(). */
+  private filled = 0;
+
+  /** Room needed by output row order[i] (with its separator). */
+  private longestRow(order: Int32Array, i: number): number {
+    const o = order[i]!;
+    const r = this.outRow.data[o]!;
+    return this.rowEnd.data[r]! - this.rowStart.data[r]! + this.suffixes[this.outSuffix.data[o]!]!.length + 2;
+  }
+
+  /** Writes output rows order[from...] into out while they fit; returns the next index (filled: bytes used). */
+  private fill(order: Int32Array, from: number, out: Buffer): number {
     const { chunks, suffixes } = this;
     const rowChunk = this.rowChunk.data;
     const rowStart = this.rowStart.data;
     const rowEnd = this.rowEnd.data;
     const outRow = this.outRow.data;
     const outSuffix = this.outSuffix.data;
-    for (let i = 0; i < order.length; i++) {
+    const size = out.length;
+    let pos = 0;
+    let i = from;
+    for (; i < order.length; i++) {
       const o = order[i]!;
       const r = outRow[o]!;
       const suffix = suffixes[outSuffix[o]!]!;
       const start = rowStart[r]!;
       const end = rowEnd[r]! - 1;
-      // The row's bytes without its "}", then the device id(s) and "}".
-      const full = bytes.reserve(end - start + suffix.length + 2);
-      if (full) yield full;
-      const out = bytes.buffer;
-      let pos = bytes.pos;
+      if (pos + end - start + suffix.length + 2 > size) break;
       if (i > 0) {
         out[pos++] = 44;
         out[pos++] = 32;
       }
-      out.set(chunks[rowChunk[r]!]!.subarray(start, end), pos);
-      pos += end - start;
-      out.set(suffix, pos);
-      bytes.pos = pos + suffix.length;
+      // The row's bytes without its "}", then the device id(s) and "}".
+      pos += chunks[rowChunk[r]!]!.copy(out, pos, start, end);
+      pos += suffix.copy(out, pos);
     }
-    yield bytes.take();
+    this.filled = pos;
+    return i;
   }
 }
