@@ -57,6 +57,14 @@ export class Publisher {
     if (this.buffer.length >= this.chunkSize) await this.flush();
   }
 
+  /** addRow() of each row in order, as one operation (one promise for many rows). */
+  async addRows(rows: readonly PublishRow[]): Promise<void> {
+    for (const row of rows) {
+      this.buffer.push(row);
+      if (this.buffer.length >= this.chunkSize) await this.flush();
+    }
+  }
+
   async flush(): Promise<void> {
     const rows = this.buffer;
     if (rows.length === 0) return;
