@@ -123,9 +123,9 @@ export class BtExtractSoc extends ETLApp {
       file.rows,
       file.devices,
       numbers,
-      (row) => {
-        rows++;
-        return publisher.addRow(row);
+      (batch) => {
+        rows += batch.length;
+        return publisher.addRows(batch);
       },
       (reason) => skips.set(reason, (skips.get(reason) ?? 0) + 1),
     );

@@ -6,6 +6,8 @@ import { addressNumbers, DailyAddressCounter, deviceNames, isSkip, publishHeld, 
 import type { BtFileType } from "../../src/sources/bt/files.js";
 import type { PublishRow } from "../../src/support/drivers.js";
 import { pyJson } from "../../src/util/pyjson.js";
+import { createMemoryPublisher } from "../../src/drivers/publisher/memory.js";
+import { Publisher } from "../../src/support/publisher.js";
 
 const DEVICES = [
   { device_name: "r1", device_id: "id1" },
@@ -82,7 +84,7 @@ type Out = { rows: PublishRow[]; skips: string[] };
 
 async function viaHeld(file: Awaited<ReturnType<typeof held>>, numbers: Int32Array | undefined): Promise<Out> {
   const out: Out = { rows: [], skips: [] };
-  await publishHeld(file.rows, file.devices, numbers, (r) => void out.rows.push(r), (s) => out.skips.push(s));
+  await publishHeld(file.rows, file.devices, numbers, (rows) => void out.rows.push(...rows), (s) => out.skips.push(s));
   return out;
 }
 
@@ -142,27 +144,42 @@ describe("HeldRows + publishHeld", () => {
     }
   }
 
-  it("hands rows over without waiting for each, and waits for what the receiver returns", async () => {
+  it("hands rows over in batches and waits for what the receiver returns", async () => {
     const day = new ValueIds();
     const hu = await held("unmatched", unmatched(3000), day, 4096);
-    let inFlight = 0;
-    let waited = 0;
+    const sizes: number[] = [];
+    let busy = false;
     await publishHeld(
       hu.rows,
       hu.devices,
       addressNumbers(day),
-      () => {
-        inFlight++;
+      (rows) => {
+        expect(busy).toBe(false);
+        busy = true;
+        sizes.push(rows.length);
         return new Promise<void>((resolve) =>
           setImmediate(() => {
-            waited++;
+            busy = false;
             resolve();
           }),
         );
       },
       () => undefined,
     );
-    expect(waited).toBe(inFlight);
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(sizes.slice(0, -1).every((n) => n === 1000)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe((await viaHeld(hu, addressNumbers(day))).rows.length);
+  });
+
+  it("Publisher.addRows sends the rows in the driver's chunks, as addRow does", async () => {
+    const driver = createMemoryPublisher(300);
+    const p = new Publisher(driver, "ds", "record_id");
+    const rows = Array.from({ length: 1000 }, (_, i) => ({ record_id: `r${i}`, n: i }));
+    await p.addRows(rows.slice(0, 450));
+    await p.addRows(rows.slice(450));
+    await p.flush();
+    expect(driver.batches.map((b) => b.rows)).toEqual([300, 300, 300, 100]);
+    expect(driver.rows("ds")).toEqual(rows);
   });
 
   it("rejects when the receiver fails (a publisher flush)", async () => {

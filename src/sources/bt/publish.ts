@@ -199,14 +199,15 @@ function perId<T>(ids: ValueIds, fn: (v: unknown) => T): (id: number) => T {
 }
 
 /**
- * The publish rows of held ready rows, in file order: the same rows, skips and record ids as publishRow() on each
- * parsed row, with each distinct time text and device id resolved once. `numbers`: addressNumbers() of the day.
+ * The publish rows of held ready rows, in file order and in batches: the same rows, skips and record ids as
+ * publishRow() on each parsed row, with each distinct time text and device id resolved once. `numbers`:
+ * addressNumbers() of the day.
  */
 export async function publishHeld(
   rows: HeldRows,
   devices: DeviceNames,
   numbers: Int32Array | undefined,
-  onRow: (row: PublishRow) => void | Promise<void>,
+  onRows: (rows: PublishRow[]) => void | Promise<void>,
   onSkip: (reason: string) => void,
 ): Promise<void> {
   const col = (f: string) => rows.column(f);
@@ -230,15 +231,15 @@ export async function publishHeld(
     return (i: number): number | null => (numbers && numbers[data[i]!]) || null;
   };
   const skip = (r: RowSkip) => onSkip(r.skip);
-  // Rows are handed over without awaiting each (a resolved promise per row costs a turn of the microtask queue);
-  // every BATCH rows, and at the end, what they returned is awaited (a publisher flush, its failure).
-  const pending: Promise<void>[] = [];
-  const emit = (row: PublishRow) => {
-    const p = onRow(row);
-    if (p) pending.push(p);
+  // Rows are handed over in batches (one await per batch rather than per row).
+  let batch: PublishRow[] = [];
+  const emit = (row: PublishRow) => void batch.push(row);
+  const drain = async () => {
+    if (batch.length === 0) return;
+    const full = batch;
+    batch = [];
+    await onRows(full);
   };
-  const drain = () => Promise.all(pending.splice(0, pending.length));
-
   switch (rows.fileType) {
     case "unmatched": {
       const host = timeOf("host_timestamp");
@@ -270,7 +271,7 @@ export async function publishHeld(
           device_address: a,
           record_id: hash("md5", h + r + (a === null ? "None" : String(a)), "hex"),
         });
-        if (pending.length >= BATCH) await drain();
+        if (batch.length >= BATCH) await drain();
       }
       break;
     }
@@ -325,7 +326,7 @@ export async function publishHeld(
             MATCHED_ID,
           ),
         );
-        if (pending.length >= BATCH) await drain();
+        if (batch.length >= BATCH) await drain();
       }
       break;
     }
@@ -338,7 +339,7 @@ export async function publishHeld(
         const row = summaryRow(line, devices);
         if (isSkip(row)) skip(row);
         else emit(row);
-        if (pending.length >= BATCH) await drain();
+        if (batch.length >= BATCH) await drain();
       }
       break;
     }
@@ -346,5 +347,5 @@ export async function publishHeld(
   await drain();
 }
 
-/** Rows handed over between two waits for what the receiver returned. */
+/** Rows per batch handed to onRows. */
 const BATCH = 1000;
