@@ -429,7 +429,7 @@ class FlatRows {
   /** Per join, name id → device ids of that name (undefined: none). */
   readonly joinLookup: (string[] | undefined)[][];
   /** Each row's bytes: the input chunk holding it (kept referenced) and its [start, end). */
-  private readonly chunks: Buffer[] = [];
+  private readonly chunks: (Buffer | undefined)[] = [];
   private lastChunk: Buffer | undefined;
   private readonly rowChunk = new IntList();
   private readonly rowStart = new IntList();
@@ -571,6 +571,13 @@ class FlatRows {
 
   *json(): Generator<Buffer> {
     const order = this.sortedOutput();
+    // Output rows left per input chunk: a chunk is let go once written out (rows come out near their input order,
+    // so the input held shrinks while the output is written).
+    const left = new Int32Array(this.chunks.length);
+    const rowChunk = this.rowChunk.data;
+    const outRow = this.outRow.data;
+    for (let o = 0; o < this.outRow.length; o++) left[rowChunk[outRow[o]!]!]!++;
+    this.chunkLeft = left;
     // Rows are written by fill(), a plain method: locals of a generator live in a heap object across its yields.
     for (let i = 0; i < order.length; ) {
       const out = Buffer.allocUnsafe(Math.max(OUT_BATCH, this.longestRow(order, i)));
@@ -581,6 +588,7 @@ class FlatRows {
 
   /** Bytes filled by the last fill(). */
   private filled = 0;
+  private chunkLeft = new Int32Array(0);
 
   /** Room needed by output row order[i] (with its separator). */
   private longestRow(order: Int32Array, i: number): number {
@@ -597,6 +605,7 @@ class FlatRows {
     const rowEnd = this.rowEnd.data;
     const outRow = this.outRow.data;
     const outSuffix = this.outSuffix.data;
+    const left = this.chunkLeft;
     const size = out.length;
     let pos = 0;
     let i = from;
@@ -612,7 +621,9 @@ class FlatRows {
         out[pos++] = 32;
       }
       // The row's bytes without its "}", then the device id(s) and "}".
-      pos += chunks[rowChunk[r]!]!.copy(out, pos, start, end);
+      const c = rowChunk[r]!;
+      pos += chunks[c]!.copy(out, pos, start, end);
+      if (--left[c]! === 0) chunks[c] = undefined;
       pos += suffix.copy(out, pos);
     }
     this.filled = pos;
