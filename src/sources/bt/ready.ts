@@ -624,7 +624,8 @@ class FlatRows {
       const c = rowChunk[r]!;
       pos += chunks[c]!.copy(out, pos, start, end);
       if (--left[c]! === 0) chunks[c] = undefined;
-      pos += suffix.copy(out, pos);
+      out.set(suffix, pos); // a whole buffer: no view object, unlike copy()
+      pos += suffix.length;
     }
     this.filled = pos;
     return i;
