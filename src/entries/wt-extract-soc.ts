@@ -52,9 +52,11 @@ export class WtExtractSoc extends ETLApp {
     if (!Array.isArray(ready.data)) throw new TerminalError(`${this.storageSrc!.repository}/${entry.pointer}: no "data" list; rerun wt-ready for ${item.date.toISODate()} with -F`);
     this.publisher.reset();
     try {
-      let n = 0;
-      for (const row of ready.data) {
-        n++;
+      const rows = ready.data;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        rows[i] = undefined as unknown as ReadyRow; // each parsed row is let go once its Socrata row is made
+        const n = i + 1;
         let out: SocrataRow;
         try {
           out = socrataRow(row, this.times);
