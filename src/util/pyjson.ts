@@ -79,11 +79,6 @@ function escapeString(s: string): string {
   return out + '"';
 }
 
-/** json.dumps(str) with Python's defaults: a quoted, ASCII-escaped string (writers that build JSON text piecewise). */
-export function pyJsonString(s: string): string {
-  return escapeString(s);
-}
-
 /** json.dumps(obj) with Python's defaults. */
 export function pyJson(value: unknown): string {
   if (value === null || value === undefined) return "null";

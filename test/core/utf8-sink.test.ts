@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { Utf8Sink } from "../../src/util/utf8-sink.js";
-import { pyJson, pyJsonString } from "../../src/util/pyjson.js";
 
 describe("Utf8Sink", () => {
   it("gathers pieces into the UTF-8 bytes of their concatenation, growing past its first size", () => {
@@ -15,11 +14,5 @@ describe("Utf8Sink", () => {
 
   it("is empty until written", () => {
     expect(new Utf8Sink().toBuffer().length).toBe(0);
-  });
-});
-
-describe("pyJsonString", () => {
-  it.each(["plain", 'q"uote', "back\\slash", "é", "\u0001", "😀", ""])("equals pyJson of the string %j", (s) => {
-    expect(pyJsonString(s)).toBe(pyJson(s));
   });
 });
