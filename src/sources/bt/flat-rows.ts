@@ -16,6 +16,9 @@ const L = 108;
 
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+/** 1 for the bytes a plain string value holds as is: printable ASCII but '"' and '\\'. */
+const PLAIN = new Uint8Array(256);
+for (let b = 0x20; b <= 0x7e; b++) PLAIN[b] = b === QUOTE || b === BACKSLASH ? 0 : 1;
 
 export class RowTemplate {
   /** Bytes before each value: `{"k1": `, then `, "k2": `, ... */
@@ -24,8 +27,16 @@ export class RowTemplate {
   readonly starts: Int32Array;
   readonly ends: Int32Array;
 
+  /** The key bytes one after the other, and where each key's bytes end. */
+  private readonly keys8: Uint8Array;
+  private readonly keyEnd: Int32Array;
+
   private constructor(readonly keys: readonly string[]) {
     this.keyBytes = keys.map((k, j) => Buffer.from(`${j === 0 ? "{" : ", "}"${k}": `, "latin1"));
+    this.keys8 = Buffer.concat(this.keyBytes);
+    this.keyEnd = new Int32Array(keys.length);
+    let end = 0;
+    this.keyBytes.forEach((k, j) => (this.keyEnd[j] = end += k.length));
     this.starts = new Int32Array(keys.length);
     this.ends = new Int32Array(keys.length);
   }
@@ -57,29 +68,26 @@ export class RowTemplate {
    */
   match(buf: Uint8Array, p: number): number {
     const n = buf.length;
-    const kb = this.keyBytes;
-    for (let j = 0; j < kb.length; j++) {
-      const key = kb[j]!;
-      const kl = key.length;
-      if (p + kl >= n) return -1;
-      for (let t = 0; t < kl; t++) if (buf[p + t] !== key[t]) return -1;
-      p += kl;
+    const keys = this.keys8;
+    const keyEnd = this.keyEnd;
+    const starts = this.starts;
+    const ends = this.ends;
+    let t = 0;
+    for (let j = 0; j < keyEnd.length; j++) {
+      const te = keyEnd[j]!;
+      if (p + te - t >= n) return -1;
+      for (; t < te; t++, p++) if (buf[p] !== keys[t]) return -1;
       const c = buf[p];
       if (c === QUOTE) {
         const s = ++p;
-        for (;;) {
-          if (p >= n) return -1;
-          const b = buf[p]!;
-          if (b === QUOTE) break;
-          if (b < 0x20 || b > 0x7e || b === BACKSLASH) return -1;
-          p++;
-        }
-        this.starts[j] = s;
-        this.ends[j] = p;
+        while (p < n && PLAIN[buf[p]!] === 1) p++;
+        if (p >= n || buf[p] !== QUOTE) return -1;
+        starts[j] = s;
+        ends[j] = p;
         p++;
       } else if (c === N && buf[p + 1] === U && buf[p + 2] === L && buf[p + 3] === L) {
-        this.starts[j] = -1;
-        this.ends[j] = -1;
+        starts[j] = -1;
+        ends[j] = -1;
         p += 4;
       } else return -1;
     }
