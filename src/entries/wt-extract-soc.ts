@@ -15,6 +15,8 @@ import { SocrataTimes, socrataRow, type ReadyRow, type SocrataRow } from "../sou
 /** Socrata's upsert limit per request (the original's SOC_CHUNK). */
 export const SOCRATA_ROWS_PER_UPSERT = 10_000;
 export const WT_DATASET_KEY = "wt";
+/** Rows handed to the publisher at once; divides SOCRATA_ROWS_PER_UPSERT. */
+const ADD_BATCH_ROWS = 1_000;
 export const WT_ROW_ID = "row_id";
 
 export class WtExtractSoc extends ETLApp {
@@ -53,21 +55,26 @@ export class WtExtractSoc extends ETLApp {
     this.publisher.reset();
     try {
       const rows = ready.data;
+      // Handed over in batches (one promise per batch); the upsert chunk size is a multiple of the batch, so chunks
+      // are sent exactly when one row at a time would send them, a failing row included.
+      let batch: SocrataRow[] = [];
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
         rows[i] = undefined as unknown as ReadyRow; // each parsed row is let go once its Socrata row is made
-        const n = i + 1;
-        let out: SocrataRow;
         try {
-          out = socrataRow(row, this.times);
+          batch.push(socrataRow(row, this.times));
         } catch (err) {
           throw new TerminalError(
-            `${this.storageSrc!.repository}/${entry.pointer} row ${n}: field "curDateTime": ${errorMessage(err)}; rerun wt-json-standard and wt-ready for ${item.date.toISODate()} with -F`,
+            `${this.storageSrc!.repository}/${entry.pointer} row ${i + 1}: field "curDateTime": ${errorMessage(err)}; rerun wt-json-standard and wt-ready for ${item.date.toISODate()} with -F`,
             { cause: err },
           );
         }
-        await this.publisher.addRow(out);
+        if (batch.length === ADD_BATCH_ROWS) {
+          await this.publisher.addRows(batch);
+          batch = [];
+        }
       }
+      await this.publisher.addRows(batch);
       await this.publisher.flush();
     } catch (err) {
       this.publisher.reset(); // nothing of a failed day is recorded: the next run publishes it again (same row ids)
