@@ -146,6 +146,9 @@ export class ValueIds {
   private prevStart = 0;
   private prevEnd = 0;
   private prevId = -1;
+  /** Previous-value checks in the current round of 1,024 and their hits; -1: checks stopped. */
+  private prevTries = 0;
+  private prevHits = 0;
 
   /** Distinct values so far. */
   get size(): number {
@@ -175,12 +178,27 @@ export class ValueIds {
   /** Id of a value given as bytes (start = -1: null). */
   ofBytes(buf: Buffer, start: number, end: number): number {
     if (start < 0) return this.of(null);
-    if (this.prevBuf === buf && sameBytes(buf, start, end, buf, this.prevStart, this.prevEnd)) return this.prevId;
+    // The previous value again (times in time order): checked while it pays (dev_addr values seldom repeat).
+    if (this.prevBuf === buf && this.prevTries >= 0) {
+      if (sameBytes(buf, start, end, buf, this.prevStart, this.prevEnd)) {
+        this.prevHits++;
+        return this.prevId;
+      }
+      if (++this.prevTries === 1024) this.prevTries = this.prevHits < 64 ? -1 : (this.prevHits = 0);
+    }
     const known = this.slotId.length;
     if (known <= SMALL) {
       // Few distinct values so far (device ids, reader names): compare with each, no hashing.
+      const slotStart = this.slotStart.data;
+      const slotEnd = this.slotEnd.data;
+      const arena = this.arena;
+      const len = end - start;
       for (let e = 0; e < known; e++) {
-        if (sameBytes(buf, start, end, this.arena, this.slotStart.get(e), this.slotEnd.get(e))) return this.remembered(buf, start, end, this.slotId.get(e));
+        const s = slotStart[e]!;
+        if (slotEnd[e]! - s !== len) continue;
+        let k = 0;
+        while (k < len && buf[start + k] === arena[s + k]) k++;
+        if (k === len) return this.remembered(buf, start, end, this.slotId.data[e]!);
       }
     }
     const slot = this.find(buf, start, end);
