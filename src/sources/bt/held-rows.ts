@@ -1,11 +1,10 @@
 /**
- * The rows of a ready file as bt-extract-soc needs them, held compactly: per publish field a value id per row
- * (ValueIds: each distinct value once). Read in one pass over the file's bytes: rows that match the file's flat
- * template are taken in place (see flat-rows.ts); any other row is parsed and its fields taken from the object, so
- * both give the values JSON.parse would (a missing field is undefined). Time fields are held already as their
- * Socrata wall time (socrataWallTime(): a string, or null when missing or not a time), one string per run of equal
- * texts; dev_addr and device ids as value ids; the other fields as their values.
- */
+ * The rows of a ready file as bt-extract-soc needs them, held compactly, per publish field: time fields as their
+ * Socrata wall time (socrataWallTime(): a string, or null when missing or not a time; one string per run of equal
+ * texts), dev_addr and device ids as value ids (ValueIds: each distinct value once; dev_addr ids shared over the
+ * day give the device_address numbering), the other fields as their values. Read in one pass over the file's
+ * bytes: rows that match the file's flat template are taken in place (see flat-rows.ts); any other row is parsed
+ * and its fields taken from the object, so both give the values JSON.parse would (a missing field is undefined). */
 import type { BtFileType } from "./files.js";
 import { IntList, RowTemplate, sameBytes, ValueIds } from "./flat-rows.js";
 import { socrataWallTime, socrataWallTimeBytes } from "./times.js";
