@@ -4,7 +4,8 @@
  * texts), dev_addr and device ids as value ids (ValueIds: each distinct value once; dev_addr ids shared over the
  * day give the device_address numbering), the other fields as their values. Read in one pass over the file's
  * bytes: rows that match the file's flat template are taken in place (see flat-rows.ts); any other row is parsed
- * and its fields taken from the object, so both give the values JSON.parse would (a missing field is undefined). */
+ * and its fields taken from the object, so both give the values JSON.parse would (a missing field is undefined).
+ */
 import type { BtFileType } from "./files.js";
 import { IntList, RowTemplate, sameBytes, ValueIds } from "./flat-rows.js";
 import { socrataWallTime, socrataWallTimeBytes } from "./times.js";
