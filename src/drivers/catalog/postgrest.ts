@@ -19,6 +19,7 @@ import {
   sendFindingRejectedRow,
   toIso,
   type PostgrestFailure,
+  postgrestConnectionOptions,
 } from "../utils/postgrest.js";
 
 export const DRIVER_NAME = "postgrest";
@@ -27,22 +28,10 @@ const PRIMARY_KEY = "collection_date,repository,data_source,id_base,id_ext";
 /** Dates per DELETE request (one `in` list in the URL). */
 const DELETE_DATES_PER_REQUEST = 100;
 
-export const postgrestCatalogOptions = z
-  .object({
-    /** PostgREST base URL, e.g. "https://data.example.org/api" or "http://127.0.0.1:53000". */
-    url: z.string().url(),
+export const postgrestCatalogOptions = postgrestConnectionOptions
+  .extend({
     /** @default "data_lake_cat" */
     table: z.string().min(1).default("data_lake_cat"),
-    /** Schema (PostgREST profile); omit for the server's default schema. */
-    schema: z.string().min(1).optional(),
-    /** Rows asked for per request; the driver shrinks it to the server's max-rows cap when it meets one. @default 1000 */
-    pageSize: z.number().int().min(1).default(1000),
-    /** Rows per upsert request. @default 1000 */
-    upsertBatch: z.number().int().min(1).default(1000),
-    /** Secret holding the JWT (writes need a writer role). @default "CATALOG_KEY" */
-    keySecret: z.string().min(1).default("CATALOG_KEY"),
-    /** Per-request timeout. @default 60000 */
-    timeoutMs: z.number().int().positive().default(60_000),
   })
   .strict();
 export type PostgrestCatalogOptions = z.infer<typeof postgrestCatalogOptions>;

@@ -18,6 +18,7 @@ import {
   sendFindingRejectedRow,
   toIso,
   type PostgrestFailure,
+  postgrestConnectionOptions,
 } from "../utils/postgrest.js";
 import { obsKey, perfmetTables } from "./tables.js";
 
@@ -27,24 +28,12 @@ const OBS_KEY = "collection_date,data_source,data_type,sensor_name";
 const JOB_COLUMNS = "data_source,stage,seconds,records,processing_date,collection_start,collection_end";
 const OBS_COLUMNS = "data_source,sensor_name,data_type,data,expected,collection_date,timestamp_min,timestamp_max";
 
-export const postgrestPerfmetOptions = z
-  .object({
-    /** PostgREST base URL. */
-    url: z.string().url(),
-    /** Schema (PostgREST profile); omit for the server's default. */
-    schema: z.string().min(1).optional(),
+export const postgrestPerfmetOptions = postgrestConnectionOptions
+  .extend({
     /** Job table; debug runs use `<jobTable>_test`. @default "etl_perfmet_job" */
     jobTable: z.string().min(1).default("etl_perfmet_job"),
     /** Observation table; debug runs use `<obsTable>_test`. @default "etl_perfmet_obs" */
     obsTable: z.string().min(1).default("etl_perfmet_obs"),
-    /** Rows asked for per read request. @default 1000 */
-    pageSize: z.number().int().min(1).default(1000),
-    /** Observations per upsert request. @default 1000 */
-    upsertBatch: z.number().int().min(1).default(1000),
-    /** Secret holding the JWT. @default "CATALOG_KEY" */
-    keySecret: z.string().min(1).default("CATALOG_KEY"),
-    /** Per-request timeout. @default 60000 */
-    timeoutMs: z.number().int().positive().default(60_000),
   })
   .strict();
 export type PostgrestPerfmetOptions = z.infer<typeof postgrestPerfmetOptions>;
