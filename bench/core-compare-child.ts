@@ -6,7 +6,7 @@ import { DateTime } from "luxon";
 import { SqliteCatalog } from "../src/drivers/catalog/sqlite.js";
 import { Catalog } from "../src/support/catalog.js";
 import { CatalogProvider, compare, windowFor } from "../src/support/last-update.js";
-import type { CatalogRecord } from "../src/drivers/../support/drivers.js";
+import type { CatalogRecord } from "../src/support/drivers.js";
 
 const n = Number(process.argv[2]);
 const dir = mkdtempSync(path.join(os.tmpdir(), "bench-compare-"));
