@@ -42,8 +42,3 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   return code;
 }
-
-/** Commands set their exit code with this. */
-export function setExitCode(cmd: Command, code: number): void {
-  (cmd as Command & { exitCodeValue?: number }).exitCodeValue = code;
-}

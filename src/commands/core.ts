@@ -1,9 +1,6 @@
 /** Core commands: run a stage, list stages, run the demo. */
 import type { Command } from "commander";
-
-function setCode(cmd: Command, code: number): void {
-  (cmd as Command & { exitCodeValue?: number }).exitCodeValue = code;
-}
+import { setCode } from "../ops/command-util.js";
 
 export function register(program: Command): void {
   program
