@@ -2,16 +2,18 @@
  * gs-json-standard (original §9.3.2): raw day archives → one standardized JSON per zone GUID,
  * `<base>_gs_<day>_<GUID>.json` = {header, data} (format in src/sources/gs/types.ts), staged catalog rows.
  *
- * Per item (an intersection-day zip not yet standardized): the site file in force (latest raw site file on or
- * before the day, else the first after it) gives the clock correction; the archive is read in memory (Type A or B,
- * untrusted names and sizes checked), standardized (src/sources/gs/standardize.ts) and written zone by zone.
- * A site file selected for the first time is copied into standardized; unit data is copied once per change
- * (fixes B13); perfmet observations are kept per day (fixes B30). A bad archive, an unknown version or empty
- * files fail that item with a message, not the run (fixes B14). No temp files are used (B42 cannot happen).
+ * Per item (an intersection-day zip not yet standardized): the raw site file captured nearest to the day
+ * (src/sources/gs/site-choice.ts; a warning when it is further than sources.gs.siteFileHorizonDays) gives the clock
+ * correction; the archive is read in memory (Type A or B, untrusted names and sizes checked), standardized
+ * (src/sources/gs/standardize.ts) and written zone by zone. Every raw site file used, and after the items every raw
+ * site file dated in the run's window, is copied unchanged into standardized (dated its own day) unless its copy is
+ * there; unit data is copied once per change (fixes B13); perfmet observations are kept per day (fixes B30). A bad
+ * archive, an unknown version, empty files or a site clock that cannot be read fail that item with a message, not
+ * the run (fixes B14); the item is retried on the next run. No temp files are used (B42 cannot happen).
  */
 import { DateTime } from "luxon";
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
-import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
+import { CatalogProvider, inWindow, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
 import { runIfMain } from "../support/cli-entry.js";
 import { TerminalError } from "../support/errors.js";
@@ -22,35 +24,27 @@ import { readGsConfig, type GsSourceConfig } from "../sources/gs/config.js";
 import { readCountsArchive } from "../sources/gs/zip.js";
 import { dayWarnings, planDay, standardizeZone, zoneJsonBuffer } from "../sources/gs/standardize.js";
 import { GS_EXT, zoneExt, type GsSiteFile } from "../sources/gs/types.js";
+import { FarSiteFiles, nearestSiteFile, type SiteChoice } from "../sources/gs/site-choice.js";
 
-/** Site files of raw per base, date-ordered, with the original's getForPrevDate(forceValid) selection. */
-class SiteFiles {
+/** The raw site files of every base (listed once per run), and the choice of site-choice.ts. */
+class RawSiteFiles {
   private readonly byBase = new Map<string, CatalogEntry[]>();
-  private readonly lastPick = new Map<string, string>();
 
-  constructor(entries: CatalogEntry[]) {
+  constructor(readonly entries: CatalogEntry[]) {
     for (const e of entries) {
       const list = this.byBase.get(e.base) ?? [];
       list.push(e);
       this.byBase.set(e.base, list);
     }
-    for (const list of this.byBase.values()) list.sort((a, b) => a.collectionDate.toMillis() - b.collectionDate.toMillis());
   }
 
-  /** The latest on or before the day, else the first after it; isNew when it differs from the last one used. */
-  pick(base: string, day: DateTime): { entry: CatalogEntry; isNew: boolean } | undefined {
-    const list = this.byBase.get(base);
-    if (!list?.length) return undefined;
-    let entry = list[0]!;
-    for (const e of list) if (e.collectionDate <= day) entry = e;
-    return { entry, isNew: this.lastPick.get(base) !== entry.pointer };
-  }
-
-  /** Records that an item used this site file (only once it succeeded, so a failed item does not hide a new one). */
-  used(base: string, entry: CatalogEntry): void {
-    this.lastPick.set(base, entry.pointer);
+  /** The site file captured nearest to the day (the later one on a tie). */
+  pick(base: string, day: DateTime): SiteChoice<CatalogEntry> | undefined {
+    return nearestSiteFile(this.byBase.get(base) ?? [], day, (e) => e.collectionDate);
   }
 }
+
+const siteKey = (e: Pick<CatalogEntry, "base" | "collectionDate">) => `${e.base}|${e.collectionDate.toISODate()}`;
 
 export class GsJsonStandard extends ETLApp {
   static readonly definition: AppDefinition = {
@@ -64,17 +58,22 @@ export class GsJsonStandard extends ETLApp {
   static readonly options: CustomOption[] = [];
 
   private cfg!: GsSourceConfig;
-  private sites!: SiteFiles;
-  /** Site files read so far, by key (a few per run). */
-  private readonly siteCache = new Map<string, GsSiteFile>();
+  private sites!: RawSiteFiles;
+  /** Site files that have their copy in standardized, by base and day. */
+  private readonly siteCopies = new Set<string>();
+  /** Site files read so far, by key (a few per run): the bytes (copied as they are) and the parsed file. */
+  private readonly siteCache = new Map<string, { bytes: Buffer; json: GsSiteFile }>();
+  private far!: FarSiteFiles;
   private lastUnitPointer: string | undefined;
   private unitDataStore: ReturnType<ETLApp["unitDataStorage"]> | undefined;
 
   protected async etlActivity(): Promise<number> {
     this.cfg = readGsConfig(this.runtime.sourceConfig("gs"));
+    this.far = new FarSiteFiles(this.cfg.siteFileHorizonDays);
     const raw = this.storageSrc!;
     // All site files of raw (a few per intersection per day of ingest): the one in force may predate the window.
-    this.sites = new SiteFiles(await this.catalog.list(raw.repository, { ext: GS_EXT.site }));
+    this.sites = new RawSiteFiles(await this.catalog.list(raw.repository, { ext: GS_EXT.site }));
+    for (const e of await this.catalog.list(this.storageTgt!.repository, { ext: GS_EXT.site })) this.siteCopies.add(siteKey(e));
     const source = new CatalogProvider(this.catalog, raw.repository, { ext: GS_EXT.zip }, this.providerOptions());
     const target = new CatalogProvider(this.catalog, this.storageTgt!.repository, {}, this.providerOptions());
     return this.doCompareLoop(source, target, { baseExtKey: false });
@@ -96,6 +95,55 @@ export class GsJsonStandard extends ETLApp {
     this.lastUnitPointer = entry.pointer;
   }
 
+  /** A raw site file, read once per run. */
+  private async loadSite(entry: CatalogEntry): Promise<{ bytes: Buffer; json: GsSiteFile }> {
+    let hit = this.siteCache.get(entry.pointer);
+    if (!hit) {
+      const bytes = await this.storageSrc!.retrieveBuffer(entry.pointer);
+      let json: GsSiteFile;
+      try {
+        json = JSON.parse(bytes.toString("utf8")) as GsSiteFile;
+      } catch (err) {
+        throw new TerminalError(`${this.storageSrc!.repository}/${entry.pointer}: the site file is not JSON (${(err as Error).message})`);
+      }
+      hit = { bytes, json };
+      this.siteCache.set(entry.pointer, hit);
+    }
+    return hit;
+  }
+
+  /**
+   * Copies a raw site file into standardized, unchanged and dated its own day, unless that day's copy is there (a
+   * site file captured again the same day by a second ingest run describes the same configuration).
+   */
+  private async copySiteFile(entry: CatalogEntry): Promise<boolean> {
+    if (this.siteCopies.has(siteKey(entry))) return false;
+    const { bytes } = await this.loadSite(entry);
+    const element = this.storageTgt!.createCatalogElement(entry.base, GS_EXT.site, entry.collectionDate, { processingDate: this.processingDate });
+    await this.storageTgt!.writeBuffer(bytes, element, { contentType: "application/json" });
+    this.siteCopies.add(siteKey(entry));
+    return true;
+  }
+
+  /**
+   * After the items: every raw site file dated in the run's window reaches standardized, chosen for a day or not
+   * (gs-ready chooses among the copies with the same rule, so it must see them all).
+   */
+  protected override async afterLoop(): Promise<number> {
+    let copied = 0;
+    for (const entry of this.sites.entries) {
+      if (!inWindow(entry.collectionDate, this.window)) continue;
+      try {
+        if (await this.copySiteFile(entry)) copied++;
+      } catch (err) {
+        this.recordFailure(`${entry.base}/${GS_EXT.site}/${entry.collectionDate.toISODate()}`, err);
+      }
+    }
+    if (copied) this.log("info", `${copied} site file(s) not chosen for a day of this run copied to ${this.storageTgt!.repository}`);
+    for (const w of this.far.warnings()) this.log("warn", w);
+    return 0;
+  }
+
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
     const zip = item.provItem.payload as CatalogEntry;
     if (item.ext !== GS_EXT.zip) return this.skipItem(item, "not a zip");
@@ -103,11 +151,9 @@ export class GsJsonStandard extends ETLApp {
     if (!picked) {
       throw new TerminalError(`No site file for ${item.base} in ${this.storageSrc!.repository}: run gs-insert-lake for that device so its site file is stored`);
     }
-    let site = this.siteCache.get(picked.entry.pointer);
-    if (!site) {
-      site = await this.storageSrc!.retrieveJSON<GsSiteFile>(picked.entry.pointer);
-      this.siteCache.set(picked.entry.pointer, site);
-    }
+    const siteEntry = picked.file;
+    this.far.note(item.base, item.date, siteEntry.collectionDate, picked.daysFromDay);
+    const site = (await this.loadSite(siteEntry)).json;
     await this.copyUnitData(item.date);
 
     const where = `${this.storageSrc!.repository}/${zip.pointer}`;
@@ -123,6 +169,7 @@ export class GsJsonStandard extends ETLApp {
       zipName: keyFilename(zip.pointer),
       processingDate: this.processingDate,
       siteDateTime: site.datetime,
+      siteWhere: `${this.storageSrc!.repository}/${siteEntry.pointer}`,
       zone: this.zone,
       toleranceMinutes: this.cfg.dayCoveredToleranceMinutes,
       where,
@@ -140,11 +187,7 @@ export class GsJsonStandard extends ETLApp {
     const result = { version: plan.version, dayCovered: plan.dayCovered, correction: plan.correction, perf: plan.perf, zoneCount: archive.zones.length };
     this.addRecords(rows);
 
-    if (picked.isNew) {
-      const siteEl = storage.createCatalogElement(item.base, GS_EXT.site, picked.entry.collectionDate, { processingDate: this.processingDate });
-      await storage.writeJSON(site, siteEl);
-    }
-    this.sites.used(item.base, picked.entry);
+    await this.copySiteFile(siteEntry);
     const fromMs = (ms: number | undefined) => (ms === undefined ? null : DateTime.fromMillis(ms, { zone: this.zone }));
     this.perfmet?.recordSensorObs(item.base, "Vehicle Counts", {
       observation: result.perf.count,

@@ -6,7 +6,8 @@
  * when the loop reaches a later day (and once more after the last item) the gathered day is assembled, one
  * intersection at a time, so at most one intersection-day is in memory. Per intersection-day:
  *   1. unit data = the first inventory stored after the day (closest future; a clear failure when there is none);
- *      site file = the newest standardized site file dated on or before the day, else the next one after it;
+ *      site file = the standardized site file captured nearest to the day, the later one on a tie (the same rule
+ *      and the same capture as gs-json-standard; a warning when it is further than sources.gs.siteFileHorizonDays);
  *   2. the unit-data device is found by the match cascade (src/sources/gs/match.ts);
  *   3. the IncludeInData zones of configured cameras are stitched from day D's files and the adjacent day's that
  *      day_covered names (src/sources/gs/assemble.ts);
@@ -24,6 +25,8 @@ import { pyStr } from "../util/dates.js";
 import { GS_EXT, zoneExt } from "../sources/gs/types.js";
 import { COUNTS_EXT, SiteFiles, assembleDay, countedZones, countsFileBytes, openZoneFile, type ZoneFileLoader } from "../sources/gs/assemble.js";
 import { describeMatch, matchDevice, matchTables, type MatchTables } from "../sources/gs/match.js";
+import { readGsConfig } from "../sources/gs/config.js";
+import { FarSiteFiles } from "../sources/gs/site-choice.js";
 
 export const SKIP_NO_SITE = "no site file for the intersection";
 export const SKIP_PREV_MISSING = "previous day's zone file missing (-p/--ignore_prev to write the day anyway)";
@@ -46,6 +49,7 @@ export class GsReady extends ETLApp {
 
   private units!: UnitDataStorage;
   private sites!: SiteFiles;
+  private far!: FarSiteFiles;
   private tables!: MatchTables;
   private curDate: DateTime | undefined;
   private readonly bases = new Set<string>();
@@ -55,6 +59,7 @@ export class GsReady extends ETLApp {
     this.tables = matchTables(this.runtime.sourceConfig("gs"));
     this.units = this.unitDataStorage(this.storageSrc!);
     this.sites = new SiteFiles(this.storageSrc!);
+    this.far = new FarSiteFiles(readGsConfig(this.runtime.sourceConfig("gs")).siteFileHorizonDays);
     this.curDate = undefined;
     this.bases.clear();
     this.written = 0;
@@ -80,6 +85,7 @@ export class GsReady extends ETLApp {
   protected override async afterLoop(): Promise<number> {
     if (this.curDate) await this.processDay(this.curDate);
     this.curDate = undefined;
+    for (const w of this.far.warnings()) this.log("warn", w);
     return this.written;
   }
 
@@ -115,6 +121,7 @@ export class GsReady extends ETLApp {
     const src = this.storageSrc!;
     const found = await this.sites.forDay(base, day);
     if (!found) return this.skipItem(label, SKIP_NO_SITE);
+    this.far.note(base, day, found.entry.collectionDate, found.daysFromDay);
     const site = found.json;
     const loc = site?.site?.Location;
     if (!loc || typeof loc !== "object") throw new TerminalError(`${found.pointer}: site.Location is missing`);

@@ -8,6 +8,7 @@
  *       downloadTimeoutMs: 120000            # per day archive download
  *       concurrency: 8                       # devices contacted at once during discovery
  *       dayCoveredToleranceMinutes: 5        # device midnight within this of local midnight → day_covered 0
+ *       siteFileHorizonDays: 7               # a site file further than this from the data day is used with a warning
  *       zipMaxBytes: 536870912               # uncompressed bytes one archive may declare (zip bombs)
  *       zipMaxEntries: 10000
  *       zipMaxRatio: 1000
@@ -28,6 +29,7 @@ export const gsSourceSchema = z
     downloadTimeoutMs: z.number().int().positive().default(120_000),
     concurrency: z.number().int().min(1).max(256).default(8),
     dayCoveredToleranceMinutes: z.number().min(0).max(720).default(5),
+    siteFileHorizonDays: z.number().int().min(0).default(7),
     zipMaxBytes: z.number().int().positive().default(512 * 1024 * 1024),
     zipMaxEntries: z.number().int().positive().default(10_000),
     zipMaxRatio: z.number().positive().default(1_000),
