@@ -266,6 +266,33 @@ export class FileProvider extends LastUpdateProvider<{ path: string; pattern: Fi
   }
 }
 
+/**
+ * A provider seen through a mapping: items renamed (another ext) or left out. Lets a stage compare on (base, ext)
+ * when the target names the same file type differently (raw "unmatched.txt" ↔ standardized "unmatched.json"), and
+ * leave out items a catalog filter cannot express.
+ */
+export class MappedProvider<P> extends LastUpdateProvider<P> {
+  constructor(
+    private readonly inner: LastUpdateProvider<P>,
+    private readonly map: (item: ProvItem<P>) => ProvItem<P> | undefined,
+  ) {
+    // The inner provider applies the same-day cut itself; this wrapper only maps.
+    super({ sameDay: true, today: undefined as never });
+  }
+
+  override async prepare(window: DateWindow): Promise<void> {
+    await super.prepare(window);
+    await this.inner.prepare(window);
+  }
+
+  protected async *runQuery(): AsyncIterable<ProvItem<P>> {
+    for await (const item of this.inner.items()) {
+      const mapped = this.map(item);
+      if (mapped) yield mapped;
+    }
+  }
+}
+
 /** A fixed list (tests, device APIs that list their own days). */
 export class ListProvider<P = unknown> extends LastUpdateProvider<P> {
   constructor(
