@@ -100,6 +100,16 @@ export interface CoverageDeclaration {
   aggregateExt?: RegExp;
 }
 
+/** A stage in the nightly schedule. */
+export interface ScheduledStage {
+  /** Full stage name, e.g. "wt-insert-lake". */
+  stage: string;
+  /** Local time HH:MM in the lake's zone. */
+  time: string;
+  /** Window flags, e.g. ["-r", "0", "-s", "60"]. */
+  args: string[];
+}
+
 export interface ScheduleDeclaration {
   /** Local time HH:MM in the lake's zone. */
   at: string;
@@ -276,6 +286,8 @@ export interface SourceDefinition<Cfg = any> extends Omit<SourceDeclaration<Cfg>
   stages: BoundStage[];
   /** Full stage names in run order. */
   stageNames: string[];
+  /** The nightly schedule: scheduled stages in run order. */
+  schedule: ScheduledStage[];
   /** The bound stage of a full or short name; a UsageError naming the stages otherwise. */
   stage(name: string): BoundStage;
   /** The validated source settings of a runtime. */
@@ -294,6 +306,7 @@ export function defineSource<Cfg = Record<string, unknown>>(decl: SourceDeclarat
     ...decl,
     stages: [] as BoundStage[],
     stageNames: [] as string[],
+    schedule: [] as ScheduledStage[],
     stage(name: string): BoundStage {
       const hit = source.stages.find((s) => s.name === name || s.decl.name === name);
       if (!hit) throw new UsageError(`Source ${decl.code} has no stage "${name}" (stages: ${source.stageNames.join(", ")})`);
@@ -316,6 +329,7 @@ export function defineSource<Cfg = Record<string, unknown>>(decl: SourceDeclarat
     const App = stageApp(source as unknown as SourceDefinition, stage, name);
     source.stages.push({ name, source: source as unknown as SourceDefinition, decl: stage, App, main: makeMain(App) });
     source.stageNames.push(name);
+    if (stage.schedule) source.schedule.push({ stage: name, time: stage.schedule.at, args: [...stage.schedule.args] });
   }
   return source;
 }
