@@ -11,7 +11,7 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../support/cli-entry.js";
+import { runIfMain } from "../cli/entry.js";
 import type { Publisher } from "../support/publisher.js";
 import { BT_FILE_TYPES, fileTypeOf, type BtFileType } from "../sources/bt/files.js";
 import { ValueIds } from "../sources/bt/flat-rows.js";

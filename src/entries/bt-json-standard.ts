@@ -10,7 +10,7 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../support/cli-entry.js";
+import { runIfMain } from "../cli/entry.js";
 import { parsePyStr, pyStr } from "../util/dates.js";
 import { fileTypeOf } from "../sources/bt/files.js";
 import { MappedProvider } from "../sources/bt/providers.js";

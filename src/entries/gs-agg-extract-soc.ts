@@ -17,7 +17,7 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type ProvItem, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../support/cli-entry.js";
+import { runIfMain } from "../cli/entry.js";
 import type { Publisher } from "../support/publisher.js";
 import { TerminalError } from "../support/errors.js";
 import { parseSplit } from "../util/pyjson-parse.js";

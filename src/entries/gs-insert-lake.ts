@@ -12,7 +12,7 @@ import { rm } from "node:fs/promises";
 import { DateTime } from "luxon";
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, ListProvider, type ProvItem, type UpdateItem } from "../support/last-update.js";
-import { runIfMain } from "../support/cli-entry.js";
+import { runIfMain } from "../cli/entry.js";
 import { UsageError, errorMessage } from "../support/errors.js";
 import { validateIdPart } from "../support/identifier.js";
 import { limiter } from "../support/resilience.js";

@@ -13,7 +13,7 @@ import { DateTime } from "luxon";
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../support/cli-entry.js";
+import { runIfMain } from "../cli/entry.js";
 import { TerminalError } from "../support/errors.js";
 import { keyFilename } from "../support/identifier.js";
 import { storeUnitData, type UnitData } from "../support/unitdata.js";

@@ -6,7 +6,7 @@
 import type { DateTime } from "luxon";
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, SqlDayProvider, type UpdateItem } from "../support/last-update.js";
-import { runIfMain } from "../support/cli-entry.js";
+import { runIfMain } from "../cli/entry.js";
 import { ConfigError } from "../support/errors.js";
 import type { SqlDriver } from "../support/drivers.js";
 import { withRetry } from "../support/resilience.js";

@@ -7,7 +7,7 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../support/cli-entry.js";
+import { runIfMain } from "../cli/entry.js";
 import { UNIT_DATA_EXT, type UnitDataStorage } from "../support/unitdata.js";
 import { readyJson, type StdJson } from "../sources/wt/transform.js";
 

@@ -2,7 +2,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { runCli } from "../../src/cli.js";
+import { runCli } from "../../src/cli/index.js";
 import { tempHome } from "./helpers.js";
 
 const home = tempHome("lake-ops-cli-");

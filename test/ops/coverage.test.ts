@@ -1,7 +1,7 @@
 /** lake coverage: day × layer counts from the catalog; a removed day shows as a gap and a backfill fills it. */
 import { describe, expect, it } from "vitest";
-import { backfillAction, coverageAction } from "../../src/ops/actions.js";
-import { coverageReport, formatCoverage } from "../../src/ops/coverage.js";
+import { backfillAction, coverageAction } from "../../src/cli/actions.js";
+import { coverageReport, formatCoverage } from "../../src/orchestration/coverage.js";
 import { Catalog } from "../../src/support/catalog.js";
 import type { LakeRuntime } from "../../src/support/runtime.js";
 import { ttPipeline, ttRegistry } from "./fixtures/tt-source.js";

@@ -1,7 +1,7 @@
 /** lake pipeline (stages in order in one runtime) and lake schedule (nightly plan, crontab). */
 import { describe, expect, it } from "vitest";
-import { pipelineAction, scheduleAction } from "../../src/ops/actions.js";
-import { buildSchedule, formatCrontab, shellQuote } from "../../src/ops/schedule.js";
+import { pipelineAction, scheduleAction } from "../../src/cli/actions.js";
+import { buildSchedule, formatCrontab, shellQuote } from "../../src/orchestration/schedule.js";
 import { ttPipeline } from "./fixtures/tt-source.js";
 import { deps, runLog, useLakes } from "./helpers.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";

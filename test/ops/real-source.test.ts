@@ -2,9 +2,9 @@
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { backfillAction, coverageAction, pipelineAction, runStageAction } from "../../src/ops/actions.js";
-import { openBlockStore } from "../../src/ops/blocks.js";
-import { createProgress } from "../../src/ops/progress.js";
+import { backfillAction, coverageAction, pipelineAction, runStageAction } from "../../src/cli/actions.js";
+import { openBlockStore } from "../../src/orchestration/blocks.js";
+import { createProgress } from "../../src/cli/progress.js";
 import { Catalog } from "../../src/support/catalog.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { fixedClock } from "../../src/util/dates.js";

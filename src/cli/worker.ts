@@ -1,6 +1,6 @@
 /** `lake worker`: runs queued blocks (BullMQ) with leases; SIGTERM lets the current blocks finish. */
 import type { Command } from "commander";
-import { setCode } from "../ops/command-util.js";
+import { setCode } from "./shared.js";
 
 export function register(program: Command): void {
   program
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option("--config <file>", "configuration file")
     .option("--json", "print the summary as one JSON object")
     .action(async (opts: Record<string, unknown>, self: Command) => {
-      const { workerAction } = await import("../ops/actions.js");
+      const { workerAction } = await import("./actions.js");
       setCode(self, await workerAction(opts));
     });
 }

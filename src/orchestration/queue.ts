@@ -20,7 +20,7 @@ import { isDone, type BlockStore } from "./blocks.js";
 import { runBlock, type BlockEnv, type BlockOutcome } from "./block-runner.js";
 import type { BackfillPlan } from "./backfill.js";
 import type { OpsRegistry } from "./pipelines.js";
-import type { BlockProgress } from "./progress.js";
+import type { BlockProgress } from "../cli/progress.js";
 
 export const queueOptionsSchema = z
   .object({

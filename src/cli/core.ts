@@ -1,6 +1,6 @@
 /** Core commands: run a stage, list stages, run the demo. */
 import type { Command } from "commander";
-import { setCode } from "../ops/command-util.js";
+import { setCode } from "./shared.js";
 
 export function register(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .helpOption(false)
     .passThroughOptions()
     .action(async (stage: string, flags: string[], _opts, cmd: Command) => {
-      const { runStageAction } = await import("../ops/actions.js");
+      const { runStageAction } = await import("./actions.js");
       setCode(cmd, await runStageAction(stage, flags));
     });
 
@@ -34,8 +34,8 @@ export function register(program: Command): void {
     .option("--sources <codes>", "comma-separated sources to include (default: all)")
     .option("--json", "print the summary as JSON on the last line")
     .action(async (opts: { dir: string; sources?: string; json?: boolean }, cmd: Command) => {
-      const { runDemo } = await import("../demo.js");
-      const { reportError } = await import("../support/cli-entry.js");
+      const { runDemo } = await import("../orchestration/demo.js");
+      const { reportError } = await import("./entry.js");
       try {
         setCode(cmd, await runDemo({ dir: opts.dir, ...(opts.sources ? { sources: opts.sources.split(",") } : {}), json: Boolean(opts.json) }));
       } catch (err) {

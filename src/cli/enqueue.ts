@@ -1,6 +1,6 @@
 /** `lake enqueue <source>`: one BullMQ job per day's first block; workers run them (`lake worker`). */
 import type { Command } from "commander";
-import { addRangeOptions, setCode } from "../ops/command-util.js";
+import { addRangeOptions, setCode } from "./shared.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option("--run-id <id>", "name of this run in job ids (default: time-based)")
     .option("--json", "print the result as one JSON object")
     .action(async (source: string, opts: Record<string, unknown>, self: Command) => {
-      const { enqueueAction } = await import("../ops/actions.js");
+      const { enqueueAction } = await import("./actions.js");
       setCode(self, await enqueueAction(source, opts));
     });
 }

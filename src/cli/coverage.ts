@@ -1,6 +1,6 @@
 /** `lake coverage <source> --from D --to D`: day × layer counts from the catalog, gaps marked. */
 import type { Command } from "commander";
-import { setCode } from "../ops/command-util.js";
+import { setCode } from "./shared.js";
 
 export function register(program: Command): void {
   program
@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option("--debug", "report the debug (test) repositories")
     .option("--config <file>", "configuration file")
     .action(async (source: string, opts: Record<string, unknown>, self: Command) => {
-      const { coverageAction } = await import("../ops/actions.js");
+      const { coverageAction } = await import("./actions.js");
       setCode(self, await coverageAction(source, opts));
     });
 }

@@ -4,7 +4,7 @@
  * stages start those systems for the run and point the source at them.
  */
 import { sources } from "../sources/index.js";
-import type { LakeRuntime } from "./runtime.js";
+import type { LakeRuntime } from "../support/runtime.js";
 
 export interface SimulatedWindow {
   from: string;

@@ -3,7 +3,7 @@
  * lines otherwise. Log lines printed while the bar runs go above it.
  */
 import cliProgress from "cli-progress";
-import type { BlockOutcome } from "./block-runner.js";
+import type { BlockOutcome } from "../orchestration/block-runner.js";
 
 export interface BlockProgress {
   start(total: number): void;

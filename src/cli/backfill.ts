@@ -1,6 +1,6 @@
 /** `lake backfill <source>`: every (stage, day) block over a range, in process, with status and leases. */
 import type { Command } from "commander";
-import { addRangeOptions, setCode } from "../ops/command-util.js";
+import { addRangeOptions, setCode } from "./shared.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option("--continue-on-error", "go on with other days after a block fails (default: stop starting new blocks)")
     .option("--json", "print the summary as one JSON object")
     .action(async (source: string, opts: Record<string, unknown>, self: Command) => {
-      const { backfillAction } = await import("../ops/actions.js");
+      const { backfillAction } = await import("./actions.js");
       setCode(self, await backfillAction(source, opts));
     });
 }

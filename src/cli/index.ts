@@ -3,14 +3,14 @@
  * does no I/O and needs no service.
  */
 import { Command, CommanderError } from "commander";
-import { reportError } from "./support/cli-entry.js";
-import { register as registerCore } from "./commands/core.js";
-import { register as registerBackfill } from "./commands/backfill.js";
-import { register as registerEnqueue } from "./commands/enqueue.js";
-import { register as registerWorker } from "./commands/worker.js";
-import { register as registerPipeline } from "./commands/pipeline.js";
-import { register as registerSchedule } from "./commands/schedule.js";
-import { register as registerCoverage } from "./commands/coverage.js";
+import { reportError } from "./entry.js";
+import { register as registerCore } from "./core.js";
+import { register as registerBackfill } from "./backfill.js";
+import { register as registerEnqueue } from "./enqueue.js";
+import { register as registerWorker } from "./worker.js";
+import { register as registerPipeline } from "./pipeline.js";
+import { register as registerSchedule } from "./schedule.js";
+import { register as registerCoverage } from "./coverage.js";
 
 export function buildProgram(): Command {
   const program = new Command("lake")

@@ -1,6 +1,6 @@
 /** `lake pipeline <source|all> [standard flags]`: a source's stages in order over one window. */
 import type { Command } from "commander";
-import { setCode } from "../ops/command-util.js";
+import { setCode } from "./shared.js";
 
 export function register(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .helpOption(false)
     .passThroughOptions()
     .action(async (source: string, flags: string[], _opts: unknown, self: Command) => {
-      const { pipelineAction } = await import("../ops/actions.js");
+      const { pipelineAction } = await import("./actions.js");
       setCode(self, await pipelineAction(source, flags));
     });
 }

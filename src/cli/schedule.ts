@@ -1,6 +1,6 @@
 /** `lake schedule [--crontab]`: the nightly plan of every source, in the lake's zone. */
 import type { Command } from "commander";
-import { setCode } from "../ops/command-util.js";
+import { setCode } from "./shared.js";
 
 export function register(program: Command): void {
   program
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option("--config <file>", "configuration file (also passed to every job)")
     .option("--json", "print the schedule as JSON")
     .action(async (opts: Record<string, unknown>, self: Command) => {
-      const { scheduleAction } = await import("../ops/actions.js");
+      const { scheduleAction } = await import("./actions.js");
       setCode(self, await scheduleAction(opts));
     });
 }

@@ -10,7 +10,7 @@ import { ConfigError } from "../support/errors.js";
 import type { BlockStore } from "./blocks.js";
 import { isDone } from "./blocks.js";
 import { blockCommand, NO_COUNTS, runBlock, type BlockEnv, type BlockOutcome, type OutcomeStatus } from "./block-runner.js";
-import type { BlockProgress } from "./progress.js";
+import type { BlockProgress } from "../cli/progress.js";
 
 export interface BackfillPlan {
   /** Source column of the blocks (blockSource(code, debug)). */

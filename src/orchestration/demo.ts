@@ -6,16 +6,16 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { sources as sourceRegistry } from "./sources/index.js";
-import type { SourcePipeline } from "./sources/types.js";
-import { LakeRuntime, DEMO_SOURCES_FILE } from "./support/runtime.js";
-import { loadEntry } from "./entries/index.js";
-import { parseOptions, runApp } from "./support/etl-app.js";
-import { LakeEventBus, type RunSummary } from "./support/events.js";
-import { attachConsole } from "./support/console.js";
-import { Catalog } from "./support/catalog.js";
-import { PURPOSES } from "./config/schema.js";
-import { ConfigError } from "./support/errors.js";
+import { sources as sourceRegistry } from "../sources/index.js";
+import type { SourcePipeline } from "../sources/types.js";
+import { LakeRuntime, DEMO_SOURCES_FILE } from "../support/runtime.js";
+import { loadEntry } from "../entries/index.js";
+import { parseOptions, runApp } from "../support/etl-app.js";
+import { LakeEventBus, type RunSummary } from "../support/events.js";
+import { attachConsole } from "../cli/console.js";
+import { Catalog } from "../support/catalog.js";
+import { PURPOSES } from "../config/schema.js";
+import { ConfigError } from "../support/errors.js";
 
 export const DEMO_FROM = "2024-10-27";
 export const DEMO_TO = "2024-11-10";
@@ -83,7 +83,7 @@ export async function demo(opts: DemoOptions, events = new LakeEventBus()): Prom
       }
       const publisher = await runtime.driver("publisher", false);
       const published: Record<string, number> = {};
-      for (const key of Object.keys({ ...(await import("./config/defaults.js")).DEFAULT_DATASETS, ...runtime.config.datasets })) {
+      for (const key of Object.keys({ ...(await import("../config/defaults.js")).DEFAULT_DATASETS, ...runtime.config.datasets })) {
         if (!codes.includes(key.split(".")[0]!)) continue;
         const id = runtime.dataset(key, false);
         if (publisher.countRows) published[id] = await publisher.countRows(id);

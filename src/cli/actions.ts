@@ -2,15 +2,15 @@
  * What the operations commands do, behind their light command modules (src/commands/*.ts import this inside their
  * action). Each action returns the exit code: 0 all done, 1 some block/stage failed, 2 usage or configuration error.
  */
-import { reportError } from "../support/cli-entry.js";
+import { reportError } from "./entry.js";
 import { UsageError } from "../support/errors.js";
 import type { LakeEventBus } from "../support/events.js";
 import { LakeRuntime } from "../support/runtime.js";
-import { serveSimulatedSources } from "../support/simulated.js";
-import { blockSource, openBlockStore, type BlockStore } from "./blocks.js";
-import { formatBackfillSummary, runBackfill, type BackfillPlan } from "./backfill.js";
+import { serveSimulatedSources } from "../orchestration/simulated.js";
+import { blockSource, openBlockStore, type BlockStore } from "../orchestration/blocks.js";
+import { formatBackfillSummary, runBackfill, type BackfillPlan } from "../orchestration/backfill.js";
 import { createProgress, type BlockProgress } from "./progress.js";
-import { defaultRegistry, loadPipeline, makeOwner, rangeDays, selectStages, type OpsRegistry } from "./pipelines.js";
+import { defaultRegistry, loadPipeline, makeOwner, rangeDays, selectStages, type OpsRegistry } from "../orchestration/pipelines.js";
 
 export interface RangeFlags {
   timeMin?: string;
@@ -172,7 +172,7 @@ export interface EnqueueFlags extends RangeFlags {
 export async function enqueueAction(source: string, flags: EnqueueFlags, deps: ActionDeps = {}): Promise<number> {
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
-    const { queueSettings, enqueuePlan } = await import("./queue.js");
+    const { queueSettings, enqueuePlan } = await import("../orchestration/queue.js");
     const settings = queueSettings(runtime);
     const registry = deps.registry ?? (await defaultRegistry());
     const plan = await planRange(runtime, registry, source, flags);
@@ -214,7 +214,7 @@ export interface WorkerFlags {
 export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stopSignal?: Promise<unknown> } = {}): Promise<number> {
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
-    const q = await import("./queue.js");
+    const q = await import("../orchestration/queue.js");
     const settings = q.queueSettings(runtime);
     if (flags.deadLetters) {
       const dead = await q.deadLetters(settings);
@@ -303,8 +303,8 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
   }
   return withRuntime({ ...(flags.config ? { config: String(flags.config) } : {}) }, deps, async (runtime) => {
     if (flags.plan) throw new UsageError("lake pipeline: --plan saves one stage's plan; use `lake run <stage> -0 --plan FILE`");
-    const { attachConsole } = await import("../support/console.js");
-    const { runPipelines, formatPipelineSummary, pipelineExitCode } = await import("./pipeline-run.js");
+    const { attachConsole } = await import("./console.js");
+    const { runPipelines, formatPipelineSummary, pipelineExitCode } = await import("../orchestration/pipeline-run.js");
     const registry = deps.registry ?? (await defaultRegistry());
     const codes = target === "all" ? Object.keys(registry.sources) : [target];
     const options: Record<string, unknown> = {};
@@ -336,9 +336,9 @@ export async function windowLeases(
   label: string,
   wanted: boolean,
   deps: ActionDeps = {},
-): Promise<{ leases: import("./pipeline-run.js").PipelineLeases | undefined; close(): Promise<void> }> {
+): Promise<{ leases: import("../orchestration/pipeline-run.js").PipelineLeases | undefined; close(): Promise<void> }> {
   if (!wanted) return { leases: undefined, close: async () => undefined };
-  const { blockStoreSpec } = await import("./blocks.js");
+  const { blockStoreSpec } = await import("../orchestration/blocks.js");
   try {
     blockStoreSpec(runtime);
   } catch {
@@ -360,7 +360,7 @@ export async function windowLeases(
 export async function runStageAction(stage: string, argv: string[], deps: ActionDeps = {}): Promise<number> {
   const { loadEntry } = await import("../entries/index.js");
   const { buildCommand, parseOptions } = await import("../support/etl-app.js");
-  const { printSummary, exitCodeFor } = await import("../support/cli-entry.js");
+  const { printSummary, exitCodeFor } = await import("./entry.js");
   const out = deps.out ?? stdout;
   try {
     const entry = await loadEntry(stage);
@@ -371,8 +371,8 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
     const noLeases = argv.includes("--no-leases");
     const options = parseOptions(entry.App, argv.filter((a) => a !== "--no-leases"));
     return await withRuntime({ ...(options.config ? { config: String(options.config) } : {}) }, deps, async (runtime) => {
-      const { attachConsole } = await import("../support/console.js");
-      const { runStage } = await import("./pipeline-run.js");
+      const { attachConsole } = await import("./console.js");
+      const { runStage } = await import("../orchestration/pipeline-run.js");
       const detach = attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
       const held = await windowLeases(runtime, "run", !noLeases && !options.simulate, deps);
       try {
@@ -414,7 +414,7 @@ export async function scheduleAction(flags: ScheduleFlags, deps: ActionDeps = {}
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
     const path = await import("node:path");
-    const { buildSchedule, formatCrontab, formatScheduleTable } = await import("./schedule.js");
+    const { buildSchedule, formatCrontab, formatScheduleTable } = await import("../orchestration/schedule.js");
     const registry = deps.registry ?? (await defaultRegistry());
     const pipelines = [];
     for (const code of Object.keys(registry.sources)) pipelines.push(await loadPipeline(registry, code));
@@ -453,7 +453,7 @@ export async function coverageAction(source: string, flags: CoverageFlags, deps:
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
     if (!flags.from || !flags.to) throw new UsageError("lake coverage: --from and --to are required (YYYY-MM-DD; --to is exclusive)");
-    const { coverageReport, formatCoverage, formatCoverageHtml } = await import("./coverage.js");
+    const { coverageReport, formatCoverage, formatCoverageHtml } = await import("../orchestration/coverage.js");
     const registry = deps.registry ?? (await defaultRegistry());
     const pipeline = await loadPipeline(registry, source);
     const report = await coverageReport(runtime, registry, pipeline, { from: flags.from, to: flags.to, debug: Boolean(flags.debug) });
