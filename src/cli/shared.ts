@@ -1,7 +1,19 @@
-/** Small helpers of the operations command modules (no imports: command modules must stay light). */
+/**
+ * What the command modules share: the exit-code hand-off, the range flags, and running an action with a runtime.
+ * Light to import (every command module imports it for `lake --help`): anything heavy is imported inside a function.
+ */
 import type { Command } from "commander";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { UsageError } from "../support/errors.js";
+import type { LakeEventBus } from "../support/events.js";
+import type { LakeRuntime } from "../support/runtime.js";
+import type { BlockStore } from "../orchestration/blocks.js";
+import type { OpsRegistry } from "../orchestration/pipelines.js";
+import type { PipelineLeases } from "../orchestration/pipeline-run.js";
+import type { BlockProgress } from "../orchestration/block-runner.js";
 
-/** The exit code the CLI returns after this command's action (read by src/cli.ts). */
+/** The exit code the CLI returns after this command's action (read by src/cli/index.ts). */
 export function setCode(cmd: Command, code: number): void {
   (cmd as Command & { exitCodeValue?: number }).exitCodeValue = code;
 }
@@ -9,6 +21,19 @@ export function setCode(cmd: Command, code: number): void {
 /** Repeatable option values: --only a --only b,c → ["a", "b,c"] (split later). */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+export interface RangeFlags {
+  timeMin?: string;
+  timeMax?: string;
+  interval?: string;
+  only?: string[];
+  skip?: string[];
+  force?: boolean;
+  incompleteOnly?: boolean;
+  debug?: boolean;
+  config?: string;
+  json?: boolean;
 }
 
 /** The range flags shared by backfill and enqueue. */
@@ -23,4 +48,93 @@ export function addRangeOptions(cmd: Command): Command {
     .option("-F, --force", "pass --force to every stage (reprocess items the target already has)")
     .option("--debug", "debug mode: test repositories, publish targets and perfmet tables")
     .option("--config <file>", "configuration file");
+}
+
+/** Injected for tests and embedding: a runtime (not closed afterwards), a registry, output sinks. */
+export interface ActionDeps {
+  runtime?: LakeRuntime;
+  registry?: OpsRegistry;
+  out?: (s: string) => void;
+  progress?: BlockProgress;
+  /** Lease clock (real time by default). */
+  now?: () => number;
+}
+
+export function stdout(s: string): void {
+  process.stdout.write(s);
+}
+
+/** Runs body with a runtime (created from --config unless injected) and closes what it created. */
+export async function withRuntime(flags: { config?: string }, deps: ActionDeps, body: (runtime: LakeRuntime) => Promise<number>): Promise<number> {
+  const { reportError } = await import("./entry.js");
+  let runtime: LakeRuntime | undefined;
+  let stopSimulated: (() => Promise<void>) | undefined;
+  try {
+    const { LakeRuntime } = await import("../support/runtime.js");
+    runtime = deps.runtime ?? LakeRuntime.create(flags.config ? { file: flags.config } : {});
+    if (!deps.runtime) {
+      const { serveSimulatedSources } = await import("../orchestration/simulated.js");
+      stopSimulated = await serveSimulatedSources(runtime);
+    }
+    return await body(runtime);
+  } catch (err) {
+    return reportError(err);
+  } finally {
+    await stopSimulated?.();
+    if (runtime && !deps.runtime) await runtime.close();
+  }
+}
+
+/** Most blocks one process runs at once. */
+const MAX_CONCURRENCY = 256;
+
+export function parseConcurrency(value: string | number | undefined): number {
+  const n = Number(value ?? 1);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, not "${String(value)}"`);
+  }
+  return n;
+}
+
+/** A run's identity in leases and block rows: host, process and a random tag. */
+export function makeOwner(tag = "run"): string {
+  return `${hostname()}:${process.pid}:${tag}:${randomBytes(3).toString("hex")}`;
+}
+
+/** Prints stage failures and warnings of block runs through the progress reporter. */
+export function relayStageLogs(events: LakeEventBus, progress: BlockProgress): () => void {
+  const offs = [
+    events.on("item.failed", (e) => progress.log(`  ${e.app}: FAILED ${e.item}: ${e.error}`)),
+    events.on("log", (e) => {
+      if (e.level === "warn" || e.level === "error") progress.log(`  ${e.app}: ${e.level.toUpperCase()}: ${e.message}`);
+    }),
+  ];
+  return () => offs.forEach((off) => off());
+}
+
+/**
+ * Lease options for runs over a window (`lake pipeline`, `lake run`): the block store of the catalog's database, so
+ * cron runs, manual runs, backfills and workers never process one (source, stage, day) at once. None when wanted is
+ * false or no block store can be had (e.g. a PostgREST catalog without a blocks section).
+ */
+export async function windowLeases(
+  runtime: LakeRuntime,
+  label: string,
+  wanted: boolean,
+  deps: ActionDeps = {},
+): Promise<{ leases: PipelineLeases | undefined; close(): Promise<void> }> {
+  if (!wanted) return { leases: undefined, close: async () => undefined };
+  const { blockStoreSpec, openBlockStore } = await import("../orchestration/blocks.js");
+  try {
+    blockStoreSpec(runtime);
+  } catch {
+    runtime.events.emit("log", { app: label, level: "warn", message: "no block store configured: running without block leases" });
+    return { leases: undefined, close: async () => undefined };
+  }
+  const store: BlockStore = await openBlockStore(runtime);
+  const leaseMs = runtime.config.blocks.leaseMs;
+  return {
+    leases: { store, owner: makeOwner(label), leaseMs, waitMs: 2 * leaseMs, ...(deps.now ? { now: deps.now } : {}) },
+    close: () => store.close(),
+  };
 }

@@ -36,6 +36,16 @@ export interface BlockOutcome extends BlockKey {
   errorKind?: "transient" | "terminal" | "config";
 }
 
+/** Where block runs report their progress (the CLI draws a bar or prints lines; tests collect). */
+export interface BlockProgress {
+  start(total: number): void;
+  /** Raises the total (a worker learns of new jobs). */
+  setTotal(total: number): void;
+  done(outcome: BlockOutcome): void;
+  log(line: string): void;
+  stop(): void;
+}
+
 export const NO_COUNTS: BlockCounts = { processed: 0, skipped: 0, failed: 0, records: 0 };
 
 /** Longest block message kept in the store. */

@@ -12,7 +12,6 @@ import { LakeRuntime, DEMO_SOURCES_FILE } from "../support/runtime.js";
 import { loadEntry } from "../entries/index.js";
 import { parseOptions, runApp } from "../support/etl-app.js";
 import { LakeEventBus, type RunSummary } from "../support/events.js";
-import { attachConsole } from "../cli/console.js";
 import { Catalog } from "../support/catalog.js";
 import { PURPOSES } from "../config/schema.js";
 import { ConfigError } from "../support/errors.js";
@@ -23,9 +22,6 @@ export const DEMO_TO = "2024-11-10";
 export interface DemoOptions {
   dir: string;
   sources?: string[];
-  json?: boolean;
-  /** Write progress lines here (default stderr). */
-  quiet?: boolean;
 }
 
 export interface DemoResult {
@@ -94,47 +90,5 @@ export async function demo(opts: DemoOptions, events = new LakeEventBus()): Prom
     }
   } finally {
     for (const stop of stops) await stop();
-  }
-}
-
-export async function runDemo(opts: DemoOptions): Promise<number> {
-  const events = new LakeEventBus();
-  const detach = attachConsole(events, { quiet: Boolean(opts.json) });
-  try {
-    const result = await demo(opts, events);
-    const failed = result.stages.reduce((n, s) => n + s.failed, 0);
-    const processed = result.stages.reduce((n, s) => n + s.processed, 0);
-    if (opts.json) {
-      process.stdout.write(
-        `${JSON.stringify({
-          home: result.home,
-          processed,
-          skipped: result.stages.reduce((n, s) => n + s.skipped, 0),
-          failed,
-          stages: result.stages.map(({ plan: _p, ...s }) => s),
-          catalog: result.catalog,
-          published: result.published,
-        })}\n`,
-      );
-    } else {
-      const out = (s: string) => process.stdout.write(`${s}\n`);
-      out(`\nDemo lake: ${result.home}`);
-      out(`Window ${DEMO_FROM} up to ${DEMO_TO} (America/Chicago days; 2024-11-03 has 25 hours)\n`);
-      out(`${"stage".padEnd(22)} ${"processed".padStart(9)} ${"skipped".padStart(8)} ${"failed".padStart(7)} ${"records".padStart(9)} ${"seconds".padStart(8)}`);
-      for (const s of result.stages) {
-        out(`${s.app.padEnd(22)} ${String(s.processed).padStart(9)} ${String(s.skipped).padStart(8)} ${String(s.failed).padStart(7)} ${String(s.records).padStart(9)} ${s.seconds.toFixed(2).padStart(8)}`);
-        for (const f of s.failures.slice(0, 5)) out(`    FAILED ${f.item}: ${f.error}`);
-      }
-      out(`\nCatalog rows (source → repository → rows):`);
-      for (const [code, repos] of Object.entries(result.catalog)) {
-        out(`  ${code}: ${Object.entries(repos).map(([r, n]) => `${r} ${n}`).join(", ")}`);
-      }
-      out(`\nPublished datasets (CSV files under ${path.join(result.home, "published")}):`);
-      for (const [id, n] of Object.entries(result.published)) out(`  ${id}: ${n} rows`);
-      out(`\nTotal: ${processed} items processed, ${failed} failed.${processed === 0 ? " Nothing new: the lake is up to date." : " Run it again: nothing is new, so 0 items are processed."}`);
-    }
-    return failed > 0 ? 1 : 0;
-  } finally {
-    detach();
   }
 }

@@ -2,8 +2,6 @@
  * Where the operations commands find sources and stages. The default registry is the project's
  * (src/sources/index.ts and src/entries/); tests and embedders pass their own map.
  */
-import { hostname } from "node:os";
-import { randomBytes } from "node:crypto";
 import type { DateTime } from "luxon";
 import type { SourceModule, SourcePipeline } from "../sources/types.js";
 import type { AppClass } from "../support/etl-app.js";
@@ -87,9 +85,4 @@ export function rangeDays(
   if (max < min) throw new UsageError(`--time-max ${dayText(max)} is before --time-min ${dayText(min)}; the end is exclusive and must not precede the start`);
   const end = max.toMillis() === min.toMillis() ? addDays(min, 1) : max;
   return [...eachDay(min, end)].map(dayText);
-}
-
-/** A run's identity in leases and block rows: host, process and a random tag. */
-export function makeOwner(tag = "run"): string {
-  return `${hostname()}:${process.pid}:${tag}:${randomBytes(3).toString("hex")}`;
 }

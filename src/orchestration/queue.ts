@@ -17,10 +17,9 @@ import type { Job, Queue, Worker } from "bullmq";
 import { ConfigError } from "../support/errors.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import { isDone, type BlockStore } from "./blocks.js";
-import { runBlock, type BlockEnv, type BlockOutcome } from "./block-runner.js";
+import { runBlock, type BlockEnv, type BlockOutcome, type BlockProgress } from "./block-runner.js";
 import type { BackfillPlan } from "./backfill.js";
 import type { OpsRegistry } from "./pipelines.js";
-import type { BlockProgress } from "../cli/progress.js";
 
 export const queueOptionsSchema = z
   .object({

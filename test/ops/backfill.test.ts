@@ -1,7 +1,7 @@
 /** The in-process range runner over the test source tt (two stages) on a temp lake with the embedded defaults. */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { backfillAction } from "../../src/cli/actions.js";
+import { backfillAction } from "../../src/cli/backfill.js";
 import { openBlockStore } from "../../src/orchestration/blocks.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import { Catalog } from "../../src/support/catalog.js";

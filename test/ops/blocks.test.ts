@@ -135,7 +135,7 @@ describe("which block store", () => {
 
 describeService(["PG_URL"], "backfill on the PostgreSQL block store", () => {
   it("a backfill keeps its blocks and leases in PostgreSQL when configured", async () => {
-    const { backfillAction } = await import("../../src/cli/actions.js");
+    const { backfillAction } = await import("../../src/cli/backfill.js");
     const { openBlockStore } = await import("../../src/orchestration/blocks.js");
     const { makeRuntime, deps, tempHome } = await import("./helpers.js");
     const home = tempHome();

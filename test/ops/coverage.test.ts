@@ -1,6 +1,7 @@
 /** lake coverage: day × layer counts from the catalog; a removed day shows as a gap and a backfill fills it. */
 import { describe, expect, it } from "vitest";
-import { backfillAction, coverageAction } from "../../src/cli/actions.js";
+import { backfillAction } from "../../src/cli/backfill.js";
+import { coverageAction } from "../../src/cli/coverage.js";
 import { coverageReport, formatCoverage } from "../../src/orchestration/coverage.js";
 import { Catalog } from "../../src/support/catalog.js";
 import type { LakeRuntime } from "../../src/support/runtime.js";

@@ -1,6 +1,7 @@
 /** lake pipeline (stages in order in one runtime) and lake schedule (nightly plan, crontab). */
 import { describe, expect, it } from "vitest";
-import { pipelineAction, scheduleAction } from "../../src/cli/actions.js";
+import { pipelineAction } from "../../src/cli/pipeline.js";
+import { scheduleAction } from "../../src/cli/schedule.js";
 import { buildSchedule, formatCrontab, shellQuote } from "../../src/orchestration/schedule.js";
 import { ttPipeline } from "./fixtures/tt-source.js";
 import { deps, runLog, useLakes } from "./helpers.js";
