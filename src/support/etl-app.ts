@@ -20,7 +20,7 @@ import { PerfMet } from "./perfmet.js";
 import { Publisher } from "./publisher.js";
 import { LakeRuntime, type RuntimeOptions } from "./runtime.js";
 import { Storage } from "./storage.js";
-import { fetchUnitData, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
+import { fetchUnitData, METADATA_EXTS, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
 import { addDays, earliestTime, nowIn, parseDate, todayMidnight } from "../util/dates.js";
 
 export interface AppDefinition {
@@ -37,6 +37,8 @@ export interface AppDefinition {
   sourceName?: string;
   /** The source's device inventory: its type and keys (what the unit-data driver is asked for). */
   devices?: DeviceRequestSpec;
+  /** Exts of the source's metadata objects beside unit data (not a day's output when comparing on base alone). */
+  metadataExts?: readonly string[];
 }
 
 /** The device inventory of a data source as a stage asks the unit-data driver for it. */
@@ -414,6 +416,7 @@ export abstract class ETLApp {
       window: this.window,
       force: this.force,
       baseExtKey: opts.baseExtKey,
+      metadataExts: new Set([...METADATA_EXTS, ...(this.def.metadataExts ?? [])].map((e) => e.toLowerCase())),
       ...(this.lastRunDate ? { lastRunDate: this.lastRunDate } : {}),
       onForced: (s) => {
         this.log("info", `Forcing processing of ${s.base}${opts.baseExtKey ? `/${s.ext}` : ""} for date ${s.date.toISODate()}`);

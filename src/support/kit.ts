@@ -250,7 +250,7 @@ export interface PublishStage<Cfg, S, R extends ReadMode = "buffer"> extends Sta
 export type StageDeclaration<Cfg = any, S = any> = IngestStage<Cfg, S> | TransformStage<Cfg, S, ReadMode> | PublishStage<Cfg, S, ReadMode>;
 
 /** Declares a stage (kept as given; bound to its source by defineSource). */
-export function defineStage<Cfg = unknown, S = undefined, R extends ReadMode = "buffer">(
+export function defineStage<Cfg = unknown, S = void, R extends ReadMode = "buffer">(
   decl: IngestStage<Cfg, S> | TransformStage<Cfg, S, R> | PublishStage<Cfg, S, R>,
 ): StageDeclaration<Cfg, S> {
   return decl as StageDeclaration<Cfg, S>;
@@ -267,6 +267,11 @@ export interface SourceDeclaration<Cfg = Record<string, unknown>> {
   datasets?: Record<string, DatasetDeclaration>;
   devices?: DeviceDeclaration;
   coverage?: CoverageDeclaration;
+  /**
+   * Exts of objects that describe the lake rather than a day's data, beside unit data (e.g. a device's site file):
+   * not counted by coverage, and not taken as a day's output when a stage compares on base alone.
+   */
+  metadataExts?: readonly string[];
   stages: StageDeclaration<Cfg>[];
   /** The simulator, imported only when the demo or a test needs it. */
   demo?: () => Promise<SourceDemo | { default: SourceDemo }>;
@@ -332,6 +337,24 @@ export function defineSource<Cfg = Record<string, unknown>>(decl: SourceDeclarat
     if (stage.schedule) source.schedule.push({ stage: name, time: stage.schedule.at, args: [...stage.schedule.args] });
   }
   return source;
+}
+
+/**
+ * The publish target of a source's dataset: the configuration's `datasets.<key>` when set, else the declared ids;
+ * debug runs use the debug target (never production: B24).
+ */
+export function datasetTarget(
+  source: Pick<SourceDefinition, "code" | "datasets">,
+  key: string,
+  configured: Record<string, { production: string; debug: string }>,
+  debug: boolean,
+): { target: string; rowId: string } {
+  const declared = source.datasets?.[key];
+  if (!declared) {
+    throw new ConfigError(`Source ${source.code} declares no dataset "${key}" (its datasets: ${Object.keys(source.datasets ?? {}).join(", ") || "none"})`);
+  }
+  const ids = configured[key] ?? declared;
+  return { target: debug ? ids.debug : ids.production, rowId: declared.rowId };
 }
 
 // ------------------------------------------------------------------------------------------------ the context
@@ -459,6 +482,7 @@ function stageApp(source: SourceDefinition, stage: StageDeclaration, name: strin
     dataSource: source.code,
     sourceName: source.name,
     ...(source.devices ? { devices: source.devices } : {}),
+    ...(source.metadataExts ? { metadataExts: source.metadataExts } : {}),
     stage: stage.perfmet,
     ...(stage.kind !== "ingest" ? { purposeSrc: stage.from } : {}),
     ...(stage.kind !== "publish" ? { purposeTgt: stage.to } : {}),
@@ -611,14 +635,8 @@ abstract class KitApp extends ETLApp {
   private async publisherFor(key: string): Promise<Publisher> {
     let p = this.publishers.get(key);
     if (!p) {
-      const ds = this.runtime.config.datasets[key];
-      const declared = this.source.datasets?.[key];
-      if (!ds && !declared) {
-        throw new ConfigError(`No publish dataset configured for "${key}": add datasets.${key}.production and .debug to the config`);
-      }
-      if (!declared) throw new ConfigError(`Source ${this.source.code} declares no dataset "${key}" (its datasets: ${Object.keys(this.source.datasets ?? {}).join(", ") || "none"})`);
-      const target = ds ? (this.debug ? ds.debug : ds.production) : this.debug ? declared.debug : declared.production;
-      p = await this.createPublisherOn(target, declared.rowId);
+      const { target, rowId } = datasetTarget(this.source, key, this.runtime.config.datasets, this.debug);
+      p = await this.createPublisherOn(target, rowId);
       this.publishers.set(key, p);
     }
     return p;

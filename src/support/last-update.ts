@@ -310,8 +310,10 @@ export class ListProvider<P = unknown> extends LastUpdateProvider<P> {
 export interface CompareOptions {
   window: DateWindow;
   force: boolean;
-  /** Key on (base, ext) when true; on base alone when false (target unit_data.* and site.* then ignored). */
+  /** Key on (base, ext) when true; on base alone when false (target metadata objects then ignored). */
   baseExtKey: boolean;
+  /** Exts of target objects that are not a day's output (unit data, a source's metadata), lower case. */
+  metadataExts?: ReadonlySet<string>;
   lastRunDate?: DateTime;
   /** Called once per distinct (key, date) that --force let through. */
   onForced?: (item: ProvItem) => void;
@@ -324,7 +326,6 @@ interface TargetSpan {
   end: number;
 }
 
-const IGNORED_TARGET_EXT = /^(unit_data|site)\./i;
 
 /**
  * Yields the source items no target item covers (interval overlap on the same key). Memory: the target spans
@@ -353,7 +354,7 @@ export async function* compare<P>(
   if (target) {
     await target.prepare(opts.window);
     for await (const t of target.items()) {
-      if (!opts.baseExtKey && IGNORED_TARGET_EXT.test(t.ext)) continue;
+      if (!opts.baseExtKey && opts.metadataExts?.has(t.ext.toLowerCase())) continue;
       const key = keyOf(t.base, t.ext);
       let slot = targets.get(key);
       if (!slot) targets.set(key, (slot = { spans: [], cursor: 0 }));

@@ -13,6 +13,9 @@ import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
 
 export const UNIT_DATA_EXT = "unit_data.json";
 
+/** Exts of objects that describe the lake rather than a day's data (a source may declare more, e.g. site files). */
+export const METADATA_EXTS: readonly string[] = [UNIT_DATA_EXT];
+
 /** Keys of a sensor device (Knack's sensors object: Bluetooth readers, Wavetronix radars), in order (original §6.1). */
 export const SENSOR_DEVICE_KEYS = [
   "device_type",

@@ -2,9 +2,12 @@
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { backfillAction, coverageAction, pipelineAction, runStageAction } from "../../src/ops/actions.js";
-import { openBlockStore } from "../../src/ops/blocks.js";
-import { createProgress } from "../../src/ops/progress.js";
+import { backfillAction } from "../../src/cli/backfill.js";
+import { coverageAction } from "../../src/cli/coverage.js";
+import { pipelineAction } from "../../src/cli/pipeline.js";
+import { runStageAction } from "../../src/cli/run.js";
+import { openBlockStore } from "../../src/orchestration/blocks.js";
+import { createProgress } from "../../src/cli/progress.js";
 import { Catalog } from "../../src/support/catalog.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { fixedClock } from "../../src/util/dates.js";

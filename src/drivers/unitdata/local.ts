@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { DeviceRequest, UnitDataDriver, UnitDevice } from "../../support/drivers.js";
 import { ConfigError } from "../../support/errors.js";
@@ -14,12 +14,10 @@ import { normaliseDevice } from "./normalise.js";
 
 export const DRIVER_NAME = "local";
 
-export const localUnitDataOptions = z
-  .object({
-    /** The inventory file; relative paths resolve against the config's folder. @default <home>/sources/inventory.json */
-    path: z.string().optional(),
-  })
-  .strict();
+export const localUnitDataOptions = z.strictObject({
+  /** The inventory file; relative paths resolve against the config's folder. @default <home>/sources/inventory.json */
+  path: z.optional(z.string()),
+});
 
 export function createLocalUnitData(file: string): UnitDataDriver {
   return {

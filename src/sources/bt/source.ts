@@ -89,7 +89,7 @@ function reportProblems(ctx: StageContext<BtConfig>, where: string, stats: Stand
   ctx.drop(SKIP_TIME, stats.unparseableTimes);
 }
 
-const jsonStandard = defineStage<BtConfig, undefined, "stream">({
+const jsonStandard = defineStage<BtConfig, void, "stream">({
   kind: "transform",
   name: "json-standard",
   description: "Bluetooth: raw AWAM text → standardized JSON",
@@ -136,7 +136,7 @@ const jsonStandard = defineStage<BtConfig, undefined, "stream">({
   },
 });
 
-const ready = defineStage<BtConfig, undefined, "stream">({
+const ready = defineStage<BtConfig, void, "stream">({
   kind: "transform",
   name: "ready",
   description: "Bluetooth: standardized JSON → ready JSON joined with the device inventory",

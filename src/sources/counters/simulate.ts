@@ -7,13 +7,14 @@ import { seededRandom } from "../../util/random.js";
 
 const COUNTERS = ["lamar-n", "lamar-s", "congress-n"];
 
-/** One day's file: every counter, every minute of the local day (23, 24 or 25 hours). */
+/** One day's file: every counter, every minute of the local day (23, 24 or 25 hours); the counters write UTC times. */
 export function dayFile(day: DateTime): string {
   const lines = ["counter_id,time,count"];
-  const end = day.plus({ days: 1 });
+  const start = day.toMillis();
+  const end = day.plus({ days: 1 }).toMillis();
   COUNTERS.forEach((id, k) => {
-    const rnd = seededRandom(day.toMillis() / 60_000 + k);
-    for (let t = day; t < end; t = t.plus({ minutes: 1 })) lines.push(`${id},${t.toISO({ suppressMilliseconds: true })},${Math.floor(rnd() * 20)}`);
+    const rnd = seededRandom(start / 60_000 + k);
+    for (let t = start; t < end; t += 60_000) lines.push(`${id},${new Date(t).toISOString().slice(0, 19)}Z,${Math.floor(rnd() * 20)}`);
   });
   return `${lines.join("\n")}\n`;
 }

@@ -8,6 +8,9 @@ import { DateTime } from "luxon";
 import { TerminalError } from "../../support/errors.js";
 
 export const BIN_MINUTES = 15;
+const BIN_MS = BIN_MINUTES * 60_000;
+/** YYYY-MM-DDTHH:MM[:SS[.fff]] with Z or ±HH:MM: an instant, whatever zone wrote it. */
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 export interface CounterBin {
   counter_id: string;
@@ -35,22 +38,29 @@ export function binCounts(csv: string, day: DateTime, where: string): BinResult 
   if (!header || header.join(",") !== "counter_id,time,count") {
     throw new TerminalError(`${where}: line 1 must be the header "counter_id,time,count", found ${JSON.stringify(header?.join(",") ?? "")}`);
   }
-  const end = day.plus({ days: 1 });
+  const startMs = day.toMillis();
+  const endMs = day.plus({ days: 1 }).toMillis();
   const bins = new Map<string, CounterBin>();
+  // Bin starts repeat (96 a day per counter): each is formatted once. Every offset of a real zone is a whole number
+  // of 15 minutes, so a local 15-minute bin starts at an instant that is a multiple of 15 minutes.
+  const binText = new Map<number, string>();
   const bad: BinResult["bad"] = [];
   rows.forEach((r, i) => {
     const line = i + 2;
     if (r.length !== 3) return void bad.push({ line, reason: `expected 3 fields, found ${r.length}` });
     const [id, time, countText] = r as [string, string, string];
-    const t = DateTime.fromISO(time, { zone: day.zone, setZone: false });
+    const ms = ISO_WITH_OFFSET.test(time) ? Date.parse(time) : Number.NaN;
     const count = Number(countText);
     if (!id) return void bad.push({ line, reason: "counter_id is empty" });
-    if (!t.isValid) return void bad.push({ line, reason: `time "${time}" is not an ISO date-time` });
-    if (t < day || t >= end) return void bad.push({ line, reason: `time ${time} is outside the file's day ${day.toISODate()}` });
+    if (Number.isNaN(ms)) return void bad.push({ line, reason: `time "${time}" is not an ISO date-time with its offset` });
+    if (ms < startMs || ms >= endMs) return void bad.push({ line, reason: `time ${time} is outside the file's day ${day.toISODate()}` });
     if (!Number.isInteger(count) || count < 0) return void bad.push({ line, reason: `count "${countText}" is not a whole number ≥ 0` });
-    const local = t.setZone(day.zone);
-    const start = local.set({ minute: local.minute - (local.minute % BIN_MINUTES), second: 0, millisecond: 0 });
-    const bin_start = start.toISO({ suppressMilliseconds: true })!;
+    const binMs = ms - ((ms % BIN_MS) + BIN_MS) % BIN_MS;
+    let bin_start = binText.get(binMs);
+    if (bin_start === undefined) {
+      bin_start = DateTime.fromMillis(binMs, { zone: day.zone }).toISO({ suppressMilliseconds: true })!;
+      binText.set(binMs, bin_start);
+    }
     const key = `${id}\u0000${bin_start}`;
     const bin = bins.get(key) ?? { counter_id: id, bin_start, count: 0, readings: 0 };
     bin.count += count;

@@ -490,6 +490,7 @@ export default defineSource<GsSourceConfig>({
   datasets: { [GS_DATASET_KEY]: { production: "sh59-i6y9", debug: "sh59-i6y9-test", rowId: GS_ROW_ID } },
   devices: { type: "GRIDSMART", keys: GS_UNIT_DEVICE_KEYS },
   coverage: { aggregateExt: /^agg\d*\.json$/i },
+  metadataExts: [GS_EXT.site],
   stages: [insertLake, jsonStandard, ready, readyAgg, aggExtractSoc],
   demo: () => import("./simulate.js"),
 });

@@ -5,10 +5,10 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
-import type { MainFn } from "./etl-app.js";
-import { ConfigError } from "./errors.js";
-import type { RunSummary } from "./events.js";
-import { LakeEventBus } from "./events.js";
+import type { MainFn } from "../support/etl-app.js";
+import { ConfigError } from "../support/errors.js";
+import type { RunSummary } from "../support/events.js";
+import { LakeEventBus } from "../support/events.js";
 import { attachConsole } from "./console.js";
 
 export function exitCodeFor(summary: RunSummary): number {

@@ -12,36 +12,33 @@
  * Leases: a worker takes the block's lease before running it; a block leased elsewhere (another worker, a backfill, a
  * crashed process whose lease has not expired yet) is put back as delayed, without using up an attempt.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Job, Queue, Worker } from "bullmq";
 import { ConfigError } from "../support/errors.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import { isDone, type BlockStore } from "./blocks.js";
-import { runBlock, type BlockEnv, type BlockOutcome } from "./block-runner.js";
+import { runBlock, type BlockEnv, type BlockOutcome, type BlockProgress } from "./block-runner.js";
 import type { BackfillPlan } from "./backfill.js";
-import type { OpsRegistry } from "./pipelines.js";
-import type { BlockProgress } from "./progress.js";
+import type { SourceRegistry } from "../support/registry.js";
 
-export const queueOptionsSchema = z
-  .object({
-    /** redis://host:port; default the secret REDIS_URL. */
-    url: z.string().optional(),
-    queueName: z.string().regex(/^[A-Za-z0-9_.-]+$/).default("lake-blocks"),
-    /** Key prefix in Redis. */
-    prefix: z.string().default("bull"),
-    /** Tries of a block with transient failures (the first run included). */
-    attempts: z.number().int().min(1).default(5),
-    /** First retry delay; doubles each time. */
-    backoffMs: z.number().int().min(0).default(5_000),
-    /** A job whose worker stops renewing its lock for this long is moved back to wait (crashed worker). */
-    lockMs: z.number().int().min(500).default(30_000),
-    stalledIntervalMs: z.number().int().min(500).default(30_000),
-    /** How long a job waits before trying again when its block is leased elsewhere. */
-    busyDelayMs: z.number().int().min(10).default(5_000),
-    /** Completed jobs kept in Redis (failed jobs are all kept). */
-    keepCompleted: z.number().int().min(0).default(10_000),
-  })
-  .strict();
+export const queueOptionsSchema = z.strictObject({
+  /** redis://host:port; default the secret REDIS_URL. */
+  url: z.optional(z.string()),
+  queueName: z._default(z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/)), "lake-blocks"),
+  /** Key prefix in Redis. */
+  prefix: z._default(z.string(), "bull"),
+  /** Tries of a block with transient failures (the first run included). */
+  attempts: z._default(z.int().check(z.minimum(1)), 5),
+  /** First retry delay; doubles each time. */
+  backoffMs: z._default(z.int().check(z.minimum(0)), 5_000),
+  /** A job whose worker stops renewing its lock for this long is moved back to wait (crashed worker). */
+  lockMs: z._default(z.int().check(z.minimum(500)), 30_000),
+  stalledIntervalMs: z._default(z.int().check(z.minimum(500)), 30_000),
+  /** How long a job waits before trying again when its block is leased elsewhere. */
+  busyDelayMs: z._default(z.int().check(z.minimum(10)), 5_000),
+  /** Completed jobs kept in Redis (failed jobs are all kept). */
+  keepCompleted: z._default(z.int().check(z.minimum(0)), 10_000),
+});
 export type QueueSettings = z.infer<typeof queueOptionsSchema> & { url: string };
 
 export function queueSettings(runtime: LakeRuntime): QueueSettings {
@@ -145,7 +142,7 @@ export async function enqueuePlan(
 
 export interface WorkerOptions {
   runtime: LakeRuntime;
-  registry: OpsRegistry;
+  registry: SourceRegistry;
   store: BlockStore;
   settings: QueueSettings;
   owner: string;

@@ -2,7 +2,7 @@
  * Console subscriber: log lines on stderr (so stdout stays clean for --json), and a progress bar on a TTY.
  */
 import cliProgress from "cli-progress";
-import type { LakeEventBus } from "./events.js";
+import type { LakeEventBus } from "../support/events.js";
 
 export interface ConsoleOptions {
   quiet?: boolean;

@@ -1,23 +1,27 @@
 /**
- * The `lake` CLI. Light to import: commands load their implementation inside their action, so `lake --help`
- * does no I/O and needs no service.
+ * The `lake` CLI: one module per command (src/cli/<command>.ts: its flags and its action). Light to import: an
+ * action loads what it needs when it runs, so `lake --help` does no I/O and needs no service.
  */
 import { Command, CommanderError } from "commander";
-import { reportError } from "./support/cli-entry.js";
-import { register as registerCore } from "./commands/core.js";
-import { register as registerBackfill } from "./commands/backfill.js";
-import { register as registerEnqueue } from "./commands/enqueue.js";
-import { register as registerWorker } from "./commands/worker.js";
-import { register as registerPipeline } from "./commands/pipeline.js";
-import { register as registerSchedule } from "./commands/schedule.js";
-import { register as registerCoverage } from "./commands/coverage.js";
+import { reportError } from "./entry.js";
+import { register as registerRun } from "./run.js";
+import { register as registerList } from "./list.js";
+import { register as registerDemo } from "./demo.js";
+import { register as registerBackfill } from "./backfill.js";
+import { register as registerEnqueue } from "./enqueue.js";
+import { register as registerWorker } from "./worker.js";
+import { register as registerPipeline } from "./pipeline.js";
+import { register as registerSchedule } from "./schedule.js";
+import { register as registerCoverage } from "./coverage.js";
 
 export function buildProgram(): Command {
   const program = new Command("lake")
     .description("Data-lake ETL: sensor data through raw → standardized → ready → published, with a catalog and a compare loop")
     .enablePositionalOptions()
     .exitOverride();
-  registerCore(program);
+  registerRun(program);
+  registerList(program);
+  registerDemo(program);
   registerBackfill(program);
   registerEnqueue(program);
   registerWorker(program);

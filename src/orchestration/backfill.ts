@@ -8,9 +8,11 @@
 import pLimit from "p-limit";
 import { ConfigError } from "../support/errors.js";
 import type { BlockStore } from "./blocks.js";
-import { isDone } from "./blocks.js";
-import { blockCommand, NO_COUNTS, runBlock, type BlockEnv, type BlockOutcome, type OutcomeStatus } from "./block-runner.js";
-import type { BlockProgress } from "./progress.js";
+import { blockSource, isDone } from "./blocks.js";
+import type { LakeRuntime } from "../support/runtime.js";
+import { rangeDays, selectStages } from "./pipelines.js";
+import type { SourceRegistry } from "../support/registry.js";
+import { blockCommand, NO_COUNTS, runBlock, type BlockEnv, type BlockOutcome, type BlockProgress, type OutcomeStatus } from "./block-runner.js";
 
 export interface BackfillPlan {
   /** Source column of the blocks (blockSource(code, debug)). */
@@ -19,6 +21,28 @@ export interface BackfillPlan {
   stages: string[];
   /** Local days, YYYY-MM-DD, ascending. */
   days: string[];
+}
+
+/** What a range command was asked for: the stages (--only/--skip) and the days (--time-min/--time-max/--interval). */
+export interface RangeRequest {
+  timeMin?: string;
+  timeMax?: string;
+  interval?: string;
+  only?: string[];
+  skip?: string[];
+  debug?: boolean;
+}
+
+/** The blocks a range command covers: source, selected stages, days. */
+export async function planRange(runtime: LakeRuntime, registry: SourceRegistry, source: string, flags: RangeRequest): Promise<BackfillPlan> {
+  const pipeline = await registry.source(source);
+  const stages = selectStages(pipeline, flags.only, flags.skip);
+  const days = rangeDays(
+    { ...(flags.timeMin ? { timeMin: flags.timeMin } : {}), ...(flags.timeMax ? { timeMax: flags.timeMax } : {}), ...(flags.interval ? { interval: flags.interval } : {}) },
+    runtime.zone,
+    runtime.clock,
+  );
+  return { source: blockSource(source, Boolean(flags.debug)), stages, days };
 }
 
 export interface BackfillOptions {

@@ -3,16 +3,7 @@
  * lines otherwise. Log lines printed while the bar runs go above it.
  */
 import cliProgress from "cli-progress";
-import type { BlockOutcome } from "./block-runner.js";
-
-export interface BlockProgress {
-  start(total: number): void;
-  /** Raises the total (a worker learns of new jobs). */
-  setTotal(total: number): void;
-  done(outcome: BlockOutcome): void;
-  log(line: string): void;
-  stop(): void;
-}
+import type { BlockOutcome, BlockProgress } from "../orchestration/block-runner.js";
 
 export function describeOutcome(o: BlockOutcome): string {
   const c = o.counts;

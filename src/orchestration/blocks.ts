@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { z } from "zod";
+import type * as z from "zod/mini";
 import type { DriverModule } from "../drivers/define.js";
 import { ConfigError } from "../support/errors.js";
 import type { LakeRuntime } from "../support/runtime.js";
@@ -144,7 +144,7 @@ export async function openBlockStore(runtime: LakeRuntime, opts: { readOnly?: bo
     if (!existsSync(file)) return emptyStore();
   }
   const mod = (await load()).default(readOnly);
-  const parsed = (mod.options as z.ZodType).safeParse(spec.options);
+  const parsed = (mod.options as z.ZodMiniType).safeParse(spec.options);
   if (!parsed.success) {
     throw new ConfigError(`blocks.options (store ${spec.driver}): ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   }
