@@ -11,7 +11,6 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../cli/entry.js";
 import type { Publisher } from "../support/publisher.js";
 import { BT_FILE_TYPES, fileTypeOf, type BtFileType } from "../sources/bt/files.js";
 import { ValueIds } from "../sources/bt/flat-rows.js";
@@ -148,4 +147,3 @@ export class BtExtractSoc extends ETLApp {
 
 export const App = BtExtractSoc;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

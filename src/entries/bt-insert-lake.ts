@@ -9,7 +9,6 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, FileProvider, type FilePattern, type UpdateItem } from "../support/last-update.js";
-import { runIfMain } from "../cli/entry.js";
 import { ConfigError } from "../support/errors.js";
 import { SHARE_PATTERNS } from "../sources/bt/files.js";
 
@@ -67,4 +66,3 @@ export class BtInsertLake extends ETLApp {
 
 export const App = BtInsertLake;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

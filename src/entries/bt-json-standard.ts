@@ -10,7 +10,6 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../cli/entry.js";
 import { parsePyStr, pyStr } from "../util/dates.js";
 import { fileTypeOf } from "../sources/bt/files.js";
 import { MappedProvider } from "../sources/bt/providers.js";
@@ -95,4 +94,3 @@ export class BtJsonStandard extends ETLApp {
 
 export const App = BtJsonStandard;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

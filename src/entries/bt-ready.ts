@@ -9,7 +9,6 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../cli/entry.js";
 import { TerminalError } from "../support/errors.js";
 import { UNIT_DATA_EXT, type UnitDataStorage } from "../support/unitdata.js";
 import { pyStr } from "../util/dates.js";
@@ -78,4 +77,3 @@ export class BtReady extends ETLApp {
 
 export const App = BtReady;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

@@ -17,7 +17,6 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type ProvItem, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../cli/entry.js";
 import type { Publisher } from "../support/publisher.js";
 import { TerminalError } from "../support/errors.js";
 import { parseSplit } from "../util/pyjson-parse.js";
@@ -123,4 +122,3 @@ export class GsAggExtractSoc extends ETLApp {
 
 export const App = GsAggExtractSoc;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

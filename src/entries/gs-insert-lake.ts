@@ -12,7 +12,6 @@ import { rm } from "node:fs/promises";
 import { DateTime } from "luxon";
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, ListProvider, type ProvItem, type UpdateItem } from "../support/last-update.js";
-import { runIfMain } from "../cli/entry.js";
 import { UsageError, errorMessage } from "../support/errors.js";
 import { validateIdPart } from "../support/identifier.js";
 import { limiter } from "../support/resilience.js";
@@ -172,4 +171,3 @@ export class GsInsertLake extends ETLApp {
 
 export const App = GsInsertLake;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

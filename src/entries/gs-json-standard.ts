@@ -13,7 +13,6 @@ import { DateTime } from "luxon";
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../cli/entry.js";
 import { TerminalError } from "../support/errors.js";
 import { keyFilename } from "../support/identifier.js";
 import { storeUnitData, type UnitData } from "../support/unitdata.js";
@@ -164,4 +163,3 @@ export class GsJsonStandard extends ETLApp {
 
 export const App = GsJsonStandard;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

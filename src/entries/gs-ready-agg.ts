@@ -12,7 +12,6 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../cli/entry.js";
 import { TerminalError, UsageError } from "../support/errors.js";
 import { pyStr } from "../util/dates.js";
 import { parseSplit } from "../util/pyjson-parse.js";
@@ -76,4 +75,3 @@ export class GsReadyAgg extends ETLApp {
 
 export const App = GsReadyAgg;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

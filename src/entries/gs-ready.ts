@@ -17,7 +17,6 @@
 import type { DateTime } from "luxon";
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
-import { runIfMain } from "../cli/entry.js";
 import { ConfigError, TerminalError } from "../support/errors.js";
 import { UNIT_DATA_EXT, type UnitData, type UnitDataStorage } from "../support/unitdata.js";
 import { pyStr } from "../util/dates.js";
@@ -152,4 +151,3 @@ export class GsReady extends ETLApp {
 
 export const App = GsReady;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

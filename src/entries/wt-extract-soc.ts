@@ -7,7 +7,6 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../cli/entry.js";
 import { TerminalError, errorMessage } from "../support/errors.js";
 import { Publisher } from "../support/publisher.js";
 import { SocrataTimes, socrataRow, type ReadyRow, type SocrataRow } from "../sources/wt/transform.js";
@@ -96,4 +95,3 @@ export class WtExtractSoc extends ETLApp {
 
 export const App = WtExtractSoc;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

@@ -6,7 +6,6 @@
 import type { DateTime } from "luxon";
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, SqlDayProvider, type UpdateItem } from "../support/last-update.js";
-import { runIfMain } from "../cli/entry.js";
 import { ConfigError } from "../support/errors.js";
 import type { SqlDriver } from "../support/drivers.js";
 import { withRetry } from "../support/resilience.js";
@@ -66,4 +65,3 @@ export class WtInsertLake extends ETLApp {
 
 export const App = WtInsertLake;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

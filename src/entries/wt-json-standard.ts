@@ -9,7 +9,6 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../cli/entry.js";
 import { TerminalError } from "../support/errors.js";
 import { pyStr } from "../util/dates.js";
 import { standardizeJson, type WtHeader } from "../sources/wt/transform.js";
@@ -82,4 +81,3 @@ export class WtJsonStandard extends ETLApp {
 
 export const App = WtJsonStandard;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

@@ -7,7 +7,6 @@
 import { ETLApp, makeMain, type AppDefinition, type CustomOption } from "../support/etl-app.js";
 import { CatalogProvider, type UpdateItem } from "../support/last-update.js";
 import type { CatalogEntry } from "../support/catalog.js";
-import { runIfMain } from "../cli/entry.js";
 import { UNIT_DATA_EXT, type UnitDataStorage } from "../support/unitdata.js";
 import { readyJson, type StdJson } from "../sources/wt/transform.js";
 
@@ -60,4 +59,3 @@ export class WtReady extends ETLApp {
 
 export const App = WtReady;
 export const main = makeMain(App);
-runIfMain(import.meta.url, main);

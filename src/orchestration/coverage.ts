@@ -51,7 +51,7 @@ export interface CoverageReport {
  * Which layers a source's stages write, from their definitions: purposeTgt; an Aggregate stage → aggregated; a
  * Publish stage → published (its catalog rows live in the public repository).
  */
-export async function applicableLayers(pipeline: SourcePipeline, registry: OpsRegistry): Promise<Layer[]> {
+async function applicableLayers(pipeline: SourcePipeline, registry: OpsRegistry): Promise<Layer[]> {
   const out = new Set<Layer>();
   for (const stage of pipeline.stages) {
     const def = (await registry.loadStage(stage)).definition;
@@ -62,7 +62,7 @@ export async function applicableLayers(pipeline: SourcePipeline, registry: OpsRe
   return LAYERS.filter((l) => out.has(l));
 }
 
-export function coverageDays(from: string, to: string, zone: string): string[] {
+function coverageDays(from: string, to: string, zone: string): string[] {
   const start = parseDay(from, zone, "--from");
   const end = parseDay(to, zone, "--to");
   if (end < start) throw new UsageError(`--to ${to} is before --from ${from}; --to is exclusive and must not precede --from`);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "./helpers.js";
+import { entryNames, loadEntry } from "../../src/entries/index.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const lake = (args: string[], env: Record<string, string> = {}) =>
@@ -49,5 +50,18 @@ describe("lake CLI", () => {
     expect(unknown.stderr).toMatch(/unknown option '--wat'/);
     const missing = tt(["-s", "2024-11-01", "-d", path.join(home, "nope")], home);
     expect(missing.status).toBe(1);
+  });
+
+  it("the stage map names every entry file of src/entries/, and each loads with App and main", async () => {
+    const files = readdirSync(path.join(root, "src/entries"))
+      .filter((f) => f.endsWith(".ts") && f !== "index.ts")
+      .map((f) => f.slice(0, -3))
+      .sort();
+    expect(entryNames()).toEqual(files);
+    for (const name of files) {
+      const mod = await loadEntry(name);
+      expect(mod.App.definition.name).toBe(name);
+      expect(typeof mod.main).toBe("function");
+    }
   });
 });
