@@ -1,6 +1,6 @@
 /** `lake backfill <source>`: every (stage, day) block over a range, in process, with status and leases. */
 import type { Command } from "commander";
-import type { BlockStore } from "../orchestration/blocks.js";
+import type { BlockStore } from "../support/block-store.js";
 import { addRangeOptions, makeOwner, parseConcurrency, relayStageLogs, setCode, stdout, withRuntime, type ActionDeps, type RangeFlags } from "./shared.js";
 
 export interface BackfillFlags extends RangeFlags {

@@ -2,8 +2,6 @@
  * Running a stage from a terminal: console subscriber, summary printing (--json last line), exit codes
  * (0 all ok, 1 some items failed, 2 usage or configuration error).
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
 import type { MainFn } from "../support/etl-app.js";
 import { ConfigError } from "../support/errors.js";
@@ -43,7 +41,7 @@ export function reportError(err: unknown): number {
   return 1;
 }
 
-/** Runs a stage's main with the process arguments; used by `lake run` and when an entry file is executed. */
+/** Runs a stage's main with the process arguments (a compiled stage file executed as a script, see script.ts). */
 export async function runMainCli(main: MainFn, argv: string[]): Promise<number> {
   const events = new LakeEventBus();
   const json = argv.includes("--json");
@@ -57,20 +55,4 @@ export async function runMainCli(main: MainFn, argv: string[]): Promise<number> 
   } finally {
     detach();
   }
-}
-
-/** When this module file is the process's entry script, run main on the command line. */
-export function runIfMain(metaUrl: string, main: MainFn): void {
-  const entry = process.argv[1];
-  if (!entry) return;
-  let same = false;
-  try {
-    same = realpathSync(entry) === realpathSync(fileURLToPath(metaUrl));
-  } catch {
-    same = false;
-  }
-  if (!same) return;
-  void runMainCli(main, process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

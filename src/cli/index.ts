@@ -14,7 +14,7 @@ import { register as registerPipeline } from "./pipeline.js";
 import { register as registerSchedule } from "./schedule.js";
 import { register as registerCoverage } from "./coverage.js";
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command("lake")
     .description("Data-lake ETL: sensor data through raw → standardized → ready → published, with a catalog and a compare loop")
     .enablePositionalOptions()

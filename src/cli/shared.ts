@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { UsageError } from "../support/errors.js";
 import type { LakeEventBus } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
-import type { BlockStore } from "../orchestration/blocks.js";
+import type { BlockStore } from "../support/block-store.js";
 import type { SourceRegistry } from "../support/registry.js";
 import type { PipelineLeases } from "../orchestration/pipeline-run.js";
 import type { BlockProgress } from "../orchestration/block-runner.js";

@@ -7,7 +7,7 @@
  */
 import pLimit from "p-limit";
 import { ConfigError } from "../support/errors.js";
-import type { BlockStore } from "./blocks.js";
+import type { BlockStore } from "../support/block-store.js";
 import { blockSource, isDone } from "./blocks.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import { rangeDays, selectStages } from "./pipelines.js";

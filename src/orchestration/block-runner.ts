@@ -7,7 +7,7 @@ import { parseOptions, runApp } from "../support/etl-app.js";
 import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import type { RunSummary } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
-import type { BlockCounts, BlockKey, BlockStatus, BlockStore, LeaseRecord } from "./blocks.js";
+import type { BlockCounts, BlockKey, BlockStatus, BlockStore, LeaseRecord } from "../support/block-store.js";
 import type { SourceRegistry } from "../support/registry.js";
 
 export interface BlockEnv {
@@ -52,7 +52,7 @@ export const NO_COUNTS: BlockCounts = { processed: 0, skipped: 0, failed: 0, rec
 const MAX_MESSAGE = 2_000;
 
 /** A stage run's summary → block status: failures → failed; nothing processed or skipped → no-data. */
-export function statusOf(summary: RunSummary): { status: BlockStatus; message: string | null } {
+function statusOf(summary: RunSummary): { status: BlockStatus; message: string | null } {
   if (summary.failed > 0) {
     const text = summary.failures.slice(0, 5).map((f) => `${f.item}: ${f.error}`).join("; ");
     const more = summary.failures.length > 5 ? ` (+${summary.failures.length - 5} more)` : "";
@@ -71,7 +71,7 @@ export function blockCommand(key: BlockKey, force: boolean): string {
  * Holds a lease while fn runs: acquire (refused → undefined), renew every third of the lease, release at the end.
  * onLost is told when a renewal finds the lease gone (the run went on longer than the lease without heartbeats).
  */
-export async function withLease<T>(
+async function withLease<T>(
   env: BlockEnv,
   key: BlockKey,
   fn: () => Promise<T>,

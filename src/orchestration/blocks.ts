@@ -10,9 +10,7 @@ import type * as z from "zod/mini";
 import type { DriverModule } from "../drivers/define.js";
 import { ConfigError } from "../support/errors.js";
 import type { LakeRuntime } from "../support/runtime.js";
-
-export const BLOCK_STATUSES = ["pending", "running", "succeeded", "no-data", "failed"] as const;
-export type BlockStatus = (typeof BLOCK_STATUSES)[number];
+import type { BlockStore } from "../support/block-store.js";
 
 /** Finished well: later stages of the day may run, --incomplete-only leaves it alone. */
 export function isDone(status: string | undefined): boolean {
@@ -27,82 +25,11 @@ export function blockSource(code: string, debug: boolean): string {
   return debug ? `${code}@debug` : code;
 }
 
-export interface BlockKey {
-  source: string;
-  /** Entry name of the stage, e.g. "wt-ready". */
-  stage: string;
-  /** Local day, YYYY-MM-DD. */
-  day: string;
-}
-
-export interface BlockCounts {
-  processed: number;
-  skipped: number;
-  failed: number;
-  records: number;
-}
-
-export interface BlockRecord extends BlockKey, BlockCounts {
-  status: BlockStatus;
-  message: string | null;
-  /** Times the block was started. */
-  attempts: number;
-  /** Who ran it last (host:pid:…). */
-  owner: string | null;
-  /** Epoch ms. */
-  startedAt: number | null;
-  finishedAt: number | null;
-  updatedAt: number;
-}
-
-export interface LeaseRecord extends BlockKey {
-  owner: string;
-  acquiredAt: number;
-  expiresAt: number;
-}
-
-export type LeaseResult = { acquired: true } | { acquired: false; holder: LeaseRecord | undefined };
-
-export interface BlockQuery {
-  source: string;
-  stage?: string;
-  /** Inclusive first day. */
-  from?: string;
-  /** Exclusive last day. */
-  to?: string;
-}
-
-export interface BlockStore {
-  readonly driverName: string;
-  list(q: BlockQuery): Promise<BlockRecord[]>;
-  get(key: BlockKey): Promise<BlockRecord | undefined>;
-  /** Queued (enqueue): a running block is left as is. */
-  markPending(key: BlockKey, now: number, message?: string): Promise<void>;
-  /** Started by owner: attempts + 1, counts and message cleared. */
-  markRunning(key: BlockKey, owner: string, now: number): Promise<void>;
-  markFinished(key: BlockKey, result: { status: BlockStatus; message: string | null; counts: BlockCounts }, now: number): Promise<void>;
-  /**
-   * Takes the block's lease atomically (one INSERT … ON CONFLICT DO UPDATE … WHERE expired or ours): refused while
-   * another owner's lease has not expired.
-   */
-  acquireLease(key: BlockKey, owner: string, now: number, ttlMs: number): Promise<LeaseResult>;
-  /** Extends our lease; false when it is no longer ours (it expired and someone took it). */
-  renewLease(key: BlockKey, owner: string, now: number, ttlMs: number): Promise<boolean>;
-  releaseLease(key: BlockKey, owner: string): Promise<void>;
-  leases(q: { source?: string }): Promise<LeaseRecord[]>;
-  close(): Promise<void>;
-}
-
-export interface BlockDriverOptions {
-  /** Read only: create no table, write nothing (dry runs). */
-  readOnly: boolean;
-}
-
 type BlockDriverModule = DriverModule<BlockStore>;
 type BlockDriverFactory = (readOnly: boolean) => BlockDriverModule;
 
 /** Block store drivers, loaded lazily (pg loads only for the postgres store). */
-export const blockDrivers: Record<string, () => Promise<{ default: BlockDriverFactory }>> = {
+const blockDrivers: Record<string, () => Promise<{ default: BlockDriverFactory }>> = {
   sqlite: () => import("../drivers/blocks/sqlite.js"),
   postgres: () => import("../drivers/blocks/postgres.js"),
   memory: () => import("../drivers/blocks/memory.js"),
@@ -152,7 +79,7 @@ export async function openBlockStore(runtime: LakeRuntime, opts: { readOnly?: bo
 }
 
 /** A store with nothing in it that refuses writes (dry run on a lake without a database yet). */
-export function emptyStore(): BlockStore {
+function emptyStore(): BlockStore {
   const refuse = async (): Promise<never> => {
     throw new Error("read-only block store: nothing may be written in a dry run");
   };

@@ -43,7 +43,7 @@ export interface CoverageReport {
  * Which layers a source's stages write, from their declarations: the target layer; an Aggregate stage →
  * aggregated; a publish stage → published (its catalog rows live in the public repository).
  */
-export function applicableLayers(source: SourceDefinition): Layer[] {
+function applicableLayers(source: SourceDefinition): Layer[] {
   const out = new Set<Layer>();
   for (const { decl } of source.stages) {
     if (decl.perfmet === "Aggregate") out.add("aggregated");
@@ -53,7 +53,7 @@ export function applicableLayers(source: SourceDefinition): Layer[] {
   return LAYERS.filter((l) => out.has(l));
 }
 
-export function coverageDays(from: string, to: string, zone: string): string[] {
+function coverageDays(from: string, to: string, zone: string): string[] {
   const start = parseDay(from, zone, "--from");
   const end = parseDay(to, zone, "--to");
   if (end < start) throw new UsageError(`--to ${to} is before --from ${from}; --to is exclusive and must not precede --from`);

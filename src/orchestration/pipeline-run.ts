@@ -25,14 +25,14 @@ export interface StageResult {
 }
 
 /** Windows longer than this are not leased day by day (e.g. -r 0 = since 2000); the run goes on unleased. */
-export const MAX_LEASED_DAYS = 400;
+const MAX_LEASED_DAYS = 400;
 
 export interface PipelineLeases extends Omit<WindowLeaseOptions, "now"> {
   now?: () => number;
 }
 
 /** The days a stage run covers: its window, up to today when open-ended. */
-export function windowDays(app: ETLApp): string[] {
+function windowDays(app: ETLApp): string[] {
   const start = app.window.start;
   if (!start) return [];
   const end = app.window.end ?? app.today();

@@ -33,14 +33,14 @@ export function selectStages(pipeline: SourceDefinition, only?: string[], skip?:
 }
 
 /** "1d", "7d", "7" → days. */
-export function parseInterval(text: string): number {
+function parseInterval(text: string): number {
   const m = /^(\d+)\s*d?$/i.exec(text.trim());
   if (!m || Number(m[1]) < 1) throw new UsageError(`Malformed --interval "${text}": use a number of days such as 1d or 7d`);
   return Number(m[1]);
 }
 
 /** A day flag: YYYY-MM-DD, or N = N days before today's local midnight. */
-export function parseDayFlag(text: string, zone: string, clock: Clock, flag: string): DateTime {
+function parseDayFlag(text: string, zone: string, clock: Clock, flag: string): DateTime {
   const t = text.trim();
   if (/^\d{1,5}$/.test(t)) return addDays(todayMidnight(zone, clock), -Number(t));
   return parseDay(t, zone, flag);

@@ -16,7 +16,8 @@ import * as z from "zod/mini";
 import type { Job, Queue, Worker } from "bullmq";
 import { ConfigError } from "../support/errors.js";
 import type { LakeRuntime } from "../support/runtime.js";
-import { isDone, type BlockStore } from "./blocks.js";
+import type { BlockStore } from "../support/block-store.js";
+import { isDone } from "./blocks.js";
 import { runBlock, type BlockEnv, type BlockOutcome, type BlockProgress } from "./block-runner.js";
 import type { BackfillPlan } from "./backfill.js";
 import type { SourceRegistry } from "../support/registry.js";
@@ -70,7 +71,7 @@ function connection(s: QueueSettings) {
   return { url: s.url, maxRetriesPerRequest: null };
 }
 
-export function jobId(d: Pick<BlockJobData, "runId" | "source" | "stage" | "day">): string {
+function jobId(d: Pick<BlockJobData, "runId" | "source" | "stage" | "day">): string {
   return `${d.runId}.${d.source}.${d.stage}.${d.day}`;
 }
 

@@ -4,7 +4,7 @@
  * one day is held elsewhere, the ones taken are released and the whole set is tried again until waitMs runs out.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BlockKey, BlockStore, LeaseRecord } from "./blocks.js";
+import type { BlockKey, BlockStore, LeaseRecord } from "../support/block-store.js";
 
 export interface WindowLeaseOptions {
   store: BlockStore;

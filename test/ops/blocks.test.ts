@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BlockStore } from "../../src/orchestration/blocks.js";
+import type { BlockStore } from "../../src/support/block-store.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import { memoryBlockStore } from "../../src/drivers/blocks/memory.js";
 import { postgresBlockStore } from "../../src/drivers/blocks/postgres.js";
