@@ -12,7 +12,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
-import { ZodError } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { ConfigError } from "../support/errors.js";
 import { configSchema, type LakeConfig, type LakeConfigInput } from "./schema.js";
 import type { SecretSource } from "../drivers/define.js";
@@ -24,6 +25,10 @@ export interface LoadedConfig {
   /** The file read, when one was. */
   file?: string;
 }
+
+// zod/mini carries no messages of its own (every issue would read "Invalid input"); the English locale names what
+// was expected and what was found. Every schema of the project is checked in a process that has this module loaded.
+z.config(en());
 
 const DEFAULT_FILES = ["lake.config.yaml", "lake.config.yml", "lake.config.json"];
 
@@ -83,7 +88,7 @@ export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   return out;
 }
 
-export function formatZodError(err: ZodError, where: string): string {
+export function formatZodError(err: z.core.$ZodError, where: string): string {
   const lines = err.issues.map((issue) => {
     const at = issue.path.length ? issue.path.join(".") : "(top level)";
     return `  ${at}: ${issue.message}`;

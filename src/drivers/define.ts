@@ -3,7 +3,7 @@
  * `options` is a zod schema validated before create(); create receives the parsed options and a context that
  * gives secrets (env or secrets file, never logged) and the lake's zone/clock.
  */
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { Clock } from "../util/dates.js";
 
 export interface SecretSource {
@@ -25,11 +25,11 @@ export interface DriverContext {
   home: string;
 }
 
-export interface DriverModule<I, S extends z.ZodType = z.ZodType> {
+export interface DriverModule<I, S extends z.ZodMiniType = z.ZodMiniType> {
   options: S;
   create(options: z.infer<S>, ctx: DriverContext): I | Promise<I>;
 }
 
-export function defineDriver<I, S extends z.ZodType>(def: DriverModule<I, S>): DriverModule<I, S> {
+export function defineDriver<I, S extends z.ZodMiniType>(def: DriverModule<I, S>): DriverModule<I, S> {
   return def;
 }

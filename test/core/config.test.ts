@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadConfig, createSecretSource, validateConfig } from "../../src/config/load.js";
 import { createDriver } from "../../src/config/factory.js";
@@ -42,6 +42,32 @@ describe("configuration", () => {
     expect(() => validateConfig({ catalgo: {} }, "lake.config.yaml")).toThrow(/Unrecognized key.*catalgo/s);
     expect(() => validateConfig({ retry: { retries: "many" } }, "x")).toThrow(/retry\.retries/);
     expect(() => loadConfig({ file: "/nope/lake.yaml", env: {} })).toThrow(/does not exist/);
+  });
+
+  it("says what was expected and what was found (zod/mini with the English messages)", async () => {
+    expect(() => validateConfig({ retry: { retries: "many" } }, "lake.config.yaml")).toThrow(
+      "Invalid configuration in lake.config.yaml:\n  retry.retries: Invalid input: expected number, received string",
+    );
+    expect(() => validateConfig({ blocks: { leaseMs: 5 } }, "x")).toThrow("blocks.leaseMs: Too small: expected number to be >=100");
+    expect(() => validateConfig({ schedule: { "wt-ready": { time: "25:00" } } }, "x")).toThrow("schedule.wt-ready.time: expected HH:MM (24 h)");
+    await expect(createDriver("storage", { driver: "s3", options: { endpoint: "not a url", queueSize: 99 } }, ctx(tempDir()))).rejects.toThrow(
+      "Invalid configuration in storage.options (driver s3):\n  endpoint: Invalid URL\n  queueSize: Too big: expected number to be <=32",
+    );
+  });
+
+  it("imports zod only as a namespace of zod/mini (the classic API and a named `z` import do not tree-shake)", () => {
+    const root = path.resolve(import.meta.dirname, "../..");
+    const allowed = new Set(['import * as z from "zod/mini";', 'import type * as z from "zod/mini";', 'import en from "zod/v4/locales/en.js";']);
+    const other: string[] = [];
+    for (const dir of ["src", "test", "bench"]) {
+      for (const f of readdirSync(path.join(root, dir), { recursive: true }) as string[]) {
+        if (!f.endsWith(".ts")) continue;
+        for (const line of readFileSync(path.join(root, dir, f), "utf8").split("\n")) {
+          if (/^import\b.*\bfrom\s+["']zod[/"']/.test(line) && !allowed.has(line.trim())) other.push(`${dir}/${f}: ${line}`);
+        }
+      }
+    }
+    expect(other).toEqual([]);
   });
 
   it("names the unknown driver and the known ones", async () => {

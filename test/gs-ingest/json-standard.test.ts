@@ -7,10 +7,11 @@ import { fixedClock } from "../../src/util/dates.js";
 import { DateTime } from "luxon";
 import { demoDevices, zoneVehicles, type SimDevice } from "../../src/sources/gs/simulate.js";
 import { parseTimestampMs } from "../../src/sources/gs/assemble.js";
-import { main as gsReady } from "../../src/entries/gs-ready.js";
+import gsSource from "../../src/sources/gs/source.js";
 import { makeHarness, RAW, STD, type Harness } from "./harness.js";
 
 const READY = "atd-datalake-ready";
+const gsReady = gsSource.stage("gs-ready").main;
 
 const [V8, V7, V4] = demoDevices({ vehiclesPerZonePerDay: 24, zonesPerDevice: 3 }) as [SimDevice, SimDevice, SimDevice];
 const DAYS = ["2024-11-16", "2024-11-17", "2024-11-18", "2024-11-19"];
@@ -158,7 +159,7 @@ describe("gs-json-standard", () => {
     h = await makeHarness({ devices: [{ device: V8, days: DAYS }], now: "2024-11-18T10:00:00-06:00" });
     await h.insert({ start_date: "2024-11-16" }); // stores unit data dated 11-18 (days 16, 17)
     const later = new LakeRuntime(h.runtime.config, h.dir, { storage: h.storage, catalog: h.catalog, perfmet: h.perfmet, unitdata: { driverName: "t", devices: async () => h!.inventory } }, { clock: fixedClock("2024-11-20T10:00:00-06:00"), events: h.runtime.events });
-    const { main } = await import("../../src/entries/gs-insert-lake.js");
+    const { main } = (await import("../../src/sources/gs/source.js")).default.stage("gs-insert-lake");
     await main({ start_date: "2024-11-16" }, { runtime: later }); // days 18, 19 and unit data dated 11-20
     const unitWrites = writes(h, /unit_data/);
     const s = await h.standard({ start_date: "2024-11-16", end_date: "2024-11-20" });

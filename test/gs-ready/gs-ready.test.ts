@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { SKIP_NEXT_MISSING, SKIP_PREV_MISSING, main } from "../../src/entries/gs-ready.js";
 import { DateTime } from "luxon";
+import { SKIP_NEXT_MISSING, SKIP_PREV_MISSING } from "../../src/sources/gs/source.js";
 import { SiteFiles } from "../../src/sources/gs/assemble.js";
 import { Catalog } from "../../src/support/catalog.js";
-import { Storage } from "../../src/support/storage.js";
 import { BURNET, FIXTURES, LOOP360, NOWHERE, REPO, Z1, Z2, ZONE, makeLake, type TestLake } from "./harness.js";
+import gsSource from "../../src/sources/gs/source.js";
+const main = gsSource.stage("gs-ready").main;
 
 const day = (d: string, extra: Record<string, unknown> = {}) => ({ start_date: d, end_date: d, ...extra });
 const countsName = (base: string, d: string) => `${base}_gs_${d}_counts.json`;
@@ -168,7 +169,8 @@ describe("gs-ready: which site file", () => {
   it("the one captured nearest to the day, the later one on a tie, with a warning beyond the horizon (same rule as gs-json-standard)", async () => {
     const lake = makeLake();
     await lake.loadFixtures((n) => n.includes(`${BURNET}_gs_`) && n.includes("_site"));
-    const sites = new SiteFiles(new Storage(lake.storage, REPO.standardized, "gs", new Catalog(lake.catalog, "gs", { zone: ZONE })));
+    const catalog = new Catalog(lake.catalog, "gs", { zone: ZONE });
+    const sites = new SiteFiles({ list: (q = {}) => catalog.list(REPO.standardized, q), read: (p) => lake.storage.get(REPO.standardized, p) });
     const dated = async (d: string) => {
       const c = await sites.forDay(BURNET, DateTime.fromISO(d, { zone: ZONE }));
       return [c?.entry.collectionDate.toISODate(), c?.daysFromDay];
@@ -209,7 +211,7 @@ describe("gs-ready: runs", () => {
     await lake.loadFixtures((n) => !n.includes("unit_data"));
     const s = await main(day("2024-06-01"), { runtime: lake.runtime });
     expect(s.failed).toBe(3);
-    expect(s.failures[0]!.item).toBe(`${BURNET}/counts.json/2024-06-01`);
+    expect(s.failures[0]!.item).toBe(`${BURNET}/2024-06-01`);
     expect(s.failures[0]!.error).toMatch(/No unit data dated after 2024-06-01/);
   });
 
@@ -219,7 +221,7 @@ describe("gs-ready: runs", () => {
     await lake.put(REPO.standardized, `${BURNET}_gs_2024-06-01_${Z2}.json`, '{"header": {"version": 8}, "data": [{"timestamp_adj": ');
     const s = await main(day("2024-06-01"), { runtime: lake.runtime });
     expect(s.failed).toBe(1);
-    expect(s.failures[0]!.item).toBe(`${BURNET}/counts.json/2024-06-01`);
+    expect(s.failures[0]!.item).toBe(`${BURNET}/2024-06-01`);
     expect(s.failures[0]!.error).toContain(`2024/06/01/gs/${BURNET}_gs_2024-06-01_${Z2}.json`);
     expect(lake.rows(REPO.ready).map((r) => r.id_base)).toEqual([LOOP360, NOWHERE]);
   });

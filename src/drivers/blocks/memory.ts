@@ -1,5 +1,5 @@
 /** In-memory block store for tests and the memory catalog: the SQLite store on a private in-memory database. */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import { sqliteBlockStore } from "./sqlite.js";
 
@@ -9,6 +9,6 @@ export function memoryBlockStore() {
 
 export default (_readOnly: boolean) =>
   defineDriver({
-    options: z.object({}).strict(),
+    options: z.strictObject({}),
     create: () => memoryBlockStore(),
   });

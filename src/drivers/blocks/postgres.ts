@@ -4,7 +4,7 @@
  * postgres catalog). Tables are created on first use under an advisory lock, so two workers starting together do not
  * race.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver, type DriverContext } from "../define.js";
 import { ConfigError, TransientError } from "../../support/errors.js";
 import { blocksDdl, SqlBlockStore, type SqlExecutor } from "./sql-store.js";
@@ -13,15 +13,13 @@ const IDENT = /^[a-z_][a-z0-9_]*$/;
 /** SQLSTATE classes worth a retry: connection exceptions, serialization failures, too many connections. */
 const TRANSIENT_CODES = /^(08|40|53)/;
 
-const options = z
-  .object({
-    url: z.string().optional(),
-    connectionString: z.string().optional(),
-    schema: z.string().regex(IDENT, "a lower-case SQL identifier").default("lake_ops"),
-    /** Connections in the pool. */
-    poolSize: z.number().int().min(1).default(4),
-  })
-  .strict();
+const options = z.strictObject({
+  url: z.optional(z.string()),
+  connectionString: z.optional(z.string()),
+  schema: z._default(z.string().check(z.regex(IDENT, "a lower-case SQL identifier")), "lake_ops"),
+  /** Connections in the pool. */
+  poolSize: z._default(z.int().check(z.minimum(1)), 4),
+});
 
 function connectionString(o: z.infer<typeof options>, ctx: DriverContext): string {
   const url = o.url ?? o.connectionString ?? ctx.secrets.get("CATALOG_PG_URL") ?? ctx.secrets.get("PG_URL");

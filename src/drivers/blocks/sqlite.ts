@@ -3,7 +3,7 @@
  * through the process-wide shared connection. Several processes may use the file at once (WAL, busy timeout).
  */
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import { closeSqlite, openSqlite } from "../sqlite-db.js";
 import { blocksDdl, SqlBlockStore, type SqlExecutor } from "./sql-store.js";
@@ -30,6 +30,6 @@ export function sqliteBlockStore(file: string, readOnly = false, name = "sqlite"
 
 export default (readOnly: boolean) =>
   defineDriver({
-    options: z.object({ path: z.string().optional() }).strict(),
+    options: z.strictObject({ path: z.optional(z.string()) }),
     create: (o, ctx) => sqliteBlockStore(path.resolve(ctx.baseDir, o.path ?? path.join(ctx.home, "catalog.sqlite")), readOnly),
   });

@@ -1,5 +1,5 @@
 /** In-memory catalog for tests. */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord } from "../../support/drivers.js";
 import { compareRecords, primaryKey, recordMatches } from "./filter.js";
@@ -29,6 +29,6 @@ export class MemoryCatalog implements CatalogDriver {
 }
 
 export default defineDriver({
-  options: z.object({ maxRowsPerRequest: z.number().int().positive().optional() }).strict(),
+  options: z.strictObject({ maxRowsPerRequest: z.optional(z.int().check(z.positive())) }),
   create: (o) => new MemoryCatalog({ maxRowsPerRequest: o.maxRowsPerRequest ?? 10_000, maxUpsertBatch: 10_000 }),
 });

@@ -3,7 +3,7 @@
  * Keyset paging on (collection_date, id_base, id_ext); upserts are INSERT … ON CONFLICT in batches, all in one
  * transaction, so a refused row leaves nothing half-written. `ensureSchema` creates the schema and table.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord, TextFilter } from "../../support/drivers.js";
 import { TerminalError } from "../../support/errors.js";
@@ -14,24 +14,22 @@ export const DRIVER_NAME = "postgres";
 const COLUMNS = ["repository", "data_source", "id_base", "id_ext", "pointer", "collection_date", "collection_end", "processing_date", "metadata"] as const;
 const MAX_BATCH = Math.floor(65_535 / COLUMNS.length);
 
-export const postgresCatalogOptions = z
-  .object({
-    /** postgres://user:password@host:5432/database; else the secret CATALOG_PG_URL, then PG_URL. */
-    connectionString: z.string().min(1).optional(),
-    /** @default "api" */
-    schema: z.string().min(1).default("api"),
-    /** @default "data_lake_cat" */
-    table: z.string().min(1).default("data_lake_cat"),
-    /** Rows fetched per statement while paging. @default 1000 */
-    pageSize: z.number().int().min(1).default(1000),
-    /** Rows per INSERT statement. @default 1000 */
-    upsertBatch: z.number().int().min(1).max(MAX_BATCH).default(1000),
-    /** Create the schema and table when missing (the login needs CREATE). @default false */
-    ensureSchema: z.boolean().default(false),
-    /** Pool size. @default 4 */
-    maxConnections: z.number().int().min(1).default(4),
-  })
-  .strict();
+export const postgresCatalogOptions = z.strictObject({
+  /** postgres://user:password@host:5432/database; else the secret CATALOG_PG_URL, then PG_URL. */
+  connectionString: z.optional(z.string().check(z.minLength(1))),
+  /** @default "api" */
+  schema: z._default(z.string().check(z.minLength(1)), "api"),
+  /** @default "data_lake_cat" */
+  table: z._default(z.string().check(z.minLength(1)), "data_lake_cat"),
+  /** Rows fetched per statement while paging. @default 1000 */
+  pageSize: z._default(z.int().check(z.minimum(1)), 1000),
+  /** Rows per INSERT statement. @default 1000 */
+  upsertBatch: z._default(z.int().check(z.minimum(1), z.maximum(MAX_BATCH)), 1000),
+  /** Create the schema and table when missing (the login needs CREATE). @default false */
+  ensureSchema: z._default(z.boolean(), false),
+  /** Pool size. @default 4 */
+  maxConnections: z._default(z.int().check(z.minimum(1)), 4),
+});
 export type PostgresCatalogOptions = z.infer<typeof postgresCatalogOptions>;
 
 interface Row {

@@ -3,7 +3,7 @@
  * the limit is forwarded (B4), queries page by offset past the server's max-rows cap (B21), and metadata and
  * collection_end are written (B6). The JWT comes from the secret CATALOG_KEY and is never logged.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord, TextFilter } from "../../support/drivers.js";
 import { TerminalError } from "../../support/errors.js";
@@ -28,12 +28,11 @@ const PRIMARY_KEY = "collection_date,repository,data_source,id_base,id_ext";
 /** Dates per DELETE request (one `in` list in the URL). */
 const DELETE_DATES_PER_REQUEST = 100;
 
-export const postgrestCatalogOptions = postgrestConnectionOptions
-  .extend({
-    /** @default "data_lake_cat" */
-    table: z.string().min(1).default("data_lake_cat"),
-  })
-  .strict();
+export const postgrestCatalogOptions = z.strictObject({
+  ...postgrestConnectionOptions.shape,
+  /** @default "data_lake_cat" */
+  table: z._default(z.string().check(z.minLength(1)), "data_lake_cat"),
+});
 export type PostgrestCatalogOptions = z.infer<typeof postgrestCatalogOptions>;
 
 interface Row {

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import type Database from "better-sqlite3";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord } from "../../support/drivers.js";
 import { closeSqlite, openSqlite } from "../sqlite-db.js";
@@ -152,11 +152,9 @@ function toRecord(r: Row): CatalogRecord {
 }
 
 export default defineDriver({
-  options: z
-    .object({
-      /** Database file (default <home>/catalog.sqlite). */
-      path: z.string().optional(),
-    })
-    .strict(),
+  options: z.strictObject({
+    /** Database file (default <home>/catalog.sqlite). */
+    path: z.optional(z.string()),
+  }),
   create: (o, ctx) => new SqliteCatalog(path.resolve(ctx.baseDir, o.path ?? path.join(ctx.home, "catalog.sqlite"))),
 });

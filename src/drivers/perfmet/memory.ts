@@ -1,5 +1,5 @@
 /** In-memory perfmet for tests; keeps production and debug tables apart. */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { PerfmetDriver, PerfmetJob, PerfmetObs } from "../../support/drivers.js";
 import { jobKey, obsKey, perfmetTables } from "./tables.js";
@@ -48,6 +48,6 @@ export class MemoryPerfmet implements PerfmetDriver {
 }
 
 export default defineDriver({
-  options: z.object({}).strict(),
+  options: z.strictObject({}),
   create: (_o, ctx) => new MemoryPerfmet(ctx.debug),
 });

@@ -3,7 +3,7 @@
  * run is a debug run (the original wrote debug runs into production, B24). Reads page past the server's max-rows
  * cap (B21). The JWT comes from the secret CATALOG_KEY (as in the original) unless keySecret names another.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { PerfmetDriver, PerfmetJob, PerfmetObs } from "../../support/drivers.js";
 import { TerminalError } from "../../support/errors.js";
@@ -28,14 +28,13 @@ const OBS_KEY = "collection_date,data_source,data_type,sensor_name";
 const JOB_COLUMNS = "data_source,stage,seconds,records,processing_date,collection_start,collection_end";
 const OBS_COLUMNS = "data_source,sensor_name,data_type,data,expected,collection_date,timestamp_min,timestamp_max";
 
-export const postgrestPerfmetOptions = postgrestConnectionOptions
-  .extend({
-    /** Job table; debug runs use `<jobTable>_test`. @default "etl_perfmet_job" */
-    jobTable: z.string().min(1).default("etl_perfmet_job"),
-    /** Observation table; debug runs use `<obsTable>_test`. @default "etl_perfmet_obs" */
-    obsTable: z.string().min(1).default("etl_perfmet_obs"),
-  })
-  .strict();
+export const postgrestPerfmetOptions = z.strictObject({
+  ...postgrestConnectionOptions.shape,
+  /** Job table; debug runs use `<jobTable>_test`. @default "etl_perfmet_job" */
+  jobTable: z._default(z.string().check(z.minLength(1)), "etl_perfmet_job"),
+  /** Observation table; debug runs use `<obsTable>_test`. @default "etl_perfmet_obs" */
+  obsTable: z._default(z.string().check(z.minLength(1)), "etl_perfmet_obs"),
+});
 export type PostgrestPerfmetOptions = z.infer<typeof postgrestPerfmetOptions>;
 
 /** A row as PostgREST sends it: timestamps as ISO text. */

@@ -1,7 +1,7 @@
 /** SQLite perfmet (the embedded default): job and observation tables with the PostgreSQL primary keys. */
 import path from "node:path";
 import type Database from "better-sqlite3";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { PerfmetDriver, PerfmetJob, PerfmetObs } from "../../support/drivers.js";
 import { closeSqlite, openSqlite } from "../sqlite-db.js";
@@ -80,6 +80,6 @@ export class SqlitePerfmet implements PerfmetDriver {
 }
 
 export default defineDriver({
-  options: z.object({ path: z.string().optional() }).strict(),
+  options: z.strictObject({ path: z.optional(z.string()) }),
   create: (o, ctx) => new SqlitePerfmet(path.resolve(ctx.baseDir, o.path ?? path.join(ctx.home, "perfmet.sqlite")), ctx.debug),
 });

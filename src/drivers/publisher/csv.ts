@@ -11,7 +11,7 @@
 import { appendFile, mkdir, open, rename, rm, stat, truncate } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { PublisherDriver, PublishRow, PublishValue } from "../../support/drivers.js";
 import { ConfigError, TerminalError } from "../../support/errors.js";
@@ -20,14 +20,12 @@ import { fieldAt, fieldCount, recordFields, rewriteRecords, scanRecords, type Re
 
 export const DRIVER_NAME = "csv";
 
-export const csvPublisherOptions = z
-  .object({
-    /** Folder of the dataset files; relative paths resolve against the config's folder. @default <home>/published */
-    dir: z.string().optional(),
-    /** Rows per upsert call the framework sends (each call makes at most one pass over the file). @default 10000 */
-    maxRowsPerRequest: z.number().int().positive().default(10_000),
-  })
-  .strict();
+export const csvPublisherOptions = z.strictObject({
+  /** Folder of the dataset files; relative paths resolve against the config's folder. @default <home>/published */
+  dir: z.optional(z.string()),
+  /** Rows per upsert call the framework sends (each call makes at most one pass over the file). @default 10000 */
+  maxRowsPerRequest: z._default(z.int().check(z.positive()), 10_000),
+});
 
 /** A dataset name becomes a file name: letters, digits, dot, dash, underscore only. */
 const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

@@ -14,7 +14,7 @@
  * 401/403/404 → ConfigError) and the framework's withRetry does the rest.
  */
 import { createRequire } from "node:module";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { PublisherDriver, PublishRow } from "../../support/drivers.js";
 import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
@@ -29,16 +29,16 @@ const DATA_SITE = /^[a-z0-9-_.]+(:[0-9]+)?$/i;
 /** Dataset ids go into the URL path: a Socrata 4x4 ("i626-g7ub") or a test name ("i626-g7ub-test"). */
 const DATASET_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-export const socrataOptions = z
-  .object({
-    /** Data site, host[:port], without scheme (soda-js always uses https). @example "data.austintexas.gov" */
-    domain: z.string().regex(DATA_SITE, "a host name with an optional :port, no scheme or path (e.g. data.austintexas.gov)"),
-    /** A request with no answer within this many ms fails with a TransientError. @default 120000 */
-    timeoutMs: z.number().int().positive().default(120_000),
-    /** Rows per upsert request (lower it when Socrata answers 413). @default 10000 */
-    rowsPerUpsert: z.number().int().positive().max(SOCRATA_ROWS_PER_UPSERT).default(SOCRATA_ROWS_PER_UPSERT),
-  })
-  .strict();
+export const socrataOptions = z.strictObject({
+  /** Data site, host[:port], without scheme (soda-js always uses https). @example "data.austintexas.gov" */
+  domain: z
+    .string()
+    .check(z.regex(DATA_SITE, "a host name with an optional :port, no scheme or path (e.g. data.austintexas.gov)")),
+  /** A request with no answer within this many ms fails with a TransientError. @default 120000 */
+  timeoutMs: z._default(z.int().check(z.positive()), 120_000),
+  /** Rows per upsert request (lower it when Socrata answers 413). @default 10000 */
+  rowsPerUpsert: z._default(z.int().check(z.positive(), z.maximum(SOCRATA_ROWS_PER_UPSERT)), SOCRATA_ROWS_PER_UPSERT),
+});
 export type SocrataOptions = z.infer<typeof socrataOptions>;
 
 export interface SocrataCredentials {

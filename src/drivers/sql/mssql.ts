@@ -10,39 +10,37 @@
  * deadlocks → TransientError; refused logins → ConfigError; SQL errors → TerminalError.
  */
 import sql from "mssql";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { SqlDriver } from "../../support/drivers.js";
 import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
 
 export const DRIVER_NAME = "mssql";
 
-export const mssqlOptions = z
-  .object({
-    /** Host name or address of the SQL Server. */
-    server: z.string().min(1),
-    /** TCP port. @default 1433 */
-    port: z.number().int().min(1).max(65535).default(1433),
-    /** Database holding the tables (the original's WT_DB_NAME, missing from its template: B10). */
-    database: z.string().min(1).optional(),
-    /** Login name; the secret named by userSecret is used when absent. */
-    user: z.string().min(1).optional(),
-    /** Secret holding the login name when `user` is absent. @default "WT_DB_USER" */
-    userSecret: z.string().min(1).default("WT_DB_USER"),
-    /** Secret holding the password. @default "WT_DB_PASSWORD" */
-    passwordSecret: z.string().min(1).default("WT_DB_PASSWORD"),
-    /** TLS to the server. @default true */
-    encrypt: z.boolean().default(true),
-    /** Accept a self-signed server certificate (on-premises servers often have one). @default false */
-    trustServerCertificate: z.boolean().default(false),
-    /** Connecting (TCP + TLS + login) must finish within this many ms. @default 15000 */
-    connectTimeoutMs: z.number().int().positive().default(15_000),
-    /** One statement must finish within this many ms. @default 60000 */
-    requestTimeoutMs: z.number().int().positive().default(60_000),
-    /** Pool size. @default 4 */
-    maxConnections: z.number().int().min(1).default(4),
-  })
-  .strict();
+export const mssqlOptions = z.strictObject({
+  /** Host name or address of the SQL Server. */
+  server: z.string().check(z.minLength(1)),
+  /** TCP port. @default 1433 */
+  port: z._default(z.int().check(z.minimum(1), z.maximum(65535)), 1433),
+  /** Database holding the tables (the original's WT_DB_NAME, missing from its template: B10). */
+  database: z.optional(z.string().check(z.minLength(1))),
+  /** Login name; the secret named by userSecret is used when absent. */
+  user: z.optional(z.string().check(z.minLength(1))),
+  /** Secret holding the login name when `user` is absent. @default "WT_DB_USER" */
+  userSecret: z._default(z.string().check(z.minLength(1)), "WT_DB_USER"),
+  /** Secret holding the password. @default "WT_DB_PASSWORD" */
+  passwordSecret: z._default(z.string().check(z.minLength(1)), "WT_DB_PASSWORD"),
+  /** TLS to the server. @default true */
+  encrypt: z._default(z.boolean(), true),
+  /** Accept a self-signed server certificate (on-premises servers often have one). @default false */
+  trustServerCertificate: z._default(z.boolean(), false),
+  /** Connecting (TCP + TLS + login) must finish within this many ms. @default 15000 */
+  connectTimeoutMs: z._default(z.int().check(z.positive()), 15_000),
+  /** One statement must finish within this many ms. @default 60000 */
+  requestTimeoutMs: z._default(z.int().check(z.positive()), 60_000),
+  /** Pool size. @default 4 */
+  maxConnections: z._default(z.int().check(z.minimum(1)), 4),
+});
 export type MssqlOptions = z.infer<typeof mssqlOptions>;
 
 // --- The mssql surface used (an in-process stand-in implements it in tests) ---

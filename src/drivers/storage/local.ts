@@ -8,7 +8,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { ObjectInfo, StorageDriver } from "../../support/drivers.js";
 import { NotFoundError, TerminalError } from "../../support/errors.js";
@@ -109,11 +109,9 @@ export class LocalStorage implements StorageDriver {
 }
 
 export default defineDriver({
-  options: z
-    .object({
-      /** Folder holding one sub-folder per repository (default <home>/lake). */
-      root: z.string().optional(),
-    })
-    .strict(),
+  options: z.strictObject({
+    /** Folder holding one sub-folder per repository (default <home>/lake). */
+    root: z.optional(z.string()),
+  }),
   create: (o, ctx) => new LocalStorage(path.resolve(ctx.baseDir, o.root ?? path.join(ctx.home, "lake"))),
 });

@@ -1,6 +1,6 @@
 /** In-memory storage for tests: repository → key → bytes. */
 import { Readable } from "node:stream";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
 import type { ObjectInfo, StorageDriver } from "../../support/drivers.js";
 import { NotFoundError } from "../../support/errors.js";
@@ -51,6 +51,6 @@ export class MemoryStorage implements StorageDriver {
 }
 
 export default defineDriver({
-  options: z.object({}).strict(),
+  options: z.strictObject({}),
   create: () => new MemoryStorage(),
 });

@@ -18,7 +18,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver, type DriverContext } from "../define.js";
 import type { ObjectInfo, StorageDriver } from "../../support/drivers.js";
 import { ConfigError, NotFoundError, TerminalError } from "../../support/errors.js";
@@ -30,28 +30,26 @@ const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** DeleteObjects takes at most 1,000 keys per request. */
 const MAX_BULK_DELETE = 1000;
 
-export const s3Options = z
-  .object({
-    /** Custom endpoint for S3-compatible servers, e.g. "http://127.0.0.1:58080"; omit for AWS. */
-    endpoint: z.string().url().optional(),
-    /** @default "us-east-1" */
-    region: z.string().min(1).default("us-east-1"),
-    /** Path-style URLs (endpoint/bucket/key); most non-AWS servers need it. @default false */
-    forcePathStyle: z.boolean().default(false),
-    /** Bucket name = bucketPrefix + repository. @default "" */
-    bucketPrefix: z.string().default(""),
-    /** WHEN_SUPPORTED (AWS default: CRC32 headers, aws-chunked streams) or WHEN_REQUIRED (older S3 servers). */
-    checksumMode: z.enum(["WHEN_SUPPORTED", "WHEN_REQUIRED"]).default("WHEN_SUPPORTED"),
-    /** Adds Content-MD5 to DeleteObjects (Swift, Ceph, older MinIO refuse it without). @default false */
-    contentMd5ForDeletes: z.boolean().default(false),
-    /** Create a missing bucket on first use instead of failing with a ConfigError. @default false */
-    createBuckets: z.boolean().default(false),
-    /** Bodies larger than this, and every stream, go up in parts of this size. @default 8 MiB */
-    partSize: z.number().int().min(MIN_PART_SIZE).default(8 * 1024 * 1024),
-    /** Parts uploaded at once per object. @default 4 */
-    queueSize: z.number().int().min(1).max(32).default(4),
-  })
-  .strict();
+export const s3Options = z.strictObject({
+  /** Custom endpoint for S3-compatible servers, e.g. "http://127.0.0.1:58080"; omit for AWS. */
+  endpoint: z.optional(z.url()),
+  /** @default "us-east-1" */
+  region: z._default(z.string().check(z.minLength(1)), "us-east-1"),
+  /** Path-style URLs (endpoint/bucket/key); most non-AWS servers need it. @default false */
+  forcePathStyle: z._default(z.boolean(), false),
+  /** Bucket name = bucketPrefix + repository. @default "" */
+  bucketPrefix: z._default(z.string(), ""),
+  /** WHEN_SUPPORTED (AWS default: CRC32 headers, aws-chunked streams) or WHEN_REQUIRED (older S3 servers). */
+  checksumMode: z._default(z.enum(["WHEN_SUPPORTED", "WHEN_REQUIRED"]), "WHEN_SUPPORTED"),
+  /** Adds Content-MD5 to DeleteObjects (Swift, Ceph, older MinIO refuse it without). @default false */
+  contentMd5ForDeletes: z._default(z.boolean(), false),
+  /** Create a missing bucket on first use instead of failing with a ConfigError. @default false */
+  createBuckets: z._default(z.boolean(), false),
+  /** Bodies larger than this, and every stream, go up in parts of this size. @default 8 MiB */
+  partSize: z._default(z.int().check(z.minimum(MIN_PART_SIZE)), 8 * 1024 * 1024),
+  /** Parts uploaded at once per object. @default 4 */
+  queueSize: z._default(z.int().check(z.minimum(1), z.maximum(32)), 4),
+});
 export type S3Options = z.infer<typeof s3Options>;
 
 export class S3Storage implements StorageDriver {

@@ -12,11 +12,11 @@
  * Errors: 429/5xx/network/timeout → TransientError (the framework retries and re-raises after the last attempt:
  * fixes B20), 401/403 → ConfigError, other refusals → TerminalError.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
-import type { UnitDataDriver, UnitDevice } from "../../support/drivers.js";
+import type { DeviceRequest, UnitDataDriver, UnitDevice } from "../../support/drivers.js";
 import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
-import { deviceKeys, normaliseDevice } from "./normalise.js";
+import { normaliseDevice } from "./normalise.js";
 
 export const DRIVER_NAME = "knack";
 
@@ -25,43 +25,36 @@ export const KNACK_MAX_ROWS_PER_PAGE = 1000;
 /** Stops a server that keeps reporting more pages (1,000,000 records at the page cap). */
 const MAX_PAGES = 1000;
 
-const fieldMap = z.record(z.string(), z.string().regex(/^field_\d+$/, "a Knack field key such as field_884")).default({});
+const fieldKey = z.string().check(z.regex(/^field_\d+$/, "a Knack field key such as field_884"));
+const fieldMap = z._default(z.record(z.string(), fieldKey), {});
 
-export const knackOptions = z
-  .object({
-    /** Knack API base URL. @default "https://api.knack.com" */
-    baseUrl: z.string().url().default("https://api.knack.com"),
-    /** A request with no answer within this many ms fails with a TransientError. @default 30000 */
-    timeoutMs: z.number().int().positive().default(30_000),
-    /** Records per page (Knack allows at most 1000). @default 1000 */
-    rowsPerPage: z.number().int().positive().max(KNACK_MAX_ROWS_PER_PAGE).default(KNACK_MAX_ROWS_PER_PAGE),
-    /** The locations object. `fields` maps a label to its field key (label → "field_N"); unmapped labels come from the app metadata. */
-    locations: z.object({ object: z.string().default("object_11"), fields: fieldMap }).strict().prefault({}),
-    /** The sensors object (Bluetooth readers, Wavetronix radars), filtered per data source. */
-    sensors: z
-      .object({
-        object: z.string().default("object_56"),
-        filterField: z.string().default("field_884"),
-        /** data source → value of filterField. */
-        filterValues: z.record(z.string(), z.string()).default({ bt: "BLUETOOTH", wt: "RADAR" }),
-        fields: fieldMap,
-      })
-      .strict()
-      .prefault({}),
-    /** The GRIDSMART detectors object. */
-    detectors: z
-      .object({
-        object: z.string().default("object_98"),
-        filterField: z.string().default("field_2384"),
-        filterValue: z.union([z.string(), z.number(), z.boolean()]).default(1),
-        dataSource: z.string().default("gs"),
-        deviceType: z.string().default("GRIDSMART"),
-        fields: fieldMap,
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict();
+export const knackOptions = z.strictObject({
+  /** Knack API base URL. @default "https://api.knack.com" */
+  baseUrl: z._default(z.url(), "https://api.knack.com"),
+  /** A request with no answer within this many ms fails with a TransientError. @default 30000 */
+  timeoutMs: z._default(z.int().check(z.positive()), 30_000),
+  /** Records per page (Knack allows at most 1000). @default 1000 */
+  rowsPerPage: z._default(z.int().check(z.positive(), z.maximum(KNACK_MAX_ROWS_PER_PAGE)), KNACK_MAX_ROWS_PER_PAGE),
+  /** The locations object. `fields` maps a label to its field key (label → "field_N"); unmapped labels come from the app metadata. */
+  locations: z.prefault(z.strictObject({ object: z._default(z.string(), "object_11"), fields: fieldMap }), {}),
+  /** The sensors object (Bluetooth readers, Wavetronix radars), filtered per data source. */
+  sensors: z.prefault(z.strictObject({
+    object: z._default(z.string(), "object_56"),
+    filterField: z._default(z.string(), "field_884"),
+    /** data source → value of filterField, where it differs from the device type the source declares. */
+    filterValues: z._default(z.record(z.string(), z.string()), {}),
+    fields: fieldMap,
+  }), {}),
+  /** The GRIDSMART detectors object. */
+  detectors: z.prefault(z.strictObject({
+    object: z._default(z.string(), "object_98"),
+    filterField: z._default(z.string(), "field_2384"),
+    filterValue: z._default(z.union([z.string(), z.number(), z.boolean()]), 1),
+    /** Sources whose declared device type is this one read this object. */
+    deviceType: z._default(z.string(), "GRIDSMART"),
+    fields: fieldMap,
+  }), {}),
+});
 export type KnackOptions = z.infer<typeof knackOptions>;
 
 const LOCATION_LABELS = ["ATD_LOCATION_ID", "COA_INTERSECTION_ID", "CROSS_ST", "CROSS_ST_SEGMENT_ID", "LOCATION", "PRIMARY_ST", "PRIMARY_ST_SEGMENT_ID", "SIGNAL_ID"] as const;
@@ -177,7 +170,7 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
     });
   }
 
-  async function sensors(dataSource: string, filterValue: string): Promise<UnitDevice[]> {
+  async function sensors(request: DeviceRequest, filterValue: string): Promise<UnitDevice[]> {
     const s = options.sensors;
     const f = await resolveFields("sensors", s.object, SENSOR_LABELS, s.fields);
     const devices = (await records(s.object, { field: s.filterField, value: filterValue })).map((r) => labelled(r, f, SENSOR_LABELS));
@@ -195,13 +188,13 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
           ...locationPart(l),
           kits_id: d.KITS_ID,
         },
-        dataSource,
+        request.keys,
         `knack ${s.object} device ${i} (${String(d.ATD_SENSOR_ID ?? "no id")})`,
       ),
     );
   }
 
-  async function detectors(dataSource: string): Promise<UnitDevice[]> {
+  async function detectors(request: DeviceRequest): Promise<UnitDevice[]> {
     const g = options.detectors;
     const f = await resolveFields("detectors", g.object, DETECTOR_LABELS, g.fields);
     const devices = (await records(g.object, { field: g.filterField, value: g.filterValue })).map((r) => labelled(r, f, DETECTOR_LABELS));
@@ -217,7 +210,7 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
           atd_location_id: l?.ATD_LOCATION_ID ?? null,
           ...locationPart(l),
         },
-        dataSource,
+        request.keys,
         `knack ${g.object} device ${i} (${String(d.DETECTOR_ID ?? "no id")})`,
       ),
     );
@@ -225,12 +218,9 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
 
   return {
     driverName: DRIVER_NAME,
-    async devices(dataSource) {
-      deviceKeys(dataSource);
-      const sensorFilter = options.sensors.filterValues[dataSource];
-      if (sensorFilter !== undefined) return sensors(dataSource, sensorFilter);
-      if (dataSource === options.detectors.dataSource) return detectors(dataSource);
-      throw new ConfigError(`knack: no Knack object is configured for data source "${dataSource}": add it to unitdata.options.sensors.filterValues`);
+    async devices(request) {
+      if (request.deviceType === options.detectors.deviceType) return detectors(request);
+      return sensors(request, options.sensors.filterValues[request.dataSource] ?? request.deviceType);
     },
   };
 }

@@ -3,23 +3,23 @@
  * error classification, and the value conversions at the boundary (epoch ms ↔ ISO timestamptz, like patterns).
  */
 import { PostgrestClient } from "@supabase/postgrest-js";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
 
 /** Connection options every PostgREST driver takes (catalog, perfmet). */
 export const postgrestConnectionOptions = z.object({
   /** PostgREST base URL, e.g. "https://data.example.org/api" or "http://127.0.0.1:53000". */
-  url: z.string().url(),
+  url: z.url(),
   /** Schema (PostgREST profile); omit for the server's default schema. */
-  schema: z.string().min(1).optional(),
+  schema: z.optional(z.string().check(z.minLength(1))),
   /** Rows asked for per read request; catalog reads shrink it to the server's max-rows cap when they meet one. @default 1000 */
-  pageSize: z.number().int().min(1).default(1000),
+  pageSize: z._default(z.int().check(z.minimum(1)), 1000),
   /** Rows per upsert request. @default 1000 */
-  upsertBatch: z.number().int().min(1).default(1000),
+  upsertBatch: z._default(z.int().check(z.minimum(1)), 1000),
   /** Secret holding the JWT (writes need a writer role). @default "CATALOG_KEY" */
-  keySecret: z.string().min(1).default("CATALOG_KEY"),
+  keySecret: z._default(z.string().check(z.minLength(1)), "CATALOG_KEY"),
   /** Per-request timeout. @default 60000 */
-  timeoutMs: z.number().int().positive().default(60_000),
+  timeoutMs: z._default(z.int().check(z.positive()), 60_000),
 });
 
 export interface PostgrestConnection {

@@ -13,7 +13,7 @@
 import type { DateTime } from "luxon";
 import type { CatalogEntry } from "../../support/catalog.js";
 import { TerminalError } from "../../support/errors.js";
-import type { Storage } from "../../support/storage.js";
+import type { LayerAccess } from "../../support/kit.js";
 import { addDays } from "../../util/dates.js";
 import { pyJson } from "../../util/pyjson.js";
 import { Utf8Sink } from "../../util/utf8-sink.js";
@@ -363,13 +363,12 @@ export function countsFileBytes(header: GsZoneHeader, processingDate: string, ro
  */
 export class SiteFiles {
   private readonly cache = new Map<string, { pointer: string; json: GsSiteFile }>();
-  constructor(private readonly storage: Storage) {}
+  constructor(private readonly layer: Pick<LayerAccess, "list" | "read">) {}
 
   async entryFor(base: string, day: DateTime): Promise<SiteChoice<CatalogEntry> | undefined> {
-    const { catalog, repository } = this.storage;
     const q = { base, ext: GS_EXT.site };
-    const onOrBefore = await catalog.latest(repository, { ...q, late: addDays(day, 1) });
-    const after = await catalog.earliest(repository, { ...q, early: addDays(day, 1) });
+    const [onOrBefore] = await this.layer.list({ ...q, late: addDays(day, 1), order: "desc", limit: 1 });
+    const [after] = await this.layer.list({ ...q, early: addDays(day, 1), order: "asc", limit: 1 });
     return nearestSiteFile([onOrBefore, after].filter((e): e is CatalogEntry => e !== undefined), day, (e) => e.collectionDate);
   }
 
@@ -379,7 +378,7 @@ export class SiteFiles {
     const entry = choice.file;
     let hit = this.cache.get(base);
     if (!hit || hit.pointer !== entry.pointer) {
-      const json = parsePyJson((await this.storage.retrieveBuffer(entry.pointer)).toString("utf8"), entry.pointer) as GsSiteFile;
+      const json = parsePyJson((await this.layer.read(entry.pointer)).toString("utf8"), entry.pointer) as GsSiteFile;
       hit = { pointer: entry.pointer, json };
       this.cache.set(base, hit);
     }

@@ -13,28 +13,26 @@
  *       zipMaxEntries: 10000
  *       zipMaxRatio: 1000
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { formatZodError } from "../../config/load.js";
 import { ConfigError } from "../../support/errors.js";
 
 export const DEFAULT_DEVICE_URL = "http://{ip}:8902/api/";
 
-export const gsSourceSchema = z
-  .object({
-    deviceUrl: z
-      .string()
-      .refine((s) => s.includes("{ip}"), 'must contain "{ip}", e.g. "http://{ip}:8902/api/"')
-      .default(DEFAULT_DEVICE_URL),
-    timeoutMs: z.number().int().positive().default(15_000),
-    downloadTimeoutMs: z.number().int().positive().default(120_000),
-    concurrency: z.number().int().min(1).max(256).default(8),
-    dayCoveredToleranceMinutes: z.number().min(0).max(720).default(5),
-    siteFileHorizonDays: z.number().int().min(0).default(7),
-    zipMaxBytes: z.number().int().positive().default(512 * 1024 * 1024),
-    zipMaxEntries: z.number().int().positive().default(10_000),
-    zipMaxRatio: z.number().positive().default(1_000),
-  })
-  .passthrough();
+export const gsSourceSchema = z.looseObject({
+  deviceUrl: z._default(
+    z.string().check(z.refine((s) => s.includes("{ip}"), 'must contain "{ip}", e.g. "http://{ip}:8902/api/"')),
+    DEFAULT_DEVICE_URL,
+  ),
+  timeoutMs: z._default(z.int().check(z.positive()), 15_000),
+  downloadTimeoutMs: z._default(z.int().check(z.positive()), 120_000),
+  concurrency: z._default(z.int().check(z.minimum(1), z.maximum(256)), 8),
+  dayCoveredToleranceMinutes: z._default(z.number().check(z.minimum(0), z.maximum(720)), 5),
+  siteFileHorizonDays: z._default(z.int().check(z.minimum(0)), 7),
+  zipMaxBytes: z._default(z.int().check(z.positive()), 512 * 1024 * 1024),
+  zipMaxEntries: z._default(z.int().check(z.positive()), 10_000),
+  zipMaxRatio: z._default(z.number().check(z.positive()), 1_000),
+});
 
 export type GsSourceConfig = z.infer<typeof gsSourceSchema>;
 

@@ -24,7 +24,7 @@
  * - The GPS step runs whenever the IP step finds nothing, also when the site file has no device_net_addr (the
  *   original then skipped both).
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigError } from "../../support/errors.js";
 import type { UnitDevice } from "../../support/drivers.js";
 import { PyFloat } from "../../util/pyjson.js";
@@ -73,12 +73,11 @@ export interface MatchTables {
   synonyms: Readonly<Record<string, readonly string[]>>;
 }
 
-const tablesSchema = z
-  .object({
-    lookups: z.record(z.string(), z.string().min(1)).optional(),
-    synonyms: z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])).optional(),
-  })
-  .passthrough();
+const nonEmpty = z.string().check(z.minLength(1));
+const tablesSchema = z.looseObject({
+  lookups: z.optional(z.record(z.string(), nonEmpty)),
+  synonyms: z.optional(z.record(z.string(), z.union([nonEmpty, z.array(nonEmpty).check(z.minLength(1))]))),
+});
 
 /**
  * The match tables of a run: the built-in ones, with `sources.gs.lookups` ({"Street1_Street2": "LOC..."}) and

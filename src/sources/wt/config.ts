@@ -6,7 +6,7 @@
  *       sql: { driver: mssql, options: { server: ..., database: KITSDB } }   # the KITS database (sqlite/postgres/mssql)
  *       tables: { history: KITS.SYSDETHISTORYRM, detectors: KITS.DETECTORSRM } # optional; defaults per dialect
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { driverSpec } from "../../config/schema.js";
 import { formatZodError } from "../../config/load.js";
 import { ConfigError } from "../../support/errors.js";
@@ -16,17 +16,17 @@ function isSqlDriver(v: unknown): v is SqlDriver {
   return typeof v === "object" && v !== null && typeof (v as SqlDriver).query === "function" && typeof (v as SqlDriver).dialect === "string";
 }
 
-export const wtSourceSchema = z
-  .object({
-    /** The KITS database as a SQL driver spec (or, programmatically, a built SqlDriver). Required by wt-insert-lake only. */
-    sql: z.union([driverSpec, z.custom<SqlDriver>(isSqlDriver, { message: "expected {driver, options} or a SqlDriver" })]).optional(),
-    /** Table-name overrides (plain identifiers, optionally schema-qualified). */
-    tables: z
-      .object({ history: z.string().min(1).optional(), detectors: z.string().min(1).optional() })
-      .strict()
-      .default({}),
-  })
-  .passthrough();
+export const wtSourceSchema = z.looseObject({
+  /** The KITS database as a SQL driver spec (or, programmatically, a built SqlDriver). Required by wt-insert-lake only. */
+  sql: z.optional(
+    z.union([driverSpec, z.custom<SqlDriver>(isSqlDriver, { message: "expected {driver, options} or a SqlDriver" })]),
+  ),
+  /** Table-name overrides (plain identifiers, optionally schema-qualified). */
+  tables: z._default(
+    z.strictObject({ history: z.optional(z.string().check(z.minLength(1))), detectors: z.optional(z.string().check(z.minLength(1))) }),
+    {},
+  ),
+});
 
 export type WtSourceConfig = z.infer<typeof wtSourceSchema>;
 
