@@ -64,7 +64,7 @@ export async function run(): Promise<void> {
     }
     const fake = await SocrataFake.start({ defaultRowIdField: "record_id" });
     try {
-      const soc = createSocrataPublisher({ domain: fake.domain, timeoutMs: 60_000, rowsPerUpsert: 10_000 }, { username: "u", password: "p" });
+      const soc = createSocrataPublisher({ domain: fake.domain, rowsPerUpsert: 10_000 }, { username: "u", password: "p" });
       const some = rows.slice(0, 100_000);
       const m = await measure(() => publish(soc, "bench-0001", some));
       line("socrata (HTTPS fake): new rows", some.length, m, `  ${fake.requests.length} requests`);

@@ -9,7 +9,6 @@ import { CatalogProvider, SqlDayProvider, type UpdateItem } from "../support/las
 import { runIfMain } from "../support/cli-entry.js";
 import { ConfigError } from "../support/errors.js";
 import type { SqlDriver } from "../support/drivers.js";
-import { withRetry } from "../support/resilience.js";
 import { addDays } from "../util/dates.js";
 import { readWtConfig } from "../sources/wt/config.js";
 import { wtQueries, type KitsRow, type WtQueries } from "../sources/wt/queries.js";
@@ -40,7 +39,7 @@ export class WtInsertLake extends ETLApp {
     this.queries = wtQueries(cfg.tables);
     this.db = await this.runtime.driver("sql", this.debug, cfg.sql);
     const area = this.runtime.config.areaBase;
-    const source = new SqlDayProvider(this.db, this.queries, area, "csv", this.zone, this.providerOptions(), this.runtime.retry);
+    const source = new SqlDayProvider(this.db, this.queries, area, "csv", this.zone, this.providerOptions());
     const target = new CatalogProvider(this.catalog, this.storageTgt!.repository, {}, this.providerOptions());
     return this.doCompareLoop(source, target, { baseExtKey: false });
   }
@@ -48,7 +47,7 @@ export class WtInsertLake extends ETLApp {
   /** The readings of one local day [00:00, next 00:00): 23, 24 or 25 hours of wall clock. */
   private async dayRows(day: DateTime): Promise<KitsRow[]> {
     const { sql, params } = this.queries.retrieval(this.db.dialect, { start: day.toFormat(WALL), end: addDays(day, 1).toFormat(WALL) });
-    return withRetry(`${this.db.driverName} KITS readings of ${day.toISODate()}`, () => this.db.query<KitsRow>(sql, params), this.runtime.retry);
+    return this.db.query<KitsRow>(sql, params);
   }
 
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {

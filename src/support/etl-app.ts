@@ -283,7 +283,7 @@ export abstract class ETLApp {
   async fetchUnitData(): Promise<UnitData> {
     if (!this.fetchedUnitData) {
       const driver = await this.runtime.driver("unitdata", this.debug);
-      this.fetchedUnitData = await fetchUnitData(driver, this.dataSource, this.runtime.config.areaBase, this.now(), this.runtime.retry);
+      this.fetchedUnitData = await fetchUnitData(driver, this.dataSource, this.runtime.config.areaBase, this.now());
     }
     return this.fetchedUnitData;
   }

@@ -9,7 +9,6 @@ import type { Storage } from "./storage.js";
 import type { CatalogEntry } from "./catalog.js";
 import { TerminalError } from "./errors.js";
 import { pyStr } from "../util/dates.js";
-import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
 
 export const UNIT_DATA_EXT = "unit_data.json";
 
@@ -31,9 +30,8 @@ export async function fetchUnitData(
   dataSource: string,
   areaBase: string,
   now: DateTime,
-  retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<UnitData> {
-  const devices = await withRetry(`unit data ${dataSource}`, () => driver.devices(dataSource), retry);
+  const devices = await driver.devices(dataSource);
   const day = now.startOf("day");
   return {
     header: {

@@ -51,7 +51,7 @@ export function unitDataConformance(name: string, opts: UnitDataSuiteOptions): v
     it("feeds fetchUnitData: header of original §6.1 around the devices", async () => {
       const driver = await opts.create();
       const now = DateTime.fromISO("2024-11-20T10:00:00", { zone: "America/Chicago" });
-      const ud = await fetchUnitData(driver, "wt", "Austin", now, NO_RETRY);
+      const ud = await fetchUnitData(driver, "wt", "Austin", now);
       expect(ud.header).toEqual({
         data_type: "wt_unit_data",
         target_filename: "Austin_wt_2024-11-20_unit_data.json",

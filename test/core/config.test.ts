@@ -84,7 +84,7 @@ describe("configuration", () => {
 
   it("a configuration error aborts the run before anything is written", async () => {
     const home = tempDir();
-    const runtime = testRuntime(home, { config: { catalog: { driver: "nosuch" } } });
+    const runtime = testRuntime(home, { config: { catalog: { driver: "nosuch" } as never } });
     await expect(ingestMain({ start_date: "2024-11-01", sourcedir: home }, { runtime })).rejects.toBeInstanceOf(ConfigError);
   });
 

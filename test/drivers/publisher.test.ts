@@ -359,13 +359,13 @@ describeService(TLS_ENV, "socrata publisher on the HTTPS fake", () => {
 
   publisherConformance("socrata", {
     async create(max) {
-      const driver = createSocrataPublisher({ domain: fake.domain, timeoutMs: 10_000, rowsPerUpsert: max }, { username: "lake", password: "s3cret", appToken: "tok" });
+      const driver = createSocrataPublisher({ domain: fake.domain, rowsPerUpsert: max }, { username: "lake", password: "s3cret", appToken: "tok" });
       return { driver, rows: async (d) => fake.rows(d), requests: () => fake.requests.length };
     },
   });
 
   it("publishes through the Publisher wrapper: one POST per 10,000-row chunk by default", async () => {
-    const driver = createSocrataPublisher({ domain: fake.domain, timeoutMs: 30_000, rowsPerUpsert: 10_000 }, { username: "lake", password: "s3cret" });
+    const driver = createSocrataPublisher({ domain: fake.domain, rowsPerUpsert: 10_000 }, { username: "lake", password: "s3cret" });
     expect(driver.capabilities.maxRowsPerRequest).toBe(10_000);
     const before = fake.requests.length;
     const pub = new Publisher(driver, "big0-0001", "row_id", { retry: NO_RETRY });
