@@ -82,10 +82,27 @@ describe("configuration", () => {
     );
   });
 
-  it("a configuration error aborts the run before anything is written", async () => {
+  it("a configuration error aborts the run before anything is written: the config is checked whole when loaded", () => {
     const home = tempDir();
-    const runtime = testRuntime(home, { config: { catalog: { driver: "nosuch" } as never } });
-    await expect(ingestMain({ start_date: "2024-11-01", sourcedir: home }, { runtime })).rejects.toBeInstanceOf(ConfigError);
+    expect(() => testRuntime(home, { config: { catalog: { driver: "nosuch" } as never } })).toThrow(ConfigError);
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it("checks every driver's options when the config is loaded and reports every problem at once", () => {
+    const bad = {
+      catalog: { driver: "sqlit" },
+      publisher: { driver: "socrata", options: { domain: "https://data.example.org/" } },
+      storage: { driver: "s3", options: { queueSize: 99, endpont: "http://x" } },
+    };
+    expect(() => validateConfig(bad, "lake.config.yaml")).toThrow(
+      "Invalid configuration in lake.config.yaml:\n" +
+        "  storage.options.queueSize: Too big: expected number to be <=32\n" +
+        '  storage.options: Unrecognized key: "endpont"\n' +
+        '  catalog.driver: unknown driver "sqlit" (known: sqlite, memory, postgrest, postgres)\n' +
+        "  publisher.options.domain: a host name with an optional :port, no scheme or path (e.g. data.austintexas.gov)",
+    );
+    expect(() => validateConfig({ catalog: { driver: "sqlite", timeoutMs: -1 } }, "x")).toThrow("catalog.timeoutMs: Too small");
+    expect(() => validateConfig({ catalog: { driver: "sqlite", option: {} } }, "x")).toThrow('catalog: Unrecognized key: "option"');
   });
 
   it("reads secrets from env first, then the secrets file, and names a missing one without its value", () => {

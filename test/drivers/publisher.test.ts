@@ -11,7 +11,7 @@ import { stringify } from "csv-stringify/sync";
 import { createSocrataPublisher } from "../../src/drivers/publisher/socrata.js";
 import { SocrataFake } from "../fakes/socrata-fake.js";
 import { describeService } from "../helpers/services.js";
-import { testContext } from "../helpers/context.js";
+import { runtimeDriver, testContext } from "../helpers/context.js";
 import { Publisher } from "../../src/support/publisher.js";
 import { NO_RETRY } from "../../src/support/resilience.js";
 import type { PublishRow } from "../../src/support/drivers.js";
@@ -96,7 +96,7 @@ describe("csv publisher", () => {
 
   it("rewrites atomically: no temp file is left beside the dataset", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
-    const d = createCsvPublisher(dir);
+    const d = runtimeDriver("publisher", createCsvPublisher(dir));
     await Promise.all([1, 2, 3, 4].map((i) => d.upsert("ds", [{ id: String(i) }], "id")));
     expect(readdirSync(dir)).toEqual(["ds.csv"]);
     expect(await d.countRows!("ds")).toBe(4);
