@@ -79,8 +79,8 @@ async function withDeadline<T>(what: string, ms: number, fn: (signal: AbortSigna
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const err = timeoutError(what, ms);
+      reject(err); // first: the caller hears the deadline, not the driver's reaction to the abort
       controller.abort(err);
-      reject(err);
     }, ms);
   });
   try {
@@ -278,8 +278,8 @@ export function wrapDriver<D extends object>(driver: D, o: WrapOptions): D {
           return new Promise((resolve, reject) => {
             const timer = setTimeout(() => {
               const err = timeoutError(what, ms);
-              controller?.abort(err);
               reject(err);
+              controller?.abort(err);
             }, ms);
             p.then(
               (r) => (clearTimeout(timer), resolve(r)),

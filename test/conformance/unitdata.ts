@@ -7,7 +7,7 @@ import { DateTime } from "luxon";
 import type { UnitDataDriver, UnitDevice } from "../../src/support/drivers.js";
 import { GRIDSMART_DEVICE_KEYS, SENSOR_DEVICE_KEYS } from "../../src/drivers/unitdata/normalise.js";
 import { fetchUnitData } from "../../src/support/unitdata.js";
-import { NO_RETRY } from "../../src/support/resilience.js";
+import { runtimeDriver } from "../helpers/context.js";
 
 export interface UnitDataSuiteOptions {
   /** A driver over an inventory equivalent to `expected`. */
@@ -19,7 +19,7 @@ export function unitDataConformance(name: string, opts: UnitDataSuiteOptions): v
   describe(`unit data conformance: ${name}`, () => {
     for (const ds of ["bt", "wt", "gs"] as const) {
       it(`${ds}: devices equal the expected inventory, keys in the original's order`, async () => {
-        const driver = await opts.create();
+        const driver = runtimeDriver("unitdata", await opts.create());
         const devices = await driver.devices(ds);
         expect(devices).toEqual(opts.expected[ds]);
         const keys = ds === "gs" ? GRIDSMART_DEVICE_KEYS : SENSOR_DEVICE_KEYS;
@@ -28,7 +28,7 @@ export function unitDataConformance(name: string, opts: UnitDataSuiteOptions): v
     }
 
     it("values are typed: ids integers or null, lat/lon numbers or null, streets trimmed text or null", async () => {
-      const driver = await opts.create();
+      const driver = runtimeDriver("unitdata", await opts.create());
       for (const ds of ["bt", "wt", "gs"] as const) {
         for (const d of await driver.devices(ds)) {
           for (const k of ["coa_intersection_id", "primary_st_segment_id", "cross_st_segment_id", ...(ds === "gs" ? [] : ["kits_id"])]) {
@@ -44,12 +44,12 @@ export function unitDataConformance(name: string, opts: UnitDataSuiteOptions): v
     });
 
     it("refuses a data source without unit data, naming it", async () => {
-      const driver = await opts.create();
+      const driver = runtimeDriver("unitdata", await opts.create());
       await expect(driver.devices("xx")).rejects.toThrow(/"xx"/);
     });
 
     it("feeds fetchUnitData: header of original §6.1 around the devices", async () => {
-      const driver = await opts.create();
+      const driver = runtimeDriver("unitdata", await opts.create());
       const now = DateTime.fromISO("2024-11-20T10:00:00", { zone: "America/Chicago" });
       const ud = await fetchUnitData(driver, "wt", "Austin", now);
       expect(ud.header).toEqual({
