@@ -228,7 +228,7 @@ export function wrapDriver<D extends object>(driver: D, o: WrapOptions): D {
   const { policy } = o;
   const limit = policy.concurrency > 0 ? pLimit(policy.concurrency) : undefined;
   const name = String((driver as { driverName?: string }).driverName ?? o.kind);
-  const wrapped = new Map<PropertyKey, unknown>();
+  const wrapped = new WeakMap<object, unknown>();
 
   const emit = (op: string, what: string, started: number, attempts: number, ok: boolean) =>
     o.events?.emit("driver.call", { kind: o.kind, driver: name, op, what, ms: Date.now() - started, attempts, ok });
@@ -322,10 +322,11 @@ export function wrapDriver<D extends object>(driver: D, o: WrapOptions): D {
       const spec = typeof prop === "string" ? o.calls[prop] : undefined;
       const value = Reflect.get(target, prop, receiver === proxy ? target : receiver);
       if (!spec || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
-      let fn = wrapped.get(prop);
+      // Keyed by the method itself: a method replaced on the driver later (a test's fault injection) is wrapped anew.
+      let fn = wrapped.get(value);
       if (!fn) {
         fn = spec.iterable ? iterate(prop as string, spec, value as never) : call(prop as string, spec, value as never);
-        wrapped.set(prop, fn);
+        wrapped.set(value, fn);
       }
       return fn;
     },

@@ -79,10 +79,10 @@ describe("socrata publisher: configuration (no server)", () => {
 
 describeService(["SOCRATA_FAKE_CERT", "SOCRATA_FAKE_KEY", "NODE_EXTRA_CA_CERTS"], "socrata publisher on the HTTPS fake: faults", () => {
   let fake: SocrataFake;
-  const driver = (over: { timeoutMs?: number; rowsPerUpsert?: number } = {}, cred = CRED) =>
+  const driver = (over: { timeoutMs?: number; rowsPerUpsert?: number; retry?: RetryPolicy } = {}, cred = CRED) =>
     runtimeDriver("publisher", createSocrataPublisher({ domain: fake.domain, rowsPerUpsert: over.rowsPerUpsert ?? 10_000 }, cred), {
       timeoutMs: over.timeoutMs ?? 10_000,
-      retry: NO_RETRY,
+      retry: over.retry ?? NO_RETRY,
     });
 
   beforeAll(async () => {
@@ -192,7 +192,7 @@ describeService(["SOCRATA_FAKE_CERT", "SOCRATA_FAKE_KEY", "NODE_EXTRA_CA_CERTS"]
 
   it("a 5xx mid-run is retried by the Publisher and every row lands once", async () => {
     fake.failNext(503, 1, undefined, { after: 1 });
-    const pub = new Publisher(driver({ rowsPerUpsert: 3 }), "abcd-1234", "row_id", { retry: FAST });
+    const pub = new Publisher(driver({ rowsPerUpsert: 3, retry: FAST }), "abcd-1234", "row_id");
     for (const r of rows(10)) await pub.addRow(r);
     await pub.flush();
     expect(fake.requests.map((r) => r.status)).toEqual([200, 503, 200, 200, 200]);
