@@ -45,7 +45,7 @@ else
 fi
 
 step "tests"
-set -a; . .services/env; set +a
+set -a; . "${LAKE_SERVICES_DIR:-$ROOT/.services}/env"; set +a
 export LAKE_REQUIRE_SERVICES=1
 npx vitest run --reporter=default --reporter=json --outputFile="$OUT/vitest.json"
 VITEST_RC=$?

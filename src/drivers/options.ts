@@ -159,8 +159,8 @@ export const knackOptions = z.strictObject({
   sensors: z.prefault(z.strictObject({
     object: z._default(z.string(), "object_56"),
     filterField: z._default(z.string(), "field_884"),
-    /** data source → value of filterField. */
-    filterValues: z._default(z.record(z.string(), z.string()), { bt: "BLUETOOTH", wt: "RADAR" }),
+    /** data source → value of filterField, where it differs from the device type the source declares. */
+    filterValues: z._default(z.record(z.string(), z.string()), {}),
     fields: fieldMap,
   }), {}),
   /** The GRIDSMART detectors object. */
@@ -168,7 +168,7 @@ export const knackOptions = z.strictObject({
     object: z._default(z.string(), "object_98"),
     filterField: z._default(z.string(), "field_2384"),
     filterValue: z._default(z.union([z.string(), z.number(), z.boolean()]), 1),
-    dataSource: z._default(z.string(), "gs"),
+    /** Sources whose declared device type is this one read this object. */
     deviceType: z._default(z.string(), "GRIDSMART"),
     fields: fieldMap,
   }), {}),

@@ -208,12 +208,24 @@ export const PERFMET_CALLS: CallTable = {
 // ---------------------------------------------------------------- unit data
 export type UnitDevice = Record<string, string | number | boolean | null>;
 
-export interface UnitDataDriver extends DriverBase {
-  /** The normalised device inventory of one data source (bt, wt, gs), keys in the order of original §6.1. */
-  devices(dataSource: string, opts?: CallOptions): Promise<UnitDevice[]>;
+/** What a source asks the inventory for: its devices of one type, normalised to its keys (original §6.1). */
+export interface DeviceRequest {
+  /** The source's code (a local inventory file's section). */
+  dataSource: string;
+  /** Device type (Knack's sensor type, e.g. BLUETOOTH, RADAR, GRIDSMART). */
+  deviceType: string;
+  /** Keys of a device, in order. */
+  keys: readonly string[];
 }
 
-export const UNITDATA_CALLS: CallTable = { devices: { at: 1, what: (a) => String(a[0]) } };
+export interface UnitDataDriver extends DriverBase {
+  /** The normalised device inventory of one data source, keys in the order the source declares. */
+  devices(request: DeviceRequest, opts?: CallOptions): Promise<UnitDevice[]>;
+}
+
+export const UNITDATA_CALLS: CallTable = {
+  devices: { at: 1, what: (a) => `${(a[0] as DeviceRequest).dataSource} ${(a[0] as DeviceRequest).deviceType}` },
+};
 
 // ---------------------------------------------------------------- SQL sources
 export type SqlDialect = "sqlite" | "postgres" | "mssql";

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "./helpers.js";
+import { sources } from "../../src/sources/index.js";
+import { SourceRegistry } from "../../src/support/registry.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const lake = (args: string[], env: Record<string, string> = {}) =>
@@ -49,5 +51,20 @@ describe("lake CLI", () => {
     expect(unknown.stderr).toMatch(/unknown option '--wat'/);
     const missing = tt(["-s", "2024-11-01", "-d", path.join(home, "nope")], home);
     expect(missing.status).toBe(1);
+  });
+
+  it("the registry names every source folder of src/sources/; each loads with its stages' App and main", async () => {
+    const folders = readdirSync(path.join(root, "src/sources"), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+    const registry = new SourceRegistry(sources);
+    expect([...registry.codes()].sort()).toEqual(folders);
+    for (const stage of await registry.stages()) {
+      expect(stage.App.definition.name).toBe(stage.name);
+      expect(stage.name.startsWith(`${stage.source.code}-`)).toBe(true);
+      expect(typeof stage.main).toBe("function");
+      expect((await registry.stage(stage.name)).App).toBe(stage.App);
+    }
   });
 });

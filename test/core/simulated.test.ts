@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { clockFromEnv } from "../../src/support/runtime.js";
 import { ConfigError } from "../../src/support/errors.js";
-import { demo } from "../../src/demo.js";
-import { pipelineAction } from "../../src/ops/actions.js";
+import { demo } from "../../src/orchestration/demo.js";
+import { pipelineAction } from "../../src/cli/pipeline.js";
 import { tempDir } from "./helpers.js";
 
 describe("LAKE_CLOCK", () => {

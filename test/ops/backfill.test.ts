@@ -1,8 +1,8 @@
 /** The in-process range runner over the test source tt (two stages) on a temp lake with the embedded defaults. */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { backfillAction } from "../../src/ops/actions.js";
-import { openBlockStore } from "../../src/ops/blocks.js";
+import { backfillAction } from "../../src/cli/backfill.js";
+import { openBlockStore } from "../../src/orchestration/blocks.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import { Catalog } from "../../src/support/catalog.js";
 import type { LakeRuntime } from "../../src/support/runtime.js";
@@ -158,7 +158,7 @@ describe("lake backfill (in-process)", () => {
 
   it("an interrupt (shouldStop) starts no new block; the running one finishes", async () => {
     const { runtime } = lake();
-    const { runBackfill } = await import("../../src/ops/backfill.js");
+    const { runBackfill } = await import("../../src/orchestration/backfill.js");
     const { ttRegistry } = await import("./fixtures/tt-source.js");
     const store = await openBlockStore(runtime);
     let started = 0;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BlockStore } from "../../src/ops/blocks.js";
+import type { BlockStore } from "../../src/support/block-store.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import { memoryBlockStore } from "../../src/drivers/blocks/memory.js";
 import { postgresBlockStore } from "../../src/drivers/blocks/postgres.js";
@@ -111,7 +111,7 @@ describe("read-only store", () => {
 });
 
 describe("which block store", () => {
-  const blockStoreSpec = async (cfg: Record<string, unknown>) => (await import("../../src/ops/blocks.js")).blockStoreSpec(makeRt(cfg));
+  const blockStoreSpec = async (cfg: Record<string, unknown>) => (await import("../../src/orchestration/blocks.js")).blockStoreSpec(makeRt(cfg));
   function makeRt(cfg: Record<string, unknown>) {
     return new LakeRuntime(validateConfig({ home: dir, ...cfg }, "test"), dir, {}, { env: {} });
   }
@@ -135,8 +135,8 @@ describe("which block store", () => {
 
 describeService(["PG_URL"], "backfill on the PostgreSQL block store", () => {
   it("a backfill keeps its blocks and leases in PostgreSQL when configured", async () => {
-    const { backfillAction } = await import("../../src/ops/actions.js");
-    const { openBlockStore } = await import("../../src/ops/blocks.js");
+    const { backfillAction } = await import("../../src/cli/backfill.js");
+    const { openBlockStore } = await import("../../src/orchestration/blocks.js");
     const { makeRuntime, deps, tempHome } = await import("./helpers.js");
     const home = tempHome();
     const schema = `lake_ops_bf_${process.pid}`;

@@ -6,8 +6,8 @@ import path from "node:path";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { fixedClock } from "../../src/util/dates.js";
 import type { LakeConfigInput } from "../../src/config/schema.js";
-import { createProgress } from "../../src/ops/progress.js";
-import type { ActionDeps } from "../../src/ops/actions.js";
+import { createProgress } from "../../src/cli/progress.js";
+import type { ActionDeps } from "../../src/cli/shared.js";
 import { ttRegistry } from "./fixtures/tt-source.js";
 
 export const NOW = "2024-11-20T10:00:00-06:00";

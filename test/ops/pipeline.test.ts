@@ -1,7 +1,8 @@
 /** lake pipeline (stages in order in one runtime) and lake schedule (nightly plan, crontab). */
 import { describe, expect, it } from "vitest";
-import { pipelineAction, scheduleAction } from "../../src/ops/actions.js";
-import { buildSchedule, formatCrontab, shellQuote } from "../../src/ops/schedule.js";
+import { pipelineAction } from "../../src/cli/pipeline.js";
+import { scheduleAction } from "../../src/cli/schedule.js";
+import { buildSchedule, formatCrontab, shellQuote } from "../../src/orchestration/schedule.js";
 import { ttPipeline } from "./fixtures/tt-source.js";
 import { deps, runLog, useLakes } from "./helpers.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
@@ -84,7 +85,7 @@ describe("lake pipeline and block leases", () => {
 
 describe("lake schedule", () => {
   it("orders the pipelines' stages by local time and applies config overrides", () => {
-    const other = { ...ttPipeline, code: "uu", stages: ["uu-a"], schedule: [{ stage: "uu-a", time: "01:00", args: ["-r", "0", "-s", "60"] }] };
+    const other = { ...ttPipeline, code: "uu", stageNames: ["uu-a"], schedule: [{ stage: "uu-a", time: "01:00", args: ["-r", "0", "-s", "60"] }] };
     const jobs = buildSchedule([ttPipeline, other], { "tt-copy": { time: "00:15", args: ["-s", "7"] } });
     expect(jobs.map((j) => `${j.time} ${j.stage} ${j.args.join(" ")}`)).toEqual(["00:15 tt-copy -s 7", "00:30 tt-make -r 0 -s 60", "01:00 uu-a -r 0 -s 60"]);
     expect(buildSchedule([ttPipeline], { "tt-make": { enabled: false } }).map((j) => j.stage)).toEqual(["tt-copy"]);

@@ -2,8 +2,8 @@
 import { PassThrough } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { createProgress, describeOutcome } from "../../src/ops/progress.js";
-import type { BlockOutcome } from "../../src/ops/block-runner.js";
+import { createProgress, describeOutcome } from "../../src/cli/progress.js";
+import type { BlockOutcome } from "../../src/orchestration/block-runner.js";
 
 function fakeStream(tty: boolean) {
   const s = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };

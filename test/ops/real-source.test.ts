@@ -2,9 +2,12 @@
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { backfillAction, coverageAction, pipelineAction, runStageAction } from "../../src/ops/actions.js";
-import { openBlockStore } from "../../src/ops/blocks.js";
-import { createProgress } from "../../src/ops/progress.js";
+import { backfillAction } from "../../src/cli/backfill.js";
+import { coverageAction } from "../../src/cli/coverage.js";
+import { pipelineAction } from "../../src/cli/pipeline.js";
+import { runStageAction } from "../../src/cli/run.js";
+import { openBlockStore } from "../../src/orchestration/blocks.js";
+import { createProgress } from "../../src/cli/progress.js";
 import { Catalog } from "../../src/support/catalog.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { fixedClock } from "../../src/util/dates.js";
@@ -25,8 +28,8 @@ function capture() {
 describe("wt through backfill, coverage and pipeline", () => {
   it("a backfill fills every layer of the days, a removed day shows in coverage, --incomplete-only leaves done blocks alone", async () => {
     mkdirSync(path.join(home, "sources"), { recursive: true });
-    const { pipeline } = await import("../../src/sources/wt/pipeline.js");
-    const wt = await pipeline.simulate!({ home, zone: "America/Chicago", from: "2024-11-01", to: "2024-11-05" });
+    const { default: pipeline } = await import("../../src/sources/wt/source.js");
+    const wt = await (await pipeline.loadDemo())!.simulate({ home, zone: "America/Chicago", from: "2024-11-01", to: "2024-11-05" });
     runtime = LakeRuntime.create({ overrides: { home, sources: { wt } }, clock: fixedClock(NOW), cwd: home, env: {} });
 
     const b = capture();

@@ -3,7 +3,7 @@
  * the DDL column types and how a statement is executed. Lease acquisition is one INSERT … ON CONFLICT DO UPDATE …
  * WHERE (expired or ours) RETURNING statement, atomic in both databases.
  */
-import type { BlockCounts, BlockKey, BlockQuery, BlockRecord, BlockStatus, BlockStore, LeaseRecord, LeaseResult } from "../../ops/blocks.js";
+import type { BlockCounts, BlockKey, BlockQuery, BlockRecord, BlockStatus, BlockStore, LeaseRecord, LeaseResult } from "../../support/block-store.js";
 
 export interface SqlExecutor {
   /** Runs one statement; `?` placeholders are rewritten for the dialect. Returns rows (RETURNING/SELECT) and changes. */

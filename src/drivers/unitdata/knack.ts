@@ -15,9 +15,9 @@
  */
 import { defineDriver } from "../define.js";
 import { knackOptions, type KnackOptions, KNACK_MAX_ROWS_PER_PAGE } from "../options.js";
-import type { UnitDataDriver, UnitDevice } from "../../support/drivers.js";
+import type { DeviceRequest, UnitDataDriver, UnitDevice } from "../../support/drivers.js";
 import { ConfigError, httpStatusError, networkCode, TerminalError, TransientError } from "../../support/errors.js";
-import { deviceKeys, normaliseDevice } from "./normalise.js";
+import { normaliseDevice } from "./normalise.js";
 
 export const DRIVER_NAME = "knack";
 
@@ -137,7 +137,7 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
     });
   }
 
-  async function sensors(dataSource: string, filterValue: string, signal: Signal): Promise<UnitDevice[]> {
+  async function sensors(request: DeviceRequest, filterValue: string, signal: Signal): Promise<UnitDevice[]> {
     const s = options.sensors;
     const f = await resolveFields("sensors", s.object, SENSOR_LABELS, s.fields, signal);
     const devices = (await records(s.object, signal, { field: s.filterField, value: filterValue })).map((r) => labelled(r, f, SENSOR_LABELS));
@@ -155,13 +155,13 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
           ...locationPart(l),
           kits_id: d.KITS_ID,
         },
-        dataSource,
+        request.keys,
         `knack ${s.object} device ${i} (${String(d.ATD_SENSOR_ID ?? "no id")})`,
       ),
     );
   }
 
-  async function detectors(dataSource: string, signal: Signal): Promise<UnitDevice[]> {
+  async function detectors(request: DeviceRequest, signal: Signal): Promise<UnitDevice[]> {
     const g = options.detectors;
     const f = await resolveFields("detectors", g.object, DETECTOR_LABELS, g.fields, signal);
     const devices = (await records(g.object, signal, { field: g.filterField, value: g.filterValue })).map((r) => labelled(r, f, DETECTOR_LABELS));
@@ -177,7 +177,7 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
           atd_location_id: l?.ATD_LOCATION_ID ?? null,
           ...locationPart(l),
         },
-        dataSource,
+        request.keys,
         `knack ${g.object} device ${i} (${String(d.DETECTOR_ID ?? "no id")})`,
       ),
     );
@@ -185,12 +185,9 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
 
   return {
     driverName: DRIVER_NAME,
-    async devices(dataSource, opts) {
-      deviceKeys(dataSource);
-      const sensorFilter = options.sensors.filterValues[dataSource];
-      if (sensorFilter !== undefined) return sensors(dataSource, sensorFilter, opts?.signal);
-      if (dataSource === options.detectors.dataSource) return detectors(dataSource, opts?.signal);
-      throw new ConfigError(`knack: no Knack object is configured for data source "${dataSource}": add it to unitdata.options.sensors.filterValues`);
+    async devices(request, opts) {
+      if (request.deviceType === options.detectors.deviceType) return detectors(request, opts?.signal);
+      return sensors(request, options.sensors.filterValues[request.dataSource] ?? request.deviceType, opts?.signal);
     },
   };
 }

@@ -1,0 +1,58 @@
+/**
+ * Running a stage from a terminal: console subscriber, summary printing (--json last line), exit codes
+ * (0 all ok, 1 some items failed, 2 usage or configuration error).
+ */
+import { CommanderError } from "commander";
+import type { MainFn } from "../support/etl-app.js";
+import { ConfigError } from "../support/errors.js";
+import type { RunSummary } from "../support/events.js";
+import { LakeEventBus } from "../support/events.js";
+import { attachConsole } from "./console.js";
+
+export function exitCodeFor(summary: RunSummary): number {
+  return summary.failed > 0 ? 1 : 0;
+}
+
+export function printSummary(summary: RunSummary, json: boolean, out: (s: string) => void = (s) => process.stdout.write(s)): void {
+  if (json) {
+    const { plan, ...rest } = summary;
+    out(`${JSON.stringify({ ...rest, ...(plan ? { planned: plan.length } : {}) })}\n`);
+    return;
+  }
+  const head = `${summary.app}: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.records} records in ${summary.seconds.toFixed(2)} s`;
+  out(`${head}\n`);
+  for (const [reason, n] of Object.entries(summary.skipReasons)) out(`  skipped ${n}: ${reason}\n`);
+  for (const f of summary.failures) out(`  FAILED ${f.item}: ${f.error}\n`);
+  if (summary.plan) {
+    out(`  simulation plan (${summary.plan.length} writes, nothing written):\n`);
+    for (const p of summary.plan.slice(0, 200)) out(`    ${p.kind} → ${p.target}: ${p.detail}\n`);
+    if (summary.plan.length > 200) out(`    … ${summary.plan.length - 200} more (save them all with --plan FILE)\n`);
+  }
+}
+
+/** Maps an error to the exit code and prints it clearly (no stack for expected errors unless --debug). */
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  if (err instanceof ConfigError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 1;
+}
+
+/** Runs a stage's main with the process arguments (a compiled stage file executed as a script, see script.ts). */
+export async function runMainCli(main: MainFn, argv: string[]): Promise<number> {
+  const events = new LakeEventBus();
+  const json = argv.includes("--json");
+  const detach = attachConsole(events, { quiet: json, debug: argv.includes("--debug") });
+  try {
+    const summary = await main(argv, { events });
+    printSummary(summary, json);
+    return exitCodeFor(summary);
+  } catch (err) {
+    return reportError(err);
+  } finally {
+    detach();
+  }
+}

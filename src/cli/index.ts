@@ -1,0 +1,48 @@
+/**
+ * The `lake` CLI: one module per command (src/cli/<command>.ts: its flags and its action). Light to import: an
+ * action loads what it needs when it runs, so `lake --help` does no I/O and needs no service.
+ */
+import { Command, CommanderError } from "commander";
+import { reportError } from "./entry.js";
+import { register as registerRun } from "./run.js";
+import { register as registerList } from "./list.js";
+import { register as registerDemo } from "./demo.js";
+import { register as registerBackfill } from "./backfill.js";
+import { register as registerEnqueue } from "./enqueue.js";
+import { register as registerWorker } from "./worker.js";
+import { register as registerPipeline } from "./pipeline.js";
+import { register as registerSchedule } from "./schedule.js";
+import { register as registerCoverage } from "./coverage.js";
+
+function buildProgram(): Command {
+  const program = new Command("lake")
+    .description("Data-lake ETL: sensor data through raw → standardized → ready → published, with a catalog and a compare loop")
+    .enablePositionalOptions()
+    .exitOverride();
+  registerRun(program);
+  registerList(program);
+  registerDemo(program);
+  registerBackfill(program);
+  registerEnqueue(program);
+  registerWorker(program);
+  registerPipeline(program);
+  registerSchedule(program);
+  registerCoverage(program);
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  let code = 0;
+  program.hook("postAction", (_this, action) => {
+    const c = (action as Command & { exitCodeValue?: number }).exitCodeValue;
+    if (c !== undefined) code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    return reportError(err);
+  }
+  return code;
+}

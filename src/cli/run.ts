@@ -1,0 +1,53 @@
+/** `lake run <stage> [flags]`: one stage, holding its days' block leases. */
+import type { Command } from "commander";
+import { setCode, stdout, windowLeases, withRuntime, type ActionDeps } from "./shared.js";
+
+export function register(program: Command): void {
+  program
+    .command("run")
+    .description("run one stage, e.g. `lake run wt-insert-lake -s 7`, holding its days' block leases; `lake run <stage> --help` lists its flags")
+    .argument("<stage>", "stage name (see `lake list`)")
+    .argument("[flags...]", "the stage's flags")
+    .allowUnknownOption()
+    .helpOption(false)
+    .passThroughOptions()
+    .action(async (stage: string, flags: string[], _opts, cmd: Command) => {
+      setCode(cmd, await runStageAction(stage, flags));
+    });
+}
+
+/**
+ * `lake run <stage> [flags]`: one stage, holding the block leases of its window (unless -0 or --no-leases), so a
+ * cron run that overlaps another run, a backfill or a worker never processes the same day at the same time.
+ */
+export async function runStageAction(stage: string, argv: string[], deps: ActionDeps = {}): Promise<number> {
+  const { defaultRegistry } = await import("../orchestration/pipelines.js");
+  const { buildCommand, parseOptions } = await import("../support/etl-app.js");
+  const { printSummary, exitCodeFor, reportError } = await import("./entry.js");
+  const out = deps.out ?? stdout;
+  try {
+    const entry = await (deps.registry ?? (await defaultRegistry())).stage(stage);
+    if (argv.includes("--help") || argv.includes("-h")) {
+      out(`${buildCommand(entry.App).helpInformation()}  --no-leases                   do not take the block leases of the window\n`);
+      return 0;
+    }
+    const noLeases = argv.includes("--no-leases");
+    const options = parseOptions(entry.App, argv.filter((a) => a !== "--no-leases"));
+    return await withRuntime({ ...(options.config ? { config: String(options.config) } : {}) }, deps, async (runtime) => {
+      const { attachConsole } = await import("./console.js");
+      const { runStage } = await import("../orchestration/pipeline-run.js");
+      const detach = attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
+      const held = await windowLeases(runtime, "run", !noLeases && !options.simulate, deps);
+      try {
+        const summary = await runStage(runtime, entry.App, options, held.leases);
+        printSummary(summary, Boolean(options.json), out);
+        return exitCodeFor(summary);
+      } finally {
+        detach();
+        await held.close();
+      }
+    }, [stage]);
+  } catch (err) {
+    return reportError(err);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * What the command modules share: the exit-code hand-off, the range flags, and running an action with a runtime.
+ * Light to import (every command module imports it for `lake --help`): anything heavy is imported inside a function.
+ */
+import type { Command } from "commander";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { UsageError } from "../support/errors.js";
+import type { LakeEventBus } from "../support/events.js";
+import type { LakeRuntime } from "../support/runtime.js";
+import type { BlockStore } from "../support/block-store.js";
+import type { SourceRegistry } from "../support/registry.js";
+import type { PipelineLeases } from "../orchestration/pipeline-run.js";
+import type { BlockProgress } from "../orchestration/block-runner.js";
+
+/** The exit code the CLI returns after this command's action (read by src/cli/index.ts). */
+export function setCode(cmd: Command, code: number): void {
+  (cmd as Command & { exitCodeValue?: number }).exitCodeValue = code;
+}
+
+/** Repeatable option values: --only a --only b,c → ["a", "b,c"] (split later). */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export interface RangeFlags {
+  timeMin?: string;
+  timeMax?: string;
+  interval?: string;
+  only?: string[];
+  skip?: string[];
+  force?: boolean;
+  incompleteOnly?: boolean;
+  debug?: boolean;
+  config?: string;
+  json?: boolean;
+}
+
+/** The range flags shared by backfill and enqueue. */
+export function addRangeOptions(cmd: Command): Command {
+  return cmd
+    .option("--time-min <day>", "first day, YYYY-MM-DD or N days back (default: --interval before --time-max)")
+    .option("--time-max <day>", "end day, exclusive (YYYY-MM-DD or N days back; default today; equal to --time-min = that day)")
+    .option("--interval <days>", "range length when --time-min is not given, e.g. 1d or 7d", "1d")
+    .option("--only <stage>", "run only this stage (repeatable or comma-separated; full name or suffix, e.g. ready)", collect)
+    .option("--skip <stage>", "skip this stage (repeatable or comma-separated)", collect)
+    .option("--incomplete-only", "only blocks that failed or never ran (succeeded and no-data blocks are left alone)")
+    .option("-F, --force", "pass --force to every stage (reprocess items the target already has)")
+    .option("--debug", "debug mode: test repositories, publish targets and perfmet tables")
+    .option("--config <file>", "configuration file");
+}
+
+/** Injected for tests and embedding: a runtime (not closed afterwards), a registry, output sinks. */
+export interface ActionDeps {
+  runtime?: LakeRuntime;
+  registry?: SourceRegistry;
+  out?: (s: string) => void;
+  progress?: BlockProgress;
+  /** Lease clock (real time by default). */
+  now?: () => number;
+}
+
+export function stdout(s: string): void {
+  process.stdout.write(s);
+}
+
+/**
+ * Runs body with a runtime (created from --config unless injected) and closes what it created. `serve` names the
+ * stages the command runs ("all" for any): their simulated source systems on a demo lake are started for it.
+ */
+export async function withRuntime(
+  flags: { config?: string },
+  deps: ActionDeps,
+  body: (runtime: LakeRuntime) => Promise<number>,
+  serve?: readonly string[] | "all",
+): Promise<number> {
+  const { reportError } = await import("./entry.js");
+  let runtime: LakeRuntime | undefined;
+  let stopSimulated: (() => Promise<void>) | undefined;
+  try {
+    const { LakeRuntime } = await import("../support/runtime.js");
+    runtime = deps.runtime ?? LakeRuntime.create(flags.config ? { file: flags.config } : {});
+    if (!deps.runtime && serve) {
+      const { serveSimulatedSources } = await import("../orchestration/simulated.js");
+      const { defaultRegistry } = await import("../orchestration/pipelines.js");
+      stopSimulated = await serveSimulatedSources(runtime, deps.registry ?? (await defaultRegistry()), serve === "all" ? undefined : serve);
+    }
+    return await body(runtime);
+  } catch (err) {
+    return reportError(err);
+  } finally {
+    await stopSimulated?.();
+    if (runtime && !deps.runtime) await runtime.close();
+  }
+}
+
+/** Most blocks one process runs at once. */
+const MAX_CONCURRENCY = 256;
+
+export function parseConcurrency(value: string | number | undefined): number {
+  const n = Number(value ?? 1);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, not "${String(value)}"`);
+  }
+  return n;
+}
+
+/** A run's identity in leases and block rows: host, process and a random tag. */
+export function makeOwner(tag = "run"): string {
+  return `${hostname()}:${process.pid}:${tag}:${randomBytes(3).toString("hex")}`;
+}
+
+/** Prints stage failures and warnings of block runs through the progress reporter. */
+export function relayStageLogs(events: LakeEventBus, progress: BlockProgress): () => void {
+  const offs = [
+    events.on("item.failed", (e) => progress.log(`  ${e.app}: FAILED ${e.item}: ${e.error}`)),
+    events.on("log", (e) => {
+      if (e.level === "warn" || e.level === "error") progress.log(`  ${e.app}: ${e.level.toUpperCase()}: ${e.message}`);
+    }),
+  ];
+  return () => offs.forEach((off) => off());
+}
+
+/**
+ * Lease options for runs over a window (`lake pipeline`, `lake run`): the block store of the catalog's database, so
+ * cron runs, manual runs, backfills and workers never process one (source, stage, day) at once. None when wanted is
+ * false or no block store can be had (e.g. a PostgREST catalog without a blocks section).
+ */
+export async function windowLeases(
+  runtime: LakeRuntime,
+  label: string,
+  wanted: boolean,
+  deps: ActionDeps = {},
+): Promise<{ leases: PipelineLeases | undefined; close(): Promise<void> }> {
+  if (!wanted) return { leases: undefined, close: async () => undefined };
+  const { blockStoreSpec, openBlockStore } = await import("../orchestration/blocks.js");
+  try {
+    blockStoreSpec(runtime);
+  } catch {
+    runtime.events.emit("log", { app: label, level: "warn", message: "no block store configured: running without block leases" });
+    return { leases: undefined, close: async () => undefined };
+  }
+  const store: BlockStore = await openBlockStore(runtime);
+  const leaseMs = runtime.config.blocks.leaseMs;
+  return {
+    leases: { store, owner: makeOwner(label), leaseMs, waitMs: 2 * leaseMs, ...(deps.now ? { now: deps.now } : {}) },
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * `lake pipeline <source|all>`: a source's stages in order over one window, in one LakeRuntime (so each stage sees
+ * what the previous one wrote, through the same drivers). A failing stage does not stop the later ones (as the
+ * nightly cron jobs are independent); a ConfigError stops everything.
+ *
+ * With leases (the default of `lake pipeline` when a block store is available), each stage run first takes the
+ * lease of every (source, stage, day) of its window, so it never overlaps a backfill or worker on one of those blocks;
+ * a simulation takes none.
+ */
+import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
+import { parseOptions, type AppClass, type AppOptions, type ETLApp } from "../support/etl-app.js";
+import { dayText, eachDay } from "../util/dates.js";
+import { leaseWindow, type WindowLeaseOptions } from "./window-leases.js";
+import { blockSource } from "./blocks.js";
+import type { RunSummary } from "../support/events.js";
+import type { LakeRuntime } from "../support/runtime.js";
+import type { SourceRegistry } from "../support/registry.js";
+
+export interface StageResult {
+  source: string;
+  stage: string;
+  summary?: RunSummary;
+  /** The stage did not run to its end (an exception). */
+  error?: string;
+}
+
+/** Windows longer than this are not leased day by day (e.g. -r 0 = since 2000); the run goes on unleased. */
+const MAX_LEASED_DAYS = 400;
+
+export interface PipelineLeases extends Omit<WindowLeaseOptions, "now"> {
+  now?: () => number;
+}
+
+/** The days a stage run covers: its window, up to today when open-ended. */
+function windowDays(app: ETLApp): string[] {
+  const start = app.window.start;
+  if (!start) return [];
+  const end = app.window.end ?? app.today();
+  const days: string[] = [];
+  for (const d of eachDay(start, end)) {
+    days.push(dayText(d));
+    if (days.length > MAX_LEASED_DAYS) break;
+  }
+  return days;
+}
+
+/** Runs one stage, holding the leases of its window's blocks when leases are given. */
+export async function runStage(runtime: LakeRuntime, App: AppClass, options: AppOptions, leases: PipelineLeases | undefined): Promise<RunSummary> {
+  const app = new App(options, runtime);
+  if (!leases || app.simulate) return app.run();
+  const days = windowDays(app);
+  if (days.length > MAX_LEASED_DAYS) {
+    app.log("warn", `window longer than ${MAX_LEASED_DAYS} days: running without block leases`);
+    return app.run();
+  }
+  const keys = days.map((day) => ({ source: blockSource(app.dataSource, app.debug), stage: app.def.name, day }));
+  const lease = await leaseWindow(keys, leases);
+  if (!lease.held) {
+    const who = lease.holder ? `${lease.holder.owner} (until ${new Date(lease.holder.expiresAt).toISOString()})` : "another run";
+    throw new TerminalError(`${app.def.name}: block ${lease.key.day} is being processed by ${who}; waited ${Math.round(leases.waitMs / 1000)} s — try again later`);
+  }
+  try {
+    return await app.run();
+  } finally {
+    await lease.release();
+  }
+}
+
+export async function runPipelines(
+  runtime: LakeRuntime,
+  registry: SourceRegistry,
+  codes: string[],
+  options: AppOptions,
+  onStage?: (r: StageResult) => void,
+  leases?: PipelineLeases,
+): Promise<StageResult[]> {
+  const results: StageResult[] = [];
+  for (const code of codes) {
+    const pipeline = await registry.source(code);
+    for (const stage of pipeline.stageNames) {
+      let r: StageResult;
+      try {
+        const App = pipeline.stage(stage).App;
+        r = { source: code, stage, summary: await runStage(runtime, App, parseOptions(App, options), leases) };
+      } catch (err) {
+        if (err instanceof ConfigError) throw err;
+        r = { source: code, stage, error: errorMessage(err) };
+      }
+      results.push(r);
+      onStage?.(r);
+    }
+  }
+  return results;
+}
+
+export function pipelineExitCode(results: StageResult[]): number {
+  return results.some((r) => r.error || (r.summary?.failed ?? 0) > 0) ? 1 : 0;
+}
+
+export function formatPipelineSummary(results: StageResult[]): string {
+  const w = Math.max(5, ...results.map((r) => r.stage.length));
+  const lines = [`${"stage".padEnd(w)} ${"processed".padStart(9)} ${"skipped".padStart(8)} ${"failed".padStart(7)} ${"records".padStart(9)} ${"seconds".padStart(8)}`];
+  for (const r of results) {
+    if (!r.summary) {
+      lines.push(`${r.stage.padEnd(w)} ERROR: ${r.error}`);
+      continue;
+    }
+    const s = r.summary;
+    lines.push(
+      `${r.stage.padEnd(w)} ${String(s.processed).padStart(9)} ${String(s.skipped).padStart(8)} ${String(s.failed).padStart(7)} ${String(s.records).padStart(9)} ${s.seconds.toFixed(2).padStart(8)}`,
+    );
+    for (const f of s.failures.slice(0, 20)) lines.push(`${"".padEnd(w)}   FAILED ${f.item}: ${f.error}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
