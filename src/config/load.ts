@@ -17,6 +17,7 @@ import en from "zod/v4/locales/en.js";
 import { ConfigError } from "../support/errors.js";
 import { configSchema, type LakeConfig, type LakeConfigInput } from "./schema.js";
 import { driverEntry, knownDrivers, type DriverKind } from "../drivers/registry.js";
+import { secretRedactor } from "../util/redact.js";
 import type { SecretSource } from "../drivers/define.js";
 
 export interface LoadedConfig {
@@ -163,7 +164,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   return { config, baseDir, ...(file ? { file } : {}) };
 }
 
-/** Secrets: environment first, then the secrets file. Values are never printed. */
+/** Secrets: environment first, then the secrets file. Values are never printed: each is registered with the redactor. */
 export function createSecretSource(secretsFile: string | undefined, env: NodeJS.ProcessEnv, baseDir: string): SecretSource {
   let fileValues: Record<string, string> | undefined;
   const fromFile = (): Record<string, string> => {
@@ -174,7 +175,11 @@ export function createSecretSource(secretsFile: string | undefined, env: NodeJS.
     if (!existsSync(abs)) throw new ConfigError(`Secrets file ${abs} does not exist: check secretsFile or LAKE_SECRETS_FILE`);
     try {
       const parsed = JSON.parse(readFileSync(abs, "utf8")) as Record<string, unknown>;
-      for (const [k, v] of Object.entries(parsed)) if (v !== null && v !== undefined) fileValues[k] = String(v);
+      for (const [k, v] of Object.entries(parsed)) {
+        if (v === null || v === undefined) continue;
+        fileValues[k] = String(v);
+        secretRedactor.add(fileValues[k]); // every configured secret is masked in whatever leaves the process
+      }
     } catch (err) {
       throw new ConfigError(`Secrets file ${abs} is not a JSON object of name → value`, { cause: err });
     }
@@ -182,8 +187,9 @@ export function createSecretSource(secretsFile: string | undefined, env: NodeJS.
   };
   const get = (name: string): string | undefined => {
     const v = env[name];
-    if (v !== undefined && v !== "") return v;
-    return fromFile()[name];
+    const value = v !== undefined && v !== "" ? v : fromFile()[name];
+    secretRedactor.add(value); // a secret handed to a driver is masked in every message from then on
+    return value;
   };
   return {
     get,

@@ -445,9 +445,6 @@ export interface StageContext<Cfg = Record<string, unknown>> {
 
 // ------------------------------------------------------------------------------------------------ the app
 
-function isSqlDriver(v: unknown): v is SqlDriver {
-  return typeof v === "object" && v !== null && typeof (v as SqlDriver).query === "function" && typeof (v as SqlDriver).dialect === "string";
-}
 
 function isAsyncIterable<T>(v: unknown): v is AsyncIterable<T> {
   return v !== null && typeof v === "object" && Symbol.asyncIterator in v;

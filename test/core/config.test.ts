@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadConfig, createSecretSource, validateConfig } from "../../src/config/load.js";
+import { redact } from "../../src/util/redact.js";
 import { createDriver } from "../../src/config/factory.js";
 import { ConfigError, TerminalError } from "../../src/support/errors.js";
 import { makeFilename, makeKey, validateIdPart } from "../../src/support/identifier.js";
@@ -135,5 +136,17 @@ describe("names and keys", () => {
     await expect(storage.writeBuffer(Buffer.from("x"), storage.catalog.build("raw", "Austin", "../x", d, "p"))).rejects.toThrow(/Invalid ext/);
     expect(driver.repos.size).toBe(0);
     expect(catalog.rows.size).toBe(0);
+  });
+});
+
+describe("secrets reach no output", () => {
+  it("every secret the secret source hands out, and every value of the secrets file, is masked by the redactor", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "secrets.json"), JSON.stringify({ FILE_ONLY: "never-read-9931" }));
+    const s = createSecretSource("secrets.json", { ENV_KEY: "env-value-5512" }, dir);
+    expect(s.get("ENV_KEY")).toBe("env-value-5512");
+    expect(redact("failed with env-value-5512 and never-read-9931")).toBe("failed with *** and never-read-9931");
+    s.get("OTHER");
+    expect(redact("failed with never-read-9931")).toBe("failed with ***");
   });
 });

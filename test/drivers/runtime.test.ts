@@ -221,12 +221,13 @@ describe("driver runtime: redaction", () => {
     secretRedactor.add("pw-planted-7731");
     secretRedactor.add("svc-user-4410");
     const basic = Buffer.from("svc-user-4410:pw-planted-7731").toString("base64");
+    const embedded = Buffer.from('{"k":"pw-planted-7731"}').toString("base64"); // the secret at an odd alignment
     const echoing: PublisherDriver = {
       driverName: "echo",
       capabilities: { maxRowsPerRequest: 10, supportsDelete: true },
       upsert: async () => {
         throw new ConfigError(
-          `HTTP 401 {"echo":{"authorization":"Basic ${basic}","url":"https://svc-user-4410:pw-planted-7731@data.example.org/x","token":"pw-planted-7731"}}`,
+          `HTTP 401 {"echo":{"authorization":"Basic ${basic}","url":"https://svc-user-4410:pw-planted-7731@data.example.org/x","token":"pw-planted-7731","body":"${embedded}"}}`,
           { cause: new Error("inner pw-planted-7731") },
         );
       },
@@ -238,6 +239,7 @@ describe("driver runtime: redaction", () => {
     expect(all).not.toContain("pw-planted-7731");
     expect(all).not.toContain("svc-user-4410");
     expect(all).not.toContain(basic);
+    expect(all).not.toContain(Buffer.from("pw-planted-7731").toString("base64").slice(2, -2));
     expect(err.message).toContain("https://***@data.example.org/x");
   });
 });
