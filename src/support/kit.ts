@@ -768,7 +768,7 @@ abstract class KitApp extends ETLApp {
       now: () => this.now(),
       today: () => this.today(),
       clock: () => this.runtime.clock(),
-      realTime: () => Date.now(),
+      realTime: () => this.runtime.realClock(),
       window: { ...(this.window.start ? { start: this.window.start } : {}), ...(this.window.end ? { end: this.window.end } : {}) },
       log: {
         info: (m) => this.log("info", m),

@@ -20,6 +20,8 @@ export const DEMO_SOURCES_FILE = "sources/config.json";
 
 export interface RuntimeOptions extends LoadOptions {
   clock?: Clock;
+  /** The host's real time (default: the clock given, else the system clock; LAKE_CLOCK leaves it the system's). */
+  realClock?: Clock;
   /** Already-built drivers (tests, embedding): they win over configuration. */
   drivers?: Partial<{ [K in DriverKind]: DriverKinds[K] }>;
   events?: LakeEventBus;
@@ -42,6 +44,11 @@ export class LakeRuntime {
   readonly events: LakeEventBus;
   readonly zone: string;
   readonly clock: Clock;
+  /**
+   * The host's real time, for what is measured against the world rather than the lake's (possibly replayed) clock:
+   * a GRIDSMART device's clock is compared with it. The same as `clock` unless LAKE_CLOCK (or a test) moved that.
+   */
+  readonly realClock: Clock;
   readonly secrets: SecretSource;
   readonly home: string;
   private readonly instances = new Map<string, Promise<unknown>>();
@@ -56,10 +63,11 @@ export class LakeRuntime {
     readonly config: LakeConfig,
     readonly baseDir: string,
     private readonly injected: RuntimeOptions["drivers"] = {},
-    opts: { clock?: Clock; events?: LakeEventBus; env?: NodeJS.ProcessEnv } = {},
+    opts: { clock?: Clock; realClock?: Clock; events?: LakeEventBus; env?: NodeJS.ProcessEnv } = {},
   ) {
     this.zone = assertZone(config.zone);
     this.clock = opts.clock ?? systemClock;
+    this.realClock = opts.realClock ?? this.clock;
     this.events = opts.events ?? new LakeEventBus();
     this.home = path.resolve(baseDir, config.home);
     this.secrets = createSecretSource(config.secretsFile, opts.env ?? process.env, baseDir);
@@ -80,8 +88,11 @@ export class LakeRuntime {
   static create(opts: RuntimeOptions = {}): LakeRuntime {
     const { config, baseDir } = loadConfig(opts);
     const clock = opts.clock ?? clockFromEnv(opts.env ?? process.env);
+    // A clock given in code is the whole world's (tests); one from LAKE_CLOCK replays the lake only.
+    const realClock = opts.realClock ?? opts.clock ?? systemClock;
     return new LakeRuntime(config, baseDir, opts.drivers ?? {}, {
       ...(clock ? { clock } : {}),
+      realClock,
       ...(opts.events ? { events: opts.events } : {}),
       ...(opts.env ? { env: opts.env } : {}),
     });

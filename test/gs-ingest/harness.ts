@@ -32,9 +32,10 @@ export interface Harness {
   standard(args: Record<string, unknown>): Promise<RunSummary>;
   /**
    * Moves the lake's clock and the devices' true time to another instant (a later night): the runtime (same drivers,
-   * events and config) and the fake follow.
+   * events and config) and the fake follow. `realNow` separates the host's real time from the lake's clock (a replay
+   * with LAKE_CLOCK): the devices then answer at the real time.
    */
-  at(now: string): LakeRuntime;
+  at(now: string, realNow?: string): LakeRuntime;
   keys(repository: string): string[];
   json<T = any>(repository: string, key: string): Promise<T>;
   close(): Promise<void>;
@@ -46,8 +47,8 @@ export interface HarnessOptions {
   inventory?: UnitDevice[];
   /** The lake's clock (ISO with offset). */
   now?: string;
-  /** The fake's true now (default: the lake's). */
-  deviceNow?: string;
+  /** The host's real time, which the devices share (default: the lake's clock); a replay has them differ. */
+  realNow?: string;
   sources?: Record<string, unknown>;
 }
 
@@ -58,7 +59,7 @@ export function inventoryOf(devices: SimDevice[]): UnitDevice[] {
 export async function makeHarness(opts: HarnessOptions): Promise<Harness> {
   const dir = mkdtempSync(path.join(tmpdir(), "lake-gs-"));
   const now = opts.now ?? "2024-11-20T10:00:00-06:00";
-  let deviceMs = Date.parse(opts.deviceNow ?? now);
+  let deviceMs = Date.parse(opts.realNow ?? now);
   const fake = await startGridsmartFake({ devices: opts.devices, now: () => deviceMs });
   const storage = new MemoryStorage();
   const catalog = new MemoryCatalog();
@@ -74,7 +75,10 @@ export async function makeHarness(opts: HarnessOptions): Promise<Harness> {
     },
     "gs test",
   );
-  let runtime = new LakeRuntime(config, dir, { storage, catalog, perfmet, unitdata }, { clock: fixedClock(now) });
+  let runtime = new LakeRuntime(config, dir, { storage, catalog, perfmet, unitdata }, {
+    clock: fixedClock(now),
+    ...(opts.realNow ? { realClock: fixedClock(opts.realNow) } : {}),
+  });
   const logs: { level: string; message: string }[] = [];
   runtime.events.on("log", (e) => logs.push({ level: e.level, message: e.message }));
   const h: Harness = {
@@ -88,9 +92,13 @@ export async function makeHarness(opts: HarnessOptions): Promise<Harness> {
     inventory,
     insert: (args) => insertLake(args, { runtime: h.runtime }),
     standard: (args) => jsonStandard(args, { runtime: h.runtime }),
-    at(at) {
-      deviceMs = Date.parse(at);
-      runtime = new LakeRuntime(config, dir, { storage, catalog, perfmet, unitdata }, { clock: fixedClock(at), events: runtime.events });
+    at(at, realNow) {
+      deviceMs = Date.parse(realNow ?? at);
+      runtime = new LakeRuntime(config, dir, { storage, catalog, perfmet, unitdata }, {
+        clock: fixedClock(at),
+        ...(realNow ? { realClock: fixedClock(realNow) } : {}),
+        events: runtime.events,
+      });
       h.runtime = runtime;
       return runtime;
     },

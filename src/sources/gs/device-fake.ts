@@ -6,7 +6,12 @@
  *
  * Serves site.json, datetime.json, system/hardwareinfo.json, counts.json and counts/bydate/YYYY-MM-DD (a real zip,
  * Type A or B, API version 4, 7 or 8) from a SimDevice. Per device controls: time out, fail with an HTTP status,
- * serve a corrupt zip, or a zip whose entry name climbs out of its folder; optionally only on some routes.
+ * answer JSON that makes no sense (garbage), serve a corrupt zip, or a zip whose entry name climbs out of its
+ * folder; optionally only on some routes.
+ *
+ * On the real clock, a datetime.json answer is held back a moment when its second is about to end, so the second the
+ * device shows is still the host's when the lake reads its own clock after the answer: repeated readings of a
+ * simulated clock then give the same whole-second difference (a real device's reading has that one-second jitter).
  * The source's simulator: the demo serves its devices through it (pipeline.ts), tests and the bench use it too.
  */
 import http from "node:http";
@@ -17,7 +22,7 @@ import { dayArchive, datetimeJson, hardwareInfoJson, siteJson, type SimDevice } 
 export type FakeRoute = "site" | "datetime" | "hardware" | "counts" | "bydate";
 
 export interface FakeBehaviour {
-  mode: "ok" | "timeout" | "fail" | "corrupt-zip" | "climbing-zip";
+  mode: "ok" | "timeout" | "fail" | "garbage" | "corrupt-zip" | "climbing-zip";
   /** HTTP status for "fail" (default 500). */
   status?: number;
   /** Only these routes misbehave (default: all; corrupt/climbing apply to bydate only). */
@@ -33,7 +38,7 @@ export interface FakeDeviceEntry {
 
 export interface GridsmartFakeOptions {
   devices: FakeDeviceEntry[];
-  /** True now (ms) for datetime.json; default Date.now. */
+  /** True now (ms) for datetime.json; default Date.now (then answers are aligned to the second, see above). */
   now?: () => number;
   host?: string;
   /** 0 = a free port. */
@@ -61,6 +66,20 @@ function routeOf(path: string): FakeRoute | undefined {
   return undefined;
 }
 
+/** What a device answers that cannot be understood (valid JSON, nonsense values). */
+const GARBAGE: Record<Exclude<FakeRoute, "bydate">, unknown> = {
+  site: { Location: "nowhere", CameraDevices: 3 },
+  datetime: { DateTime: "13/45/2024 99:99:99 XM", TimeZoneId: "Central", UtcOffset: "?" },
+  hardware: "?",
+  counts: ["someday"],
+};
+
+/** Milliseconds to wait before answering at `ms` so that at least `marginMs` of the second is left (0: none). */
+export function secondAlignmentDelay(ms: number, marginMs = 150): number {
+  const left = 1000 - (((ms % 1000) + 1000) % 1000);
+  return left < marginMs ? left + 1 : 0;
+}
+
 /** A zip whose one entry climbs out of the extraction folder. */
 function climbingZip(dev: SimDevice, day: string): Uint8Array {
   const mac = dev.mac.replace(/:/g, "-");
@@ -70,6 +89,7 @@ function climbingZip(dev: SimDevice, day: string): Uint8Array {
 export async function startGridsmartFake(opts: GridsmartFakeOptions): Promise<GridsmartFake> {
   const entries = new Map(opts.devices.map((e) => [e.device.ip, { ...e }]));
   const now = opts.now ?? (() => Date.now());
+  const alignToSecond = !opts.now;
   const requests: string[] = [];
   const archives = new Map<string, Uint8Array>();
   const hanging = new Set<http.ServerResponse>();
@@ -100,12 +120,19 @@ export async function startGridsmartFake(opts: GridsmartFakeOptions): Promise<Gr
     }
     const dev = entry.device;
     const json = (body: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (applies && b.mode === "garbage" && route !== "bydate") return json(GARBAGE[route]);
     switch (route) {
       case "site":
         return json(siteJson(dev));
       case "datetime": {
-        const { HostTimeUTC: _drop, ...dt } = datetimeJson(dev, now());
-        return json(dt);
+        const answer = () => {
+          const { HostTimeUTC: _drop, ...dt } = datetimeJson(dev, now());
+          json(dt);
+        };
+        const wait = alignToSecond ? secondAlignmentDelay(now()) : 0;
+        if (wait) setTimeout(answer, wait);
+        else answer();
+        return;
       }
       case "hardware":
         return json(hardwareInfoJson(dev));

@@ -26,6 +26,7 @@ import { dayWarnings, planDay, standardizeZone, zoneJsonBuffer } from "./standar
 import { GS_EXT, GS_UNIT_DEVICE_KEYS, siteBase, zoneExt, type GsDateTime, type GsSite, type GsSiteFile } from "./types.js";
 import { readCountsArchive } from "./zip.js";
 import { FarSiteFiles, nearestSiteFile, type SiteChoice } from "./site-choice.js";
+import { readDeviceClock } from "./clock.js";
 
 export const SKIP_NO_SITE = "no site file for the intersection";
 export const SKIP_PREV_MISSING = "previous day's zone file missing (-p/--ignore_prev to write the day anyway)";
@@ -54,13 +55,23 @@ function parseFilter(value: string): RegExp {
   }
 }
 
-/** Contacts one device: site, clock (with this host's UTC time), hardware info, days with counts. */
+/**
+ * Contacts one device: site, clock, hardware info, days with counts. The device's clock is recorded beside this
+ * host's real UTC time when it answered (ctx.realTime(), not the run's clock: a replay with LAKE_CLOCK reads the
+ * devices now, so comparing them with the replayed clock would shift every vehicle by the replay's distance). A
+ * clock answer that cannot be read fails the device: its days are not stored and are retried on the next run
+ * (standardized without a readable clock they would lose their times).
+ */
 async function reach(ctx: StageContext<GsSourceConfig>, c: DeviceCandidate): Promise<ReachedDevice> {
   const cfg = ctx.config;
   const api = new DeviceApi(deviceBaseUrl(cfg.deviceUrl, c.ip), { timeoutMs: cfg.timeoutMs, downloadTimeoutMs: cfg.downloadTimeoutMs, retry: ctx.retry });
   const site = await api.site();
   const dt = await api.datetime();
-  const datetime: GsDateTime = { DateTime: dt.DateTime, TimeZoneId: dt.TimeZoneId, HostTimeUTC: hostTimeUtc(ctx.clock()) };
+  const datetime: GsDateTime = { DateTime: dt?.DateTime, TimeZoneId: dt?.TimeZoneId, HostTimeUTC: hostTimeUtc(ctx.realTime()) };
+  const readable = readDeviceClock(datetime);
+  if ("error" in readable) {
+    throw new TerminalError(`GRIDSMART device ${api.baseUrl}datetime.json: ${readable.error}; the device's days are not ingested (retried on the next run)`);
+  }
   const hardwareInfo = await api.hardwareInfo();
   const days = await api.countDays();
   const loc = site?.Location;
