@@ -417,7 +417,6 @@ export abstract class ETLApp {
       force: this.force,
       baseExtKey: opts.baseExtKey,
       metadataExts: new Set([...METADATA_EXTS, ...(this.def.metadataExts ?? [])].map((e) => e.toLowerCase())),
-      ...(this.lastRunDate ? { lastRunDate: this.lastRunDate } : {}),
       onForced: (s) => {
         this.log("info", `Forcing processing of ${s.base}${opts.baseExtKey ? `/${s.ext}` : ""} for date ${s.date.toISODate()}`);
         this.runtime.events.emit("item.forced", { app: this.def.name, item: describeItem(s) });

@@ -33,8 +33,6 @@ export interface UpdateItem<P = unknown> {
   date: DateTime;
   provItem: ProvItem<P>;
   label: string;
-  /** True when there is no last-run date or the item predates it. */
-  priorLastUpdate: boolean;
   /** The compare loop yielded it only because of --force. */
   forced: boolean;
 }
@@ -90,11 +88,6 @@ export abstract class LastUpdateProvider<P = unknown> {
       yield item;
     }
   }
-
-  /** What the stage works on for an item (default: the provider payload). */
-  async resolvePayload(item: UpdateItem<P>): Promise<unknown> {
-    return item.provItem.payload;
-  }
 }
 
 /** Catalog entries of a repository (another layer, or the publish target) in the window. */
@@ -119,11 +112,6 @@ export class CatalogProvider extends LastUpdateProvider<CatalogEntry> {
       yield { base: e.base, ext: e.ext, date: e.collectionDate, dateEnd: e.collectionEnd, payload: e, label: e.pointer };
     }
   }
-}
-
-/** The catalog of a Storage's repository (the original's LastUpdStorageCatProv). */
-export function storageCatalogProvider(storage: Storage, filters: { base?: TextFilter; ext?: TextFilter }, popts: ProviderOptions): CatalogProvider {
-  return new CatalogProvider(storage.catalog, storage.repository, filters, popts);
 }
 
 /**
@@ -314,7 +302,6 @@ export interface CompareOptions {
   baseExtKey: boolean;
   /** Exts of target objects that are not a day's output (unit data, a source's metadata), lower case. */
   metadataExts?: ReadonlySet<string>;
-  lastRunDate?: DateTime;
   /** Called once per distinct (key, date) that --force let through. */
   onForced?: (item: ProvItem) => void;
   /** Called for each source item skipped because the target covers it. */
@@ -372,7 +359,6 @@ export async function* compare<P>(
   }
 
   const forcedSeen = new Set<string>();
-  const lastRun = opts.lastRunDate?.toMillis();
   for await (const s of source.items()) {
     const key = keyOf(s.base, s.ext);
     const slot = targets.get(key);
@@ -409,7 +395,6 @@ export async function* compare<P>(
       date: s.date,
       provItem: s,
       label: s.label,
-      priorLastUpdate: lastRun === undefined || s.date.toMillis() < lastRun,
       forced,
     };
   }
