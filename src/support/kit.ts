@@ -38,6 +38,7 @@ import type { Publisher } from "./publisher.js";
 import type { SensorObservation } from "./perfmet.js";
 import type { Storage } from "./storage.js";
 import { storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
+import { StateStore } from "./state.js";
 import { pyJson } from "../util/pyjson.js";
 
 // ------------------------------------------------------------------------------------------------ schemas
@@ -474,6 +475,28 @@ interface ItemScope {
 
 const SKIP_MARKER = "skipped";
 
+/** Where the row ids of a publication are kept: per dataset, the published object's key. */
+export function publishedIdsKey(dataset: string, pointer: string): string {
+  return `published/${dataset}/${pointer}.ids`;
+}
+
+/**
+ * The row ids of a batch as lines; each id is struck from `stale` (the previous publication's ids), so what is left
+ * there at the end is what the new version no longer has.
+ */
+function rowIdsText(batch: readonly PublishRow[], field: string, stale: Set<string> | undefined, where: string): string {
+  let text = "";
+  for (const row of batch) {
+    const id = row[field];
+    if (id === null || id === undefined || id === "") throw new TerminalError(`${where}: a row has no ${field} (the dataset's row id); nothing of the item was recorded`);
+    const s = String(id);
+    if (s.includes("\n")) throw new TerminalError(`${where}: row id ${JSON.stringify(s.slice(0, 40))} contains a line break`);
+    stale?.delete(s);
+    text += `${s}\n`;
+  }
+  return text;
+}
+
 /** The ETLApp class of a declared stage. */
 function stageApp(source: SourceDefinition, stage: StageDeclaration, name: string): AppClass {
   const definition: AppDefinition = {
@@ -642,7 +665,13 @@ abstract class KitApp extends ETLApp {
     return p;
   }
 
-  /** The publish sequence: rows in batches, flushed, then the published day's catalog row (never after a failure). */
+  /**
+   * The publish sequence: rows in batches, flushed; then the rows of the item's previous publication that the new
+   * version no longer has are deleted (a republished day replaces the old one: after a fix, a rerun or a change of
+   * the row-id scheme the destination holds exactly the new rows); then the item's row ids are kept in the state
+   * repository and the published day's catalog row written. A failure records nothing, so the next run publishes
+   * the item again (upserts by the same ids).
+   */
   private async publish(decl: PublishStage<unknown, unknown, ReadMode>, item: UpdateItem<CatalogEntry>): Promise<number> {
     const key = typeof decl.dataset === "string" ? decl.dataset : decl.dataset(item);
     if (key === undefined) {
@@ -651,12 +680,18 @@ abstract class KitApp extends ETLApp {
     }
     const publisher = await this.publisherFor(key);
     const input = await this.layerInput(item, decl.read ?? "buffer");
+    const state = await this.stateStore();
+    const idsKey = publishedIdsKey(publisher.dataset, input.entry.pointer);
+    const previousText = await state.read(idsKey);
+    const stale = previousText ? new Set(previousText.split("\n").filter(Boolean)) : undefined;
+    const ids: string[] = [];
     publisher.reset();
     let rows = 0;
     try {
       const batches = await decl.rows(input as never, this.ctx, this.state);
       for await (const batch of each(batches)) {
         if (batch.length === 0) continue;
+        ids.push(rowIdsText(batch, publisher.rowIdField, stale, input.entry.pointer));
         await publisher.addRows(batch);
         rows += batch.length;
       }
@@ -665,16 +700,36 @@ abstract class KitApp extends ETLApp {
         return 0;
       }
       await publisher.flush();
+      if (stale?.size) await this.removeStale(publisher, [...stale], input.entry.pointer);
     } catch (err) {
       publisher.reset(); // nothing of a failed item is recorded: the next run publishes it again (same row ids)
       throw err;
     }
     publisher.reset();
+    await state.write(idsKey, ids.join(""));
     this.itemRows += rows;
     const done = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, { processingDate: this.processingDate });
     await this.catalog.upsert(done); // nothing under -0
     this.log("info", `${input.entry.pointer}: ${this.layerStorage(decl.from).repository} -> ${publisher.dataset}: ${rows} rows`);
     return 1;
+  }
+
+  /** Deletes the rows of a previous publication that the new one no longer has. */
+  private async removeStale(publisher: Publisher, stale: string[], pointer: string): Promise<void> {
+    if (!publisher.driver.capabilities.supportsDelete) {
+      this.log("warn", `${pointer}: ${stale.length} row(s) of its previous publication are no longer in it, but ${publisher.driver.driverName} cannot delete rows; remove them from ${publisher.dataset} by hand`);
+      return;
+    }
+    const deleted = await publisher.delete(stale);
+    this.log("info", `${pointer}: ${stale.length} row(s) of its previous publication removed from ${publisher.dataset}${this.simulate ? " (planned)" : ` (${deleted} found)`}`);
+  }
+
+  private stateStoreMade: Promise<StateStore> | undefined;
+  private stateStore(): Promise<StateStore> {
+    this.stateStoreMade ??= this.runtime.driver("storage", this.debug).then(
+      (driver) => new StateStore(driver, this.runtime.stateRepository(this.debug), { simulate: this.simulate, retry: this.runtime.retry, plan: this.plan }),
+    );
+    return this.stateStoreMade;
   }
 
   private layerStorage(purpose: Purpose): Storage {

@@ -95,6 +95,12 @@ export class LakeRuntime {
     return made;
   }
 
+  /** The repository of the lake's own bookkeeping (not a layer: nothing in it is catalogued). */
+  stateRepository(debug: boolean): string {
+    const names = this.config.repositories.state;
+    return debug ? names.debug : names.production;
+  }
+
   repository(purpose: Purpose, debug: boolean): string {
     const names = this.config.repositories[purpose];
     if (!names) throw new ConfigError(`Unknown purpose "${purpose}": use raw, standardized, ready or public`);
