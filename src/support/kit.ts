@@ -13,6 +13,8 @@
  * each item's observations written once the item succeeded), the device inventory, and the publish sequence
  * (publisher per dataset, chunking, the catalog row of a published day only after its rows went out).
  */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { DateTime } from "luxon";
 import type { Purpose } from "../config/schema.js";
@@ -471,6 +473,38 @@ function isOutput(v: unknown): v is StageOutput {
 interface ItemScope {
   skipped?: { reason: string; record?: Record<string, unknown> };
   observations: { sensor: string; dataType: string; obs: SensorObservation }[];
+  /** Versions of what the item (or group) was made from, one per line; undefined when one is not known. */
+  from?: string;
+}
+
+/** The `from` of a unit: its items' versions, sorted; undefined when any is unknown. */
+function fromOf(items: readonly Pick<UpdateItem, "provItem">[]): string | undefined {
+  const versions: string[] = [];
+  for (const i of items) {
+    if (i.provItem.version === undefined) return undefined;
+    versions.push(i.provItem.version);
+  }
+  return versions.sort().join("\n");
+}
+
+/** Passes the pieces of a body through, hashing them; `done()` gives the hash once they have all passed. */
+function hashing(body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): { body: AsyncIterable<Uint8Array>; done(): string } {
+  const h = createHash("md5");
+  let digest: string | undefined;
+  return {
+    body: (async function* () {
+      for await (const piece of body) {
+        const buf = typeof piece === "string" ? Buffer.from(piece, "utf8") : piece;
+        h.update(buf);
+        yield buf;
+      }
+      digest = h.digest("hex");
+    })(),
+    done: () => {
+      if (digest === undefined) throw new Error("hashing: the body was not read to its end");
+      return digest;
+    },
+  };
 }
 
 const SKIP_MARKER = "skipped";
@@ -533,7 +567,7 @@ abstract class KitApp extends ETLApp {
 
   private ctx!: StageContext<unknown>;
   private state: unknown;
-  private scope: ItemScope = { observations: [] };
+  scope: ItemScope = { observations: [] };
   private readonly layers = new Map<Purpose, LayerAccess>();
   private readonly storages = new Map<Purpose, Storage>();
   private readonly unitStores = new Map<Purpose, UnitDataStorage>();
@@ -581,7 +615,8 @@ abstract class KitApp extends ETLApp {
   }
 
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
-    this.scope = { observations: [] };
+    const from = fromOf([item]);
+    this.scope = { observations: [], ...(from !== undefined ? { from } : {}) };
     this.itemRows = 0;
     const decl = this.decl;
     if (decl.storesInventory) await this.ctx.storeInventory(decl.kind === "publish" ? undefined : decl.to);
@@ -599,7 +634,8 @@ abstract class KitApp extends ETLApp {
   }
 
   protected override async groupActivity(group: GroupInput): Promise<number> {
-    this.scope = { observations: [] };
+    const from = fromOf(group.items);
+    this.scope = { observations: [], ...(from !== undefined ? { from } : {}) };
     this.itemRows = 0;
     const decl = this.decl;
     if (decl.kind !== "transform" || !decl.processGroup) throw new ConfigError(`${this.def.name}: groupBy needs processGroup()`);
@@ -708,7 +744,10 @@ abstract class KitApp extends ETLApp {
     publisher.reset();
     await state.write(idsKey, ids.join(""));
     this.itemRows += rows;
-    const done = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, { processingDate: this.processingDate });
+    const done = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, {
+      processingDate: this.processingDate,
+      ...(this.scope.from !== undefined ? { metadata: { from: this.scope.from } } : {}),
+    });
     await this.catalog.upsert(done); // nothing under -0
     this.log("info", `${input.entry.pointer}: ${this.layerStorage(decl.from).repository} -> ${publisher.dataset}: ${rows} rows`);
     return 1;
@@ -772,12 +811,24 @@ abstract class KitApp extends ETLApp {
         });
         const opts = { cache: true, ...(out.contentType ? { contentType: out.contentType } : {}) };
         let entry: CatalogEntry;
-        if (out.json !== undefined) entry = await storage.writeBuffer(Buffer.from(pyJson(out.json), "utf8"), element, { contentType: "application/json", ...opts });
-        else if (out.file !== undefined) entry = await storage.writeFile(out.file, element, opts);
-        else if (out.body instanceof Uint8Array) entry = await storage.writeBuffer(out.body, element, opts);
-        else if (typeof out.body === "string") entry = await storage.writeBuffer(Buffer.from(out.body, "utf8"), element, opts);
-        else if (out.body !== undefined) entry = await storage.writeStream(out.body, element, opts);
-        else throw new TerminalError(`${app.def.name}: output ${out.base}/${out.ext} has no body, json or file`);
+        let hash: string;
+        const whole = (buf: Uint8Array) => {
+          hash = createHash("md5").update(buf).digest("hex");
+          return storage.writeBuffer(buf, element, opts);
+        };
+        if (out.json !== undefined) entry = await whole(Buffer.from(pyJson(out.json), "utf8"));
+        else if (out.file !== undefined) entry = await whole(await readFile(out.file));
+        else if (out.body instanceof Uint8Array) entry = await whole(out.body);
+        else if (typeof out.body === "string") entry = await whole(Buffer.from(out.body, "utf8"));
+        else if (out.body !== undefined) {
+          const h = hashing(out.body);
+          entry = await storage.writeStream(h.body, element, opts);
+          hash = h.done();
+        } else throw new TerminalError(`${app.def.name}: output ${out.base}/${out.ext} has no body, json or file`);
+        // The object's version (its content hash) and what it was made from: a later run sees either change.
+        const from = app.scope.from;
+        entry = { ...entry, metadata: { ...(entry.metadata ?? {}), hash: hash!, ...(from !== undefined ? { from } : {}) } };
+        app.catalog.stage(entry);
         if (out.rows) app.itemRows += out.rows;
         return entry;
       },
