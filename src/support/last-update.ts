@@ -5,6 +5,7 @@
  * - B8: "%" wildcards in catalog filters (see catalog.ts normaliseFilter).
  * - B32: "today" is the configured zone's midnight from the injected clock.
  */
+import { createHash } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { DateTime } from "luxon";
@@ -159,7 +160,8 @@ export class StorageListingProvider extends LastUpdateProvider<{ key: string; si
       if (this.filter && !this.filter(parsed.base, parsed.ext)) continue;
       const date = DateTime.fromISO(parsed.day, { zone: this.zone });
       if (!inWindow(date, this.window)) continue;
-      items.push({ base: parsed.base, ext: parsed.ext, date, payload: { key: obj.key, size: obj.size }, label: obj.key });
+      const version = `size ${obj.size}${obj.modified !== undefined ? ` modified ${obj.modified}` : ""}`;
+      items.push({ base: parsed.base, ext: parsed.ext, date, payload: { key: obj.key, size: obj.size }, label: obj.key, version });
     }
     items.sort((a, b) => a.date.toMillis() - b.date.toMillis() || cmp(a.base, b.base) || cmp(a.ext, b.ext));
     yield* items;
@@ -177,6 +179,11 @@ function cmp(a: string, b: string): number {
  */
 export interface SqlDayQueries {
   availability(dialect: SqlDriver["dialect"], window: { start?: string; end?: string }): { sql: string; params: unknown[] };
+  /**
+   * Optional: per day of the window, aggregates that change when the day's data changes (a `day` column and any
+   * others). They become the day's version, so a day whose rows were corrected in the database is taken again.
+   */
+  fingerprint?(dialect: SqlDriver["dialect"], window: { start?: string; end?: string }): { sql: string; params: unknown[] };
 }
 
 export class SqlDayProvider extends LastUpdateProvider<DateTime> {
@@ -198,16 +205,23 @@ export class SqlDayProvider extends LastUpdateProvider<DateTime> {
     const end = fmt(this.window.end);
     const { sql, params } = this.queries.availability(this.db.dialect, { ...(start ? { start } : {}), ...(end ? { end } : {}) });
     const rows = await withRetry(`${this.db.driverName} day availability`, () => this.db.query<{ day: unknown }>(sql, params), this.retry);
+    const dayOf = (v: unknown) => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
     const days = new Set<string>();
-    for (const row of rows) {
-      const v = row.day;
-      const text = v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10);
-      days.add(text);
+    for (const row of rows) days.add(dayOf(row.day));
+    const versions = new Map<string, string>();
+    if (this.queries.fingerprint) {
+      const fp = this.queries.fingerprint(this.db.dialect, { ...(start ? { start } : {}), ...(end ? { end } : {}) });
+      const fpRows = await withRetry(`${this.db.driverName} day fingerprints`, () => this.db.query<{ day: unknown }>(fp.sql, fp.params), this.retry);
+      for (const { day, ...rest } of fpRows) {
+        const text = JSON.stringify(Object.entries(rest).map(([k, x]) => [k, typeof x === "bigint" ? x.toString() : x]));
+        versions.set(dayOf(day), `db ${createHash("md5").update(text).digest("hex")}`);
+      }
     }
     for (const day of [...days].sort()) {
       const date = DateTime.fromISO(day, { zone: this.zone });
       if (!date.isValid || !inWindow(date, this.window)) continue;
-      yield { base: this.base, ext: this.ext, date, payload: date, label: `${this.base}_${day}.${this.ext}` };
+      const version = versions.get(day);
+      yield { base: this.base, ext: this.ext, date, payload: date, label: `${this.base}_${day}.${this.ext}`, ...(version ? { version } : {}) };
     }
   }
 }
