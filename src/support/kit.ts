@@ -155,6 +155,8 @@ interface StageCommon<Cfg, S> {
   storesInventory?: boolean;
   /** Per-run state (caches, lookups) handed to every call; built once the run is connected. */
   setup?(ctx: StageContext<Cfg>): S | Promise<S>;
+  /** Once after the last item (or group) of the run: work that concerns the run as a whole, summary warnings. */
+  finish?(ctx: StageContext<Cfg>, state: S): void | Promise<void>;
 }
 
 /** Which target items count as done (the compare loop's target side). */
@@ -448,9 +450,6 @@ export interface StageContext<Cfg = Record<string, unknown>> {
 
 // ------------------------------------------------------------------------------------------------ the app
 
-function isSqlDriver(v: unknown): v is SqlDriver {
-  return typeof v === "object" && v !== null && typeof (v as SqlDriver).query === "function" && typeof (v as SqlDriver).dialect === "string";
-}
 
 function isAsyncIterable<T>(v: unknown): v is AsyncIterable<T> {
   return v !== null && typeof v === "object" && Symbol.asyncIterator in v;
@@ -633,6 +632,12 @@ abstract class KitApp extends ETLApp {
     return this.finishItem(item, done);
   }
 
+  protected override async afterLoop(): Promise<number> {
+    const n = await super.afterLoop();
+    if (this.decl.finish) await this.decl.finish(this.ctx, this.state);
+    return n;
+  }
+
   protected override async groupActivity(group: GroupInput): Promise<number> {
     const from = fromOf(group.items);
     this.scope = { observations: [], ...(from !== undefined ? { from } : {}) };
@@ -766,7 +771,7 @@ abstract class KitApp extends ETLApp {
   private stateStoreMade: Promise<StateStore> | undefined;
   private stateStore(): Promise<StateStore> {
     this.stateStoreMade ??= this.runtime.driver("storage", this.debug).then(
-      (driver) => new StateStore(driver, this.runtime.stateRepository(this.debug), { simulate: this.simulate, retry: this.runtime.retry, plan: this.plan }),
+      (driver) => new StateStore(driver, this.runtime.stateRepository(this.debug), { simulate: this.simulate, plan: this.plan }),
     );
     return this.stateStoreMade;
   }
@@ -908,9 +913,10 @@ abstract class KitApp extends ETLApp {
       resolvePath: (p) => path.resolve(this.runtime.baseDir, p),
       areaBase: this.runtime.config.areaBase,
       retry: this.runtime.retry,
-      sql: (spec) => (isSqlDriver(spec) ? Promise.resolve(spec) : this.runtime.driver("sql", this.debug, spec)),
+      // An injected SqlDriver goes behind the driver runtime too (retries, deadline, redaction).
+      sql: (spec) => this.runtime.driver("sql", this.debug, spec),
       providers: {
-        sqlDays: (db, queries, id) => new SqlDayProvider(db, queries, id.base, id.ext, this.zone, this.providerOptions(), this.runtime.retry),
+        sqlDays: (db, queries, id) => new SqlDayProvider(db, queries, id.base, id.ext, this.zone, this.providerOptions()),
         files: (dir, patterns) => new FileProvider(dir, [...patterns], this.zone, this.providerOptions()),
         list: (items) => new ListProvider(items, this.providerOptions()),
       },

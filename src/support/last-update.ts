@@ -13,7 +13,6 @@ import type { Catalog, CatalogEntry } from "./catalog.js";
 import type { SqlDriver, TextFilter } from "./drivers.js";
 import type { Storage } from "./storage.js";
 import { addDays } from "../util/dates.js";
-import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
 
 /** One thing a provider has: (base, ext, date) with an optional end and a payload. */
 export interface ProvItem<P = unknown> {
@@ -194,7 +193,6 @@ export class SqlDayProvider extends LastUpdateProvider<DateTime> {
     private readonly ext: string,
     private readonly zone: string,
     popts: ProviderOptions,
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {
     super(popts);
   }
@@ -204,14 +202,15 @@ export class SqlDayProvider extends LastUpdateProvider<DateTime> {
     const start = fmt(this.window.start);
     const end = fmt(this.window.end);
     const { sql, params } = this.queries.availability(this.db.dialect, { ...(start ? { start } : {}), ...(end ? { end } : {}) });
-    const rows = await withRetry(`${this.db.driverName} day availability`, () => this.db.query<{ day: unknown }>(sql, params), this.retry);
+    // Retried and timed by the driver runtime (the SQL driver comes from runtime.driver).
+    const rows = await this.db.query<{ day: unknown }>(sql, params);
     const dayOf = (v: unknown) => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
     const days = new Set<string>();
     for (const row of rows) days.add(dayOf(row.day));
     const versions = new Map<string, string>();
     if (this.queries.fingerprint) {
       const fp = this.queries.fingerprint(this.db.dialect, { ...(start ? { start } : {}), ...(end ? { end } : {}) });
-      const fpRows = await withRetry(`${this.db.driverName} day fingerprints`, () => this.db.query<{ day: unknown }>(fp.sql, fp.params), this.retry);
+      const fpRows = await this.db.query<{ day: unknown }>(fp.sql, fp.params);
       for (const { day, ...rest } of fpRows) {
         const text = JSON.stringify(Object.entries(rest).map(([k, x]) => [k, typeof x === "bigint" ? x.toString() : x]));
         versions.set(dayOf(day), `db ${createHash("md5").update(text).digest("hex")}`);
