@@ -33,10 +33,12 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
     }
     const noLeases = argv.includes("--no-leases");
     const options = parseOptions(entry.App, argv.filter((a) => a !== "--no-leases"));
+    const { readsSourceSystem } = await import("../orchestration/simulated.js");
+    const simulated = readsSourceSystem(entry.App) ? [entry.App.definition.dataSource] : [];
     return await withRuntime({ ...(options.config ? { config: String(options.config) } : {}) }, deps, async (runtime) => {
       const { attachConsole } = await import("./console.js");
       const { runStage } = await import("../orchestration/pipeline-run.js");
-      const detach = attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
+      const detach = await attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
       const held = await windowLeases(runtime, "run", !noLeases && !options.simulate, deps);
       try {
         const summary = await runStage(runtime, entry.App, options, held.leases);
@@ -46,7 +48,7 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
         detach();
         await held.close();
       }
-    });
+    }, simulated);
   } catch (err) {
     return reportError(err);
   }

@@ -64,17 +64,27 @@ export function stdout(s: string): void {
   process.stdout.write(s);
 }
 
-/** Runs body with a runtime (created from --config unless injected) and closes what it created. */
-export async function withRuntime(flags: { config?: string }, deps: ActionDeps, body: (runtime: LakeRuntime) => Promise<number>): Promise<number> {
+/**
+ * Runs body with a runtime (created from --config unless injected) and closes what it created. `simulated` names the
+ * sources whose simulated systems (registered by `lake demo`) must run meanwhile: those whose source system a stage
+ * of the command reads ("all" for a worker, which takes any source's jobs).
+ */
+export async function withRuntime(
+  flags: { config?: string },
+  deps: ActionDeps,
+  body: (runtime: LakeRuntime) => Promise<number>,
+  simulated: string[] | "all" = [],
+): Promise<number> {
   const { reportError } = await import("./entry.js");
   let runtime: LakeRuntime | undefined;
   let stopSimulated: (() => Promise<void>) | undefined;
   try {
     const { LakeRuntime } = await import("../support/runtime.js");
     runtime = deps.runtime ?? LakeRuntime.create(flags.config ? { file: flags.config } : {});
-    if (!deps.runtime) {
+    if (!deps.runtime && simulated.length > 0) {
       const { serveSimulatedSources } = await import("../orchestration/simulated.js");
-      stopSimulated = await serveSimulatedSources(runtime);
+      const codes = simulated === "all" ? Object.keys((await import("../sources/index.js")).sources) : simulated;
+      stopSimulated = await serveSimulatedSources(runtime, codes);
     }
     return await body(runtime);
   } catch (err) {
