@@ -17,7 +17,7 @@ let home: string;
 let work: string;
 
 /** Runs bin/lake.js with the module trace; returns the exit status and the distinct names it loaded. */
-function traced(args: string[], env: Record<string, string> = {}): { status: number | null; stderr: string; loaded: Set<string> } {
+function traced(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; loaded: Set<string> } {
   const out = path.join(work, `trace-${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(out, "");
   const r = spawnSync(process.execPath, ["--import", TRACE, path.join(root, "bin/lake.js"), ...args], {
@@ -25,7 +25,7 @@ function traced(args: string[], env: Record<string, string> = {}): { status: num
     encoding: "utf8",
     env: { ...process.env, LAKE_HOME: home, LAKE_MODULE_TRACE: out, ...env },
   });
-  return { status: r.status, stderr: r.stderr, loaded: new Set(readFileSync(out, "utf8").split("\n").filter(Boolean)) };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, loaded: new Set(readFileSync(out, "utf8").split("\n").filter(Boolean)) };
 }
 
 beforeAll(async () => {
@@ -49,7 +49,7 @@ describe("start-up of the compiled lake", () => {
   it("a stage with nothing to do loads SQLite for the catalog, and no vendor SDK, no YAML parser, no simulated system of another source", () => {
     const r = traced(["run", "wt-ready", "-s", "2024-11-01", "-e", "2024-11-02"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/skipped 1: already done/);
+    expect(r.stdout).toMatch(/skipped 1: already done/);
     expect(r.loaded.has("better-sqlite3")).toBe(true);
     for (const m of [...VENDOR, "yaml", "tsx", "esbuild", "cli-progress"]) expect(r.loaded.has(m), m).toBe(false);
     // The demo's GRIDSMART device API (an HTTP server) is not started for a Wavetronix stage.
