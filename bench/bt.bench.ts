@@ -13,11 +13,12 @@ import type { PublisherDriver } from "../src/support/drivers.js";
 import { fixedClock } from "../src/util/dates.js";
 import { bluetoothDevices, manyReaders, writeShare } from "../src/sources/bt/simulate.js";
 import { writeInventorySection } from "../src/util/inventory-file.js";
-import { main as insertLake } from "../src/entries/bt-insert-lake.js";
-import { main as jsonStandard } from "../src/entries/bt-json-standard.js";
-import { main as readyStage } from "../src/entries/bt-ready.js";
-import { main as extractSoc } from "../src/entries/bt-extract-soc.js";
+const insertLake = btSource.stage("bt-insert-lake").main;
+const jsonStandard = btSource.stage("bt-json-standard").main;
+const readyStage = btSource.stage("bt-ready").main;
+const extractSoc = btSource.stage("bt-extract-soc").main;
 import { fmt, measure } from "./measure.js";
+import btSource from "../src/sources/bt/source.js";
 
 const DAY = "2024-11-12";
 const VOLUME = { unmatched: 300_000, matched: 40_000, intervals: 96, devices: 60_000, summaryPairs: 30 };

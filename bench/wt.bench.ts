@@ -11,11 +11,12 @@ import { LakeRuntime } from "../src/support/runtime.js";
 import { fixedClock } from "../src/util/dates.js";
 import { createKitsDatabase, manyIntersections, radarDevices } from "../src/sources/wt/simulate.js";
 import { writeInventorySection } from "../src/util/inventory-file.js";
-import { main as insertLake } from "../src/entries/wt-insert-lake.js";
-import { main as jsonStandard } from "../src/entries/wt-json-standard.js";
-import { main as readyStage } from "../src/entries/wt-ready.js";
-import { main as extractSoc } from "../src/entries/wt-extract-soc.js";
+const insertLake = wtSource.stage("wt-insert-lake").main;
+const jsonStandard = wtSource.stage("wt-json-standard").main;
+const readyStage = wtSource.stage("wt-ready").main;
+const extractSoc = wtSource.stage("wt-extract-soc").main;
 import { fmt, measure } from "./measure.js";
+import wtSource from "../src/sources/wt/source.js";
 
 const DAY = "2024-11-12";
 const STAGES = [

@@ -3,20 +3,21 @@
  * `npm run build` (also run by `npm ci` through the prepare script): writes dist/.
  *
  * - JavaScript: one esbuild bundle with code splitting (ESM). Entry points: the CLI (dist/cli.js), the framework
- *   (dist/index.js), each source of src/sources/index.ts (dist/sources/<code>.js) and each stage of
- *   src/entries/index.ts (dist/stages/<stage>.js, which runs the stage when executed as a script). Shared code goes
- *   to dist/chunks/. Why a bundle and not tsc's one file per module: start-up. Node spends most of a short command's
+ *   (dist/index.js), each source of the registry src/sources/index.ts (dist/sources/<code>.js) and each of its stages
+ *   (dist/stages/<stage>.js: exports App and main, and runs main when executed as a script). Shared code goes to
+ *   dist/chunks/. Why a bundle and not tsc's one file per module: start-up. Node spends most of a short command's
  *   time loading modules; one bundle loads a few files, and libraries that do not tree-shake as separate packages
  *   (zod/mini, luxon, commander) shrink to what is used. Vendor SDKs and native modules stay external and load through
  *   dynamic import when their driver is chosen.
- * - Declarations: tsc (tsconfig.build.json, emitDeclarationOnly) writes dist/types/ and is the type check.
+ * - Declarations: tsc (tsconfig.build.json, emitDeclarationOnly) writes dist/types/ and is the type check; the
+ *   declarations of dist/sources/*.js and dist/stages/*.js are written here (dist/types/{sources,stages}/).
  *
  * node scripts/build.mjs [--outdir DIR] [--no-types]
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -53,36 +54,68 @@ function registryImports(file) {
   return found;
 }
 
-const stages = registryImports("src/entries/index.ts");
 const sources = registryImports("src/sources/index.ts");
+
+/** Each source's stage names, from the declarations themselves (loaded through tsx, a development dependency). */
+function stageNames() {
+  const script = `
+    const { sources } = await import(${JSON.stringify(pathToFileURL(path.join(root, "src/sources/index.ts")).href)});
+    const { SourceRegistry } = await import(${JSON.stringify(pathToFileURL(path.join(root, "src/support/registry.ts")).href)});
+    const registry = new SourceRegistry(sources);
+    const out = {};
+    for (const code of registry.codes()) out[code] = (await registry.source(code)).stageNames;
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`build: listing the stages failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop());
+}
+const stagesBySource = stageNames();
+const stages = Object.entries(stagesBySource).flatMap(([code, names]) => names.map((name) => ({ name, code })));
 
 const entryPoints = {
   cli: path.join(root, "src/cli/index.ts"),
   index: path.join(root, "src/index.ts"),
 };
 for (const [code, file] of Object.entries(sources)) entryPoints[`sources/${code}`] = file;
-for (const name of Object.keys(stages)) entryPoints[`stages/${name}`] = `stage-script:${name}`;
+for (const { name } of stages) entryPoints[`stages/${name}`] = `stage-script:${name}`;
 
-/** dist/stages/<stage>.js = the entry module plus "run main when executed as a script" (src/cli/script.ts). */
+/** dist/stages/<stage>.js: the stage's App and main from the source registry, and main run when executed as a script. */
 const stageScripts = {
   name: "stage-scripts",
   setup(build) {
     build.onResolve({ filter: /^stage-script:/ }, (a) => ({ path: a.path.slice("stage-script:".length), namespace: "stage-script" }));
-    build.onLoad({ filter: /.*/, namespace: "stage-script" }, (a) => {
-      const entry = JSON.stringify(stages[a.path]);
-      return {
-        contents: [
-          `export * from ${entry};`,
-          `import { main } from ${entry};`,
-          `import { runIfMain } from ${JSON.stringify(path.join(root, "src/cli/script.ts"))};`,
-          `runIfMain(import.meta.url, main);`,
-        ].join("\n"),
-        resolveDir: root,
-        loader: "ts",
-      };
-    });
+    build.onLoad({ filter: /.*/, namespace: "stage-script" }, (a) => ({
+      contents: [
+        `import { sources } from ${JSON.stringify(path.join(root, "src/sources/index.ts"))};`,
+        `import { SourceRegistry } from ${JSON.stringify(path.join(root, "src/support/registry.ts"))};`,
+        `import { runIfMain } from ${JSON.stringify(path.join(root, "src/cli/script.ts"))};`,
+        `const stage = await new SourceRegistry(sources).stage(${JSON.stringify(a.path)});`,
+        "export const App = stage.App;",
+        "export const main = stage.main;",
+        "runIfMain(import.meta.url, main);",
+      ].join("\n"),
+      resolveDir: root,
+      loader: "ts",
+    }));
   },
 };
+
+/** Declarations of the generated entry points (tsc sees only src/). */
+function writeEntryDeclarations(types) {
+  mkdirSync(path.join(types, "stages"), { recursive: true });
+  mkdirSync(path.join(types, "sources"), { recursive: true });
+  for (const { name } of stages) {
+    writeFileSync(
+      path.join(types, "stages", `${name}.d.ts`),
+      'import type { AppClass, MainFn } from "../src/index.js";\nexport declare const App: AppClass;\nexport declare const main: MainFn;\n',
+    );
+  }
+  for (const [code, file] of Object.entries(sources)) {
+    const mod = JSON.stringify(`../${path.relative(root, file).replace(/\.ts$/, ".js")}`);
+    const text = readFileSync(file, "utf8");
+    writeFileSync(path.join(types, "sources", `${code}.d.ts`), `export * from ${mod};\n${/^export default /m.test(text) ? `export { default } from ${mod};\n` : ""}`);
+  }
+}
 
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
@@ -122,5 +155,6 @@ if (withTypes) {
     console.error("build: tsc found errors (declarations not complete)");
     process.exit(1);
   }
+  writeEntryDeclarations(path.join(outdir, "types"));
   console.log(`build: declarations in ${path.relative(root, path.join(outdir, "types"))} in ${Date.now() - t1} ms`);
 }

@@ -1,6 +1,7 @@
 /**
- * The framework, as `import { ... } from "lakeflow"`: the stage base class and its loop, the runtime, the interfaces
- * and their wrappers, errors and events, the driver definition, and the orchestration of stages over days.
+ * The framework, as `import { ... } from "lakeflow"`: the source kit and registry, the stage base class and its loop,
+ * the runtime, the interfaces and their wrappers, errors and events, the driver definition, and the orchestration of
+ * stages over days.
  * Each source is `lakeflow/sources/<code>`, each stage `lakeflow/stages/<stage>` (package.json `exports`).
  */
 export * from "./support/etl-app.js";
@@ -18,9 +19,10 @@ export * from "./support/resilience.js";
 export type * from "./support/drivers.js";
 export type * from "./support/block-store.js";
 export { defineDriver, type DriverContext, type DriverModule, type SecretSource } from "./drivers/define.js";
-export type * from "./sources/types.js";
+export * from "./support/kit.js";
+export * from "./support/registry.js";
 export { runPipelines, runStage, type StageResult, type PipelineLeases } from "./orchestration/pipeline-run.js";
 export { runBackfill, planRange, type BackfillPlan, type BackfillOptions, type BackfillResult } from "./orchestration/backfill.js";
 export { openBlockStore } from "./orchestration/blocks.js";
-export { defaultRegistry, type OpsRegistry } from "./orchestration/pipelines.js";
+export { defaultRegistry } from "./orchestration/pipelines.js";
 export { demo, type DemoOptions, type DemoResult } from "./orchestration/demo.js";

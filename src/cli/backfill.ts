@@ -93,5 +93,5 @@ export async function backfillAction(source: string, flags: BackfillFlags, deps:
       detach();
       await store?.close();
     }
-  }, flags.dryRun ? [] : [source]);
+  }, "all");
 }

@@ -37,10 +37,10 @@ export async function coverageAction(source: string, flags: CoverageFlags, deps:
   return withRuntime(flags, deps, async (runtime) => {
     if (!flags.from || !flags.to) throw new UsageError("lake coverage: --from and --to are required (YYYY-MM-DD; --to is exclusive)");
     const { coverageReport, formatCoverage, formatCoverageHtml } = await import("../orchestration/coverage.js");
-    const { defaultRegistry, loadPipeline } = await import("../orchestration/pipelines.js");
+    const { defaultRegistry } = await import("../orchestration/pipelines.js");
     const registry = deps.registry ?? (await defaultRegistry());
-    const pipeline = await loadPipeline(registry, source);
-    const report = await coverageReport(runtime, registry, pipeline, { from: flags.from, to: flags.to, debug: Boolean(flags.debug) });
+    const pipeline = await registry.source(source);
+    const report = await coverageReport(runtime, pipeline, { from: flags.from, to: flags.to, debug: Boolean(flags.debug) });
     out(flags.json ? `${JSON.stringify(report)}\n` : formatCoverage(report, pipeline.name));
     if (flags.html) {
       const { writeFile } = await import("node:fs/promises");

@@ -6,10 +6,10 @@ export function register(program: Command): void {
     .command("list")
     .description("list the stages and sources")
     .action(async () => {
-      const { entryNames, loadEntry } = await import("../entries/index.js");
-      for (const name of entryNames()) {
-        const { App } = await loadEntry(name);
-        process.stdout.write(`${name.padEnd(22)} ${App.definition.description}\n`);
+      const { defaultRegistry } = await import("../orchestration/pipelines.js");
+      for (const source of await (await defaultRegistry()).all()) {
+        process.stdout.write(`${source.code}: ${source.name}${source.description ? ` — ${source.description}` : ""}\n`);
+        for (const s of source.stages) process.stdout.write(`  ${s.name.padEnd(22)} ${s.decl.description}\n`);
       }
     });
 }

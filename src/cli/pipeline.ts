@@ -43,7 +43,7 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
     const { defaultRegistry } = await import("../orchestration/pipelines.js");
     const { runPipelines, formatPipelineSummary, pipelineExitCode } = await import("../orchestration/pipeline-run.js");
     const registry = deps.registry ?? (await defaultRegistry());
-    const codes = target === "all" ? Object.keys(registry.sources) : [target];
+    const codes = target === "all" ? registry.codes() : [target];
     const options: Record<string, unknown> = {};
     for (const k of ["last_run_date", "start_date", "end_date", "force", "simulate", "output_filepath", "debug"]) {
       if (flags[k] !== undefined) options[k] = flags[k];
@@ -60,5 +60,5 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
       detach();
       await held.close();
     }
-  }, target === "all" ? "all" : [target]);
+  }, "all");
 }

@@ -21,20 +21,18 @@ export function register(program: Command): void {
  * cron run that overlaps another run, a backfill or a worker never processes the same day at the same time.
  */
 export async function runStageAction(stage: string, argv: string[], deps: ActionDeps = {}): Promise<number> {
-  const { loadEntry } = await import("../entries/index.js");
+  const { defaultRegistry } = await import("../orchestration/pipelines.js");
   const { buildCommand, parseOptions } = await import("../support/etl-app.js");
   const { printSummary, exitCodeFor, reportError } = await import("./entry.js");
   const out = deps.out ?? stdout;
   try {
-    const entry = await loadEntry(stage);
+    const entry = await (deps.registry ?? (await defaultRegistry())).stage(stage);
     if (argv.includes("--help") || argv.includes("-h")) {
       out(`${buildCommand(entry.App).helpInformation()}  --no-leases                   do not take the block leases of the window\n`);
       return 0;
     }
     const noLeases = argv.includes("--no-leases");
     const options = parseOptions(entry.App, argv.filter((a) => a !== "--no-leases"));
-    const { readsSourceSystem } = await import("../orchestration/simulated.js");
-    const simulated = readsSourceSystem(entry.App) ? [entry.App.definition.dataSource] : [];
     return await withRuntime({ ...(options.config ? { config: String(options.config) } : {}) }, deps, async (runtime) => {
       const { attachConsole } = await import("./console.js");
       const { runStage } = await import("../orchestration/pipeline-run.js");
@@ -48,7 +46,7 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
         detach();
         await held.close();
       }
-    }, simulated);
+    }, [stage]);
   } catch (err) {
     return reportError(err);
   }

@@ -44,10 +44,9 @@ export async function scheduleAction(flags: ScheduleFlags, deps: ActionDeps = {}
   return withRuntime(flags, deps, async (runtime) => {
     const path = await import("node:path");
     const { buildSchedule, formatCrontab, formatScheduleTable } = await import("../orchestration/schedule.js");
-    const { defaultRegistry, loadPipeline } = await import("../orchestration/pipelines.js");
+    const { defaultRegistry } = await import("../orchestration/pipelines.js");
     const registry = deps.registry ?? (await defaultRegistry());
-    const pipelines = [];
-    for (const code of Object.keys(registry.sources)) pipelines.push(await loadPipeline(registry, code));
+    const pipelines = await registry.all();
     const jobs = buildSchedule(pipelines, runtime.config.schedule);
     if (flags.json) out(`${JSON.stringify({ zone: runtime.zone, jobs })}\n`);
     else if (flags.crontab) {

@@ -9,7 +9,7 @@ import { UsageError } from "../support/errors.js";
 import type { LakeEventBus } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import type { BlockStore } from "../support/block-store.js";
-import type { OpsRegistry } from "../orchestration/pipelines.js";
+import type { SourceRegistry } from "../support/registry.js";
 import type { PipelineLeases } from "../orchestration/pipeline-run.js";
 import type { BlockProgress } from "../orchestration/block-runner.js";
 
@@ -53,7 +53,7 @@ export function addRangeOptions(cmd: Command): Command {
 /** Injected for tests and embedding: a runtime (not closed afterwards), a registry, output sinks. */
 export interface ActionDeps {
   runtime?: LakeRuntime;
-  registry?: OpsRegistry;
+  registry?: SourceRegistry;
   out?: (s: string) => void;
   progress?: BlockProgress;
   /** Lease clock (real time by default). */
@@ -65,15 +65,14 @@ export function stdout(s: string): void {
 }
 
 /**
- * Runs body with a runtime (created from --config unless injected) and closes what it created. `simulated` names the
- * sources whose simulated systems (registered by `lake demo`) must run meanwhile: those whose source system a stage
- * of the command reads ("all" for a worker, which takes any source's jobs).
+ * Runs body with a runtime (created from --config unless injected) and closes what it created. `serve` names the
+ * stages the command runs ("all" for any): their simulated source systems on a demo lake are started for it.
  */
 export async function withRuntime(
   flags: { config?: string },
   deps: ActionDeps,
   body: (runtime: LakeRuntime) => Promise<number>,
-  simulated: string[] | "all" = [],
+  serve?: readonly string[] | "all",
 ): Promise<number> {
   const { reportError } = await import("./entry.js");
   let runtime: LakeRuntime | undefined;
@@ -81,10 +80,10 @@ export async function withRuntime(
   try {
     const { LakeRuntime } = await import("../support/runtime.js");
     runtime = deps.runtime ?? LakeRuntime.create(flags.config ? { file: flags.config } : {});
-    if (!deps.runtime && simulated.length > 0) {
+    if (!deps.runtime && serve) {
       const { serveSimulatedSources } = await import("../orchestration/simulated.js");
-      const codes = simulated === "all" ? Object.keys((await import("../sources/index.js")).sources) : simulated;
-      stopSimulated = await serveSimulatedSources(runtime, codes);
+      const { defaultRegistry } = await import("../orchestration/pipelines.js");
+      stopSimulated = await serveSimulatedSources(runtime, deps.registry ?? (await defaultRegistry()), serve === "all" ? undefined : serve);
     }
     return await body(runtime);
   } catch (err) {

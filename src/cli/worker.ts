@@ -96,5 +96,5 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
       detach();
       await store.close();
     }
-  }, flags.deadLetters || flags.retryDeadLetters ? [] : "all");
+  }, "all");
 }

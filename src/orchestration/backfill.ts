@@ -10,7 +10,8 @@ import { ConfigError } from "../support/errors.js";
 import type { BlockStore } from "../support/block-store.js";
 import { blockSource, isDone } from "./blocks.js";
 import type { LakeRuntime } from "../support/runtime.js";
-import { loadPipeline, rangeDays, selectStages, type OpsRegistry } from "./pipelines.js";
+import { rangeDays, selectStages } from "./pipelines.js";
+import type { SourceRegistry } from "../support/registry.js";
 import { blockCommand, NO_COUNTS, runBlock, type BlockEnv, type BlockOutcome, type BlockProgress, type OutcomeStatus } from "./block-runner.js";
 
 export interface BackfillPlan {
@@ -33,8 +34,8 @@ export interface RangeRequest {
 }
 
 /** The blocks a range command covers: source, selected stages, days. */
-export async function planRange(runtime: LakeRuntime, registry: OpsRegistry, source: string, flags: RangeRequest): Promise<BackfillPlan> {
-  const pipeline = await loadPipeline(registry, source);
+export async function planRange(runtime: LakeRuntime, registry: SourceRegistry, source: string, flags: RangeRequest): Promise<BackfillPlan> {
+  const pipeline = await registry.source(source);
   const stages = selectStages(pipeline, flags.only, flags.skip);
   const days = rangeDays(
     { ...(flags.timeMin ? { timeMin: flags.timeMin } : {}), ...(flags.timeMax ? { timeMax: flags.timeMax } : {}), ...(flags.interval ? { interval: flags.interval } : {}) },

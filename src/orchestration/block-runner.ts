@@ -8,12 +8,12 @@ import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import type { RunSummary } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import type { BlockCounts, BlockKey, BlockStatus, BlockStore, LeaseRecord } from "../support/block-store.js";
-import type { OpsRegistry } from "./pipelines.js";
+import type { SourceRegistry } from "../support/registry.js";
 
 export interface BlockEnv {
   runtime: LakeRuntime;
   store: BlockStore;
-  registry: OpsRegistry;
+  registry: SourceRegistry;
   /** Lease holder name of this process/run. */
   owner: string;
   leaseMs: number;
@@ -114,7 +114,7 @@ export async function runBlock(env: BlockEnv, key: BlockKey, opts: { force?: boo
       let counts = NO_COUNTS;
       let errorKind: BlockOutcome["errorKind"];
       try {
-        const App: AppClass = await env.registry.loadStage(key.stage);
+        const App: AppClass = (await env.registry.stage(key.stage)).App;
         const options = parseOptions(App, { start_date: key.day, end_date: key.day, force: Boolean(opts.force), debug: Boolean(opts.debug) });
         const summary = await runApp(App, options, { runtime: env.runtime });
         ({ status, message } = statusOf(summary));

@@ -7,23 +7,15 @@
 import type { Purpose } from "../config/schema.js";
 import { Catalog } from "../support/catalog.js";
 import type { LakeRuntime } from "../support/runtime.js";
-import type { SourcePipeline } from "../sources/types.js";
+import type { SourceDefinition } from "../support/kit.js";
+import { METADATA_EXTS } from "../support/unitdata.js";
 import { addDays, dayText, eachDay, parseDay } from "../util/dates.js";
 import { UsageError } from "../support/errors.js";
-import type { OpsRegistry } from "./pipelines.js";
 
 export const LAYERS = ["raw", "standardized", "ready", "aggregated", "published"] as const;
 export type Layer = (typeof LAYERS)[number];
 export type CellStatus = "ok" | "partial" | "missing" | "n/a";
 
-/** Objects a complete day has, where the source fixes it (bt: the three AWAM file types per day). */
-export const EXPECTED_PER_DAY: Record<string, Partial<Record<Layer, number>>> = {
-  bt: { raw: 3 },
-};
-
-/** Catalog rows that describe the lake rather than a day's data. */
-const METADATA_EXT = /^(unit_data|site)\./i;
-const AGGREGATE_EXT = /^agg\d*\.json$/i;
 
 const LAYER_PURPOSE: Record<Layer, Purpose> = { raw: "raw", standardized: "standardized", ready: "ready", aggregated: "ready", published: "public" };
 
@@ -48,16 +40,15 @@ export interface CoverageReport {
 }
 
 /**
- * Which layers a source's stages write, from their definitions: purposeTgt; an Aggregate stage → aggregated; a
- * Publish stage → published (its catalog rows live in the public repository).
+ * Which layers a source's stages write, from their declarations: the target layer; an Aggregate stage →
+ * aggregated; a publish stage → published (its catalog rows live in the public repository).
  */
-async function applicableLayers(pipeline: SourcePipeline, registry: OpsRegistry): Promise<Layer[]> {
+function applicableLayers(source: SourceDefinition): Layer[] {
   const out = new Set<Layer>();
-  for (const stage of pipeline.stages) {
-    const def = (await registry.loadStage(stage)).definition;
-    if (def.stage === "Aggregate") out.add("aggregated");
-    else if (def.stage === "Publish" || def.purposeTgt === "public") out.add("published");
-    else if (def.purposeTgt) out.add(def.purposeTgt as Layer);
+  for (const { decl } of source.stages) {
+    if (decl.perfmet === "Aggregate") out.add("aggregated");
+    else if (decl.kind === "publish") out.add("published");
+    else out.add(decl.to as Layer);
   }
   return LAYERS.filter((l) => out.has(l));
 }
@@ -71,12 +62,13 @@ function coverageDays(from: string, to: string, zone: string): string[] {
 
 export async function coverageReport(
   runtime: LakeRuntime,
-  registry: OpsRegistry,
-  pipeline: SourcePipeline,
+  pipeline: SourceDefinition,
   opts: { from: string; to: string; debug?: boolean; expected?: Partial<Record<Layer, number>> },
 ): Promise<CoverageReport> {
   const days = coverageDays(opts.from, opts.to, runtime.zone);
-  const applicable = await applicableLayers(pipeline, registry);
+  const applicable = applicableLayers(pipeline);
+  const metadata = new Set([...METADATA_EXTS, ...(pipeline.metadataExts ?? [])]);
+  const aggregateExt = pipeline.coverage?.aggregateExt;
   const catalog = new Catalog(await runtime.driver("catalog", Boolean(opts.debug)), pipeline.code, { zone: runtime.zone });
   const early = parseDay(days[0]!, runtime.zone);
   const late = addDays(parseDay(days[days.length - 1]!, runtime.zone), 1);
@@ -85,15 +77,15 @@ export async function coverageReport(
   for (const l of applicable) repos.set(LAYER_PURPOSE[l], [...(repos.get(LAYER_PURPOSE[l]) ?? []), l]);
   for (const [purpose, layers] of repos) {
     for await (const e of catalog.query(runtime.repository(purpose, Boolean(opts.debug)), { early, late })) {
-      if (METADATA_EXT.test(e.ext)) continue;
-      const isAggregate = layers.includes("aggregated") && AGGREGATE_EXT.test(e.ext);
+      if (metadata.has(e.ext.toLowerCase())) continue;
+      const isAggregate = layers.includes("aggregated") && aggregateExt !== undefined && aggregateExt.test(e.ext);
       const layer = isAggregate ? "aggregated" : layers.find((l) => l !== "aggregated");
       if (!layer) continue;
       const day = dayText(e.collectionDate);
       counts.get(layer)!.set(day, (counts.get(layer)!.get(day) ?? 0) + 1);
     }
   }
-  const known = { ...(EXPECTED_PER_DAY[pipeline.code] ?? {}), ...(opts.expected ?? {}) };
+  const known = { ...(pipeline.coverage?.expectedPerDay ?? {}), ...(opts.expected ?? {}) };
   const report: CoverageReport = { source: pipeline.code, from: days[0]!, to: dayText(late), zone: runtime.zone, layers: [...LAYERS], applicable, days: [], gaps: [] };
   const maxSeen = new Map(LAYERS.map((l) => [l, Math.max(0, ...counts.get(l)!.values())]));
   for (const day of days) {

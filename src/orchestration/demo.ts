@@ -6,15 +6,13 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { sources as sourceRegistry } from "../sources/index.js";
-import type { SourcePipeline } from "../sources/types.js";
 import { LakeRuntime, DEMO_SOURCES_FILE } from "../support/runtime.js";
-import { loadEntry } from "../entries/index.js";
 import { parseOptions, runApp } from "../support/etl-app.js";
+import { datasetTarget, type SourceDefinition } from "../support/kit.js";
+import { defaultRegistry } from "./pipelines.js";
 import { LakeEventBus, type RunSummary } from "../support/events.js";
 import { Catalog } from "../support/catalog.js";
 import { PURPOSES } from "../config/schema.js";
-import { ConfigError } from "../support/errors.js";
 
 export const DEMO_FROM = "2024-10-27";
 export const DEMO_TO = "2024-11-10";
@@ -33,22 +31,23 @@ export interface DemoResult {
 
 export async function demo(opts: DemoOptions, events = new LakeEventBus()): Promise<DemoResult> {
   const home = path.resolve(opts.dir);
-  const codes = opts.sources ?? Object.keys(sourceRegistry);
-  for (const c of codes) if (!sourceRegistry[c]) throw new ConfigError(`Unknown source "${c}" (known: ${Object.keys(sourceRegistry).join(", ")})`);
+  const registry = await defaultRegistry();
+  const codes = opts.sources ?? registry.codes();
+  const pipelines: SourceDefinition[] = [];
+  for (const c of codes) pipelines.push(await registry.source(c));
   const probe = LakeRuntime.create({ overrides: { home } });
   const ctx = { home, zone: probe.zone, from: DEMO_FROM, to: DEMO_TO };
   await mkdir(path.join(home, "sources"), { recursive: true });
 
-  const pipelines: SourcePipeline[] = [];
   const sourceConfig: Record<string, Record<string, unknown>> = {};
   const stops: (() => Promise<void>)[] = [];
   try {
-    for (const code of codes) {
-      const { pipeline } = await sourceRegistry[code]!();
-      pipelines.push(pipeline);
-      sourceConfig[code] = { ...(pipeline.simulate ? await pipeline.simulate(ctx) : {}), simulatedWindow: { from: ctx.from, to: ctx.to } };
-      if (pipeline.serve) {
-        const served = await pipeline.serve(ctx);
+    for (const pipeline of pipelines) {
+      const code = pipeline.code;
+      const sim = await pipeline.loadDemo();
+      sourceConfig[code] = { ...(sim ? await sim.simulate(ctx) : {}), simulatedWindow: { from: ctx.from, to: ctx.to } };
+      if (sim?.serve) {
+        const served = await sim.serve(ctx);
         stops.push(served.stop);
         Object.assign(sourceConfig[code]!, served.sourceConfig);
       }
@@ -59,8 +58,7 @@ export async function demo(opts: DemoOptions, events = new LakeEventBus()): Prom
     const stages: RunSummary[] = [];
     try {
       for (const p of pipelines) {
-        for (const stage of p.stages) {
-          const { App } = await loadEntry(stage);
+        for (const { App } of p.stages) {
           const options = parseOptions(App, { start_date: DEMO_FROM, end_date: DEMO_TO });
           stages.push(await runApp(App, options, { runtime }));
         }
@@ -79,10 +77,11 @@ export async function demo(opts: DemoOptions, events = new LakeEventBus()): Prom
       }
       const publisher = await runtime.driver("publisher", false);
       const published: Record<string, number> = {};
-      for (const key of Object.keys({ ...(await import("../config/defaults.js")).DEFAULT_DATASETS, ...runtime.config.datasets })) {
-        if (!codes.includes(key.split(".")[0]!)) continue;
-        const id = runtime.dataset(key, false);
-        if (publisher.countRows) published[id] = await publisher.countRows(id);
+      for (const p of pipelines) {
+        for (const key of Object.keys(p.datasets ?? {})) {
+          const { target } = datasetTarget(p, key, runtime.config.datasets, false);
+          if (publisher.countRows) published[target] = await publisher.countRows(target);
+        }
       }
       return { home, stages, catalog, published };
     } finally {

@@ -14,7 +14,7 @@ import { leaseWindow, type WindowLeaseOptions } from "./window-leases.js";
 import { blockSource } from "./blocks.js";
 import type { RunSummary } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
-import { loadPipeline, type OpsRegistry } from "./pipelines.js";
+import type { SourceRegistry } from "../support/registry.js";
 
 export interface StageResult {
   source: string;
@@ -68,7 +68,7 @@ export async function runStage(runtime: LakeRuntime, App: AppClass, options: App
 
 export async function runPipelines(
   runtime: LakeRuntime,
-  registry: OpsRegistry,
+  registry: SourceRegistry,
   codes: string[],
   options: AppOptions,
   onStage?: (r: StageResult) => void,
@@ -76,11 +76,11 @@ export async function runPipelines(
 ): Promise<StageResult[]> {
   const results: StageResult[] = [];
   for (const code of codes) {
-    const pipeline = await loadPipeline(registry, code);
-    for (const stage of pipeline.stages) {
+    const pipeline = await registry.source(code);
+    for (const stage of pipeline.stageNames) {
       let r: StageResult;
       try {
-        const App = await registry.loadStage(stage);
+        const App = pipeline.stage(stage).App;
         r = { source: code, stage, summary: await runStage(runtime, App, parseOptions(App, options), leases) };
       } catch (err) {
         if (err instanceof ConfigError) throw err;

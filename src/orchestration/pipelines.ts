@@ -1,37 +1,17 @@
 /**
- * Where the operations commands find sources and stages. The default registry is the project's
- * (src/sources/index.ts and src/entries/); tests and embedders pass their own map.
+ * Where the operations commands find sources and stages: a SourceRegistry. The default one is the project's
+ * (src/sources/index.ts); tests and embedders pass their own.
  */
 import type { DateTime } from "luxon";
-import type { SourceModule, SourcePipeline } from "../sources/types.js";
-import type { AppClass } from "../support/etl-app.js";
+import type { SourceDefinition } from "../support/kit.js";
+import { SourceRegistry } from "../support/registry.js";
 import { UsageError } from "../support/errors.js";
 import { addDays, dayText, eachDay, parseDay, todayMidnight, type Clock } from "../util/dates.js";
 
-export interface OpsRegistry {
-  /** Source code → lazy import of its pipeline module. */
-  sources: Record<string, () => Promise<SourceModule>>;
-  /** Stage (entry) name → its ETLApp class. */
-  loadStage(name: string): Promise<AppClass>;
-}
-
-export async function defaultRegistry(): Promise<OpsRegistry> {
+/** The project's sources (src/sources/index.ts). */
+export async function defaultRegistry(): Promise<SourceRegistry> {
   const { sources } = await import("../sources/index.js");
-  const { loadEntry } = await import("../entries/index.js");
-  return { sources, loadStage: async (name) => (await loadEntry(name)).App };
-}
-
-export async function loadPipeline(registry: OpsRegistry, code: string): Promise<SourcePipeline> {
-  const load = registry.sources[code];
-  if (!load) throw new UsageError(`Unknown source "${code}" (known: ${Object.keys(registry.sources).join(", ")})`);
-  let mod: SourceModule;
-  try {
-    mod = await load();
-  } catch (err) {
-    throw new UsageError(`Source "${code}": its pipeline module could not be loaded: ${(err as Error).message}`, { cause: err });
-  }
-  if (!mod.pipeline || !Array.isArray(mod.pipeline.stages)) throw new UsageError(`Source "${code}": its module must export pipeline: SourcePipeline`);
-  return mod.pipeline;
+  return new SourceRegistry(sources);
 }
 
 /** Splits repeated or comma-separated stage flags. */
@@ -43,15 +23,11 @@ function names(list: string[] | undefined): string[] {
  * The pipeline's stages after --only / --skip. A stage may be named in full ("wt-ready") or by what follows the
  * source code ("ready"); an unknown name is a usage error listing the stages.
  */
-export function selectStages(pipeline: SourcePipeline, only?: string[], skip?: string[]): string[] {
-  const resolve = (n: string): string => {
-    const hit = pipeline.stages.find((s) => s === n || s === `${pipeline.code}-${n}`);
-    if (!hit) throw new UsageError(`Source ${pipeline.code} has no stage "${n}" (stages: ${pipeline.stages.join(", ")})`);
-    return hit;
-  };
+export function selectStages(pipeline: SourceDefinition, only?: string[], skip?: string[]): string[] {
+  const resolve = (n: string): string => pipeline.stage(n).name;
   const onlySet = new Set(names(only).map(resolve));
   const skipSet = new Set(names(skip).map(resolve));
-  const chosen = pipeline.stages.filter((s) => (onlySet.size === 0 || onlySet.has(s)) && !skipSet.has(s));
+  const chosen = pipeline.stageNames.filter((s) => (onlySet.size === 0 || onlySet.has(s)) && !skipSet.has(s));
   if (chosen.length === 0) throw new UsageError(`Source ${pipeline.code}: --only/--skip leave no stage to run`);
   return chosen;
 }

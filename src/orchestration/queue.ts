@@ -20,7 +20,7 @@ import type { BlockStore } from "../support/block-store.js";
 import { isDone } from "./blocks.js";
 import { runBlock, type BlockEnv, type BlockOutcome, type BlockProgress } from "./block-runner.js";
 import type { BackfillPlan } from "./backfill.js";
-import type { OpsRegistry } from "./pipelines.js";
+import type { SourceRegistry } from "../support/registry.js";
 
 export const queueOptionsSchema = z.strictObject({
   /** redis://host:port; default the secret REDIS_URL. */
@@ -143,7 +143,7 @@ export async function enqueuePlan(
 
 export interface WorkerOptions {
   runtime: LakeRuntime;
-  registry: OpsRegistry;
+  registry: SourceRegistry;
   store: BlockStore;
   settings: QueueSettings;
   owner: string;

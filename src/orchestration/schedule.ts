@@ -4,7 +4,7 @@
  * crontab lines (CRON_TZ = the zone, so the host's zone does not matter).
  */
 import { ConfigError, UsageError } from "../support/errors.js";
-import type { SourcePipeline } from "../sources/types.js";
+import type { SourceDefinition } from "../support/kit.js";
 
 export interface PlannedJob {
   source: string;
@@ -18,8 +18,8 @@ export type ScheduleOverrides = Record<string, { time?: string | undefined; args
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
-export function buildSchedule(pipelines: SourcePipeline[], overrides: ScheduleOverrides = {}): PlannedJob[] {
-  const known = new Set(pipelines.flatMap((p) => p.stages));
+export function buildSchedule(pipelines: SourceDefinition[], overrides: ScheduleOverrides = {}): PlannedJob[] {
+  const known = new Set(pipelines.flatMap((p) => p.stageNames));
   for (const stage of Object.keys(overrides)) {
     if (!known.has(stage)) throw new ConfigError(`schedule.${stage}: no source pipeline has this stage (stages: ${[...known].join(", ")})`);
   }

@@ -1,38 +1,40 @@
 /**
  * Simulated source systems that must run while stages run (the GRIDSMART device API of the demo). `lake demo`
  * registers each source's simulated window in <home>/sources/config.json (`simulatedWindow`); commands that run
- * stages start the systems of the sources whose stages read them (see readsSourceSystem) and point the source at them.
+ * stages start those systems for the run, only for the stages that need them, and point the source at them.
  */
-import { sources } from "../sources/index.js";
-import type { AppClass } from "../support/etl-app.js";
 import type { LakeRuntime } from "../support/runtime.js";
+import type { SourceRegistry } from "../support/registry.js";
 
 export interface SimulatedWindow {
   from: string;
   to: string;
 }
 
-/** A stage with no source layer reads its source's outside system (an ingest stage); the others read the lake. */
-export function readsSourceSystem(App: AppClass): boolean {
-  return App.definition.purposeSrc === undefined;
-}
-
 /**
- * Starts the simulated systems of the given sources (those that have one and were registered by the demo) and
- * returns the function that stops them.
+ * Starts the simulated systems the given stages need (all stages when none are named); returns the stop function.
+ * A source without a registered simulated window (not a demo lake) is left alone and its module is not loaded.
  */
-export async function serveSimulatedSources(runtime: LakeRuntime, codes: string[]): Promise<() => Promise<void>> {
+export async function serveSimulatedSources(runtime: LakeRuntime, registry: SourceRegistry, stages?: readonly string[]): Promise<() => Promise<void>> {
   const stops: (() => Promise<void>)[] = [];
-  for (const code of codes) {
-    const settings = runtime.sourceConfig(code);
-    const window = settings.simulatedWindow as SimulatedWindow | undefined;
-    const load = sources[code];
-    if (!window || !load) continue;
-    const { pipeline } = await load();
-    if (!pipeline.serve) continue;
-    const served = await pipeline.serve({ home: runtime.home, zone: runtime.zone, from: window.from, to: window.to });
-    stops.push(served.stop);
-    runtime.overrideSourceConfig(code, { ...settings, ...served.sourceConfig });
+  const codes = stages ? [...new Set(stages.map((s) => s.split("-")[0]!))].filter((c) => registry.has(c)) : registry.codes();
+  try {
+    for (const code of codes) {
+      const settings = runtime.sourceConfig(code);
+      const window = settings.simulatedWindow as SimulatedWindow | undefined;
+      if (!window) continue;
+      const source = await registry.source(code);
+      const sim = await source.loadDemo();
+      if (!sim?.serve) continue;
+      const needed = sim.serveFor ?? source.stageNames;
+      if (stages && !stages.some((s) => needed.includes(s))) continue;
+      const served = await sim.serve({ home: runtime.home, zone: runtime.zone, from: window.from, to: window.to });
+      stops.push(served.stop);
+      runtime.overrideSourceConfig(code, { ...settings, ...served.sourceConfig });
+    }
+  } catch (err) {
+    for (const stop of stops) await stop();
+    throw err;
   }
   return async () => {
     for (const stop of stops) await stop();

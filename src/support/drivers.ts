@@ -154,9 +154,19 @@ export interface PerfmetDriver extends DriverBase {
 // ---------------------------------------------------------------- unit data
 export type UnitDevice = Record<string, string | number | boolean | null>;
 
+/** What a source asks the inventory for: its devices of one type, normalised to its keys (original §6.1). */
+export interface DeviceRequest {
+  /** The source's code (a local inventory file's section). */
+  dataSource: string;
+  /** Device type (Knack's sensor type, e.g. BLUETOOTH, RADAR, GRIDSMART). */
+  deviceType: string;
+  /** Keys of a device, in order. */
+  keys: readonly string[];
+}
+
 export interface UnitDataDriver extends DriverBase {
-  /** The normalised device inventory of one data source (bt, wt, gs), keys in the order of original §6.1. */
-  devices(dataSource: string): Promise<UnitDevice[]>;
+  /** The normalised device inventory of one data source, keys in the order the source declares. */
+  devices(request: DeviceRequest): Promise<UnitDevice[]>;
 }
 
 // ---------------------------------------------------------------- SQL sources

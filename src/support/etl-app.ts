@@ -12,15 +12,15 @@ import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import type { DateTime } from "luxon";
 import type { Purpose } from "../config/schema.js";
-import { Catalog } from "./catalog.js";
+import { Catalog, type CatalogEntry } from "./catalog.js";
 import { ConfigError, UsageError, errorMessage } from "./errors.js";
 import type { PlanEntry, RunSummary } from "./events.js";
 import { compare, describeItem, windowFor, type DateWindow, type LastUpdateProvider, type UpdateItem } from "./last-update.js";
-import { PerfMet, DATA_SOURCE_NAMES } from "./perfmet.js";
+import { PerfMet } from "./perfmet.js";
 import { Publisher } from "./publisher.js";
 import { LakeRuntime, type RuntimeOptions } from "./runtime.js";
 import { Storage } from "./storage.js";
-import { fetchUnitData, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
+import { fetchUnitData, METADATA_EXTS, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
 import { addDays, earliestTime, nowIn, parseDate, todayMidnight } from "../util/dates.js";
 
 export interface AppDefinition {
@@ -33,6 +33,18 @@ export interface AppDefinition {
   stage?: string;
   purposeSrc?: Purpose;
   purposeTgt?: Purpose;
+  /** Long name of the data source (perfmet's data_source); default the code. */
+  sourceName?: string;
+  /** The source's device inventory: its type and keys (what the unit-data driver is asked for). */
+  devices?: DeviceRequestSpec;
+  /** Exts of the source's metadata objects beside unit data (not a day's output when comparing on base alone). */
+  metadataExts?: readonly string[];
+}
+
+/** The device inventory of a data source as a stage asks the unit-data driver for it. */
+export interface DeviceRequestSpec {
+  type: string;
+  keys: readonly string[];
 }
 
 /** A stage-specific flag, declared once for both argv and options-object callers. */
@@ -138,6 +150,31 @@ export function parseOptions(App: AppClass, args: string[] | Record<string, unkn
 export interface ItemFailure {
   item: string;
   error: string;
+}
+
+/** A unit of a grouped stage: the items of one (day, base). */
+export interface GroupInput {
+  base: string;
+  date: DateTime;
+  label: string;
+  items: UpdateItem<CatalogEntry>[];
+}
+
+/** Consecutive items of one (day, base) as one unit, in the order the loop yielded them. */
+function groupItems(items: UpdateItem[]): GroupInput[] {
+  const out: GroupInput[] = [];
+  const index = new Map<string, GroupInput>();
+  for (const item of items) {
+    const key = `${item.date.toMillis()}\u0000${item.base}`;
+    let g = index.get(key);
+    if (!g) {
+      g = { base: item.base, date: item.date, label: `${item.base}/${item.date.toISODate()}`, items: [] };
+      index.set(key, g);
+      out.push(g);
+    }
+    g.items.push(item as UpdateItem<CatalogEntry>);
+  }
+  return out.sort((a, b) => a.date.toMillis() - b.date.toMillis() || (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
 }
 
 export abstract class ETLApp {
@@ -253,7 +290,7 @@ export abstract class ETLApp {
     if (this.def.purposeTgt) this.storageTgt = await this.createStorage(this.def.purposeTgt);
     if (this.def.stage) {
       const perfDriver = await this.runtime.driver("perfmet", this.debug);
-      this.perfmet = new PerfMet(perfDriver, DATA_SOURCE_NAMES[this.dataSource] ?? this.dataSource, this.def.stage, this.now(), {
+      this.perfmet = new PerfMet(perfDriver, this.def.sourceName ?? this.dataSource, this.def.stage, this.now(), {
         simulate: this.simulate,
         retry: this.runtime.retry,
         plan: this.plan,
@@ -268,10 +305,10 @@ export abstract class ETLApp {
     return new Storage(driver, this.runtime.repository(purpose, this.debug), this.dataSource, this.catalog, this.wrapperOptions);
   }
 
-  /** A publisher onto a configured dataset key ("wt", "bt.matched", ...). */
-  async createPublisher(datasetKey: string, rowIdField: string): Promise<Publisher> {
+  /** A publisher onto a publish target (a Socrata resource id, a CSV dataset name). */
+  async createPublisherOn(target: string, rowIdField: string): Promise<Publisher> {
     const driver = await this.runtime.driver("publisher", this.debug);
-    return new Publisher(driver, this.runtime.dataset(datasetKey, this.debug), rowIdField, this.wrapperOptions);
+    return new Publisher(driver, target, rowIdField, this.wrapperOptions);
   }
 
   /** Repository name of a purpose in this run's mode. */
@@ -282,8 +319,16 @@ export abstract class ETLApp {
   /** The device inventory from the unit-data driver (Knack or local), with its header; fetched once per run. */
   async fetchUnitData(): Promise<UnitData> {
     if (!this.fetchedUnitData) {
+      const devices = this.def.devices;
+      if (!devices) throw new ConfigError(`${this.def.name}: source ${this.dataSource} declares no device inventory`);
       const driver = await this.runtime.driver("unitdata", this.debug);
-      this.fetchedUnitData = await fetchUnitData(driver, this.dataSource, this.runtime.config.areaBase, this.now(), this.runtime.retry);
+      this.fetchedUnitData = await fetchUnitData(
+        driver,
+        { dataSource: this.dataSource, deviceType: devices.type, keys: devices.keys },
+        this.runtime.config.areaBase,
+        this.now(),
+        this.runtime.retry,
+      );
     }
     return this.fetchedUnitData;
   }
@@ -348,27 +393,41 @@ export abstract class ETLApp {
     return 0;
   }
 
+  /** Work for one unit of a grouped stage (the items of one day and base); returns 1 when processed. */
+  protected async groupActivity(_group: GroupInput): Promise<number> {
+    return 0;
+  }
+
   /**
-   * The compare loop (original §1.7): yields source items no target covers, runs innerLoopActivity for each, flushes
-   * staged catalog rows when the date changes and at the end. One failing item does not stop the others.
+   * The compare loop (original §1.7): yields source items no target covers, runs innerLoopActivity for each (or,
+   * grouped, groupActivity once per day and base), flushes staged catalog rows when the date changes and at the
+   * end. One failing item does not stop the others; its staged catalog rows are dropped.
    */
   protected async doCompareLoop(
     source: LastUpdateProvider,
     target: LastUpdateProvider | undefined,
-    opts: { baseExtKey: boolean },
+    opts: { baseExtKey: boolean; groupBy?: "base" },
   ): Promise<number> {
     this.itemCount = 0;
     let prevDate: number | undefined;
+    const grouped = opts.groupBy === "base";
+    const coveredGroups = new Set<string>();
     const items = compare(source, target, {
       window: this.window,
       force: this.force,
       baseExtKey: opts.baseExtKey,
+      metadataExts: new Set([...METADATA_EXTS, ...(this.def.metadataExts ?? [])].map((e) => e.toLowerCase())),
       ...(this.lastRunDate ? { lastRunDate: this.lastRunDate } : {}),
       onForced: (s) => {
         this.log("info", `Forcing processing of ${s.base}${opts.baseExtKey ? `/${s.ext}` : ""} for date ${s.date.toISODate()}`);
         this.runtime.events.emit("item.forced", { app: this.def.name, item: describeItem(s) });
       },
-      onCovered: () => {
+      onCovered: (s) => {
+        if (grouped) {
+          const key = `${s.date.toMillis()}\u0000${s.base}`;
+          if (coveredGroups.has(key)) return;
+          coveredGroups.add(key);
+        }
         this.skipped++;
         this.skipReasons["already done"] = (this.skipReasons["already done"] ?? 0) + 1;
       },
@@ -377,21 +436,22 @@ export abstract class ETLApp {
     // before this run writes anything.
     const planned: UpdateItem[] = [];
     for await (const item of items) planned.push(item);
-    this.runtime.events.emit("plan.size", { app: this.def.name, total: planned.length });
+    const units: (UpdateItem | GroupInput)[] = grouped ? groupItems(planned) : planned;
+    this.runtime.events.emit("plan.size", { app: this.def.name, total: units.length });
     try {
-      for (const item of planned) {
-        const ms = item.date.toMillis();
+      for (const unit of units) {
+        const ms = unit.date.toMillis();
         if (prevDate !== undefined && ms !== prevDate) await this.catalog.flush();
         prevDate = ms;
         this.processingDate = this.now();
-        const label = describeItem(item);
+        const label = "items" in unit ? unit.label : describeItem(unit);
         const stagedBefore = this.catalog.stagedKeys();
         const t0 = Date.now();
         this.runtime.events.emit("item.start", { app: this.def.name, item: label });
         let n = 0;
         const recordsBefore = this.records;
         try {
-          n = await this.innerLoopActivity(item);
+          n = "items" in unit ? await this.groupActivity(unit) : await this.innerLoopActivity(unit);
         } catch (err) {
           if (err instanceof ConfigError) throw err;
           // Nothing half-done is recorded: rows this item staged are dropped; its objects are rewritten on rerun.

@@ -266,6 +266,33 @@ export class FileProvider extends LastUpdateProvider<{ path: string; pattern: Fi
   }
 }
 
+/**
+ * A provider seen through a mapping: items renamed (another ext) or left out. Lets a stage compare on (base, ext)
+ * when the target names the same file type differently (raw "unmatched.txt" ↔ standardized "unmatched.json"), and
+ * leave out items a catalog filter cannot express.
+ */
+export class MappedProvider<P> extends LastUpdateProvider<P> {
+  constructor(
+    private readonly inner: LastUpdateProvider<P>,
+    private readonly map: (item: ProvItem<P>) => ProvItem<P> | undefined,
+  ) {
+    // The inner provider applies the same-day cut itself; this wrapper only maps.
+    super({ sameDay: true, today: undefined as never });
+  }
+
+  override async prepare(window: DateWindow): Promise<void> {
+    await super.prepare(window);
+    await this.inner.prepare(window);
+  }
+
+  protected async *runQuery(): AsyncIterable<ProvItem<P>> {
+    for await (const item of this.inner.items()) {
+      const mapped = this.map(item);
+      if (mapped) yield mapped;
+    }
+  }
+}
+
 /** A fixed list (tests, device APIs that list their own days). */
 export class ListProvider<P = unknown> extends LastUpdateProvider<P> {
   constructor(
@@ -283,8 +310,10 @@ export class ListProvider<P = unknown> extends LastUpdateProvider<P> {
 export interface CompareOptions {
   window: DateWindow;
   force: boolean;
-  /** Key on (base, ext) when true; on base alone when false (target unit_data.* and site.* then ignored). */
+  /** Key on (base, ext) when true; on base alone when false (target metadata objects then ignored). */
   baseExtKey: boolean;
+  /** Exts of target objects that are not a day's output (unit data, a source's metadata), lower case. */
+  metadataExts?: ReadonlySet<string>;
   lastRunDate?: DateTime;
   /** Called once per distinct (key, date) that --force let through. */
   onForced?: (item: ProvItem) => void;
@@ -297,7 +326,6 @@ interface TargetSpan {
   end: number;
 }
 
-const IGNORED_TARGET_EXT = /^(unit_data|site)\./i;
 
 /**
  * Yields the source items no target item covers (interval overlap on the same key). Memory: the target spans
@@ -326,7 +354,7 @@ export async function* compare<P>(
   if (target) {
     await target.prepare(opts.window);
     for await (const t of target.items()) {
-      if (!opts.baseExtKey && IGNORED_TARGET_EXT.test(t.ext)) continue;
+      if (!opts.baseExtKey && opts.metadataExts?.has(t.ext.toLowerCase())) continue;
       const key = keyOf(t.base, t.ext);
       let slot = targets.get(key);
       if (!slot) targets.set(key, (slot = { spans: [], cursor: 0 }));

@@ -4,7 +4,7 @@
  * unit data dated strictly after the data day ("closest future").
  */
 import type { DateTime } from "luxon";
-import type { UnitDataDriver, UnitDevice } from "./drivers.js";
+import type { DeviceRequest, UnitDataDriver, UnitDevice } from "./drivers.js";
 import type { Storage } from "./storage.js";
 import type { CatalogEntry } from "./catalog.js";
 import { TerminalError } from "./errors.js";
@@ -12,6 +12,28 @@ import { pyStr } from "../util/dates.js";
 import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
 
 export const UNIT_DATA_EXT = "unit_data.json";
+
+/** Exts of objects that describe the lake rather than a day's data (a source may declare more, e.g. site files). */
+export const METADATA_EXTS: readonly string[] = [UNIT_DATA_EXT];
+
+/** Keys of a sensor device (Knack's sensors object: Bluetooth readers, Wavetronix radars), in order (original §6.1). */
+export const SENSOR_DEVICE_KEYS = [
+  "device_type",
+  "atd_device_id",
+  "device_name",
+  "device_status",
+  "device_ip",
+  "ip_comm_status",
+  "atd_location_id",
+  "coa_intersection_id",
+  "lat",
+  "lon",
+  "primary_st",
+  "primary_st_segment_id",
+  "cross_st",
+  "cross_st_segment_id",
+  "kits_id",
+] as const;
 
 export interface UnitDataHeader {
   data_type: string;
@@ -28,12 +50,13 @@ export interface UnitData {
 /** Fetches the inventory from the unit-data driver and wraps it with the header of §6.1 (collection day = today). */
 export async function fetchUnitData(
   driver: UnitDataDriver,
-  dataSource: string,
+  request: DeviceRequest,
   areaBase: string,
   now: DateTime,
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<UnitData> {
-  const devices = await withRetry(`unit data ${dataSource}`, () => driver.devices(dataSource), retry);
+  const dataSource = request.dataSource;
+  const devices = await withRetry(`unit data ${dataSource}`, () => driver.devices(request), retry);
   const day = now.startOf("day");
   return {
     header: {

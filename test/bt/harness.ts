@@ -15,10 +15,11 @@ import { createMemoryPublisher, type MemoryPublisher } from "../../src/drivers/p
 import type { UnitDataDriver, UnitDevice } from "../../src/support/drivers.js";
 import type { RunSummary } from "../../src/support/events.js";
 import { fixedClock } from "../../src/util/dates.js";
-import { main as insertLake } from "../../src/entries/bt-insert-lake.js";
-import { main as jsonStandard } from "../../src/entries/bt-json-standard.js";
-import { main as readyStage } from "../../src/entries/bt-ready.js";
-import { main as extractSoc } from "../../src/entries/bt-extract-soc.js";
+import btSource from "../../src/sources/bt/source.js";
+const insertLake = btSource.stage("bt-insert-lake").main;
+const jsonStandard = btSource.stage("bt-json-standard").main;
+const readyStage = btSource.stage("bt-ready").main;
+const extractSoc = btSource.stage("bt-extract-soc").main;
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "bt");
 export const REPO = { raw: "atd-datalake-raw", standardized: "atd-datalake-rawjson", ready: "atd-datalake-ready", public: "socrata" };
@@ -72,7 +73,7 @@ export function makeHarness(opts: HarnessOptions = {}): Harness {
   const publisher = createMemoryPublisher();
   const perfmet = new MemoryPerfmet(false);
   const devices = opts.devices ?? fixtureInventory();
-  const unitdata: UnitDataDriver = { driverName: "test", devices: async (ds) => (ds === "bt" ? structuredClone(devices) : []) };
+  const unitdata: UnitDataDriver = { driverName: "test", devices: async (req) => (req.dataSource === "bt" ? structuredClone(devices) : []) };
   const config = validateConfig(
     { home: dir, retry: { retries: 0, minTimeoutMs: 0, maxTimeoutMs: 0 }, sources: { bt: { sourcedir: share } } },
     "bt test",

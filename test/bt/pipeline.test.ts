@@ -2,13 +2,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { pipeline } from "../../src/sources/bt/pipeline.js";
+import pipeline from "../../src/sources/bt/source.js";
 import { SIM_MISSING_READER } from "../../src/sources/bt/simulate.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { runApp, parseOptions } from "../../src/support/etl-app.js";
-import { loadEntry } from "../../src/entries/index.js";
 import { fixedClock } from "../../src/util/dates.js";
-import { SKIP_MISSING_READER } from "../../src/entries/bt-ready.js";
+import { SKIP_MISSING_READER } from "../../src/sources/bt/source.js";
+import btSource from "../../src/sources/bt/source.js";
 
 const dirs: string[] = [];
 function home(): string {
@@ -25,9 +25,10 @@ const ctx = (h: string) => ({ home: h, zone: "America/Chicago", from: "2024-11-0
 describe("Bluetooth pipeline definition", () => {
   it("lists the four stages in order with the original's schedule", () => {
     expect(pipeline.code).toBe("bt");
-    expect(pipeline.stages).toEqual(["bt-insert-lake", "bt-json-standard", "bt-ready", "bt-extract-soc"]);
+    expect(pipeline.stageNames).toEqual(["bt-insert-lake", "bt-json-standard", "bt-ready", "bt-extract-soc"]);
     expect(pipeline.schedule.map((s) => [s.stage, s.time, s.args.join(" ")])).toEqual([
-      ["bt-insert-lake", "00:30", "-r 0 -s 60 -d /app/awam"],
+      // The share folder comes from sources.bt.sourcedir (the original hard-coded -d /app/awam here).
+      ["bt-insert-lake", "00:30", "-r 0 -s 60"],
       ["bt-json-standard", "03:00", "-r 0 -s 30"],
       ["bt-ready", "05:00", "-r 0 -s 30"],
       ["bt-extract-soc", "07:00", "-r 0 -s 30"],
@@ -37,8 +38,8 @@ describe("Bluetooth pipeline definition", () => {
   it("simulates the share deterministically: three files per day under the original names", async () => {
     const a = home();
     const b = home();
-    const ret = await pipeline.simulate!(ctx(a));
-    await pipeline.simulate!(ctx(b));
+    const ret = await (await pipeline.loadDemo())!.simulate(ctx(a));
+    await (await pipeline.loadDemo())!.simulate(ctx(b));
     const share = path.join(a, "sources", "awam");
     expect(ret).toEqual({ sourcedir: share });
     const names = readdirSync(share).sort();
@@ -57,7 +58,7 @@ describe("Bluetooth pipeline definition", () => {
     const inv = path.join(h, "sources", "inventory.json");
     (await import("node:fs")).mkdirSync(path.dirname(inv), { recursive: true });
     writeFileSync(inv, JSON.stringify({ wt: [{ keep: 1 }], gs: [], bt: [{ old: true }] }));
-    await pipeline.simulate!(ctx(h));
+    await (await pipeline.loadDemo())!.simulate(ctx(h));
     const doc = JSON.parse(readFileSync(inv, "utf8")) as Record<string, Record<string, unknown>[]>;
     expect(doc.wt).toEqual([{ keep: 1 }]);
     expect(doc.gs).toEqual([]);
@@ -72,12 +73,12 @@ describe("Bluetooth pipeline definition", () => {
 
   it("runs end to end on the embedded default drivers (local storage, SQLite catalog, CSV publisher)", async () => {
     const h = home();
-    const sources = { bt: await pipeline.simulate!(ctx(h)) };
+    const sources = { bt: await (await pipeline.loadDemo())!.simulate(ctx(h)) };
     const runtime = LakeRuntime.create({ overrides: { home: h, sources }, clock: fixedClock("2024-11-06T08:00:00-06:00") });
     try {
       const out = [];
-      for (const stage of pipeline.stages) {
-        const { App } = await loadEntry(stage);
+      for (const stage of pipeline.stageNames) {
+        const { App } = pipeline.stage(stage);
         out.push(await runApp(App, parseOptions(App, { start_date: "2024-11-01", end_date: "2024-11-05" }), { runtime }));
       }
       expect(out.map((s) => [s.processed, s.failed])).toEqual([
@@ -89,7 +90,7 @@ describe("Bluetooth pipeline definition", () => {
       expect(out[2]!.skipReasons[SKIP_MISSING_READER]).toBeGreaterThan(0);
       const published = readdirSync(path.join(h, "published")).sort();
       expect(published).toEqual(["qnpj-zrb9.csv", "v7zg-5jg9.csv", "x44q-icha.csv"]);
-      const again = await runApp((await loadEntry("bt-extract-soc")).App, parseOptions((await loadEntry("bt-extract-soc")).App, { last_run_date: "0" }), { runtime });
+      const again = await runApp(pipeline.stage("bt-extract-soc").App, parseOptions(pipeline.stage("bt-extract-soc").App, { last_run_date: "0" }), { runtime });
       expect(again.processed).toBe(0);
     } finally {
       await runtime.close();

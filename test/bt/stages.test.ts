@@ -2,9 +2,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
 import { afterEach, describe, expect, it } from "vitest";
-import { SKIP_MISSING_READER } from "../../src/entries/bt-ready.js";
-import { SKIP_DROPPED, SKIP_EXTRA } from "../../src/entries/bt-json-standard.js";
-import { SKIP_ROW_PREFIX, SKIP_WAIT_UNMATCHED } from "../../src/entries/bt-extract-soc.js";
+import { SKIP_MISSING_READER } from "../../src/sources/bt/source.js";
+import { SKIP_DROPPED, SKIP_EXTRA } from "../../src/sources/bt/source.js";
+import { SKIP_ROW_PREFIX, SKIP_WAIT_UNMATCHED } from "../../src/sources/bt/source.js";
 import { DailyAddressCounter } from "../../src/sources/bt/publish.js";
 import { TransientError } from "../../src/support/errors.js";
 import { dayFiles, writeShare, type DayVolume } from "../../src/sources/bt/simulate.js";
@@ -12,7 +12,8 @@ import { DATASETS, GOLDEN_NOW, REPO, makeHarness, type Harness } from "./harness
 import { validateConfig } from "../../src/config/load.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { fixedClock } from "../../src/util/dates.js";
-import { main as insertLake } from "../../src/entries/bt-insert-lake.js";
+import btSource from "../../src/sources/bt/source.js";
+const insertLake = btSource.stage("bt-insert-lake").main;
 
 const SMALL: DayVolume = { unmatched: 60, matched: 30, intervals: 8, devices: 25 };
 const WEEK_NOW = "2019-06-10T04:00:00-05:00";

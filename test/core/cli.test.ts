@@ -4,7 +4,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "./helpers.js";
 import { ensureBuilt } from "../helpers/build.js";
-import { entryNames, loadEntry } from "../../src/entries/index.js";
+import { sources } from "../../src/sources/index.js";
+import { SourceRegistry } from "../../src/support/registry.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const lake = (args: string[], env: Record<string, string> = {}) =>
@@ -62,16 +63,18 @@ describe("lake CLI", () => {
     expect(missing.status).toBe(1);
   });
 
-  it("the stage map names every entry file of src/entries/, and each loads with App and main", async () => {
-    const files = readdirSync(path.join(root, "src/entries"))
-      .filter((f) => f.endsWith(".ts") && f !== "index.ts")
-      .map((f) => f.slice(0, -3))
+  it("the registry names every source folder of src/sources/; each loads with its stages' App and main", async () => {
+    const folders = readdirSync(path.join(root, "src/sources"), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
       .sort();
-    expect(entryNames()).toEqual(files);
-    for (const name of files) {
-      const mod = await loadEntry(name);
-      expect(mod.App.definition.name).toBe(name);
-      expect(typeof mod.main).toBe("function");
+    const registry = new SourceRegistry(sources);
+    expect([...registry.codes()].sort()).toEqual(folders);
+    for (const stage of await registry.stages()) {
+      expect(stage.App.definition.name).toBe(stage.name);
+      expect(stage.name.startsWith(`${stage.source.code}-`)).toBe(true);
+      expect(typeof stage.main).toBe("function");
+      expect((await registry.stage(stage.name)).App).toBe(stage.App);
     }
   });
 });

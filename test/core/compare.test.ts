@@ -15,13 +15,14 @@ const item = (base: string, ext: string, d: string, end?: string): ProvItem => (
   label: `${base}/${ext}/${d}`,
 });
 
-async function run(src: ProvItem[], tgt: ProvItem[] | undefined, opts: { force?: boolean; baseExtKey?: boolean; start?: string; end?: string } = {}) {
+async function run(src: ProvItem[], tgt: ProvItem[] | undefined, opts: { force?: boolean; baseExtKey?: boolean; start?: string; end?: string; metadataExts?: string[] } = {}) {
   const forced: string[] = [];
   const out: string[] = [];
   for await (const u of compare(new ListProvider(() => src, popts), tgt ? new ListProvider(() => tgt, popts) : undefined, {
     window: windowFor(opts.start ? day(opts.start) : undefined, opts.end ? day(opts.end) : undefined),
     force: opts.force ?? false,
     baseExtKey: opts.baseExtKey ?? true,
+    ...(opts.metadataExts ? { metadataExts: new Set(opts.metadataExts) } : {}),
     onForced: (s) => forced.push(s.label),
   })) {
     out.push(u.label);
@@ -41,13 +42,14 @@ describe("compare loop", () => {
     expect((await run(src, undefined)).out).toHaveLength(2);
   });
 
-  it("keys on base+ext or on base alone; base-only ignores target unit_data.* and site.*", async () => {
+  it("keys on base+ext or on base alone; base-only ignores the target's metadata objects (unit data, a source's site files)", async () => {
     const src = [item("Austin", "unmatched.txt", "2024-11-01"), item("Austin", "matched.txt", "2024-11-01")];
     const tgt = [item("Austin", "unmatched.txt", "2024-11-01")];
     expect((await run(src, tgt, { baseExtKey: true })).out).toEqual(["Austin/matched.txt/2024-11-01"]);
     expect((await run(src, tgt, { baseExtKey: false })).out).toEqual([]);
     const unitOnly = [item("Austin", "unit_data.json", "2024-11-01"), item("Austin", "site.json", "2024-11-01")];
-    expect((await run(src, unitOnly, { baseExtKey: false })).out).toHaveLength(2);
+    expect((await run(src, unitOnly, { baseExtKey: false, metadataExts: ["unit_data.json", "site.json"] })).out).toHaveLength(2);
+    expect((await run(src, unitOnly, { baseExtKey: false, metadataExts: ["unit_data.json"] })).out).toEqual([]);
   });
 
   it("counts a longer target that started earlier as covering (fixes B37)", async () => {

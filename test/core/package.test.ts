@@ -36,7 +36,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe("the packed lakeflow package", () => {
   it("holds the bundle and its declarations, not the sources or tsx", () => {
     const pkg = path.join(app, "node_modules/lakeflow");
-    for (const f of ["dist/cli.js", "dist/index.js", "dist/stages/wt-insert-lake.js", "dist/sources/wt.js", "dist/types/src/index.d.ts", "dist/types/src/entries/wt-insert-lake.d.ts", "bin/lake.js"]) {
+    for (const f of ["dist/cli.js", "dist/index.js", "dist/stages/wt-insert-lake.js", "dist/sources/wt.js", "dist/types/src/index.d.ts", "dist/types/stages/wt-insert-lake.d.ts", "dist/types/sources/wt.d.ts", "bin/lake.js"]) {
       expect(existsSync(path.join(pkg, f)), f).toBe(true);
     }
     expect(existsSync(path.join(pkg, "src"))).toBe(false);
@@ -56,10 +56,10 @@ describe("the packed lakeflow package", () => {
       path.join(app, "run.mjs"),
       [
         'import { main } from "lakeflow/stages/wt-insert-lake";',
-        'import { pipeline } from "lakeflow/sources/wt";',
+        'import wt from "lakeflow/sources/wt";',
         'import { LakeRuntime } from "lakeflow";',
         'const summary = await main(["-s", "2024-10-27", "-e", "2024-11-10"]);',
-        "console.log(JSON.stringify({ processed: summary.processed, skipped: summary.skipped, failed: summary.failed, stages: pipeline.stages, runtime: typeof LakeRuntime }));",
+        "console.log(JSON.stringify({ processed: summary.processed, skipped: summary.skipped, failed: summary.failed, stages: wt.stageNames, runtime: typeof LakeRuntime }));",
       ].join("\n"),
     );
     const run = spawnSync(process.execPath, ["run.mjs"], { cwd: app, encoding: "utf8", env: { ...process.env, LAKE_HOME: home } });
@@ -85,7 +85,7 @@ describe("the packed lakeflow package", () => {
   it("its declarations type a consumer's import of a stage's main", () => {
     writeFileSync(
       path.join(app, "check.ts"),
-      ['import { main } from "lakeflow/stages/wt-insert-lake";', "const s = await main([]);", "const n: number = s.processed;", "// @ts-expect-error a summary has no such field", "s.nope;", "export { n };"].join("\n"),
+      ['import { main } from "lakeflow/stages/wt-insert-lake";', 'import wt from "lakeflow/sources/wt";', "const names: string[] = wt.stageNames;", "const s = await main([]);", "const n: number = s.processed;", "// @ts-expect-error a summary has no such field", "s.nope;", "export { n, names };"].join("\n"),
     );
     writeFileSync(
       path.join(app, "tsconfig.json"),

@@ -11,6 +11,7 @@ import { testContext } from "../helpers/context.js";
 import { withRetry, type RetryPolicy } from "../../src/support/resilience.js";
 import { ConfigError, TerminalError, TransientError } from "../../src/support/errors.js";
 import type { UnitDevice } from "../../src/support/drivers.js";
+import { deviceRequest } from "../helpers/devices.js";
 
 const FAST: RetryPolicy = { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 20 };
 
@@ -64,7 +65,7 @@ describe("normalisation (original cInt / cFlt / tStr)", () => {
   });
 
   it("puts keys in the source's order, fills missing ones with null, keeps extras after them", () => {
-    const d = normaliseDevice({ reversed: true, lon: "1", device_type: "GRIDSMART" }, "gs", "test");
+    const d = normaliseDevice({ reversed: true, lon: "1", device_type: "GRIDSMART" }, deviceRequest("gs").keys, "test");
     expect(Object.keys(d)).toEqual([
       "device_type", "atd_device_id", "device_ip", "device_status", "ip_comm_status", "atd_location_id", "coa_intersection_id",
       "lat", "lon", "primary_st", "primary_st_segment_id", "cross_st", "cross_st_segment_id", "reversed",
@@ -80,12 +81,12 @@ describe("local unit data", () => {
     mkdirSync(path.join(ctx.home, "sources"));
     writeFileSync(path.join(ctx.home, "sources", "inventory.json"), JSON.stringify({ bt: [], wt: [], gs: [] }));
     const d = await localDriver.create(localDriver.options.parse({}), ctx);
-    expect(await d.devices("bt")).toEqual([]);
+    expect(await d.devices(deviceRequest("bt"))).toEqual([]);
   });
 
   it("a missing file is a ConfigError naming it", async () => {
     const file = path.join(tmpdir(), "no-such-dir-x", "inventory.json");
-    const err = await createLocalUnitData(file).devices("wt").catch((e: unknown) => e);
+    const err = await createLocalUnitData(file).devices(deviceRequest("wt")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(file);
     expect((err as Error).message).toMatch(/does not exist/);
@@ -102,7 +103,7 @@ describe("local unit data", () => {
     ];
     for (const [content, re] of cases) {
       const file = inventoryFile(content);
-      const err = await createLocalUnitData(file).devices("wt").catch((e: unknown) => e);
+      const err = await createLocalUnitData(file).devices(deviceRequest("wt")).catch((e: unknown) => e);
       expect(err, String(re)).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toMatch(re);
       expect((err as Error).message).toContain(file);
@@ -129,7 +130,7 @@ describe("knack unit data on the Knack fake", () => {
   unitDataConformance("knack", { expected: KNACK_SEED_EXPECTED, create: async () => create() });
 
   it("sends the app id and key headers, pages through records and filters sensors by field_884", async () => {
-    await create({ rowsPerPage: 2 }).devices("wt");
+    await create({ rowsPerPage: 2 }).devices(deviceRequest("wt"));
     const recs = fake.requests.filter((r) => r.path.endsWith("/records"));
     expect(recs.map((r) => `${r.path}?${r.query.page}`)).toEqual(["/v1/objects/object_56/records?1", "/v1/objects/object_11/records?1", "/v1/objects/object_11/records?2"]);
     expect(JSON.parse(recs[0]!.query.filters!)).toEqual({ match: "and", rules: [{ field: "field_884", operator: "is", value: "RADAR" }] });
@@ -138,7 +139,7 @@ describe("knack unit data on the Knack fake", () => {
   });
 
   it("filters GRIDSMART detectors by field_2384 is 1", async () => {
-    await create().devices("gs");
+    await create().devices(deviceRequest("gs"));
     const q = fake.requests.find((r) => r.path === "/v1/objects/object_98/records")!;
     expect(JSON.parse(q.query.filters!).rules).toEqual([{ field: "field_2384", operator: "is", value: 1 }]);
   });
@@ -148,11 +149,11 @@ describe("knack unit data on the Knack fake", () => {
       locations: { fields: { ATD_LOCATION_ID: "field_1", COA_INTERSECTION_ID: "field_2", CROSS_ST: "field_3", CROSS_ST_SEGMENT_ID: "field_4", LOCATION: "field_5", PRIMARY_ST: "field_6", PRIMARY_ST_SEGMENT_ID: "field_7", SIGNAL_ID: "field_8" } },
       sensors: { fields: { ATD_SENSOR_ID: "field_880", READER_ID: "field_881", SENSOR_STATUS: "field_882", SENSOR_IP: "field_883", SENSOR_TYPE: "field_884", IP_COMM_STATUS: "field_885", ATD_LOCATION_ID: "field_886", KITS_ID: "field_887" } },
     };
-    expect(await create(fields).devices("bt")).toEqual(KNACK_SEED_EXPECTED.bt);
+    expect(await create(fields).devices(deviceRequest("bt"))).toEqual(KNACK_SEED_EXPECTED.bt);
     expect(fake.requests.some((r) => r.path.startsWith("/v1/applications/"))).toBe(false);
 
     fake.objects[1]!.fields = { ...fake.objects[1]!.fields, field_887: "KITS_NUMBER" };
-    const err = await create().devices("wt").catch((e: unknown) => e);
+    const err = await create().devices(deviceRequest("wt")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/object_56 has no field labelled KITS_ID: set unitdata\.options\.sensors\.fields\.KITS_ID/);
   });
@@ -161,7 +162,7 @@ describe("knack unit data on the Knack fake", () => {
     const locs = fake.objects[0]!;
     locs.records.push({ ...locs.records[1]!, CROSS_ST: "OTHER ST", LOCATION: address(1, 2) });
     fake.objects[1]!.records[1]!.READER_ID = { raw: "x", formatted: '<span class="a">LAMAR &amp; MANCHACA</span>' };
-    const wt = await create().devices("wt");
+    const wt = await create().devices(deviceRequest("wt"));
     expect(wt.map((d) => [d.atd_device_id, d.device_name, d.cross_st, d.lat])).toEqual([
       ["10", "LAMAR & MANCHACA", "MANCHACA RD", 30.2],
       ["10", "LAMAR & MANCHACA", "OTHER ST", 1],
@@ -171,12 +172,12 @@ describe("knack unit data on the Knack fake", () => {
 
   it("a device whose ATD_LOCATION_ID is empty joins nothing and keeps null location fields", async () => {
     fake.objects[1]!.records = [{ ATD_SENSOR_ID: "7", SENSOR_TYPE: "RADAR", ATD_LOCATION_ID: "", KITS_ID: num(3) }];
-    const [d] = await create().devices("wt");
+    const [d] = await create().devices(deviceRequest("wt"));
     expect(d).toMatchObject({ atd_device_id: "7", atd_location_id: "", lat: null, primary_st: null, kits_id: 3, device_name: null });
   });
 
   it("wrong credentials are a ConfigError", async () => {
-    const err = await create({}, { appId: "fake-app", apiKey: "wrong" }).devices("bt").catch((e: unknown) => e);
+    const err = await create({}, { appId: "fake-app", apiKey: "wrong" }).devices(deviceRequest("bt")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/KNACK_APP_ID and KNACK_API_KEY/);
     expect((err as Error).message).not.toContain("wrong");
@@ -186,7 +187,7 @@ describe("knack unit data on the Knack fake", () => {
     fake.throttleNext(1, 1);
     const seen: TransientError[] = [];
     const d = create();
-    const devices = await withRetry("unit data", () => d.devices("bt"), FAST, ({ error }) => seen.push(error as TransientError));
+    const devices = await withRetry("unit data", () => d.devices(deviceRequest("bt")), FAST, ({ error }) => seen.push(error as TransientError));
     expect(devices).toEqual(KNACK_SEED_EXPECTED.bt);
     expect(seen[0]).toBeInstanceOf(TransientError);
     expect(seen[0]!.retryAfterMs).toBe(1000);
@@ -198,7 +199,7 @@ describe("knack unit data on the Knack fake", () => {
     let attempts = 0;
     const err = await withRetry("unit data", (n) => {
       attempts = n;
-      return d.devices("bt");
+      return d.devices(deviceRequest("bt"));
     }, FAST).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect((err as Error).message).toMatch(/HTTP 503/);
@@ -207,28 +208,30 @@ describe("knack unit data on the Knack fake", () => {
 
   it("a request with no answer fails with a TransientError after timeoutMs", async () => {
     fake.stallNext(1);
-    const err = await create({ timeoutMs: 300 }).devices("bt").catch((e: unknown) => e);
+    const err = await create({ timeoutMs: 300 }).devices(deviceRequest("bt")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect((err as Error).message).toMatch(/no answer within 300 ms/);
   });
 
   it("a 400 is a TerminalError; a closed port is a TransientError", async () => {
     fake.failNext(400, 1);
-    await expect(create().devices("bt")).rejects.toThrow(TerminalError);
+    await expect(create().devices(deviceRequest("bt"))).rejects.toThrow(TerminalError);
     const closed = await KnackFake.start();
     const url = closed.baseUrl;
     await closed.close();
-    const err = await createKnackUnitData(knackOptions.parse({ baseUrl: url }), { appId: "a", apiKey: "b" }).devices("bt").catch((e: unknown) => e);
+    const err = await createKnackUnitData(knackOptions.parse({ baseUrl: url }), { appId: "a", apiKey: "b" }).devices(deviceRequest("bt")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect((err as Error).message).toMatch(/ECONNREFUSED/);
   });
 
   it("takes KNACK_APP_ID and KNACK_API_KEY from the secrets; refuses to start without them", async () => {
     const opts = knackDriver.options.parse({ baseUrl: fake.baseUrl });
-    expect(opts.sensors.filterValues).toEqual({ bt: "BLUETOOTH", wt: "RADAR" });
+    // Sensors are filtered by the device type each source declares (BLUETOOTH, RADAR); no per-source table here.
+    expect(opts.sensors.filterValues).toEqual({});
+    expect(opts.detectors.deviceType).toBe("GRIDSMART");
     expect(opts.detectors).toMatchObject({ object: "object_98", filterField: "field_2384", filterValue: 1 });
     await expect(async () => knackDriver.create(opts, testContext({ KNACK_APP_ID: "fake-app" }))).rejects.toThrow(/KNACK_API_KEY/);
     const d = await knackDriver.create(opts, testContext({ KNACK_APP_ID: "fake-app", KNACK_API_KEY: "fake-key" }));
-    expect(await d.devices("gs")).toEqual(KNACK_SEED_EXPECTED.gs);
+    expect(await d.devices(deviceRequest("gs"))).toEqual(KNACK_SEED_EXPECTED.gs);
   });
 });

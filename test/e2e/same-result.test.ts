@@ -11,8 +11,7 @@ import { SocrataFake } from "../fakes/socrata-fake.js";
 import { tempDir } from "../core/helpers.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { runApp, parseOptions } from "../../src/support/etl-app.js";
-import { loadEntry } from "../../src/entries/index.js";
-import { pipeline } from "../../src/sources/wt/pipeline.js";
+import pipeline from "../../src/sources/wt/source.js";
 import { Catalog } from "../../src/support/catalog.js";
 import { PURPOSES, type LakeConfigInput } from "../../src/config/schema.js";
 import { fixedClock } from "../../src/util/dates.js";
@@ -24,8 +23,8 @@ const WINDOW = { start_date: "2024-11-02", end_date: "2024-11-05" };
 
 async function runPipeline(runtime: LakeRuntime): Promise<RunSummary[]> {
   const out: RunSummary[] = [];
-  for (const stage of pipeline.stages) {
-    const { App } = await loadEntry(stage);
+  for (const stage of pipeline.stageNames) {
+    const { App } = pipeline.stage(stage);
     out.push(await runApp(App, parseOptions(App, WINDOW), { runtime }));
   }
   return out;
@@ -58,7 +57,7 @@ describeService(SERVICES, "one pipeline, two infrastructures, same result", () =
   it("embedded default vs S3 + PostgREST + Socrata", async () => {
     // Simulated KITS database and inventory, shared by both runs.
     const sourcesHome = tempDir();
-    const sourceConfig = await pipeline.simulate!({ home: sourcesHome, zone: "America/Chicago", from: "2024-11-01", to: "2024-11-06" });
+    const sourceConfig = await (await pipeline.loadDemo())!.simulate({ home: sourcesHome, zone: "America/Chicago", from: "2024-11-01", to: "2024-11-06" });
     const unitdata = { driver: "local", options: { path: path.join(sourcesHome, "sources", "inventory.json") } };
     const repositories = Object.fromEntries(PURPOSES.map((p) => [p, { production: `e2e-${tag}-${p}`, debug: `e2e-${tag}-${p}-test` }]));
     const dataset = `e2e${tag.slice(0, 1)}-${tag.slice(1, 5).padEnd(4, "0")}`;

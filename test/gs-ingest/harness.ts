@@ -10,10 +10,11 @@ import type { UnitDataDriver, UnitDevice } from "../../src/support/drivers.js";
 import type { RunSummary } from "../../src/support/events.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { fixedClock } from "../../src/util/dates.js";
-import { main as insertLake } from "../../src/entries/gs-insert-lake.js";
-import { main as jsonStandard } from "../../src/entries/gs-json-standard.js";
+const insertLake = gsSource.stage("gs-insert-lake").main;
+const jsonStandard = gsSource.stage("gs-json-standard").main;
 import { unitDevice, type SimDevice } from "../../src/sources/gs/simulate.js";
 import { startGridsmartFake, type FakeDeviceEntry, type GridsmartFake } from "../fakes/gridsmart-fake.js";
+import gsSource from "../../src/sources/gs/source.js";
 
 export const RAW = "atd-datalake-raw";
 export const STD = "atd-datalake-rawjson";
@@ -58,7 +59,7 @@ export async function makeHarness(opts: HarnessOptions): Promise<Harness> {
   const catalog = new MemoryCatalog();
   const perfmet = new MemoryPerfmet(false);
   const inventory = opts.inventory ?? inventoryOf(opts.devices.map((d) => d.device));
-  const unitdata: UnitDataDriver = { driverName: "test", devices: async (ds) => (ds === "gs" ? structuredClone(inventory) : []) };
+  const unitdata: UnitDataDriver = { driverName: "test", devices: async (req) => (req.dataSource === "gs" ? structuredClone(inventory) : []) };
   const config = validateConfig(
     {
       home: dir,

@@ -1,10 +1,18 @@
 import { readdirSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseOptions, runApp } from "../../src/support/etl-app.js";
+import { ETLApp, parseOptions, runApp, type AppClass } from "../../src/support/etl-app.js";
 import type { UpdateItem } from "../../src/support/last-update.js";
-import { GsInsertLake } from "../../src/entries/gs-insert-lake.js";
 import { dayArchive, demoDevices, unitDevice, type SimDevice } from "../../src/sources/gs/simulate.js";
 import { inventoryOf, makeHarness, RAW, type Harness } from "./harness.js";
+import gsSource from "../../src/sources/gs/source.js";
+
+/** The declared stage's app class, to watch it from a subclass. */
+const GsInsertLake = gsSource.stage("gs-insert-lake").App as unknown as typeof ConcreteApp;
+abstract class ConcreteApp extends ETLApp {
+  protected override async etlActivity(): Promise<number> {
+    return 0;
+  }
+}
 
 const [V8, V7, V4] = demoDevices({ vehiclesPerZonePerDay: 24, zonesPerDevice: 3 }) as [SimDevice, SimDevice, SimDevice];
 const DAYS = ["2024-11-17", "2024-11-18", "2024-11-19", "2024-11-20"];
@@ -104,7 +112,8 @@ describe("gs-insert-lake", () => {
         }
       }
     }
-    const s = await runApp(Watched, parseOptions(Watched, { start_date: "2024-11-18", end_date: "2024-11-20" }), { runtime: h.runtime });
+    const App = Watched as unknown as AppClass;
+    const s = await runApp(App, parseOptions(App, { start_date: "2024-11-18", end_date: "2024-11-20" }), { runtime: h.runtime });
     expect(s).toMatchObject({ processed: 2, failed: 2 });
     expect(s.failures.map((f) => f.error).join("\n")).toMatch(/HTTP 503/);
     expect(h.keys(RAW).filter((k) => k.includes("Burnet"))).toEqual([]);

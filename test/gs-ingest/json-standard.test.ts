@@ -153,7 +153,7 @@ describe("gs-json-standard", () => {
     h = await makeHarness({ devices: [{ device: V8, days: DAYS }], now: "2024-11-18T10:00:00-06:00" });
     await h.insert({ start_date: "2024-11-16" }); // stores unit data dated 11-18 (days 16, 17)
     const later = new LakeRuntime(h.runtime.config, h.dir, { storage: h.storage, catalog: h.catalog, perfmet: h.perfmet, unitdata: { driverName: "t", devices: async () => h!.inventory } }, { clock: fixedClock("2024-11-20T10:00:00-06:00"), events: h.runtime.events });
-    const { main } = await import("../../src/entries/gs-insert-lake.js");
+    const { main } = (await import("../../src/sources/gs/source.js")).default.stage("gs-insert-lake");
     await main({ start_date: "2024-11-16" }, { runtime: later }); // days 18, 19 and unit data dated 11-20
     const unitWrites = writes(h, /unit_data/);
     const s = await h.standard({ start_date: "2024-11-16", end_date: "2024-11-20" });

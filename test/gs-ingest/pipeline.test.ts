@@ -3,13 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "nod
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { pipeline } from "../../src/sources/gs/pipeline.js";
+import pipeline from "../../src/sources/gs/source.js";
 import { GS_UNIT_DEVICE_KEYS } from "../../src/sources/gs/types.js";
 import { dayArchive, demoDevices } from "../../src/sources/gs/simulate.js";
 
 describe("GRIDSMART pipeline", () => {
   it("declares the five stages and the original's schedule", () => {
-    expect(pipeline.stages).toEqual(["gs-insert-lake", "gs-json-standard", "gs-ready", "gs-ready-agg", "gs-agg-extract-soc"]);
+    expect(pipeline.stageNames).toEqual(["gs-insert-lake", "gs-json-standard", "gs-ready", "gs-ready-agg", "gs-agg-extract-soc"]);
     expect(pipeline.schedule.map((s) => `${s.time} ${s.stage} ${s.args.join(" ")}`)).toEqual([
       "01:30 gs-insert-lake -r 0 -s 60",
       "04:00 gs-json-standard -r 0 -s 30",
@@ -25,7 +25,7 @@ describe("GRIDSMART pipeline", () => {
       const file = path.join(home, "sources", "inventory.json");
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify({ wt: [{ kits_id: 1 }], gs: [{ old: true }] }));
-      const over = await pipeline.simulate!({ home, zone: "America/Chicago", from: "2024-11-01", to: "2024-11-04" });
+      const over = await (await pipeline.loadDemo())!.simulate({ home, zone: "America/Chicago", from: "2024-11-01", to: "2024-11-04" });
       expect(over).toEqual({});
       const inv = JSON.parse(readFileSync(file, "utf8"));
       expect(inv.wt).toEqual([{ kits_id: 1 }]);
@@ -39,7 +39,7 @@ describe("GRIDSMART pipeline", () => {
 
   it("serve starts the device fake on a free port with the demo days; archives are deterministic", async () => {
     const ctx = { home: "/nonexistent", zone: "America/Chicago", from: "2024-11-01", to: "2024-11-03" };
-    const served = await pipeline.serve!(ctx);
+    const served = await (await pipeline.loadDemo())!.serve!(ctx);
     try {
       const url = String(served.sourceConfig.deviceUrl);
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\{ip\}\/api\/$/);

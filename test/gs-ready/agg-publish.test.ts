@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { main as ready } from "../../src/entries/gs-ready.js";
-import { main as agg } from "../../src/entries/gs-ready-agg.js";
-import { SKIP_NO_DEVICE, main as publish } from "../../src/entries/gs-agg-extract-soc.js";
+const ready = gsSource.stage("gs-ready").main;
+const agg = gsSource.stage("gs-ready-agg").main;
+import { SKIP_NO_DEVICE } from "../../src/sources/gs/source.js";
+const publish = gsSource.stage("gs-agg-extract-soc").main;
 import { recordId } from "../../src/sources/gs/publish.js";
 import { TransientError } from "../../src/support/errors.js";
 import type { PublishRow } from "../../src/support/drivers.js";
 import { BURNET, FIXTURES, LOOP360, NOWHERE, REPO, makeLake, runtimeWith, type TestLake } from "./harness.js";
+import gsSource from "../../src/sources/gs/source.js";
 
 const DATASET = "sh59-i6y9";
 const W = { start_date: "2024-06-01", end_date: "2024-06-01" };

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { SKIP_NEXT_MISSING, SKIP_PREV_MISSING, main } from "../../src/entries/gs-ready.js";
+import { SKIP_NEXT_MISSING, SKIP_PREV_MISSING } from "../../src/sources/gs/source.js";
+const main = gsSource.stage("gs-ready").main;
 import { BURNET, FIXTURES, LOOP360, NOWHERE, REPO, Z1, Z2, makeLake, type TestLake } from "./harness.js";
+import gsSource from "../../src/sources/gs/source.js";
 
 const day = (d: string, extra: Record<string, unknown> = {}) => ({ start_date: d, end_date: d, ...extra });
 const countsName = (base: string, d: string) => `${base}_gs_${d}_counts.json`;
@@ -174,7 +176,7 @@ describe("gs-ready: runs", () => {
     await lake.loadFixtures((n) => !n.includes("unit_data"));
     const s = await main(day("2024-06-01"), { runtime: lake.runtime });
     expect(s.failed).toBe(3);
-    expect(s.failures[0]!.item).toBe(`${BURNET}/counts.json/2024-06-01`);
+    expect(s.failures[0]!.item).toBe(`${BURNET}/2024-06-01`);
     expect(s.failures[0]!.error).toMatch(/No unit data dated after 2024-06-01/);
   });
 
@@ -184,7 +186,7 @@ describe("gs-ready: runs", () => {
     await lake.put(REPO.standardized, `${BURNET}_gs_2024-06-01_${Z2}.json`, '{"header": {"version": 8}, "data": [{"timestamp_adj": ');
     const s = await main(day("2024-06-01"), { runtime: lake.runtime });
     expect(s.failed).toBe(1);
-    expect(s.failures[0]!.item).toBe(`${BURNET}/counts.json/2024-06-01`);
+    expect(s.failures[0]!.item).toBe(`${BURNET}/2024-06-01`);
     expect(s.failures[0]!.error).toContain(`2024/06/01/gs/${BURNET}_gs_2024-06-01_${Z2}.json`);
     expect(lake.rows(REPO.ready).map((r) => r.id_base)).toEqual([LOOP360, NOWHERE]);
   });

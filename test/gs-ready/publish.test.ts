@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { hasDevice, intersectionName, localFields, recordId, shapeRow, type WarningCounts } from "../../src/sources/gs/publish.js";
-import { main as ready } from "../../src/entries/gs-ready.js";
+const ready = gsSource.stage("gs-ready").main;
 import { ConfigError } from "../../src/support/errors.js";
 import { PyFloat } from "../../src/util/pyjson.js";
 import { makeLake } from "./harness.js";
+import gsSource from "../../src/sources/gs/source.js";
 
 const ZONE = "America/Chicago";
 const device = { atd_device_id: 7, primary_st: " LAMAR BLVD ", cross_st: "38TH ST" };

@@ -62,14 +62,14 @@ describe("lake coverage", () => {
   it("marks partial days: fewer objects than the source's known count, or than the window's maximum", async () => {
     const { runtime, d } = lake();
     expect(await backfillAction("tt", { timeMin: "2024-11-01", timeMax: "2024-11-03" }, d)).toBe(0);
-    const known = await coverageReport(runtime, ttRegistry, ttPipeline, { from: "2024-11-01", to: "2024-11-03", expected: { raw: 3 } });
+    const known = await coverageReport(runtime, ttPipeline, { from: "2024-11-01", to: "2024-11-03", expected: { raw: 3 } });
     expect(known.gaps.map((g) => `${g.day} ${g.layer} ${g.status} ${g.count}/${g.expected}`)).toEqual(["2024-11-01 raw partial 1/3", "2024-11-02 raw partial 1/3"]);
     expect(formatCoverage(known)).toMatch(/2024-11-01\s+1\/3 PART\s+1/);
     // A second object on one day: the other day is now partial against the window's maximum.
     const catalog = new Catalog(await runtime.driver("catalog", false), "tt", { zone: runtime.zone });
     const [first] = await catalog.list(runtime.repository("raw", false));
     await catalog.upsert({ ...first!, base: "extra" });
-    const max = await coverageReport(runtime, ttRegistry, ttPipeline, { from: "2024-11-01", to: "2024-11-03" });
+    const max = await coverageReport(runtime, ttPipeline, { from: "2024-11-01", to: "2024-11-03" });
     expect(max.gaps.map((g) => `${g.day} ${g.layer} ${g.status} ${g.count}/${g.expected}`)).toEqual(["2024-11-02 raw partial 1/2"]);
   });
 

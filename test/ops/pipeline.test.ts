@@ -85,7 +85,7 @@ describe("lake pipeline and block leases", () => {
 
 describe("lake schedule", () => {
   it("orders the pipelines' stages by local time and applies config overrides", () => {
-    const other = { ...ttPipeline, code: "uu", stages: ["uu-a"], schedule: [{ stage: "uu-a", time: "01:00", args: ["-r", "0", "-s", "60"] }] };
+    const other = { ...ttPipeline, code: "uu", stageNames: ["uu-a"], schedule: [{ stage: "uu-a", time: "01:00", args: ["-r", "0", "-s", "60"] }] };
     const jobs = buildSchedule([ttPipeline, other], { "tt-copy": { time: "00:15", args: ["-s", "7"] } });
     expect(jobs.map((j) => `${j.time} ${j.stage} ${j.args.join(" ")}`)).toEqual(["00:15 tt-copy -s 7", "00:30 tt-make -r 0 -s 60", "01:00 uu-a -r 0 -s 60"]);
     expect(buildSchedule([ttPipeline], { "tt-make": { enabled: false } }).map((j) => j.stage)).toEqual(["tt-copy"]);

@@ -28,8 +28,8 @@ function capture() {
 describe("wt through backfill, coverage and pipeline", () => {
   it("a backfill fills every layer of the days, a removed day shows in coverage, --incomplete-only leaves done blocks alone", async () => {
     mkdirSync(path.join(home, "sources"), { recursive: true });
-    const { pipeline } = await import("../../src/sources/wt/pipeline.js");
-    const wt = await pipeline.simulate!({ home, zone: "America/Chicago", from: "2024-11-01", to: "2024-11-05" });
+    const { default: pipeline } = await import("../../src/sources/wt/source.js");
+    const wt = await (await pipeline.loadDemo())!.simulate({ home, zone: "America/Chicago", from: "2024-11-01", to: "2024-11-05" });
     runtime = LakeRuntime.create({ overrides: { home, sources: { wt } }, clock: fixedClock(NOW), cwd: home, env: {} });
 
     const b = capture();

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATASET, REPO, fixture, makeHarness, type Harness } from "./harness.js";
-import { NO_DEVICE_REASON } from "../../src/entries/wt-ready.js";
+import { NO_DEVICE_REASON } from "../../src/sources/wt/source.js";
+import wtSource from "../../src/sources/wt/source.js";
 
 const DAY_KEY = "2024/11/05/wt/Austin_wt_2024-11-05";
 const WINDOW = { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05" };

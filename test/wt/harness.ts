@@ -17,10 +17,11 @@ import type { UnitDataDriver, UnitDevice } from "../../src/support/drivers.js";
 import type { RunSummary } from "../../src/support/events.js";
 import { fixedClock } from "../../src/util/dates.js";
 import { KITS_SCHEMA } from "../../src/sources/wt/simulate.js";
-import { main as insertLake } from "../../src/entries/wt-insert-lake.js";
-import { main as jsonStandard } from "../../src/entries/wt-json-standard.js";
-import { main as readyStage } from "../../src/entries/wt-ready.js";
-import { main as extractSoc } from "../../src/entries/wt-extract-soc.js";
+import wtSource from "../../src/sources/wt/source.js";
+const insertLake = wtSource.stage("wt-insert-lake").main;
+const jsonStandard = wtSource.stage("wt-json-standard").main;
+const readyStage = wtSource.stage("wt-ready").main;
+const extractSoc = wtSource.stage("wt-extract-soc").main;
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "wt");
 export const REPO = { raw: "atd-datalake-raw", standardized: "atd-datalake-rawjson", ready: "atd-datalake-ready", public: "socrata" };
@@ -94,7 +95,7 @@ export function makeHarness(opts: HarnessOptions = {}): Harness {
   const devices = opts.devices ?? fixtureInventory();
   const unitdata: UnitDataDriver = {
     driverName: "test",
-    devices: async (ds) => (ds === "wt" ? structuredClone(devices) : []),
+    devices: async (req) => (req.dataSource === "wt" ? structuredClone(devices) : []),
   };
   const config = validateConfig(
     {

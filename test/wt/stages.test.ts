@@ -6,15 +6,15 @@ import { DateTime } from "luxon";
 import { afterEach, describe, expect, it } from "vitest";
 import { DATASET, REPO, loadKitsFixture, makeHarness, type Harness } from "./harness.js";
 import { DEMO_INTERSECTIONS, createKitsDatabase, manyIntersections, radarDevices } from "../../src/sources/wt/simulate.js";
-import { pipeline } from "../../src/sources/wt/pipeline.js";
-import { BAD_ROW_REASON } from "../../src/entries/wt-json-standard.js";
-import { NO_DEVICE_REASON } from "../../src/entries/wt-ready.js";
-import { main as insertLake } from "../../src/entries/wt-insert-lake.js";
+import { BAD_ROW_REASON } from "../../src/sources/wt/source.js";
+import { NO_DEVICE_REASON } from "../../src/sources/wt/source.js";
+const insertLake = wtSource.stage("wt-insert-lake").main;
 import { validateConfig } from "../../src/config/load.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { ConfigError, TerminalError } from "../../src/support/errors.js";
 import { fixedClock } from "../../src/util/dates.js";
 import type { SqlDriver } from "../../src/support/drivers.js";
+import wtSource from "../../src/sources/wt/source.js";
 
 const ZONE = "America/Chicago";
 const harnesses: Harness[] = [];
@@ -285,8 +285,8 @@ describe("incrementality and publishing", () => {
 
 describe("pipeline", () => {
   it("declares the stages in order and the original's schedule", () => {
-    expect(pipeline.stages).toEqual(["wt-insert-lake", "wt-json-standard", "wt-ready", "wt-extract-soc"]);
-    expect(pipeline.schedule.map((s) => [s.stage, s.time, s.args.join(" ")])).toEqual([
+    expect(wtSource.stageNames).toEqual(["wt-insert-lake", "wt-json-standard", "wt-ready", "wt-extract-soc"]);
+    expect(wtSource.schedule.map((s) => [s.stage, s.time, s.args.join(" ")])).toEqual([
       ["wt-insert-lake", "01:00", "-r 0 -s 60"],
       ["wt-json-standard", "03:30", "-r 0 -s 30"],
       ["wt-ready", "06:30", "-r 0 -s 30"],
@@ -298,9 +298,9 @@ describe("pipeline", () => {
     const home = mkdtempSync(path.join(tmpdir(), "lake-wt-sim-"));
     try {
       const inventory = path.join(home, "sources", "inventory.json");
-      await pipeline.simulate!({ home, zone: ZONE, from: "2024-10-27", to: "2024-11-10" }).then(() => undefined);
+      await (await wtSource.loadDemo())!.simulate({ home, zone: ZONE, from: "2024-10-27", to: "2024-11-10" }).then(() => undefined);
       writeFileSync(inventory, JSON.stringify({ bt: [{ id: "bt-1" }], gs: [{ id: "gs-1" }], wt: [] }));
-      const cfg = await pipeline.simulate!({ home, zone: ZONE, from: "2024-10-27", to: "2024-11-10" });
+      const cfg = await (await wtSource.loadDemo())!.simulate({ home, zone: ZONE, from: "2024-10-27", to: "2024-11-10" });
       const file = path.join(home, "sources", "kits.sqlite");
       expect(cfg).toEqual({ sql: { driver: "sqlite", options: { path: file } } });
       const inv = JSON.parse(readFileSync(inventory, "utf8")) as Record<string, unknown[]>;
@@ -316,7 +316,7 @@ describe("pipeline", () => {
       expect(perDay.find((d) => d.day === "2024-11-04")!.n).toBe(11 * 96);
 
       // Same inputs, same readings.
-      await pipeline.simulate!({ home, zone: ZONE, from: "2024-10-27", to: "2024-11-10" });
+      await (await wtSource.loadDemo())!.simulate({ home, zone: ZONE, from: "2024-10-27", to: "2024-11-10" });
       const db2 = new Database(file, { readonly: true });
       const again = db2.prepare("SELECT date(CURDATETIME) AS day, COUNT(1) AS n, SUM(VOLUME) AS v FROM SYSDETHISTORYRM GROUP BY day ORDER BY day").all();
       db2.close();

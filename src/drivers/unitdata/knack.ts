@@ -14,9 +14,9 @@
  */
 import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
-import type { UnitDataDriver, UnitDevice } from "../../support/drivers.js";
+import type { DeviceRequest, UnitDataDriver, UnitDevice } from "../../support/drivers.js";
 import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
-import { deviceKeys, normaliseDevice } from "./normalise.js";
+import { normaliseDevice } from "./normalise.js";
 
 export const DRIVER_NAME = "knack";
 
@@ -41,8 +41,8 @@ export const knackOptions = z.strictObject({
   sensors: z.prefault(z.strictObject({
     object: z._default(z.string(), "object_56"),
     filterField: z._default(z.string(), "field_884"),
-    /** data source → value of filterField. */
-    filterValues: z._default(z.record(z.string(), z.string()), { bt: "BLUETOOTH", wt: "RADAR" }),
+    /** data source → value of filterField, where it differs from the device type the source declares. */
+    filterValues: z._default(z.record(z.string(), z.string()), {}),
     fields: fieldMap,
   }), {}),
   /** The GRIDSMART detectors object. */
@@ -50,7 +50,7 @@ export const knackOptions = z.strictObject({
     object: z._default(z.string(), "object_98"),
     filterField: z._default(z.string(), "field_2384"),
     filterValue: z._default(z.union([z.string(), z.number(), z.boolean()]), 1),
-    dataSource: z._default(z.string(), "gs"),
+    /** Sources whose declared device type is this one read this object. */
     deviceType: z._default(z.string(), "GRIDSMART"),
     fields: fieldMap,
   }), {}),
@@ -170,7 +170,7 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
     });
   }
 
-  async function sensors(dataSource: string, filterValue: string): Promise<UnitDevice[]> {
+  async function sensors(request: DeviceRequest, filterValue: string): Promise<UnitDevice[]> {
     const s = options.sensors;
     const f = await resolveFields("sensors", s.object, SENSOR_LABELS, s.fields);
     const devices = (await records(s.object, { field: s.filterField, value: filterValue })).map((r) => labelled(r, f, SENSOR_LABELS));
@@ -188,13 +188,13 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
           ...locationPart(l),
           kits_id: d.KITS_ID,
         },
-        dataSource,
+        request.keys,
         `knack ${s.object} device ${i} (${String(d.ATD_SENSOR_ID ?? "no id")})`,
       ),
     );
   }
 
-  async function detectors(dataSource: string): Promise<UnitDevice[]> {
+  async function detectors(request: DeviceRequest): Promise<UnitDevice[]> {
     const g = options.detectors;
     const f = await resolveFields("detectors", g.object, DETECTOR_LABELS, g.fields);
     const devices = (await records(g.object, { field: g.filterField, value: g.filterValue })).map((r) => labelled(r, f, DETECTOR_LABELS));
@@ -210,7 +210,7 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
           atd_location_id: l?.ATD_LOCATION_ID ?? null,
           ...locationPart(l),
         },
-        dataSource,
+        request.keys,
         `knack ${g.object} device ${i} (${String(d.DETECTOR_ID ?? "no id")})`,
       ),
     );
@@ -218,12 +218,9 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
 
   return {
     driverName: DRIVER_NAME,
-    async devices(dataSource) {
-      deviceKeys(dataSource);
-      const sensorFilter = options.sensors.filterValues[dataSource];
-      if (sensorFilter !== undefined) return sensors(dataSource, sensorFilter);
-      if (dataSource === options.detectors.dataSource) return detectors(dataSource);
-      throw new ConfigError(`knack: no Knack object is configured for data source "${dataSource}": add it to unitdata.options.sensors.filterValues`);
+    async devices(request) {
+      if (request.deviceType === options.detectors.deviceType) return detectors(request);
+      return sensors(request, options.sensors.filterValues[request.dataSource] ?? request.deviceType);
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The embedded default unit-data driver: a JSON inventory file (default `<home>/sources/inventory.json`) shaped
- * `{ "bt": [devices...], "wt": [...], "gs": [...] }`, each device an object with the keys of original §6.1.
+ * `{ "<source code>": [devices...], ... }`, each device an object with the keys its source declares.
  * Values go through the same normalisation as Knack's (normalise.ts). The file is read on every call, so an
  * edited inventory is seen by the next stage run.
  */
@@ -8,9 +8,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
-import type { UnitDataDriver, UnitDevice } from "../../support/drivers.js";
+import type { DeviceRequest, UnitDataDriver, UnitDevice } from "../../support/drivers.js";
 import { ConfigError } from "../../support/errors.js";
-import { deviceKeys, normaliseDevice } from "./normalise.js";
+import { normaliseDevice } from "./normalise.js";
 
 export const DRIVER_NAME = "local";
 
@@ -22,8 +22,8 @@ export const localUnitDataOptions = z.strictObject({
 export function createLocalUnitData(file: string): UnitDataDriver {
   return {
     driverName: DRIVER_NAME,
-    async devices(dataSource: string): Promise<UnitDevice[]> {
-      deviceKeys(dataSource);
+    async devices(request: DeviceRequest): Promise<UnitDevice[]> {
+      const dataSource = request.dataSource;
       let text: string;
       try {
         text = await readFile(file, "utf8");
@@ -31,7 +31,7 @@ export function createLocalUnitData(file: string): UnitDataDriver {
         const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
         throw new ConfigError(
           missing
-            ? `unit data: inventory file ${file} does not exist: create it as {"bt": [...], "wt": [...], "gs": [...]} or set unitdata.options.path`
+            ? `unit data: inventory file ${file} does not exist: create it as {"<source code>": [devices...], ...} or set unitdata.options.path`
             : `unit data: cannot read inventory file ${file}: ${(err as Error).message}`,
           { cause: err },
         );
@@ -43,7 +43,7 @@ export function createLocalUnitData(file: string): UnitDataDriver {
         throw new ConfigError(`unit data: inventory file ${file} is not valid JSON (${(err as Error).message})`, { cause: err });
       }
       if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-        throw new ConfigError(`unit data: inventory file ${file} must hold an object {"bt": [...], "wt": [...], "gs": [...]}`);
+        throw new ConfigError(`unit data: inventory file ${file} must hold an object {"<source code>": [devices...], ...}`);
       }
       const list = (doc as Record<string, unknown>)[dataSource];
       if (!Array.isArray(list)) {
@@ -59,7 +59,7 @@ export function createLocalUnitData(file: string): UnitDataDriver {
           throw new ConfigError(`unit data: ${where} is not an object`);
         }
         try {
-          return normaliseDevice(device as Record<string, unknown>, dataSource, where);
+          return normaliseDevice(device as Record<string, unknown>, request.keys, where);
         } catch (err) {
           throw new ConfigError((err as Error).message, { cause: err });
         }

@@ -4,56 +4,11 @@
  * missing or unparseable); lat/lon → float or null; street names trimmed or null.
  */
 import type { UnitDevice } from "../../support/drivers.js";
-import { ConfigError, TerminalError } from "../../support/errors.js";
-
-/** Bluetooth and Wavetronix device keys, in order. */
-export const SENSOR_DEVICE_KEYS = [
-  "device_type",
-  "atd_device_id",
-  "device_name",
-  "device_status",
-  "device_ip",
-  "ip_comm_status",
-  "atd_location_id",
-  "coa_intersection_id",
-  "lat",
-  "lon",
-  "primary_st",
-  "primary_st_segment_id",
-  "cross_st",
-  "cross_st_segment_id",
-  "kits_id",
-] as const;
-
-/** GRIDSMART device keys, in order (no device_name, no kits_id). */
-export const GRIDSMART_DEVICE_KEYS = [
-  "device_type",
-  "atd_device_id",
-  "device_ip",
-  "device_status",
-  "ip_comm_status",
-  "atd_location_id",
-  "coa_intersection_id",
-  "lat",
-  "lon",
-  "primary_st",
-  "primary_st_segment_id",
-  "cross_st",
-  "cross_st_segment_id",
-] as const;
-
-export const UNIT_DATA_SOURCES = ["bt", "wt", "gs"] as const;
+import { TerminalError } from "../../support/errors.js";
 
 const INTEGER_KEYS = new Set(["kits_id", "coa_intersection_id", "primary_st_segment_id", "cross_st_segment_id"]);
 const FLOAT_KEYS = new Set(["lat", "lon"]);
 const TRIMMED_KEYS = new Set(["primary_st", "cross_st"]);
-
-/** The device keys of a data source, in order; a ConfigError for a source without unit data. */
-export function deviceKeys(dataSource: string): readonly string[] {
-  if (dataSource === "bt" || dataSource === "wt") return SENSOR_DEVICE_KEYS;
-  if (dataSource === "gs") return GRIDSMART_DEVICE_KEYS;
-  throw new ConfigError(`unit data: no device inventory for data source "${dataSource}" (known: ${UNIT_DATA_SOURCES.join(", ")})`);
-}
 
 const PY_FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 const PY_SPECIAL = /^[+-]?(inf|infinity|nan)$/i;
@@ -93,11 +48,10 @@ export function trimOrNull(v: unknown): string | null {
 }
 
 /**
- * One device in the key order of its data source, values normalised. Keys beyond the standard ones are kept after
- * them (a GRIDSMART inventory may carry `reversed`). `where` names the device in error messages.
+ * One device in the key order its source declares, values normalised. Keys beyond those are kept after them (a
+ * GRIDSMART inventory may carry `reversed`). `where` names the device in error messages.
  */
-export function normaliseDevice(device: Record<string, unknown>, dataSource: string, where: string): UnitDevice {
-  const keys = deviceKeys(dataSource);
+export function normaliseDevice(device: Record<string, unknown>, keys: readonly string[], where: string): UnitDevice {
   const out: UnitDevice = {};
   for (const k of keys) out[k] = normaliseValue(k, device[k], where);
   for (const [k, v] of Object.entries(device)) if (!(k in out)) out[k] = normaliseValue(k, v, where);

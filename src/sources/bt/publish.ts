@@ -203,13 +203,12 @@ function perId<T>(ids: ValueIds, fn: (v: unknown) => T): (id: number) => T {
  * publishRow() on each parsed row, with each distinct time text and device id resolved once. `numbers`:
  * addressNumbers() of the day.
  */
-export async function publishHeld(
+export function* publishHeld(
   rows: HeldRows,
   devices: DeviceNames,
   numbers: Int32Array | undefined,
-  onRows: (rows: PublishRow[]) => void | Promise<void>,
   onSkip: (reason: string) => void,
-): Promise<void> {
+): Generator<PublishRow[]> {
   const col = (f: string) => rows.column(f);
   const idsOf = (f: string) => rows.rowIds[col(f)]!.data;
   const valueOf = (f: string) => {
@@ -234,12 +233,6 @@ export async function publishHeld(
   // Rows are handed over in batches (one await per batch rather than per row).
   let batch: PublishRow[] = [];
   const emit = (row: PublishRow) => void batch.push(row);
-  const drain = async () => {
-    if (batch.length === 0) return;
-    const full = batch;
-    batch = [];
-    await onRows(full);
-  };
   switch (rows.fileType) {
     case "unmatched": {
       const host = timeOf("host_timestamp");
@@ -271,7 +264,10 @@ export async function publishHeld(
           device_address: a,
           record_id: hash("md5", h + r + (a === null ? "None" : String(a)), "hex"),
         });
-        if (batch.length >= BATCH) await drain();
+        if (batch.length >= BATCH) {
+          yield batch;
+          batch = [];
+        }
       }
       break;
     }
@@ -326,7 +322,10 @@ export async function publishHeld(
             MATCHED_ID,
           ),
         );
-        if (batch.length >= BATCH) await drain();
+        if (batch.length >= BATCH) {
+          yield batch;
+          batch = [];
+        }
       }
       break;
     }
@@ -339,13 +338,16 @@ export async function publishHeld(
         const row = summaryRow(line, devices);
         if (isSkip(row)) skip(row);
         else emit(row);
-        if (batch.length >= BATCH) await drain();
+        if (batch.length >= BATCH) {
+          yield batch;
+          batch = [];
+        }
       }
       break;
     }
   }
-  await drain();
+  if (batch.length) yield batch;
 }
 
-/** Rows per batch handed to onRows. */
+/** Rows per batch handed over. */
 const BATCH = 1000;

@@ -9,6 +9,8 @@ import { DateTime } from "luxon";
 import type { UnitDevice } from "../../support/drivers.js";
 import { shareFilename } from "./files.js";
 import { seededRandom } from "../../util/random.js";
+import { writeInventorySection } from "../../util/inventory-file.js";
+import type { SourceDemo } from "../../support/kit.js";
 
 export interface Reader {
   name: string;
@@ -201,3 +203,14 @@ export function bluetoothDevices(readers: readonly Reader[] = SIM_READERS, missi
     kits_id: 100 + i,
   }));
 }
+
+/** The demo's AWAM share (`<home>/sources/awam/`) and the BLUETOOTH part of `<home>/sources/inventory.json`. */
+const demo: SourceDemo = {
+  async simulate(ctx) {
+    const dir = path.resolve(ctx.home, "sources", "awam");
+    writeShare(dir, ctx.zone, ctx.from, ctx.to);
+    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "bt", bluetoothDevices());
+    return { sourcedir: dir };
+  },
+};
+export default demo;

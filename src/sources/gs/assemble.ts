@@ -13,7 +13,7 @@
 import type { DateTime } from "luxon";
 import type { CatalogEntry } from "../../support/catalog.js";
 import { TerminalError } from "../../support/errors.js";
-import type { Storage } from "../../support/storage.js";
+import type { LayerAccess } from "../../support/kit.js";
 import { addDays } from "../../util/dates.js";
 import { pyJson } from "../../util/pyjson.js";
 import { Utf8Sink } from "../../util/utf8-sink.js";
@@ -361,12 +361,14 @@ export function countsFileBytes(header: GsZoneHeader, processingDate: string, ro
  */
 export class SiteFiles {
   private readonly cache = new Map<string, { pointer: string; json: GsSiteFile }>();
-  constructor(private readonly storage: Storage) {}
+  constructor(private readonly layer: Pick<LayerAccess, "list" | "read">) {}
 
   async entryFor(base: string, day: DateTime): Promise<CatalogEntry | undefined> {
-    const { catalog, repository } = this.storage;
     const q = { base, ext: GS_EXT.site };
-    return (await catalog.latest(repository, { ...q, late: addDays(day, 1) })) ?? (await catalog.earliest(repository, { ...q, early: day }));
+    const [before] = await this.layer.list({ ...q, late: addDays(day, 1), order: "desc", limit: 1 });
+    if (before) return before;
+    const [after] = await this.layer.list({ ...q, early: day, order: "asc", limit: 1 });
+    return after;
   }
 
   async forDay(base: string, day: DateTime): Promise<{ pointer: string; json: GsSiteFile; entry: CatalogEntry } | undefined> {
@@ -374,7 +376,7 @@ export class SiteFiles {
     if (!entry) return undefined;
     let hit = this.cache.get(base);
     if (!hit || hit.pointer !== entry.pointer) {
-      const json = parsePyJson((await this.storage.retrieveBuffer(entry.pointer)).toString("utf8"), entry.pointer) as GsSiteFile;
+      const json = parsePyJson((await this.layer.read(entry.pointer)).toString("utf8"), entry.pointer) as GsSiteFile;
       hit = { pointer: entry.pointer, json };
       this.cache.set(base, hit);
     }

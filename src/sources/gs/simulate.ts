@@ -10,7 +10,10 @@ import { createHash } from "node:crypto";
 import { zipSync } from "fflate";
 import { DateTime } from "luxon";
 import { dashGuid, type GsApiVersion, type GsDateTime, type GsSite, type GsUnitDevice } from "./types.js";
+import path from "node:path";
 import { seededRandom } from "../../util/random.js";
+import { writeInventorySection } from "../../util/inventory-file.js";
+import type { SourceDemo } from "../../support/kit.js";
 
 export interface SimZone {
   /** 32 hex digits, undashed, as devices report Vehicle.Id. */
@@ -365,3 +368,28 @@ export function daysBetween(from: string, to: string): string[] {
   for (let d = DateTime.fromISO(from, { zone: "UTC" }); d < DateTime.fromISO(to, { zone: "UTC" }); d = d.plus({ days: 1 })) out.push(d.toISODate()!);
   return out;
 }
+
+/** Inventory of the demo: the three devices plus a removed one (left out by gs-insert-lake's filters). */
+export function demoInventory(): GsUnitDevice[] {
+  const devices = demoDevices().map(unitDevice);
+  const removed = { ...devices[0]!, atd_device_id: 6199, device_ip: "10.66.1.99", device_status: "REMOVED", atd_location_id: "LOC16-009999" };
+  return [...devices, removed];
+}
+
+/** The demo's field devices (three intersections, one per API version, one with a drifted clock) behind the device fake. */
+const demo: SourceDemo = {
+  async simulate(ctx) {
+    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "gs", demoInventory());
+    return {};
+  },
+  async serve(ctx) {
+    // The fake lives with the test fakes; it imports nothing test-only.
+    const { startGridsmartFake } = await import("../../../test/fakes/gridsmart-fake.js");
+    const days = daysBetween(ctx.from, ctx.to);
+    const fake = await startGridsmartFake({ devices: demoDevices().map((device) => ({ device, days })) });
+    return { stop: () => fake.stop(), sourceConfig: { deviceUrl: fake.deviceUrl } };
+  },
+  // Only the ingest stage talks to the devices.
+  serveFor: ["gs-insert-lake"],
+};
+export default demo;

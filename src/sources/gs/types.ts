@@ -158,4 +158,19 @@ export interface GsUnitDevice {
 }
 
 /** GRIDSMART device keys in the order of original §6.1 (one list, shared with the unit-data drivers). */
-export { GRIDSMART_DEVICE_KEYS as GS_UNIT_DEVICE_KEYS } from "../../drivers/unitdata/normalise.js";
+/** GRIDSMART device keys, in order (no device_name, no kits_id; original §6.1). */
+export const GS_UNIT_DEVICE_KEYS = [
+  "device_type",
+  "atd_device_id",
+  "device_ip",
+  "device_status",
+  "ip_comm_status",
+  "atd_location_id",
+  "coa_intersection_id",
+  "lat",
+  "lon",
+  "primary_st",
+  "primary_st_segment_id",
+  "cross_st",
+  "cross_st_segment_id",
+] as const;

@@ -10,6 +10,8 @@ import Database from "better-sqlite3";
 import { DateTime } from "luxon";
 import type { UnitDevice } from "../../support/drivers.js";
 import { seededRandom } from "../../util/random.js";
+import { writeInventorySection } from "../../util/inventory-file.js";
+import type { SourceDemo } from "../../support/kit.js";
 
 export interface SimIntersection {
   intId: number;
@@ -149,3 +151,14 @@ export function radarDevices(intersections: SimIntersection[] = DEMO_INTERSECTIO
       kits_id: x.intId,
     }));
 }
+
+/** The demo's KITS database (SQLite, under <home>/sources/) and the RADAR part of the inventory. */
+const demo: SourceDemo = {
+  async simulate(ctx) {
+    const file = path.join(ctx.home, "sources", "kits.sqlite");
+    createKitsDatabase(file, { zone: ctx.zone, from: ctx.from, to: ctx.to });
+    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "wt", radarDevices());
+    return { sql: { driver: "sqlite", options: { path: file } } };
+  },
+};
+export default demo;

@@ -1,0 +1,816 @@
+/**
+ * The source kit: a source is declared, not programmed. `defineSource({...})` names a source, its datasets, its
+ * device inventory, what a complete day looks like, its stages in run order and its demo simulator;
+ * `defineStage({...})` declares one stage by kind:
+ *
+ * - ingest:    items of an outside system (a provider the stage builds) → objects of a lake layer;
+ * - transform: objects of one lake layer → objects of another, per item or grouped per (day, base);
+ * - publish:   objects of a lake layer → rows of a dataset at the publisher.
+ *
+ * The stage supplies what is its own (which items, and a transform from an item's bytes to outputs or rows); the kit
+ * owns the rest, the same way for every source: the compare loop and its wiring, reading the item, writing outputs
+ * and their catalog rows (staged, dropped when the item fails), skip and failure counting, perfmet (the job row, and
+ * each item's observations written once the item succeeded), the device inventory, and the publish sequence
+ * (publisher per dataset, chunking, the catalog row of a published day only after its rows went out).
+ */
+import path from "node:path";
+import type { DateTime } from "luxon";
+import type { Purpose } from "../config/schema.js";
+import type { CatalogEntry, CatalogQueryOptions } from "./catalog.js";
+import type { DriverSpec } from "../config/schema.js";
+import type { PublishRow, SqlDriver, TextFilter, UnitDevice } from "./drivers.js";
+import type { RetryPolicy } from "./resilience.js";
+import { ETLApp, makeMain, type AppClass, type AppDefinition, type CustomOption, type GroupInput, type MainFn } from "./etl-app.js";
+import { ConfigError, TerminalError, UsageError } from "./errors.js";
+import {
+  CatalogProvider,
+  FileProvider,
+  ListProvider,
+  MappedProvider,
+  SqlDayProvider,
+  type FilePattern,
+  type LastUpdateProvider,
+  type ProvItem,
+  type SqlDayQueries,
+  type UpdateItem,
+} from "./last-update.js";
+import type { Publisher } from "./publisher.js";
+import type { SensorObservation } from "./perfmet.js";
+import type { Storage } from "./storage.js";
+import { storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
+import { pyJson } from "../util/pyjson.js";
+
+// ------------------------------------------------------------------------------------------------ schemas
+
+/**
+ * A validation schema as the Standard Schema spec defines it (https://standardschema.dev; zod, valibot and others
+ * implement it). The interface is the spec's own, copied as the spec intends.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly "~standard": {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+type StandardResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined }> };
+
+/** Validates a value with a Standard Schema; a ConfigError listing every issue (path and message) otherwise. */
+export function validateWith<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, where: string): T {
+  const result = schema["~standard"].validate(value);
+  if (result instanceof Promise) throw new ConfigError(`${where}: the schema validates asynchronously, which configuration does not support`);
+  if (!result.issues) return result.value;
+  const lines = result.issues.map((i) => {
+    const path = (i.path ?? []).map((p) => String(typeof p === "object" && p !== null && "key" in p ? p.key : p)).join(".");
+    return `${where}${path ? `.${path}` : ""}: ${i.message}`;
+  });
+  throw new ConfigError(lines.join("; "));
+}
+
+// ------------------------------------------------------------------------------------------------ declarations
+
+export type StageKind = "ingest" | "transform" | "publish";
+/** The perfmet job label of a stage (original §5). */
+export type PerfmetStage = "Ingest" | "Standardize" | "Ready" | "Aggregate" | "Publish";
+/** Coverage layers: the lake layers plus a source's aggregates and what is published. */
+export type CoverageLayer = "raw" | "standardized" | "ready" | "aggregated" | "published";
+
+export interface DatasetDeclaration {
+  /** Publish target ids (Socrata resource id, CSV dataset name); debug never touches production (fixes B24). */
+  production: string;
+  debug: string;
+  /** The row-id field rows are upserted by. */
+  rowId: string;
+}
+
+export interface DeviceDeclaration {
+  /** Device type of the inventory (the unit-data driver selects by it: Knack's sensor type, a file's section). */
+  type: string;
+  /** Inventory keys in order (the unit-data drivers normalise every device to them). */
+  keys: readonly string[];
+}
+
+export interface CoverageDeclaration {
+  /** Objects a complete day has per layer, where the source fixes it (e.g. three AWAM file types a day). */
+  expectedPerDay?: Partial<Record<CoverageLayer, number>>;
+  /** Ready objects that are aggregates (counted in the "aggregated" layer). */
+  aggregateExt?: RegExp;
+}
+
+/** A stage in the nightly schedule. */
+export interface ScheduledStage {
+  /** Full stage name, e.g. "wt-insert-lake". */
+  stage: string;
+  /** Local time HH:MM in the lake's zone. */
+  time: string;
+  /** Window flags, e.g. ["-r", "0", "-s", "60"]. */
+  args: string[];
+}
+
+export interface ScheduleDeclaration {
+  /** Local time HH:MM in the lake's zone. */
+  at: string;
+  /** Window flags of the nightly run, e.g. ["-r", "0", "-s", "60"]. */
+  args: string[];
+}
+
+/** What a demo run gives a simulator: where the lake lives, its zone, the days to simulate. */
+export interface DemoContext {
+  /** Absolute lake home; simulated source systems go under <home>/sources/. */
+  home: string;
+  zone: string;
+  /** First and last (exclusive) local days to simulate, YYYY-MM-DD. */
+  from: string;
+  to: string;
+}
+
+/** A source's simulator for the demo and the tests. */
+export interface SourceDemo {
+  /** Creates the simulated source system; returns settings merged into sources.<code>. */
+  simulate(ctx: DemoContext): Promise<Record<string, unknown>>;
+  /** Starts what must run while stages run (e.g. a device API); returns a stop function and settings. */
+  serve?(ctx: DemoContext): Promise<{ stop(): Promise<void>; sourceConfig: Record<string, unknown> }>;
+  /** Source stages whose runs need serve() (default: every stage of the source). */
+  serveFor?: readonly string[];
+}
+
+interface StageCommon<Cfg, S> {
+  /** Short name; the stage's full name is `<source code>-<name>` (e.g. "insert-lake" → "wt-insert-lake"). */
+  name: string;
+  description: string;
+  perfmet: PerfmetStage;
+  /** The stage's own flags (the standard flags are every stage's). */
+  options?: CustomOption[];
+  /** Compare source and target items on base alone, or on (base, ext). */
+  compareOn: "base" | "base+ext";
+  /** Nightly schedule of the stage. */
+  schedule?: ScheduleDeclaration;
+  /** Stores the device inventory into the target layer once per run, at the first item processed. */
+  storesInventory?: boolean;
+  /** Per-run state (caches, lookups) handed to every call; built once the run is connected. */
+  setup?(ctx: StageContext<Cfg>): S | Promise<S>;
+}
+
+/** Which target items count as done (the compare loop's target side). */
+export interface TargetDeclaration {
+  /** Target catalog filter (default: everything of the target repository); may depend on the stage's flags. */
+  ext?: TextFilter | ((ctx: StageContext<never>) => TextFilter);
+  /** Maps a target item (e.g. to the ext of the source item it stands for), or drops it with undefined. */
+  map?(item: ProvItem<CatalogEntry>, ctx: StageContext<never>): ProvItem<CatalogEntry> | undefined;
+}
+
+/** Which source items a stage takes from its layer. */
+export interface SelectDeclaration {
+  base?: TextFilter;
+  /** May depend on the stage's flags. */
+  ext?: TextFilter | ((ctx: StageContext<never>) => TextFilter);
+  /** Drops items the filter cannot express (e.g. metadata objects beside data). */
+  accept?(entry: CatalogEntry): boolean;
+}
+
+/** An output object of an item: written to the target layer (or another) with its catalog row. */
+export interface StageOutput {
+  /** Default: the item's base. */
+  base?: string;
+  ext: string;
+  /** Collection day; default: the item's. */
+  date?: DateTime;
+  /** The bytes: whole, or produced piece by piece (never held whole). */
+  body?: Uint8Array | string | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+  /** Or a value serialised like Python's json.dumps. */
+  json?: unknown;
+  /** A local file to upload. */
+  file?: string;
+  /** Rows the output holds (the run's record count). */
+  rows?: number;
+  contentType?: string;
+  /** Another layer than the stage's target. */
+  layer?: Purpose;
+  metadata?: Record<string, unknown> | null;
+  collectionEnd?: DateTime | null;
+}
+
+/** An item of a catalog layer as a stage gets it. */
+export interface LayerInput<Body> {
+  item: UpdateItem<CatalogEntry>;
+  entry: CatalogEntry;
+  body: Body;
+}
+
+export type ReadMode = "buffer" | "stream" | "none";
+type BodyOf<R extends ReadMode> = R extends "buffer" ? Buffer : R extends "stream" ? AsyncIterable<Buffer> : undefined;
+
+/** What a transform or ingest call gives back: outputs (written in order) or nothing. */
+export type Outputs = void | StageOutput | StageOutput[] | AsyncIterable<StageOutput> | Iterable<StageOutput>;
+/** What a publish call gives back: row batches, sent in order. */
+export type RowBatches = AsyncIterable<readonly PublishRow[]> | Iterable<readonly PublishRow[]>;
+
+export interface IngestStage<Cfg, S> extends StageCommon<Cfg, S> {
+  kind: "ingest";
+  to: Purpose;
+  /** The outside system's items in the run's window (the compare loop's source side). */
+  items(ctx: StageContext<Cfg>, state: S): LastUpdateProvider | Promise<LastUpdateProvider>;
+  target?: TargetDeclaration;
+  process(item: UpdateItem, ctx: StageContext<Cfg>, state: S): Outputs | Promise<Outputs>;
+}
+
+export interface TransformStage<Cfg, S, R extends ReadMode = "buffer"> extends StageCommon<Cfg, S> {
+  kind: "transform";
+  from: Purpose;
+  to: Purpose;
+  select?: SelectDeclaration;
+  target?: TargetDeclaration;
+  /** How the item's object is handed over (default buffer); ignored when grouped. */
+  read?: R;
+  /** One call per (day, base) with that day's items, instead of one per item. */
+  groupBy?: "base";
+  process?(input: LayerInput<BodyOf<R>>, ctx: StageContext<Cfg>, state: S): Outputs | Promise<Outputs>;
+  processGroup?(group: GroupInput, ctx: StageContext<Cfg>, state: S): Outputs | Promise<Outputs>;
+}
+
+export interface PublishStage<Cfg, S, R extends ReadMode = "buffer"> extends StageCommon<Cfg, S> {
+  kind: "publish";
+  from: Purpose;
+  select?: SelectDeclaration;
+  target?: TargetDeclaration & {
+    /** Leaves published rows out of the target side (e.g. skip markers a retry flag reopens). */
+    include?(entry: CatalogEntry, ctx: StageContext<Cfg>): boolean;
+  };
+  /** Dataset key of the source's datasets, or per item. */
+  dataset: string | ((item: UpdateItem<CatalogEntry>) => string | undefined);
+  read?: R;
+  /** The item's rows, in batches. Call ctx.skip() to publish nothing (ctx.skip(reason, {record}) to remember it). */
+  rows(input: LayerInput<BodyOf<R>>, ctx: StageContext<Cfg>, state: S): RowBatches | Promise<RowBatches>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StageDeclaration<Cfg = any, S = any> = IngestStage<Cfg, S> | TransformStage<Cfg, S, ReadMode> | PublishStage<Cfg, S, ReadMode>;
+
+/** Declares a stage (kept as given; bound to its source by defineSource). */
+export function defineStage<Cfg = unknown, S = void, R extends ReadMode = "buffer">(
+  decl: IngestStage<Cfg, S> | TransformStage<Cfg, S, R> | PublishStage<Cfg, S, R>,
+): StageDeclaration<Cfg, S> {
+  return decl as StageDeclaration<Cfg, S>;
+}
+
+export interface SourceDeclaration<Cfg = Record<string, unknown>> {
+  /** Short code (lower-case letters and digits): data_source of catalog rows and key segment. */
+  code: string;
+  /** Long name (perfmet's data_source, docs). */
+  name: string;
+  description?: string;
+  /** Schema of sources.<code> in the configuration (validated when a stage starts). */
+  config?: StandardSchemaV1<unknown, Cfg>;
+  datasets?: Record<string, DatasetDeclaration>;
+  devices?: DeviceDeclaration;
+  coverage?: CoverageDeclaration;
+  /**
+   * Exts of objects that describe the lake rather than a day's data, beside unit data (e.g. a device's site file):
+   * not counted by coverage, and not taken as a day's output when a stage compares on base alone.
+   */
+  metadataExts?: readonly string[];
+  stages: StageDeclaration<Cfg>[];
+  /** The simulator, imported only when the demo or a test needs it. */
+  demo?: () => Promise<SourceDemo | { default: SourceDemo }>;
+}
+
+/** A stage bound to its source: full name, its app class and its main(args). */
+export interface BoundStage {
+  name: string;
+  source: SourceDefinition;
+  decl: StageDeclaration;
+  App: AppClass;
+  main: MainFn;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface SourceDefinition<Cfg = any> extends Omit<SourceDeclaration<Cfg>, "stages"> {
+  stages: BoundStage[];
+  /** Full stage names in run order. */
+  stageNames: string[];
+  /** The nightly schedule: scheduled stages in run order. */
+  schedule: ScheduledStage[];
+  /** The bound stage of a full or short name; a UsageError naming the stages otherwise. */
+  stage(name: string): BoundStage;
+  /** The validated source settings of a runtime. */
+  settings(raw: Record<string, unknown>): Cfg;
+  /** The simulator, loaded. */
+  loadDemo(): Promise<SourceDemo | undefined>;
+}
+
+const CODE = /^[a-z][a-z0-9]*$/;
+const STAGE_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+export function defineSource<Cfg = Record<string, unknown>>(decl: SourceDeclaration<Cfg>): SourceDefinition<Cfg> {
+  if (!CODE.test(decl.code)) throw new ConfigError(`source code "${decl.code}": use lower-case letters and digits, starting with a letter`);
+  const seen = new Set<string>();
+  const source = {
+    ...decl,
+    stages: [] as BoundStage[],
+    stageNames: [] as string[],
+    schedule: [] as ScheduledStage[],
+    stage(name: string): BoundStage {
+      const hit = source.stages.find((s) => s.name === name || s.decl.name === name);
+      if (!hit) throw new UsageError(`Source ${decl.code} has no stage "${name}" (stages: ${source.stageNames.join(", ")})`);
+      return hit;
+    },
+    settings(raw: Record<string, unknown>): Cfg {
+      return decl.config ? validateWith(decl.config, raw, `sources.${decl.code}`) : (raw as Cfg);
+    },
+    async loadDemo(): Promise<SourceDemo | undefined> {
+      if (!decl.demo) return undefined;
+      const mod = await decl.demo();
+      return "default" in mod ? mod.default : mod;
+    },
+  } as SourceDefinition<Cfg>;
+  for (const stage of decl.stages) {
+    if (!STAGE_NAME.test(stage.name)) throw new ConfigError(`stage "${stage.name}" of source ${decl.code}: use lower-case words joined by "-"`);
+    const name = `${decl.code}-${stage.name}`;
+    if (seen.has(name)) throw new ConfigError(`source ${decl.code} declares the stage ${name} twice`);
+    seen.add(name);
+    const App = stageApp(source as unknown as SourceDefinition, stage, name);
+    source.stages.push({ name, source: source as unknown as SourceDefinition, decl: stage, App, main: makeMain(App) });
+    source.stageNames.push(name);
+    if (stage.schedule) source.schedule.push({ stage: name, time: stage.schedule.at, args: [...stage.schedule.args] });
+  }
+  return source;
+}
+
+/**
+ * The publish target of a source's dataset: the configuration's `datasets.<key>` when set, else the declared ids;
+ * debug runs use the debug target (never production: B24).
+ */
+export function datasetTarget(
+  source: Pick<SourceDefinition, "code" | "datasets">,
+  key: string,
+  configured: Record<string, { production: string; debug: string }>,
+  debug: boolean,
+): { target: string; rowId: string } {
+  const declared = source.datasets?.[key];
+  if (!declared) {
+    throw new ConfigError(`Source ${source.code} declares no dataset "${key}" (its datasets: ${Object.keys(source.datasets ?? {}).join(", ") || "none"})`);
+  }
+  const ids = configured[key] ?? declared;
+  return { target: debug ? ids.debug : ids.production, rowId: declared.rowId };
+}
+
+// ------------------------------------------------------------------------------------------------ the context
+
+/** A lake layer as stages see it: reads, catalog lookups, names. */
+export interface LayerAccess {
+  readonly purpose: Purpose;
+  readonly repository: string;
+  read(pointer: string): Promise<Buffer>;
+  readStream(pointer: string): Promise<AsyncIterable<Buffer>>;
+  readJson<T = unknown>(pointer: string): Promise<T>;
+  /** The catalog entry of (base, ext, day), or undefined. */
+  lookup(base: string, ext: string, date: DateTime): Promise<CatalogEntry | undefined>;
+  list(q?: CatalogQueryOptions): Promise<CatalogEntry[]>;
+  /** `<base>_<ds>_<day>(.|_)<ext>`. */
+  filename(base: string, ext: string, date: DateTime): string;
+  /** The last segment of a key. */
+  basename(pointer: string): string;
+  /** Unit data stored in this layer: the first dated strictly after the day (closest future). */
+  units(day?: DateTime): Promise<UnitData>;
+  unitEntry(day?: DateTime): Promise<CatalogEntry | undefined>;
+  /** Writes an output into this layer (its catalog row staged with the item's). */
+  write(output: StageOutput & { base: string; date: DateTime }): Promise<CatalogEntry>;
+}
+
+export interface StageContext<Cfg = Record<string, unknown>> {
+  readonly stage: string;
+  readonly source: { code: string; name: string };
+  readonly zone: string;
+  /** sources.<code>, validated by the source's schema. */
+  readonly config: Cfg;
+  /** The stage's own flags and the standard ones, by long name (underscores). */
+  readonly options: Record<string, unknown>;
+  readonly force: boolean;
+  readonly simulate: boolean;
+  readonly debug: boolean;
+  /** Local now when the current item started (the original's processingDate). */
+  readonly processingDate: DateTime;
+  now(): DateTime;
+  today(): DateTime;
+  /** Epoch ms of the run's clock (injected). */
+  clock(): number;
+  /** Real time, whatever clock the run replays (for measuring an outside system's clock). */
+  realTime(): number;
+  /** The run's window start and exclusive end. */
+  readonly window: { start?: DateTime; end?: DateTime };
+  readonly log: { info(message: string): void; warn(message: string): void; debug(message: string): void };
+  /** The item (or group) is skipped for a reason; with record, the skip is remembered in the target's catalog. */
+  skip(reason: string, opts?: { record?: Record<string, unknown> }): void;
+  /** Rows of the item not carried over, counted by reason. */
+  drop(reason: string, rows: number): void;
+  /** A failure of a part of the run (a device, a sub-unit) that does not stop it. */
+  fail(label: string, err: unknown): void;
+  /** Adds to the item's row count (outputs with `rows` count themselves). */
+  addRows(n: number): void;
+  /** A perfmet observation of a sensor, written once the item succeeded. */
+  observe(sensor: string, dataType: string, obs: SensorObservation): void;
+  /** The source layer (transform, publish) and the target layer (ingest, transform). */
+  readonly from: LayerAccess;
+  readonly to: LayerAccess;
+  layer(purpose: Purpose): LayerAccess;
+  /** The device inventory from the unit-data driver, once per run. */
+  inventory(): Promise<UnitData>;
+  /** Stores the run's inventory into a layer, dated today (once per run and layer). */
+  storeInventory(purpose?: Purpose): Promise<void>;
+  /** Stores a given inventory into a layer dated its own collection day. */
+  storeUnitData(unitData: UnitData, purpose: Purpose, collectionDay: DateTime, processingDate: DateTime): Promise<CatalogEntry>;
+  /** A fresh temp folder of the run, removed at its end. */
+  tempDir(): Promise<string>;
+  /** A path of the configuration (relative to the config file's folder) made absolute. */
+  resolvePath(p: string): string;
+  /** Base of area-wide objects (unit data; the original's UNIT_LOCATION). */
+  readonly areaBase: string;
+  /** The retry policy of driver calls (for calls a stage makes itself). */
+  readonly retry: RetryPolicy;
+  /** A SQL source database by its driver spec (or an already-built SqlDriver). */
+  sql(spec: DriverSpec | SqlDriver): Promise<SqlDriver>;
+  /** Providers of outside items for ingest stages, bound to the run's window and today. */
+  readonly providers: {
+    /** Days a source database has data for (its availability query), as (base, ext, day) items. */
+    sqlDays(db: SqlDriver, queries: SqlDayQueries, id: { base: string; ext: string }): LastUpdateProvider<DateTime>;
+    /** Files in a folder whose names carry their date. */
+    files(dir: string, patterns: readonly FilePattern[]): LastUpdateProvider<{ path: string; pattern: FilePattern }>;
+    /** Items a stage lists itself (e.g. what field devices report). */
+    list<P>(items: () => Promise<ProvItem<P>[]> | ProvItem<P>[]): LastUpdateProvider<P>;
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ the app
+
+function isSqlDriver(v: unknown): v is SqlDriver {
+  return typeof v === "object" && v !== null && typeof (v as SqlDriver).query === "function" && typeof (v as SqlDriver).dialect === "string";
+}
+
+function isAsyncIterable<T>(v: unknown): v is AsyncIterable<T> {
+  return v !== null && typeof v === "object" && Symbol.asyncIterator in v;
+}
+
+function isIterable<T>(v: unknown): v is Iterable<T> {
+  return v !== null && typeof v === "object" && Symbol.iterator in v && !(v instanceof Uint8Array) && typeof v !== "string";
+}
+
+async function* each<T>(v: AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
+  if (isAsyncIterable<T>(v)) yield* v;
+  else yield* v as Iterable<T>;
+}
+
+function isOutput(v: unknown): v is StageOutput {
+  return v !== null && typeof v === "object" && "ext" in v && !isIterable(v) && !isAsyncIterable(v);
+}
+
+/** Per item: what the stage said while it ran. */
+interface ItemScope {
+  skipped?: { reason: string; record?: Record<string, unknown> };
+  observations: { sensor: string; dataType: string; obs: SensorObservation }[];
+}
+
+const SKIP_MARKER = "skipped";
+
+/** The ETLApp class of a declared stage. */
+function stageApp(source: SourceDefinition, stage: StageDeclaration, name: string): AppClass {
+  const definition: AppDefinition = {
+    name,
+    description: stage.description,
+    dataSource: source.code,
+    sourceName: source.name,
+    ...(source.devices ? { devices: source.devices } : {}),
+    ...(source.metadataExts ? { metadataExts: source.metadataExts } : {}),
+    stage: stage.perfmet,
+    ...(stage.kind !== "ingest" ? { purposeSrc: stage.from } : {}),
+    ...(stage.kind !== "publish" ? { purposeTgt: stage.to } : {}),
+  };
+  class DeclaredStage extends KitApp {
+    static readonly definition = definition;
+    static readonly options = stage.options ?? [];
+    static override readonly source = source;
+    static override readonly decl = stage;
+  }
+  Object.defineProperty(DeclaredStage, "name", { value: name.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase()) });
+  return DeclaredStage as unknown as AppClass;
+}
+
+abstract class KitApp extends ETLApp {
+  static readonly source: SourceDefinition;
+  static readonly decl: StageDeclaration;
+
+  private get source(): SourceDefinition {
+    return (this.constructor as typeof KitApp).source;
+  }
+  private get decl(): StageDeclaration {
+    return (this.constructor as typeof KitApp).decl;
+  }
+
+  private ctx!: StageContext<unknown>;
+  private state: unknown;
+  private scope: ItemScope = { observations: [] };
+  private readonly layers = new Map<Purpose, LayerAccess>();
+  private readonly storages = new Map<Purpose, Storage>();
+  private readonly unitStores = new Map<Purpose, UnitDataStorage>();
+  private readonly inventoryStored = new Set<Purpose>();
+  private readonly publishers = new Map<string, Publisher>();
+  private itemRows = 0;
+
+  protected override async etlActivity(): Promise<number> {
+    const config = this.source.settings(this.runtime.sourceConfig(this.source.code));
+    this.ctx = this.makeContext(config);
+    this.state = this.decl.setup ? await this.decl.setup(this.ctx) : undefined;
+    const decl = this.decl;
+    const popts = this.providerOptions();
+    let src: LastUpdateProvider;
+    let tgt: LastUpdateProvider;
+    if (decl.kind === "ingest") {
+      src = await decl.items(this.ctx, this.state);
+    } else {
+      const sel = decl.select ?? {};
+      const ext = typeof sel.ext === "function" ? sel.ext(this.ctx as StageContext<never>) : sel.ext;
+      const filters = { ...(sel.base !== undefined ? { base: sel.base } : {}), ...(ext !== undefined ? { ext } : {}) };
+      const listed = new CatalogProvider(this.catalog, this.layerStorage(decl.from).repository, filters, popts);
+      src = sel.accept ? new MappedProvider(listed, (i: ProvItem<CatalogEntry>) => (sel.accept!(i.payload) ? i : undefined)) : listed;
+    }
+    const targetRepo = decl.kind === "publish" ? this.repository("public") : this.layerStorage(decl.to).repository;
+    const tdecl = decl.target ?? {};
+    const targetExt = typeof tdecl.ext === "function" ? tdecl.ext(this.ctx as StageContext<never>) : tdecl.ext;
+    let target: LastUpdateProvider<CatalogEntry> = new CatalogProvider(this.catalog, targetRepo, targetExt !== undefined ? { ext: targetExt } : {}, popts);
+    const include = decl.kind === "publish" ? decl.target?.include : undefined;
+    if (tdecl.map || include) {
+      const ctx = this.ctx;
+      target = new MappedProvider(target, (t: ProvItem<CatalogEntry>) => {
+        if (include && !include(t.payload, ctx)) return undefined;
+        return tdecl.map ? tdecl.map(t, ctx as StageContext<never>) : t;
+      });
+    }
+    try {
+      return await this.doCompareLoop(src, target, {
+        baseExtKey: decl.compareOn === "base+ext",
+        ...(decl.kind === "transform" && decl.groupBy ? { groupBy: decl.groupBy } : {}),
+      });
+    } finally {
+      for (const p of this.publishers.values()) p.reset();
+    }
+  }
+
+  protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
+    this.scope = { observations: [] };
+    this.itemRows = 0;
+    const decl = this.decl;
+    if (decl.storesInventory) await this.ctx.storeInventory(decl.kind === "publish" ? undefined : decl.to);
+    let done: number;
+    if (decl.kind === "ingest") {
+      done = await this.writeOutputs(await decl.process(item, this.ctx, this.state), item.base, item.date);
+    } else if (decl.kind === "transform") {
+      if (!decl.process) throw new ConfigError(`${this.def.name}: a transform stage needs process() (or groupBy with processGroup())`);
+      const input = await this.layerInput(item as UpdateItem<CatalogEntry>, decl.read ?? "buffer");
+      done = await this.writeOutputs(await decl.process(input as never, this.ctx, this.state), item.base, item.date);
+    } else {
+      done = await this.publish(decl, item as UpdateItem<CatalogEntry>);
+    }
+    return this.finishItem(item, done);
+  }
+
+  protected override async groupActivity(group: GroupInput): Promise<number> {
+    this.scope = { observations: [] };
+    this.itemRows = 0;
+    const decl = this.decl;
+    if (decl.kind !== "transform" || !decl.processGroup) throw new ConfigError(`${this.def.name}: groupBy needs processGroup()`);
+    if (decl.storesInventory) await this.ctx.storeInventory(decl.to);
+    const done = await this.writeOutputs(await decl.processGroup(group, this.ctx, this.state), group.base, group.date);
+    return this.finishItem({ base: group.base, ext: "", date: group.date, label: group.label }, done);
+  }
+
+  /** After an item's work: a skip is counted (and remembered when asked), observations and rows recorded. */
+  private async finishItem(item: Pick<UpdateItem, "base" | "ext" | "date" | "label">, done: number): Promise<number> {
+    const skipped = this.scope.skipped;
+    if (skipped?.record) await this.recordSkip(item, skipped.reason, skipped.record);
+    for (const o of this.scope.observations) this.perfmet?.recordSensorObs(o.sensor, o.dataType, o.obs);
+    await this.perfmet?.writeSensorObs();
+    this.addRecords(this.itemRows);
+    if (skipped) return this.skipItem(item.label.includes("/") ? item.label : `${item.base}/${item.ext}/${item.date.toISODate()}`, skipped.reason);
+    return done > 0 ? 1 : 0;
+  }
+
+  private async recordSkip(item: Pick<UpdateItem, "base" | "ext" | "date">, reason: string, record: Record<string, unknown>): Promise<void> {
+    const decl = this.decl;
+    const repository = decl.kind === "publish" ? this.repository("public") : this.layerStorage(decl.to).repository;
+    const pointer = decl.kind === "publish" ? this.datasetOf(decl, item as UpdateItem<CatalogEntry>)?.publisher.dataset ?? "" : "";
+    await this.catalog.upsert(
+      this.catalog.build(repository, item.base, item.ext, item.date, pointer, { processingDate: this.processingDate, metadata: { [SKIP_MARKER]: reason, ...record } }),
+    );
+  }
+
+  private async layerInput(item: UpdateItem<CatalogEntry>, read: ReadMode): Promise<LayerInput<unknown>> {
+    const entry = item.provItem.payload;
+    const storage = this.layerStorage((this.decl as TransformStage<unknown, unknown> | PublishStage<unknown, unknown>).from);
+    const body = read === "buffer" ? await storage.retrieveBuffer(entry.pointer) : read === "stream" ? await storage.retrieveStream(entry.pointer) : undefined;
+    return { item, entry, body };
+  }
+
+  /** Writes what a call gave back; returns how many outputs were written. */
+  private async writeOutputs(result: Outputs, base: string, date: DateTime): Promise<number> {
+    if (result === undefined || result === null) return this.scope.skipped ? 0 : 1;
+    const decl = this.decl as IngestStage<unknown, unknown> | TransformStage<unknown, unknown>;
+    let written = 0;
+    const list = isOutput(result) ? [result] : (result as AsyncIterable<StageOutput> | Iterable<StageOutput>);
+    for await (const out of each(list)) {
+      await this.layerAccess(out.layer ?? decl.to).write({ ...out, base: out.base ?? base, date: out.date ?? date });
+      written++;
+    }
+    return written > 0 || !this.scope.skipped ? Math.max(written, 1) : 0;
+  }
+
+  private datasetOf(decl: PublishStage<unknown, unknown, ReadMode>, item: UpdateItem<CatalogEntry>): { key: string; publisher: Publisher } | undefined {
+    const key = typeof decl.dataset === "string" ? decl.dataset : decl.dataset(item);
+    if (key === undefined) return undefined;
+    const publisher = this.publishers.get(key);
+    return publisher ? { key, publisher } : undefined;
+  }
+
+  private async publisherFor(key: string): Promise<Publisher> {
+    let p = this.publishers.get(key);
+    if (!p) {
+      const { target, rowId } = datasetTarget(this.source, key, this.runtime.config.datasets, this.debug);
+      p = await this.createPublisherOn(target, rowId);
+      this.publishers.set(key, p);
+    }
+    return p;
+  }
+
+  /** The publish sequence: rows in batches, flushed, then the published day's catalog row (never after a failure). */
+  private async publish(decl: PublishStage<unknown, unknown, ReadMode>, item: UpdateItem<CatalogEntry>): Promise<number> {
+    const key = typeof decl.dataset === "string" ? decl.dataset : decl.dataset(item);
+    if (key === undefined) {
+      this.ctx.skip(`no dataset for ${item.ext}`);
+      return 0;
+    }
+    const publisher = await this.publisherFor(key);
+    const input = await this.layerInput(item, decl.read ?? "buffer");
+    publisher.reset();
+    let rows = 0;
+    try {
+      const batches = await decl.rows(input as never, this.ctx, this.state);
+      for await (const batch of each(batches)) {
+        if (batch.length === 0) continue;
+        await publisher.addRows(batch);
+        rows += batch.length;
+      }
+      if (this.scope.skipped) {
+        publisher.reset();
+        return 0;
+      }
+      await publisher.flush();
+    } catch (err) {
+      publisher.reset(); // nothing of a failed item is recorded: the next run publishes it again (same row ids)
+      throw err;
+    }
+    publisher.reset();
+    this.itemRows += rows;
+    const done = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, { processingDate: this.processingDate });
+    await this.catalog.upsert(done); // nothing under -0
+    this.log("info", `${input.entry.pointer}: ${this.layerStorage(decl.from).repository} -> ${publisher.dataset}: ${rows} rows`);
+    return 1;
+  }
+
+  private layerStorage(purpose: Purpose): Storage {
+    if (purpose === this.def.purposeSrc && this.storageSrc) return this.storageSrc;
+    if (purpose === this.def.purposeTgt && this.storageTgt) return this.storageTgt;
+    const s = this.storages.get(purpose);
+    if (!s) throw new ConfigError(`${this.def.name}: layer ${purpose} is not connected`);
+    return s;
+  }
+
+  override async connect(): Promise<void> {
+    await super.connect();
+    for (const purpose of ["raw", "standardized", "ready"] as const) {
+      if (purpose !== this.def.purposeSrc && purpose !== this.def.purposeTgt) this.storages.set(purpose, await this.createStorage(purpose));
+    }
+  }
+
+  private layerAccess(purpose: Purpose): LayerAccess {
+    let access = this.layers.get(purpose);
+    if (access) return access;
+    const storage = this.layerStorage(purpose);
+    const app = this;
+    access = {
+      purpose,
+      repository: storage.repository,
+      read: (pointer) => storage.retrieveBuffer(pointer),
+      readStream: (pointer) => storage.retrieveStream(pointer),
+      readJson: <T>(pointer: string) => storage.retrieveJSON<T>(pointer),
+      lookup: (base, ext, date) => storage.catalogLookup(base, ext, date),
+      list: (q = {}) => app.catalog.list(storage.repository, q),
+      filename: (base, ext, date) => storage.makeFilename(base, ext, date),
+      basename: (pointer) => storage.extractFilename(pointer),
+      units: (day) => app.unitStore(purpose).retrieve(day),
+      unitEntry: (day) => app.unitStore(purpose).entryFor(day),
+      async write(out) {
+        const element = storage.createCatalogElement(out.base, out.ext, out.date, {
+          processingDate: app.processingDate,
+          ...(out.collectionEnd !== undefined ? { collectionEnd: out.collectionEnd } : {}),
+          ...(out.metadata !== undefined ? { metadata: out.metadata } : {}),
+        });
+        const opts = { cache: true, ...(out.contentType ? { contentType: out.contentType } : {}) };
+        let entry: CatalogEntry;
+        if (out.json !== undefined) entry = await storage.writeBuffer(Buffer.from(pyJson(out.json), "utf8"), element, { contentType: "application/json", ...opts });
+        else if (out.file !== undefined) entry = await storage.writeFile(out.file, element, opts);
+        else if (out.body instanceof Uint8Array) entry = await storage.writeBuffer(out.body, element, opts);
+        else if (typeof out.body === "string") entry = await storage.writeBuffer(Buffer.from(out.body, "utf8"), element, opts);
+        else if (out.body !== undefined) entry = await storage.writeStream(out.body, element, opts);
+        else throw new TerminalError(`${app.def.name}: output ${out.base}/${out.ext} has no body, json or file`);
+        if (out.rows) app.itemRows += out.rows;
+        return entry;
+      },
+    };
+    this.layers.set(purpose, access);
+    return access;
+  }
+
+  private unitStore(purpose: Purpose): UnitDataStorage {
+    let u = this.unitStores.get(purpose);
+    if (!u) {
+      u = this.unitDataStorage(this.layerStorage(purpose));
+      this.unitStores.set(purpose, u);
+    }
+    return u;
+  }
+
+  private makeContext(config: unknown): StageContext<unknown> {
+    const app = this;
+    const decl = this.decl;
+    const fromPurpose = decl.kind === "ingest" ? undefined : decl.from;
+    const toPurpose = decl.kind === "publish" ? undefined : decl.to;
+    const missing = (which: string) => {
+      throw new ConfigError(`${app.def.name}: a ${decl.kind} stage has no ${which} layer`);
+    };
+    return {
+      stage: this.def.name,
+      source: { code: this.source.code, name: this.source.name },
+      zone: this.zone,
+      config,
+      options: this.options,
+      force: this.force,
+      simulate: this.simulate,
+      debug: this.debug,
+      get processingDate() {
+        return app.processingDate;
+      },
+      now: () => this.now(),
+      today: () => this.today(),
+      clock: () => this.runtime.clock(),
+      realTime: () => Date.now(),
+      window: { ...(this.window.start ? { start: this.window.start } : {}), ...(this.window.end ? { end: this.window.end } : {}) },
+      log: {
+        info: (m) => this.log("info", m),
+        warn: (m) => this.log("warn", m),
+        debug: (m) => this.log("debug", m),
+      },
+      skip: (reason, opts) => {
+        this.scope.skipped = { reason, ...(opts?.record ? { record: opts.record } : {}) };
+      },
+      drop: (reason, rows) => {
+        if (rows > 0) this.skipReasons[reason] = (this.skipReasons[reason] ?? 0) + rows;
+      },
+      fail: (label, err) => this.recordFailure(label, err),
+      addRows: (n) => {
+        this.itemRows += n;
+      },
+      observe: (sensor, dataType, obs) => {
+        this.scope.observations.push({ sensor, dataType, obs });
+      },
+      get from() {
+        return fromPurpose ? app.layerAccess(fromPurpose) : missing("source");
+      },
+      get to() {
+        return toPurpose ? app.layerAccess(toPurpose) : missing("target");
+      },
+      layer: (purpose) => this.layerAccess(purpose),
+      inventory: () => this.fetchUnitData(),
+      storeInventory: async (purpose = toPurpose) => {
+        if (!purpose) missing("target");
+        if (this.inventoryStored.has(purpose!)) return;
+        await this.storeUnitData(this.layerStorage(purpose!), await this.fetchUnitData());
+        this.inventoryStored.add(purpose!);
+      },
+      storeUnitData: (unitData, purpose, day, processed) => storeUnitData(this.layerStorage(purpose), unitData, this.runtime.config.areaBase, day, processed),
+      tempDir: () => this.tempDir(),
+      resolvePath: (p) => path.resolve(this.runtime.baseDir, p),
+      areaBase: this.runtime.config.areaBase,
+      retry: this.runtime.retry,
+      sql: (spec) => (isSqlDriver(spec) ? Promise.resolve(spec) : this.runtime.driver("sql", this.debug, spec)),
+      providers: {
+        sqlDays: (db, queries, id) => new SqlDayProvider(db, queries, id.base, id.ext, this.zone, this.providerOptions(), this.runtime.retry),
+        files: (dir, patterns) => new FileProvider(dir, [...patterns], this.zone, this.providerOptions()),
+        list: (items) => new ListProvider(items, this.providerOptions()),
+      },
+    };
+  }
+}
+
+/** Devices of an inventory as a list (tests, simulators). */
+export type { GroupInput, UnitDevice };

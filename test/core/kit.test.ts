@@ -1,0 +1,227 @@
+/**
+ * The source kit: what a declared stage gets from the kit without writing it (compare loop, reading, writing,
+ * catalog rows, counting, perfmet, the publish sequence, grouping), on memory drivers.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DateTime } from "luxon";
+import { MemoryCatalog } from "../../src/drivers/catalog/memory.js";
+import { MemoryStorage } from "../../src/drivers/storage/memory.js";
+import { MemoryPerfmet } from "../../src/drivers/perfmet/memory.js";
+import { createMemoryPublisher, type MemoryPublisher } from "../../src/drivers/publisher/memory.js";
+import { defineSource, defineStage, validateWith, type StageContext } from "../../src/support/kit.js";
+import { SourceRegistry } from "../../src/support/registry.js";
+import { TerminalError } from "../../src/support/errors.js";
+import type { LakeRuntime } from "../../src/support/runtime.js";
+import type { UnitDataDriver } from "../../src/support/drivers.js";
+import { testRuntime, tempDir } from "./helpers.js";
+
+const ZONE = "America/Chicago";
+const day = (d: string) => DateTime.fromISO(d, { zone: ZONE });
+const DAYS = ["2024-11-02", "2024-11-03", "2024-11-04"];
+
+interface KtConfig {
+  failDay?: string;
+  skipDay?: string;
+}
+
+/** Behaviour steered per test. */
+const steer: { failPublishDay?: string; recordSkipDay?: string } = {};
+
+const kt = defineSource<KtConfig>({
+  code: "kt",
+  name: "Kit Test",
+  datasets: { kt: { production: "kt-rows", debug: "kt-rows-test", rowId: "id" } },
+  devices: { type: "KT", keys: ["device_type", "name"] },
+  stages: [
+    defineStage<KtConfig>({
+      kind: "ingest",
+      name: "make",
+      description: "kt: two objects a day (a and b)",
+      perfmet: "Ingest",
+      to: "raw",
+      compareOn: "base+ext",
+      storesInventory: true,
+      items: (ctx) => ctx.providers.list(() => DAYS.flatMap((d) => ["a", "b"].map((base) => ({ base, ext: "txt", date: day(d), payload: d, label: `${base}-${d}` })))),
+      process(item, ctx) {
+        if (item.provItem.payload === ctx.config.failDay && item.base === "b") throw new TerminalError(`bad input for ${item.label}`);
+        ctx.observe(item.base, "Made", { observation: 1, collectionDate: item.date });
+        return { ext: "txt", body: `${item.base} ${item.date.toISODate()}\n1\n2\n`, rows: 2 };
+      },
+    }),
+    defineStage<KtConfig>({
+      kind: "transform",
+      name: "join",
+      description: "kt: the objects of a day and base, as one unit",
+      perfmet: "Ready",
+      from: "raw",
+      to: "ready",
+      compareOn: "base",
+      groupBy: "base",
+      select: { ext: "txt" },
+      processGroup(group, ctx) {
+        if (group.date.toISODate() === ctx.config.skipDay) return ctx.skip("skipped on purpose");
+        return { ext: "json", json: { base: group.base, items: group.items.length }, rows: group.items.length };
+      },
+    }),
+    defineStage<KtConfig>({
+      kind: "publish",
+      name: "publish",
+      description: "kt: ready → rows",
+      perfmet: "Publish",
+      from: "ready",
+      compareOn: "base+ext",
+      dataset: "kt",
+      *rows({ item, body }, ctx) {
+        if (item.date.toISODate() === steer.recordSkipDay) {
+          ctx.skip("not publishable", { record: { why: "test" } });
+          return;
+        }
+        const doc = JSON.parse(body.toString("utf8")) as { base: string; items: number };
+        yield [{ id: `${doc.base}-${item.date.toISODate()}`, n: doc.items }];
+        if (item.date.toISODate() === steer.failPublishDay) throw new TerminalError("publisher went away mid-item");
+        yield [{ id: `${doc.base}-${item.date.toISODate()}-2`, n: doc.items }];
+      },
+    }),
+  ],
+});
+
+describe("the source kit", () => {
+  let runtime: LakeRuntime;
+  let catalog: MemoryCatalog;
+  let publisher: MemoryPublisher;
+  let perfmet: MemoryPerfmet;
+  const inventoryCalls: unknown[] = [];
+  const unitdata: UnitDataDriver = {
+    driverName: "test",
+    async devices(request) {
+      inventoryCalls.push(request);
+      return [{ device_type: "KT", name: "one" }];
+    },
+  };
+  const run = (stage: string, args: Record<string, unknown> = {}) =>
+    kt.stage(stage).main({ start_date: "2024-11-01", end_date: "2024-11-06", ...args }, { runtime });
+
+  beforeEach(() => {
+    catalog = new MemoryCatalog();
+    publisher = createMemoryPublisher();
+    perfmet = new MemoryPerfmet();
+    inventoryCalls.length = 0;
+    steer.failPublishDay = undefined;
+    steer.recordSkipDay = undefined;
+    runtime = testRuntime(tempDir(), { drivers: { catalog, storage: new MemoryStorage(), publisher, perfmet, unitdata } });
+  });
+  afterEach(() => runtime.close());
+
+  it("names stages <code>-<name>, finds them through the registry, and refuses unknown ones with the known list", async () => {
+    expect(kt.stageNames).toEqual(["kt-make", "kt-join", "kt-publish"]);
+    const registry = new SourceRegistry({ kt: async () => ({ default: kt }) });
+    expect((await registry.stage("kt-join")).decl.name).toBe("join");
+    await expect(registry.stage("kt-nope")).rejects.toThrow(/stages of kt: kt-make, kt-join, kt-publish/);
+    await expect(registry.stage("zz-make")).rejects.toThrow(/Unknown stage "zz-make" \(known: kt-make, kt-join, kt-publish\)/);
+    expect(() => defineSource({ code: "Bad-Code", name: "x", stages: [] })).toThrow(/lower-case letters and digits/);
+  });
+
+  it("ingest: writes each output with its catalog row, counts rows, stores the inventory once, writes observations", async () => {
+    const s = await run("make");
+    expect(s).toMatchObject({ processed: 6, failed: 0, records: 12 });
+    expect(inventoryCalls).toEqual([{ dataSource: "kt", deviceType: "KT", keys: ["device_type", "name"] }]);
+    const raw = catalogRows(catalog, "atd-datalake-raw");
+    expect(raw.filter((r) => r.id_ext === "txt")).toHaveLength(6);
+    expect(raw.filter((r) => r.id_ext === "unit_data.json")).toHaveLength(1);
+    const obs = await perfmet.readObs({ from: 0, to: Number.MAX_SAFE_INTEGER });
+    expect(obs.map((o) => `${o.sensor_name}/${o.data_source}`).sort()).toEqual(["a/Kit Test", "a/Kit Test", "a/Kit Test", "b/Kit Test", "b/Kit Test", "b/Kit Test"]);
+    const again = await run("make");
+    expect(again).toMatchObject({ processed: 0, skipped: 6, records: 0 });
+  });
+
+  it("a failing item leaves no catalog row and no observation; the others go on; a rerun redoes only it", async () => {
+    const s = await kt.stage("make").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { failDay: "2024-11-03" }) });
+    expect(s.failed).toBe(1);
+    expect(s.failures[0]!.error).toMatch(/bad input for b-2024-11-03/);
+    const raw = (catalogRows(catalog, "atd-datalake-raw")).filter((r) => r.id_ext === "txt");
+    expect(raw.map((r) => `${r.id_base}`).length).toBe(5);
+    const obs = await perfmet.readObs({ from: 0, to: Number.MAX_SAFE_INTEGER });
+    expect(obs).toHaveLength(5);
+    withSource(runtime, {});
+    const rerun = await run("make");
+    expect(rerun).toMatchObject({ processed: 1, skipped: 5, failed: 0 });
+  });
+
+  it("grouped transform: one unit per (day, base) on the first run and on the rerun; skips counted in that unit", async () => {
+    await run("make");
+    const first = await kt.stage("join").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { skipDay: "2024-11-04" }) });
+    expect(first).toMatchObject({ processed: 4, skipped: 2, failed: 0 });
+    expect(first.skipReasons).toEqual({ "skipped on purpose": 2 });
+    const rerun = await kt.stage("join").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { skipDay: "2024-11-04" }) });
+    expect(rerun).toMatchObject({ processed: 0, skipped: 6 });
+    expect(rerun.skipReasons).toEqual({ "already done": 4, "skipped on purpose": 2 });
+  });
+
+  it("publish: rows go out in order, the day's catalog row only after they did; a failure mid-item records nothing", async () => {
+    await run("make");
+    await run("join");
+    steer.failPublishDay = "2024-11-03";
+    const s = await run("publish");
+    expect(s).toMatchObject({ processed: 4, failed: 2 });
+    const published = (catalogRows(catalog, "socrata")).map((r) => `${r.id_base}/${new Date(r.collection_date).toISOString().slice(0, 10)}`);
+    expect(published).toHaveLength(4);
+    expect(published.some((p) => p.includes("2024-11-03"))).toBe(false);
+    expect(await publisher.countRows("kt-rows")).toBe(8);
+    steer.failPublishDay = undefined;
+    const rerun = await run("publish");
+    expect(rerun).toMatchObject({ processed: 2, skipped: 4, failed: 0, records: 4 });
+    expect(await publisher.countRows("kt-rows")).toBe(12);
+  });
+
+  it("publish: a skip with a record is remembered in the public catalog and not retried; -F retries it", async () => {
+    await run("make");
+    await run("join");
+    steer.recordSkipDay = "2024-11-02";
+    const s = await run("publish");
+    expect(s).toMatchObject({ processed: 4, skipped: 2 });
+    const markers = (catalogRows(catalog, "socrata")).filter((r) => r.metadata && "skipped" in r.metadata);
+    expect(markers.map((m) => m.metadata)).toEqual([
+      { skipped: "not publishable", why: "test" },
+      { skipped: "not publishable", why: "test" },
+    ]);
+    expect(markers.every((m) => m.pointer === "kt-rows")).toBe(true);
+    expect(await run("publish")).toMatchObject({ processed: 0, skipped: 6 });
+    steer.recordSkipDay = undefined;
+    expect(await run("publish", { force: true })).toMatchObject({ processed: 6, failed: 0 });
+  });
+
+  it("simulation writes nothing anywhere and plans what it would write", async () => {
+    const s = await run("make", { simulate: true });
+    expect(s.processed).toBe(6);
+    expect(s.plan!.filter((p) => p.kind === "storage")).toHaveLength(7);
+    expect(catalogRows(catalog, "atd-datalake-raw")).toHaveLength(0);
+    expect(await perfmet.readObs({ from: 0, to: Number.MAX_SAFE_INTEGER })).toHaveLength(0);
+  });
+
+  it("validates the source's settings with its schema (Standard Schema), naming every issue", () => {
+    const schema = {
+      "~standard": {
+        version: 1 as const,
+        vendor: "test",
+        validate: (v: unknown) =>
+          typeof (v as { dir?: unknown }).dir === "string"
+            ? { value: v as { dir: string } }
+            : { issues: [{ message: "expected a folder", path: ["dir"] }, { message: "unknown key", path: [{ key: "extra" }] }] },
+      },
+    };
+    expect(validateWith(schema, { dir: "x" }, "sources.kt")).toEqual({ dir: "x" });
+    expect(() => validateWith(schema, {}, "sources.kt")).toThrow("sources.kt.dir: expected a folder; sources.kt.extra: unknown key");
+  });
+});
+
+function catalogRows(catalog: MemoryCatalog, repository: string) {
+  return [...catalog.rows.values()].filter((r) => r.repository === repository);
+}
+
+/** The runtime with sources.kt replaced for one run. */
+function withSource(runtime: LakeRuntime, settings: KtConfig): LakeRuntime {
+  runtime.overrideSourceConfig("kt", settings as Record<string, unknown>);
+  return runtime;
+}
+
+export type { StageContext };
