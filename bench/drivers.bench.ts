@@ -12,6 +12,14 @@ import type { DriverContext } from "../src/drivers/define.js";
 import type { CatalogDriver, CatalogRecord } from "../src/support/drivers.js";
 import { systemClock } from "../src/util/dates.js";
 import { measure } from "./measure.js";
+import { CALLS, driverEntry, type DriverKind, type DriverKinds } from "../src/drivers/registry.js";
+import { DEFAULT_RETRY, wrapDriver } from "../src/support/resilience.js";
+
+/** A driver as stages get it: behind the driver runtime with its registry defaults (deadline, limit, retries). */
+function rt<K extends DriverKind>(kind: K, name: string, d: DriverKinds[K]): DriverKinds[K] {
+  const defaults = driverEntry(kind, name)!.runtime;
+  return wrapDriver(d, { kind, calls: CALLS[kind], policy: { retry: DEFAULT_RETRY, ...defaults } });
+}
 
 const env = (n: string) => process.env[n] || undefined;
 const ctx = (secrets: Record<string, string | undefined>): DriverContext => ({
@@ -49,20 +57,21 @@ async function catalogBench(name: string, d: CatalogDriver): Promise<void> {
 
 export async function run(): Promise<void> {
   if (env("POSTGREST_URL") && env("POSTGREST_JWT")) {
-    await catalogBench("postgrest", await postgrestCatalog.create(postgrestCatalog.options.parse({ url: env("POSTGREST_URL") }), ctx({ CATALOG_KEY: env("POSTGREST_JWT") })));
+    await catalogBench("postgrest", rt("catalog", "postgrest", await postgrestCatalog.create(postgrestCatalog.options.parse({ url: env("POSTGREST_URL") }), ctx({ CATALOG_KEY: env("POSTGREST_JWT") }))));
   } else line("catalog postgrest: skipped (POSTGREST_URL, POSTGREST_JWT unset)");
   if (env("PG_URL")) {
-    await catalogBench("postgres", await postgresCatalog.create(postgresCatalog.options.parse({}), ctx({ PG_URL: env("PG_URL") })));
+    await catalogBench("postgres", rt("catalog", "postgres", await postgresCatalog.create(postgresCatalog.options.parse({}), ctx({ PG_URL: env("PG_URL") }))));
   } else line("catalog postgres: skipped (PG_URL unset)");
 
   if (!env("S3_ENDPOINT")) {
     line("s3: skipped (S3_ENDPOINT unset)");
     return;
   }
-  const s3 = await s3Driver.create(
+  const s3raw = await s3Driver.create(
     s3Driver.options.parse({ endpoint: env("S3_ENDPOINT"), forcePathStyle: true, checksumMode: "WHEN_REQUIRED", contentMd5ForDeletes: true, createBuckets: true }),
     ctx({ AWS_ACCESS_KEY_ID: env("S3_ACCESS_KEY"), AWS_SECRET_ACCESS_KEY: env("S3_SECRET_KEY") }),
   );
+  const s3 = rt("storage", "s3", s3raw) as typeof s3raw;
   const repo = "lake-bench";
   const prefix = `bench-${Date.now().toString(36)}/`;
   const small = randomBytes(10 * 1024);

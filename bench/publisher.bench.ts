@@ -13,7 +13,8 @@ import { createCsvPublisher } from "../src/drivers/publisher/csv.js";
 import { createSocrataPublisher } from "../src/drivers/publisher/socrata.js";
 import type { PublisherDriver, PublishRow } from "../src/support/drivers.js";
 import { Publisher } from "../src/support/publisher.js";
-import { NO_RETRY } from "../src/support/resilience.js";
+import { LockService, NO_RETRY, wrapDriver } from "../src/support/resilience.js";
+import { PUBLISHER_CALLS } from "../src/support/drivers.js";
 import { SocrataFake, socrataFakeTrusted } from "../test/fakes/socrata-fake.js";
 import { fmt, measure } from "./measure.js";
 
@@ -28,8 +29,18 @@ function makeRows(n: number, bump = 0): PublishRow[] {
   }));
 }
 
+/** The driver as stages get it: behind the driver runtime, with the cross-process dataset lock (lock files). */
+function behindRuntime<D extends PublisherDriver>(driver: D, lockDir: string): D {
+  return wrapDriver(driver, {
+    kind: "publisher",
+    calls: PUBLISHER_CALLS,
+    policy: { retry: NO_RETRY, timeoutMs: 0, concurrency: 0 },
+    locks: new LockService({ dir: lockDir }),
+  });
+}
+
 async function publish(driver: PublisherDriver, dataset: string, rows: PublishRow[]): Promise<void> {
-  const pub = new Publisher(driver, dataset, "record_id", { retry: NO_RETRY });
+  const pub = new Publisher(behindRuntime(driver, path.join(os.tmpdir(), "bench-pub-locks")), dataset, "record_id");
   for (const r of rows) await pub.addRow(r);
   await pub.flush();
 }
@@ -64,7 +75,7 @@ export async function run(): Promise<void> {
     }
     const fake = await SocrataFake.start({ defaultRowIdField: "record_id" });
     try {
-      const soc = createSocrataPublisher({ domain: fake.domain, timeoutMs: 60_000, rowsPerUpsert: 10_000 }, { username: "u", password: "p" });
+      const soc = createSocrataPublisher({ domain: fake.domain, rowsPerUpsert: 10_000 }, { username: "u", password: "p" });
       const some = rows.slice(0, 100_000);
       const m = await measure(() => publish(soc, "bench-0001", some));
       line("socrata (HTTPS fake): new rows", some.length, m, `  ${fake.requests.length} requests`);

@@ -17,6 +17,8 @@ import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { ConfigError } from "../support/errors.js";
 import { configSchema, type LakeConfig, type LakeConfigInput } from "./schema.js";
+import { driverEntry, knownDrivers, type DriverKind } from "../drivers/registry.js";
+import { secretRedactor } from "../util/redact.js";
 import type { SecretSource } from "../drivers/define.js";
 
 export interface LoadedConfig {
@@ -94,17 +96,37 @@ export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   return out;
 }
 
-export function formatZodError(err: z.core.$ZodError, where: string): string {
-  const lines = err.issues.map((issue) => {
-    const at = issue.path.length ? issue.path.join(".") : "(top level)";
-    return `  ${at}: ${issue.message}`;
+function issueLines(err: z.core.$ZodError, prefix: PropertyKey[] = []): string[] {
+  return err.issues.map((issue) => {
+    const at = [...prefix, ...issue.path];
+    return `  ${at.length ? at.join(".") : "(top level)"}: ${issue.message}`;
   });
-  return `Invalid configuration in ${where}:\n${lines.join("\n")}`;
 }
 
+export function formatZodError(err: z.core.$ZodError, where: string): string {
+  return `Invalid configuration in ${where}:\n${issueLines(err).join("\n")}`;
+}
+
+/** The registry's driver kinds a configuration names at its top level. */
+const DRIVER_SECTIONS = ["storage", "catalog", "perfmet", "publisher", "unitdata"] as const;
+
+/**
+ * Problems of one driver spec against the registry: an unknown driver name (with the known ones) or options its
+ * driver's schema refuses, each as a message line under `at` (e.g. "publisher").
+ */
+export function driverSpecProblems(kind: DriverKind, spec: { driver: string; options?: unknown }, at: string): string[] {
+  const entry = driverEntry(kind, spec.driver);
+  if (!entry) return [`  ${at}.driver: unknown driver "${spec.driver}" (known: ${knownDrivers(kind).join(", ")})`];
+  const parsed = entry.options.safeParse(spec.options ?? {});
+  return parsed.success ? [] : issueLines(parsed.error, [at, "options"]);
+}
+
+/** Validates the whole configuration, the options of every driver it names included; every problem at once. */
 export function validateConfig(raw: unknown, where: string): LakeConfig {
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new ConfigError(formatZodError(parsed.error, where));
+  const problems = DRIVER_SECTIONS.flatMap((kind) => driverSpecProblems(kind, parsed.data[kind], kind));
+  if (problems.length) throw new ConfigError(`Invalid configuration in ${where}:\n${problems.join("\n")}`);
   return parsed.data;
 }
 
@@ -148,7 +170,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   return { config, baseDir, ...(file ? { file } : {}) };
 }
 
-/** Secrets: environment first, then the secrets file. Values are never printed. */
+/** Secrets: environment first, then the secrets file. Values are never printed: each is registered with the redactor. */
 export function createSecretSource(secretsFile: string | undefined, env: NodeJS.ProcessEnv, baseDir: string): SecretSource {
   let fileValues: Record<string, string> | undefined;
   const fromFile = (): Record<string, string> => {
@@ -159,7 +181,11 @@ export function createSecretSource(secretsFile: string | undefined, env: NodeJS.
     if (!existsSync(abs)) throw new ConfigError(`Secrets file ${abs} does not exist: check secretsFile or LAKE_SECRETS_FILE`);
     try {
       const parsed = JSON.parse(readFileSync(abs, "utf8")) as Record<string, unknown>;
-      for (const [k, v] of Object.entries(parsed)) if (v !== null && v !== undefined) fileValues[k] = String(v);
+      for (const [k, v] of Object.entries(parsed)) {
+        if (v === null || v === undefined) continue;
+        fileValues[k] = String(v);
+        secretRedactor.add(fileValues[k]); // every configured secret is masked in whatever leaves the process
+      }
     } catch (err) {
       throw new ConfigError(`Secrets file ${abs} is not a JSON object of name → value`, { cause: err });
     }
@@ -167,8 +193,9 @@ export function createSecretSource(secretsFile: string | undefined, env: NodeJS.
   };
   const get = (name: string): string | undefined => {
     const v = env[name];
-    if (v !== undefined && v !== "") return v;
-    return fromFile()[name];
+    const value = v !== undefined && v !== "" ? v : fromFile()[name];
+    secretRedactor.add(value); // a secret handed to a driver is masked in every message from then on
+    return value;
   };
   return {
     get,

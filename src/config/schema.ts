@@ -3,11 +3,20 @@
  * "catalog.driver: unknown driver "sqlit" (known: sqlite, memory, postgrest, postgres)".
  */
 import * as z from "zod/mini";
+import type { DriverKind, DriverSpecOf } from "../drivers/registry.js";
 
-/** A driver chosen by name with its options, or (programmatically) an already-built instance. */
-export const driverSpec = z.object({
+/**
+ * A driver chosen by name with its options (checked against the driver's schema when the config is loaded), plus
+ * the runtime's settings for it: the deadline of one call and how many calls may run at once (defaults per driver
+ * in the registry), or (programmatically) an already-built instance.
+ */
+export const driverSpec = z.strictObject({
   driver: z.string().check(z.minLength(1)),
   options: z._default(z.record(z.string(), z.unknown()), {}),
+  /** Deadline of one call in ms (0 = none); default: the driver's (0 for local files, 30–120 s for services). */
+  timeoutMs: z.optional(z.int().check(z.minimum(0))),
+  /** Calls at once (0 = no limit); default: the driver's. */
+  concurrency: z.optional(z.int().check(z.minimum(0))),
 });
 export type DriverSpec = z.infer<typeof driverSpec>;
 
@@ -89,4 +98,5 @@ export const configSchema = z.strictObject({
 });
 
 export type LakeConfig = z.infer<typeof configSchema>;
-export type LakeConfigInput = z.input<typeof configSchema>;
+/** The config as written: each driver section typed by the registry (its driver names and their options). */
+export type LakeConfigInput = Omit<z.input<typeof configSchema>, DriverKind> & { [K in DriverKind]?: DriverSpecOf<K> };

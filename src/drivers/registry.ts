@@ -1,8 +1,11 @@
 /**
- * The one typed registry: interface → driver name → lazy import. A vendor SDK loads only when its driver is used,
- * so `lake --help` and unit tests run offline and fast.
+ * The one typed registry: interface → driver name → its options schema, the runtime's defaults for it, and a lazy
+ * import. A vendor SDK loads only when its driver is used, so `lake --help` and unit tests run offline and fast;
+ * the schemas (options.ts, no SDK) let the configuration be checked whole when it is loaded.
  */
+import type * as z from "zod/mini";
 import type {
+  CallTable,
   CatalogDriver,
   PerfmetDriver,
   PublisherDriver,
@@ -10,9 +13,9 @@ import type {
   StorageDriver,
   UnitDataDriver,
 } from "../support/drivers.js";
+import { CATALOG_CALLS, PERFMET_CALLS, PUBLISHER_CALLS, SQL_CALLS, STORAGE_CALLS, UNITDATA_CALLS } from "../support/drivers.js";
 import type { DriverModule } from "./define.js";
-
-type Loader<I> = () => Promise<{ default: DriverModule<I> }>;
+import * as o from "./options.js";
 
 export interface DriverKinds {
   storage: StorageDriver;
@@ -24,35 +27,88 @@ export interface DriverKinds {
 }
 export type DriverKind = keyof DriverKinds;
 
-export const drivers: { [K in DriverKind]: Record<string, Loader<DriverKinds[K]>> } = {
+/** How the driver runtime treats a driver unless its spec says otherwise. */
+export interface RuntimeDefaults {
+  /** Deadline of one call, ms; 0 = none (local files, memory). */
+  timeoutMs: number;
+  /** Calls at once; 0 = no limit. */
+  concurrency: number;
+}
+
+export interface DriverEntry<I, S extends z.ZodMiniType = z.ZodMiniType> {
+  options: S;
+  runtime: RuntimeDefaults;
+  load: () => Promise<{ default: DriverModule<I, S> }>;
+}
+
+const LOCAL: RuntimeDefaults = { timeoutMs: 0, concurrency: 0 };
+const NETWORK = (timeoutMs: number, concurrency: number): RuntimeDefaults => ({ timeoutMs, concurrency });
+
+function entry<I, S extends z.ZodMiniType>(options: S, runtime: RuntimeDefaults, load: () => Promise<{ default: DriverModule<I, S> }>): DriverEntry<I, S> {
+  return { options, runtime, load };
+}
+
+export const drivers = {
   storage: {
-    local: () => import("./storage/local.js"),
-    memory: () => import("./storage/memory.js"),
-    s3: () => import("./storage/s3.js"),
+    local: entry<StorageDriver, typeof o.localStorageOptions>(o.localStorageOptions, LOCAL, () => import("./storage/local.js")),
+    memory: entry<StorageDriver, typeof o.memoryStorageOptions>(o.memoryStorageOptions, LOCAL, () => import("./storage/memory.js")),
+    s3: entry<StorageDriver, typeof o.s3Options>(o.s3Options, NETWORK(120_000, 16), () => import("./storage/s3.js")),
   },
   catalog: {
-    sqlite: () => import("./catalog/sqlite.js"),
-    memory: () => import("./catalog/memory.js"),
-    postgrest: () => import("./catalog/postgrest.js"),
-    postgres: () => import("./catalog/postgres.js"),
+    sqlite: entry<CatalogDriver, typeof o.sqliteCatalogOptions>(o.sqliteCatalogOptions, LOCAL, () => import("./catalog/sqlite.js")),
+    memory: entry<CatalogDriver, typeof o.memoryCatalogOptions>(o.memoryCatalogOptions, LOCAL, () => import("./catalog/memory.js")),
+    postgrest: entry<CatalogDriver, typeof o.postgrestCatalogOptions>(o.postgrestCatalogOptions, NETWORK(60_000, 8), () => import("./catalog/postgrest.js")),
+    postgres: entry<CatalogDriver, typeof o.postgresCatalogOptions>(o.postgresCatalogOptions, NETWORK(60_000, 0), () => import("./catalog/postgres.js")),
   },
   publisher: {
-    csv: () => import("./publisher/csv.js"),
-    memory: () => import("./publisher/memory.js"),
-    socrata: () => import("./publisher/socrata.js"),
+    csv: entry<PublisherDriver, typeof o.csvPublisherOptions>(o.csvPublisherOptions, LOCAL, () => import("./publisher/csv.js")),
+    memory: entry<PublisherDriver, typeof o.memoryPublisherOptions>(o.memoryPublisherOptions, LOCAL, () => import("./publisher/memory.js")),
+    socrata: entry<PublisherDriver, typeof o.socrataOptions>(o.socrataOptions, NETWORK(120_000, 4), () => import("./publisher/socrata.js")),
   },
   perfmet: {
-    sqlite: () => import("./perfmet/sqlite.js"),
-    memory: () => import("./perfmet/memory.js"),
-    postgrest: () => import("./perfmet/postgrest.js"),
+    sqlite: entry<PerfmetDriver, typeof o.sqlitePerfmetOptions>(o.sqlitePerfmetOptions, LOCAL, () => import("./perfmet/sqlite.js")),
+    memory: entry<PerfmetDriver, typeof o.memoryPerfmetOptions>(o.memoryPerfmetOptions, LOCAL, () => import("./perfmet/memory.js")),
+    postgrest: entry<PerfmetDriver, typeof o.postgrestPerfmetOptions>(o.postgrestPerfmetOptions, NETWORK(60_000, 8), () => import("./perfmet/postgrest.js")),
   },
   unitdata: {
-    local: () => import("./unitdata/local.js"),
-    knack: () => import("./unitdata/knack.js"),
+    local: entry<UnitDataDriver, typeof o.localUnitDataOptions>(o.localUnitDataOptions, LOCAL, () => import("./unitdata/local.js")),
+    knack: entry<UnitDataDriver, typeof o.knackOptions>(o.knackOptions, NETWORK(30_000, 4), () => import("./unitdata/knack.js")),
   },
   sql: {
-    sqlite: () => import("./sql/sqlite.js"),
-    postgres: () => import("./sql/postgres.js"),
-    mssql: () => import("./sql/mssql.js"),
+    sqlite: entry<SqlDriver, typeof o.sqliteSqlOptions>(o.sqliteSqlOptions, LOCAL, () => import("./sql/sqlite.js")),
+    postgres: entry<SqlDriver, typeof o.postgresSqlOptions>(o.postgresSqlOptions, NETWORK(60_000, 0), () => import("./sql/postgres.js")),
+    mssql: entry<SqlDriver, typeof o.mssqlOptions>(o.mssqlOptions, NETWORK(60_000, 0), () => import("./sql/mssql.js")),
   },
+} satisfies { [K in DriverKind]: Record<string, DriverEntry<DriverKinds[K], any>> };
+
+/** The call table of each interface: which methods the runtime wraps, and how. */
+export const CALLS: { [K in DriverKind]: CallTable } = {
+  storage: STORAGE_CALLS,
+  catalog: CATALOG_CALLS,
+  publisher: PUBLISHER_CALLS,
+  perfmet: PERFMET_CALLS,
+  unitdata: UNITDATA_CALLS,
+  sql: SQL_CALLS,
 };
+
+type Registry = typeof drivers;
+
+/** A configuration's driver spec, typed by the registry: each driver name with its own options (z.input). */
+export type DriverSpecOf<K extends DriverKind> = {
+  [N in keyof Registry[K]]: {
+    driver: N;
+    options?: Registry[K][N] extends DriverEntry<any, infer S> ? z.input<S> : never;
+    /** The runtime's deadline of one call, ms (0 = none). */
+    timeoutMs?: number;
+    /** Calls at once (0 = no limit). */
+    concurrency?: number;
+  };
+}[keyof Registry[K]];
+
+export function driverEntry(kind: DriverKind, name: string): DriverEntry<unknown> | undefined {
+  return (drivers[kind] as Record<string, DriverEntry<unknown>>)[name];
+}
+
+export function knownDrivers(kind: DriverKind): string[] {
+  return Object.keys(drivers[kind]);
+}

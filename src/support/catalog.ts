@@ -7,8 +7,6 @@ import type { DateTime } from "luxon";
 import { DateTime as LuxonDateTime } from "luxon";
 import type { CatalogDriver, CatalogKey, CatalogRecord, TextFilter } from "./drivers.js";
 import type { RunWriteOptions } from "./events.js";
-import { withRetry, DEFAULT_RETRY } from "./resilience.js";
-import { addDays } from "../util/dates.js";
 
 export interface CatalogEntry {
   repository: string;
@@ -44,11 +42,6 @@ export function normaliseFilter(filter: TextFilter | undefined): TextFilter | un
 
 export function entryKey(e: Pick<CatalogEntry, "repository" | "dataSource" | "base" | "ext" | "collectionDate">): string {
   return `${e.repository}\u0000${e.dataSource}\u0000${e.base}\u0000${e.ext}\u0000${e.collectionDate.toMillis()}`;
-}
-
-/** End of an entry's collection interval: collection_end, else collection_date + 1 calendar day. */
-export function entryEnd(e: Pick<CatalogEntry, "collectionDate" | "collectionEnd">): DateTime {
-  return e.collectionEnd ?? addDays(e.collectionDate, 1);
 }
 
 export interface CatalogOptions extends Omit<RunWriteOptions, "outputDir"> {
@@ -194,7 +187,7 @@ export class Catalog {
     const batch = Math.max(1, this.driver.capabilities.maxUpsertBatch);
     for (let i = 0; i < list.length; i += batch) {
       const records = list.slice(i, i + batch).map((e) => this.toRecord(e));
-      await withRetry("catalog upsert", () => this.driver.upsert(records), this.opts.retry ?? DEFAULT_RETRY);
+      await this.driver.upsert(records);
     }
     this.opts.events?.emit("catalog.upsert", { app: this.opts.app ?? "", rows: list.length, simulated: false });
   }
@@ -223,6 +216,6 @@ export class Catalog {
       const r = this.toRecord(e);
       return { collection_date: r.collection_date, repository: r.repository, data_source: r.data_source, id_base: r.id_base, id_ext: r.id_ext };
     });
-    return withRetry("catalog delete", () => this.driver.delete(keys), this.opts.retry ?? DEFAULT_RETRY);
+    return this.driver.delete(keys);
   }
 }

@@ -1,12 +1,33 @@
 /**
- * The driver interfaces: vendor I/O only. Retries, timeouts, concurrency limits and timing live in the framework
- * wrappers (storage.ts, catalog.ts, publisher.ts, perfmet.ts), never in a driver. Every driver of an interface passes
- * the same conformance suite (test/conformance/).
+ * The driver interfaces: vendor I/O only. Retries, timeouts, the per-dataset lock, concurrency limits, timing and the
+ * redaction of secrets live in the driver runtime (resilience.ts: one wrapper per interface, driven by the call
+ * tables below), never in a driver. Every driver of an interface passes the same conformance suite
+ * (test/conformance/), run through that wrapper.
  *
  * Dates cross the driver boundary as epoch milliseconds (instants); the wrappers convert to zoned luxon DateTimes.
  * Drivers classify their failures: TransientError (retryable), TerminalError / NotFoundError (not), ConfigError.
  */
 import type { Readable } from "node:stream";
+
+/** What the driver runtime hands every call: the call's deadline as a signal (abort the vendor request on it). */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * How the runtime wraps one method of an interface: `at` is the position of its CallOptions argument; `iterable`
+ * methods return an AsyncIterable (the deadline applies to each step, a retry only before the first item);
+ * `replayable` says whether a failed call may be sent again (a streamed body cannot); `lock` names the resource
+ * the call must hold alone (a publisher's dataset); `what` describes the call's target in messages.
+ */
+export interface CallSpec {
+  at: number;
+  iterable?: boolean;
+  replayable?: (args: unknown[]) => boolean;
+  lock?: (args: unknown[]) => string;
+  what?: (args: unknown[]) => string;
+}
+export type CallTable = Readonly<Record<string, CallSpec>>;
 
 export interface DriverBase {
   /** Driver name as registered ("local", "s3", "sqlite", ...). */
@@ -30,17 +51,28 @@ export interface StorageCapabilities {
 export interface StorageDriver extends DriverBase {
   readonly capabilities: StorageCapabilities;
   /** Writes (or overwrites) one object atomically: readers see the old or the new body, never a partial one. */
-  put(repository: string, key: string, body: Uint8Array | Readable, opts?: { contentType?: string }): Promise<void>;
+  put(repository: string, key: string, body: Uint8Array | Readable, opts?: { contentType?: string } & CallOptions): Promise<void>;
   /** Whole object; NotFoundError when missing. */
-  get(repository: string, key: string): Promise<Buffer>;
+  get(repository: string, key: string, opts?: CallOptions): Promise<Buffer>;
   /** Streamed object; NotFoundError when missing. */
-  getStream(repository: string, key: string): Promise<Readable>;
-  exists(repository: string, key: string): Promise<boolean>;
+  getStream(repository: string, key: string, opts?: CallOptions): Promise<Readable>;
+  exists(repository: string, key: string, opts?: CallOptions): Promise<boolean>;
   /** Deleting a missing key is not an error. */
-  delete(repository: string, key: string): Promise<void>;
+  delete(repository: string, key: string, opts?: CallOptions): Promise<void>;
   /** Every object whose key starts with prefix, in ascending key order, however many there are. */
-  list(repository: string, prefix: string): AsyncIterable<ObjectInfo>;
+  list(repository: string, prefix: string, opts?: CallOptions): AsyncIterable<ObjectInfo>;
 }
+
+const inRepo = (a: unknown[]) => `${String(a[0])}/${String(a[1])}`;
+export const STORAGE_CALLS: CallTable = {
+  // A streamed body is read once: a failed upload of one is not sent again (the item fails, a rerun redoes it).
+  put: { at: 3, what: inRepo, replayable: (a) => a[2] instanceof Uint8Array },
+  get: { at: 2, what: inRepo },
+  getStream: { at: 2, what: inRepo },
+  exists: { at: 2, what: inRepo },
+  delete: { at: 2, what: inRepo },
+  list: { at: 2, what: inRepo, iterable: true },
+};
 
 // ---------------------------------------------------------------- catalog
 /** One catalog row. Primary key: (collection_date, repository, data_source, id_base, id_ext). */
@@ -90,12 +122,19 @@ export interface CatalogCapabilities {
 export interface CatalogDriver extends DriverBase {
   readonly capabilities: CatalogCapabilities;
   /** All matching rows in order, paging internally past the server's row cap (fixes B21). */
-  query(q: CatalogQuery): AsyncIterable<CatalogRecord>;
+  query(q: CatalogQuery, opts?: CallOptions): AsyncIterable<CatalogRecord>;
   /** Insert or update on the primary key; metadata and collection_end are written (fixes B6). */
-  upsert(records: CatalogRecord[]): Promise<void>;
+  upsert(records: CatalogRecord[], opts?: CallOptions): Promise<void>;
   /** Deletes by primary key; returns how many rows went. */
-  delete(keys: CatalogKey[]): Promise<number>;
+  delete(keys: CatalogKey[], opts?: CallOptions): Promise<number>;
 }
+
+const rows = (a: unknown[]) => `(${(a[0] as unknown[]).length} rows)`;
+export const CATALOG_CALLS: CallTable = {
+  query: { at: 1, iterable: true, what: (a) => `${(a[0] as CatalogQuery).repository} ${(a[0] as CatalogQuery).dataSource}` },
+  upsert: { at: 1, what: rows },
+  delete: { at: 1, what: rows },
+};
 
 // ---------------------------------------------------------------- publisher
 export type PublishValue = string | number | boolean | null;
@@ -110,12 +149,20 @@ export interface PublisherCapabilities {
 export interface PublisherDriver extends DriverBase {
   readonly capabilities: PublisherCapabilities;
   /** Upsert by row id: a row whose id exists is replaced, never duplicated. rows is never empty. */
-  upsert(dataset: string, rows: PublishRow[], rowIdField: string): Promise<{ created: number; updated: number }>;
+  upsert(dataset: string, rows: PublishRow[], rowIdField: string, opts?: CallOptions): Promise<{ created: number; updated: number }>;
   /** Deletes rows by id; unknown ids are ignored. Returns rows deleted when the target says. */
-  delete(dataset: string, rowIds: string[], rowIdField: string): Promise<number>;
+  delete(dataset: string, rowIds: string[], rowIdField: string, opts?: CallOptions): Promise<number>;
   /** Rows now in the dataset (audit, tests). */
-  countRows?(dataset: string): Promise<number>;
+  countRows?(dataset: string, opts?: CallOptions): Promise<number>;
 }
+
+const dataset = (a: unknown[]) => String(a[0]);
+export const PUBLISHER_CALLS: CallTable = {
+  // Writers of one dataset go one at a time, across processes (the runtime's dataset lock).
+  upsert: { at: 3, lock: dataset, what: (a) => `${dataset(a)} (${(a[1] as unknown[]).length} rows)` },
+  delete: { at: 3, lock: dataset, what: (a) => `${dataset(a)} (${(a[1] as unknown[]).length} row ids)` },
+  countRows: { at: 1, lock: dataset, what: dataset },
+};
 
 // ---------------------------------------------------------------- perfmet
 /** One row per run. PK (processing_date, data_source, stage). */
@@ -142,14 +189,21 @@ export interface PerfmetObs {
 }
 
 export interface PerfmetDriver extends DriverBase {
-  writeJob(job: PerfmetJob): Promise<void>;
+  writeJob(job: PerfmetJob, opts?: CallOptions): Promise<void>;
   /** Upsert on the primary key. */
-  writeObs(obs: PerfmetObs[]): Promise<void>;
+  writeObs(obs: PerfmetObs[], opts?: CallOptions): Promise<void>;
   /** Jobs with from <= processing_date < to, ordered by data_source, stage, processing_date. */
-  readJobs(q: { from: number; to: number }): Promise<PerfmetJob[]>;
+  readJobs(q: { from: number; to: number }, opts?: CallOptions): Promise<PerfmetJob[]>;
   /** Observations with from <= collection_date < to, ordered by data_type, sensor_name, collection_date. */
-  readObs(q: { from: number; to: number; dataSource?: string; dataType?: string }): Promise<PerfmetObs[]>;
+  readObs(q: { from: number; to: number; dataSource?: string; dataType?: string }, opts?: CallOptions): Promise<PerfmetObs[]>;
 }
+
+export const PERFMET_CALLS: CallTable = {
+  writeJob: { at: 1, what: (a) => `job ${(a[0] as PerfmetJob).data_source} ${(a[0] as PerfmetJob).stage}` },
+  writeObs: { at: 1, what: rows },
+  readJobs: { at: 1 },
+  readObs: { at: 1 },
+};
 
 // ---------------------------------------------------------------- unit data
 export type UnitDevice = Record<string, string | number | boolean | null>;
@@ -166,8 +220,12 @@ export interface DeviceRequest {
 
 export interface UnitDataDriver extends DriverBase {
   /** The normalised device inventory of one data source, keys in the order the source declares. */
-  devices(request: DeviceRequest): Promise<UnitDevice[]>;
+  devices(request: DeviceRequest, opts?: CallOptions): Promise<UnitDevice[]>;
 }
+
+export const UNITDATA_CALLS: CallTable = {
+  devices: { at: 1, what: (a) => `${(a[0] as DeviceRequest).dataSource} ${(a[0] as DeviceRequest).deviceType}` },
+};
 
 // ---------------------------------------------------------------- SQL sources
 export type SqlDialect = "sqlite" | "postgres" | "mssql";
@@ -176,8 +234,10 @@ export type SqlDialect = "sqlite" | "postgres" | "mssql";
 export interface SqlDriver extends DriverBase {
   readonly dialect: SqlDialect;
   /** Runs one parameterised statement; params are positional and referenced with placeholder(i). */
-  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[], opts?: CallOptions): Promise<T[]>;
 }
+
+export const SQL_CALLS: CallTable = { query: { at: 2, what: (a) => String(a[0]).replace(/\s+/g, " ").trim().split(" ").slice(0, 4).join(" ") } };
 
 /** The positional placeholder for parameter i (0-based) in a dialect. */
 export function placeholder(dialect: SqlDialect, i: number): string {

@@ -33,10 +33,6 @@ export class TerminalError extends Error {
   }
 }
 
-export function isTransient(err: unknown): boolean {
-  return err instanceof TransientError;
-}
-
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -44,4 +40,72 @@ export function errorMessage(err: unknown): string {
 /** A storage key or catalog row that does not exist. */
 export class NotFoundError extends TerminalError {
   override name = "NotFoundError";
+}
+
+// ---------------------------------------------------------------- HTTP answers
+
+/** Characters of a server's error body kept in a message (bodies can echo a whole request). */
+export const ERROR_BODY_CHARS = 300;
+
+export interface HttpAnswer {
+  status: number;
+  /** The body (text or parsed JSON), when it was read. */
+  body?: unknown;
+  /** The Retry-After header. */
+  retryAfter?: string | null | undefined;
+}
+
+export interface HttpHints {
+  /** What to check when credentials are refused (401/403); without it a refusal is a TerminalError. */
+  credentials?: string;
+  /** What to check on 404; without it a 404 is a NotFoundError (a missing object, not a configuration mistake). */
+  notFound?: string;
+  /** What to do on 413. */
+  tooLarge?: string;
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
+export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
+
+/** A server's error body as a short text: its "message" when it has one, else the text, truncated. */
+export function bodyText(body: unknown): string {
+  let text: string;
+  if (body && typeof body === "object" && "message" in body) text = String((body as { message: unknown }).message);
+  else if (typeof body === "string") text = body;
+  else if (body === undefined) text = "";
+  else text = JSON.stringify(body ?? null);
+  return text.length > ERROR_BODY_CHARS ? `${text.slice(0, ERROR_BODY_CHARS)}…` : text;
+}
+
+/**
+ * The one HTTP status classifier (Socrata, Knack, PostgREST, the GRIDSMART device API): undefined below 400;
+ * 429 (with Retry-After), 408 and 5xx → TransientError; 413 → TerminalError; 401/403 → ConfigError when the
+ * caller says what to check; 404 → ConfigError or NotFoundError; any other refusal → TerminalError.
+ * `what` says who asked what of whom ("knack: records of object_11, page 2").
+ */
+export function httpStatusError(what: string, answer: HttpAnswer, hints: HttpHints = {}): Error | undefined {
+  const { status } = answer;
+  if (status < 400) return undefined;
+  const detail = bodyText(answer.body);
+  const where = `${what}: HTTP ${status}${detail ? ` ${detail}` : ""}`;
+  if (status === 429) {
+    const ms = retryAfterMs(answer.retryAfter);
+    return new TransientError(`${where}: throttled${ms !== undefined ? `, retry after ${ms} ms` : ""}`, ms !== undefined ? { retryAfterMs: ms } : {});
+  }
+  if (status >= 500 || status === 408) return new TransientError(`${where}: server error, retrying may help`);
+  if (status === 413) return new TerminalError(`${where}: the request is too large${hints.tooLarge ? `: ${hints.tooLarge}` : ""}`);
+  if ((status === 401 || status === 403) && hints.credentials) return new ConfigError(`${where}: credentials refused: ${hints.credentials}`);
+  if (status === 404) return hints.notFound ? new ConfigError(`${where}: not found: ${hints.notFound}`) : new NotFoundError(`${where}: not found`);
+  return new TerminalError(`${where}: refused`);
+}
+
+/** Node's fetch/undici failure codes that mean the server was not reached or dropped the connection. */
+export function networkCode(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } } | undefined;
+  return e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(err);
 }

@@ -327,7 +327,6 @@ export abstract class ETLApp {
         { dataSource: this.dataSource, deviceType: devices.type, keys: devices.keys },
         this.runtime.config.areaBase,
         this.now(),
-        this.runtime.retry,
       );
     }
     return this.fetchedUnitData;

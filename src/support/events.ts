@@ -2,7 +2,8 @@
  * Typed events (style §6): the framework emits, subscribers (console log, progress bar, perfmet, tests) listen.
  */
 import { EventEmitter } from "node:events";
-import type { RetryPolicy } from "./resilience.js";
+import type { DriverCallEvent, RetryPolicy } from "./resilience.js";
+import { secretRedactor } from "../util/redact.js";
 
 export interface LakeEvents {
   "run.start": { app: string; dataSource: string; stage: string; window: string; simulate: boolean; debug: boolean };
@@ -19,6 +20,8 @@ export interface LakeEvents {
   /** Total items known up front (progress bars). */
   "plan.size": { app: string; total: number };
   log: { app: string; level: "debug" | "info" | "warn" | "error"; message: string };
+  /** One driver call through the driver runtime: how long it took, how many attempts, whether it succeeded. */
+  "driver.call": DriverCallEvent;
 }
 
 export interface RunSummary {
@@ -71,7 +74,9 @@ export class LakeEventBus {
     this.emitter.on(event, listener as Listener<unknown>);
     return () => this.emitter.off(event, listener as Listener<unknown>);
   }
+  /** Every payload's text passes the secret redactor: no listener (console, progress, perfmet, tests) sees a secret. */
   emit<K extends keyof LakeEvents>(event: K, payload: LakeEvents[K]): void {
-    this.emitter.emit(event, payload);
+    if (this.emitter.listenerCount(event) === 0) return;
+    this.emitter.emit(event, secretRedactor.redactDeep(payload));
   }
 }

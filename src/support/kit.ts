@@ -445,9 +445,6 @@ export interface StageContext<Cfg = Record<string, unknown>> {
 
 // ------------------------------------------------------------------------------------------------ the app
 
-function isSqlDriver(v: unknown): v is SqlDriver {
-  return typeof v === "object" && v !== null && typeof (v as SqlDriver).query === "function" && typeof (v as SqlDriver).dialect === "string";
-}
 
 function isAsyncIterable<T>(v: unknown): v is AsyncIterable<T> {
   return v !== null && typeof v === "object" && Symbol.asyncIterator in v;
@@ -802,9 +799,10 @@ abstract class KitApp extends ETLApp {
       resolvePath: (p) => path.resolve(this.runtime.baseDir, p),
       areaBase: this.runtime.config.areaBase,
       retry: this.runtime.retry,
-      sql: (spec) => (isSqlDriver(spec) ? Promise.resolve(spec) : this.runtime.driver("sql", this.debug, spec)),
+      // An injected SqlDriver goes behind the driver runtime too (retries, deadline, redaction).
+      sql: (spec) => this.runtime.driver("sql", this.debug, spec),
       providers: {
-        sqlDays: (db, queries, id) => new SqlDayProvider(db, queries, id.base, id.ext, this.zone, this.providerOptions(), this.runtime.retry),
+        sqlDays: (db, queries, id) => new SqlDayProvider(db, queries, id.base, id.ext, this.zone, this.providerOptions()),
         files: (dir, patterns) => new FileProvider(dir, [...patterns], this.zone, this.providerOptions()),
         list: (items) => new ListProvider(items, this.providerOptions()),
       },

@@ -12,7 +12,6 @@ import type { Catalog, CatalogEntry } from "./catalog.js";
 import type { SqlDriver, TextFilter } from "./drivers.js";
 import type { Storage } from "./storage.js";
 import { addDays } from "../util/dates.js";
-import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
 
 /** One thing a provider has: (base, ext, date) with an optional end and a payload. */
 export interface ProvItem<P = unknown> {
@@ -189,7 +188,6 @@ export class SqlDayProvider extends LastUpdateProvider<DateTime> {
     private readonly ext: string,
     private readonly zone: string,
     popts: ProviderOptions,
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {
     super(popts);
   }
@@ -199,7 +197,8 @@ export class SqlDayProvider extends LastUpdateProvider<DateTime> {
     const start = fmt(this.window.start);
     const end = fmt(this.window.end);
     const { sql, params } = this.queries.availability(this.db.dialect, { ...(start ? { start } : {}), ...(end ? { end } : {}) });
-    const rows = await withRetry(`${this.db.driverName} day availability`, () => this.db.query<{ day: unknown }>(sql, params), this.retry);
+    // Retried and timed by the driver runtime (the SQL driver comes from runtime.driver).
+    const rows = await this.db.query<{ day: unknown }>(sql, params);
     const days = new Set<string>();
     for (const row of rows) {
       const v = row.day;

@@ -7,7 +7,7 @@ import { DateTime } from "luxon";
 import type { PerfmetDriver, PerfmetObs } from "./drivers.js";
 import type { LakeEventBus, PlanEntry } from "./events.js";
 import { addDays } from "../util/dates.js";
-import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
+import type { RetryPolicy } from "./resilience.js";
 
 export const DATA_SOURCE_NAMES: Record<string, string> = { bt: "Bluetooth", wt: "Wavetronix", gs: "GRIDSMART" };
 
@@ -65,10 +65,6 @@ export class PerfMet {
     });
   }
 
-  get pendingObservations(): number {
-    return this.obs.size;
-  }
-
   async writeSensorObs(): Promise<void> {
     if (this.obs.size === 0) return;
     const rows = [...this.obs.values()];
@@ -77,7 +73,7 @@ export class PerfMet {
       this.opts.plan?.push({ kind: "perfmet", target: "observations", detail: `${rows.length} observations` });
       return;
     }
-    await withRetry("perfmet observations", () => this.driver.writeObs(rows), this.opts.retry ?? DEFAULT_RETRY);
+    await this.driver.writeObs(rows);
   }
 
   async logJob(records: number): Promise<void> {
@@ -95,6 +91,6 @@ export class PerfMet {
       this.opts.plan?.push({ kind: "perfmet", target: "job", detail: `${this.dataSourceName} ${this.stage}: ${records} records` });
       return;
     }
-    await withRetry("perfmet job", () => this.driver.writeJob(job), this.opts.retry ?? DEFAULT_RETRY);
+    await this.driver.writeJob(job);
   }
 }

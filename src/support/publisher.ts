@@ -8,24 +8,10 @@ import path from "node:path";
 import { stringify } from "csv-stringify/sync";
 import type { PublisherDriver, PublishRow } from "./drivers.js";
 import type { RunWriteOptions } from "./events.js";
-import { withRetry, DEFAULT_RETRY } from "./resilience.js";
 
 export interface PublisherOptions extends RunWriteOptions {
   /** Rows per request; defaults to the driver's capability. */
   chunkSize?: number;
-}
-
-/** Serialises operations per dataset inside one process: one operation at a time per dataset. */
-const datasetLocks = new Map<string, Promise<unknown>>();
-
-async function exclusive<T>(dataset: string, fn: () => Promise<T>): Promise<T> {
-  const prev = datasetLocks.get(dataset) ?? Promise.resolve();
-  const run = prev.then(fn, fn);
-  datasetLocks.set(
-    dataset,
-    run.catch(() => undefined),
-  );
-  return run;
 }
 
 export class Publisher {
@@ -73,9 +59,7 @@ export class Publisher {
     if (this.simulate) {
       this.opts.plan?.push({ kind: "publish", target: this.dataset, detail: `${rows.length} rows (upsert by ${this.rowIdField})` });
     } else {
-      await exclusive(this.dataset, () =>
-        withRetry(`publish ${this.dataset}`, () => this.driver.upsert(this.dataset, rows, this.rowIdField), this.opts.retry ?? DEFAULT_RETRY),
-      );
+      await this.driver.upsert(this.dataset, rows, this.rowIdField);
     }
     if (this.opts.outputDir) await this.writeSideCsv(rows);
     this.rowCount += rows.length;
@@ -105,9 +89,7 @@ export class Publisher {
     let deleted = 0;
     for (let i = 0; i < rowIds.length; i += this.chunkSize) {
       const chunk = rowIds.slice(i, i + this.chunkSize);
-      deleted += await exclusive(this.dataset, () =>
-        withRetry(`delete from ${this.dataset}`, () => this.driver.delete(this.dataset, chunk, this.rowIdField), this.opts.retry ?? DEFAULT_RETRY),
-      );
+      deleted += await this.driver.delete(this.dataset, chunk, this.rowIdField);
     }
     return deleted;
   }

@@ -4,16 +4,16 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { createDriver, type DriverInput } from "../config/factory.js";
+import { createDriver, isDriverSpec, type DriverInput } from "../config/factory.js";
 import { loadConfig, createSecretSource, type LoadOptions } from "../config/load.js";
 import type { LakeConfig, Purpose } from "../config/schema.js";
 import { DEFAULT_DATASETS } from "../config/defaults.js";
 import type { DriverContext, SecretSource } from "../drivers/define.js";
-import type { DriverKind, DriverKinds } from "../drivers/registry.js";
+import { CALLS, driverEntry, type DriverKind, type DriverKinds } from "../drivers/registry.js";
 import { ConfigError } from "./errors.js";
 import { LakeEventBus } from "./events.js";
 import { assertZone, systemClock, type Clock } from "../util/dates.js";
-import type { RetryPolicy } from "./resilience.js";
+import { LockService, wrapDriver, type DriverPolicy, type RetryPolicy } from "./resilience.js";
 
 /** Where `lake demo` registers its simulated source systems, relative to the lake home. */
 export const DEMO_SOURCES_FILE = "sources/config.json";
@@ -45,8 +45,12 @@ export class LakeRuntime {
   readonly secrets: SecretSource;
   readonly home: string;
   private readonly instances = new Map<string, Promise<unknown>>();
+  /** Injected (already built) drivers, each wrapped once. */
+  private readonly wrappedInstances = new WeakMap<object, unknown>();
   private demoSources: Record<string, Record<string, unknown>> | undefined;
   private readonly sourceOverrides = new Map<string, Record<string, unknown>>();
+  /** The per-dataset locks of this process (lock files under <home>/locks keep other processes out). */
+  readonly locks: LockService;
 
   constructor(
     readonly config: LakeConfig,
@@ -59,6 +63,17 @@ export class LakeRuntime {
     this.events = opts.events ?? new LakeEventBus();
     this.home = path.resolve(baseDir, config.home);
     this.secrets = createSecretSource(config.secretsFile, opts.env ?? process.env, baseDir);
+    this.locks = new LockService({
+      dir: path.join(this.home, "locks"),
+      staleMs: config.blocks.leaseMs,
+      what: process.argv.slice(2, 4).join(" ") || "lake",
+      onWait: (key, holder, staleAt) =>
+        this.events.emit("log", {
+          app: "runtime",
+          level: "info",
+          message: `waiting for ${key}: held by ${holder ? `${holder.host}:${holder.pid} (${holder.what})` : "another process"} until ${new Date(staleAt).toISOString()} at the latest`,
+        }),
+    });
   }
 
   /** Reads and validates configuration (the only I/O: the config file). */
@@ -80,16 +95,41 @@ export class LakeRuntime {
     return { secrets: this.secrets, zone: this.zone, clock: this.clock, debug, baseDir: this.baseDir, home: this.home };
   }
 
-  /** One driver per (kind, spec, debug), created on first use. */
+  /** The driver runtime's policy for a driver: its registry defaults, the spec's settings, the config's retries. */
+  policy(kind: DriverKind, driverName: string, spec?: { timeoutMs?: number | undefined; concurrency?: number | undefined }): DriverPolicy {
+    const defaults = driverEntry(kind, driverName)?.runtime ?? { timeoutMs: 0, concurrency: 0 };
+    return {
+      retry: this.config.retry,
+      timeoutMs: spec?.timeoutMs ?? defaults.timeoutMs,
+      concurrency: spec?.concurrency ?? defaults.concurrency,
+    };
+  }
+
+  /** A driver behind the driver runtime (retries, deadline, dataset lock, limits, timing, redaction). */
+  wrap<K extends DriverKind>(kind: K, driver: DriverKinds[K], spec?: { timeoutMs?: number | undefined; concurrency?: number | undefined }): DriverKinds[K] {
+    return wrapDriver(driver, {
+      kind,
+      calls: CALLS[kind],
+      policy: this.policy(kind, driver.driverName, spec),
+      events: this.events,
+      locks: this.locks,
+    });
+  }
+
+  /** One driver per (kind, spec, debug), created on first use, behind the driver runtime. */
   driver<K extends DriverKind>(kind: K, debug: boolean, spec?: DriverInput<K>): Promise<DriverKinds[K]> {
     const injected = this.injected?.[kind];
-    if (injected && !spec) return Promise.resolve(injected as DriverKinds[K]);
-    const chosen = (spec ?? (this.config as unknown as Record<string, DriverInput<K>>)[kind]) as DriverInput<K> | undefined;
+    const chosen = (spec ?? injected ?? (this.config as unknown as Record<string, DriverInput<K>>)[kind]) as DriverInput<K> | undefined;
     if (!chosen) throw new ConfigError(`No ${kind} driver configured: add a "${kind}" section with a driver name`);
+    if (!isDriverSpec(chosen)) {
+      let made = this.wrappedInstances.get(chosen) as DriverKinds[K] | undefined;
+      if (!made) this.wrappedInstances.set(chosen, (made = this.wrap(kind, chosen as DriverKinds[K])));
+      return Promise.resolve(made);
+    }
     const cacheKey = `${kind}|${debug}|${JSON.stringify(chosen)}`;
     let made = this.instances.get(cacheKey) as Promise<DriverKinds[K]> | undefined;
     if (!made) {
-      made = createDriver(kind, chosen, this.driverContext(debug));
+      made = createDriver(kind, chosen, this.driverContext(debug)).then((d) => this.wrap(kind, d, chosen));
       this.instances.set(cacheKey, made);
       made.catch(() => this.instances.delete(cacheKey));
     }

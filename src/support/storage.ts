@@ -13,7 +13,6 @@ import type { Catalog, CatalogEntry } from "./catalog.js";
 import type { StorageDriver } from "./drivers.js";
 import type { RunWriteOptions } from "./events.js";
 import { makeFilename, makeKey, keyFilename } from "./identifier.js";
-import { withRetry, DEFAULT_RETRY } from "./resilience.js";
 import { pyJson } from "../util/pyjson.js";
 
 export type StorageOptions = RunWriteOptions;
@@ -63,16 +62,12 @@ export class Storage {
     return this.catalog.single(this.repository, base, ext, date);
   }
 
-  private retry<T>(label: string, fn: () => Promise<T>): Promise<T> {
-    return withRetry(`${this.driver.driverName} ${label}`, fn, this.opts.retry ?? DEFAULT_RETRY);
-  }
-
   retrieveBuffer(key: string): Promise<Buffer> {
-    return this.retry(`get ${this.repository}/${key}`, () => this.driver.get(this.repository, key));
+    return this.driver.get(this.repository, key);
   }
 
   retrieveStream(key: string): Promise<Readable> {
-    return this.retry(`get ${this.repository}/${key}`, () => this.driver.getStream(this.repository, key));
+    return this.driver.getStream(this.repository, key);
   }
 
   async retrieveJSON<T = unknown>(key: string): Promise<T> {
@@ -81,7 +76,7 @@ export class Storage {
   }
 
   exists(key: string): Promise<boolean> {
-    return this.retry(`exists ${this.repository}/${key}`, () => this.driver.exists(this.repository, key));
+    return this.driver.exists(this.repository, key);
   }
 
   /**
@@ -98,9 +93,7 @@ export class Storage {
       await writeFile(localCopy, body);
     }
     if (!this.simulate) {
-      await this.retry(`put ${this.repository}/${entry.pointer}`, () =>
-        this.driver.put(this.repository, entry.pointer, body, opts.contentType ? { contentType: opts.contentType } : undefined),
-      );
+      await this.driver.put(this.repository, entry.pointer, body, opts.contentType ? { contentType: opts.contentType } : undefined);
     }
     return this.recordWrite(entry, body.byteLength, localCopy, opts);
   }
@@ -130,7 +123,8 @@ export class Storage {
       await pipeline(Readable.from(counted()), createWriteStream(localCopy));
       if (!this.simulate) {
         const file = localCopy;
-        await this.retry(`put ${this.repository}/${entry.pointer}`, () => this.driver.put(this.repository, entry.pointer, createReadStream(file), putOpts));
+        // Read back from the local copy; a streamed body is sent once (the runtime does not replay streams).
+        await this.driver.put(this.repository, entry.pointer, createReadStream(file), putOpts);
       }
     } else if (this.simulate) {
       for await (const _ of counted()) void _;
@@ -177,10 +171,6 @@ export class Storage {
 
   async delete(key: string): Promise<void> {
     if (this.simulate) return;
-    await this.retry(`delete ${this.repository}/${key}`, () => this.driver.delete(this.repository, key));
-  }
-
-  flushCatalog(): Promise<void> {
-    return this.catalog.flush();
+    await this.driver.delete(this.repository, key);
   }
 }

@@ -9,7 +9,6 @@ import type { Storage } from "./storage.js";
 import type { CatalogEntry } from "./catalog.js";
 import { TerminalError } from "./errors.js";
 import { pyStr } from "../util/dates.js";
-import { withRetry, DEFAULT_RETRY, type RetryPolicy } from "./resilience.js";
 
 export const UNIT_DATA_EXT = "unit_data.json";
 
@@ -53,10 +52,9 @@ export async function fetchUnitData(
   request: DeviceRequest,
   areaBase: string,
   now: DateTime,
-  retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<UnitData> {
   const dataSource = request.dataSource;
-  const devices = await withRetry(`unit data ${dataSource}`, () => driver.devices(request), retry);
+  const devices = await driver.devices(request);
   const day = now.startOf("day");
   return {
     header: {

@@ -5,7 +5,8 @@
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CatalogDriver, CatalogQuery, CatalogRecord } from "../../src/support/drivers.js";
-import { RUN_ID } from "../helpers/context.js";
+import { RUN_ID, runtimeDriver } from "../helpers/context.js";
+import { Catalog } from "../../src/support/catalog.js";
 
 export interface CatalogSuiteOptions {
   /** Rows for the paging test; default 2 × maxRowsPerRequest + 7 (more than two pages). */
@@ -48,10 +49,27 @@ export function catalogConformance(
 
   describe(`catalog conformance: ${name}`, () => {
     beforeAll(async () => {
-      driver = await makeDriver();
+      driver = runtimeDriver("catalog", await makeDriver());
     });
     afterAll(async () => {
       await driver?.close?.();
+    });
+
+    it("through the Catalog: staged rows are written at flush, once per key, and a simulated run writes none", async () => {
+      const repo = `${RUN_ID}-staged`;
+      const plan: { kind: string; target: string; detail: string }[] = [];
+      const sim = new Catalog(driver, "gs", { zone: ZONE, simulate: true, plan: plan as never });
+      const at = DateTime.fromMillis(day(0), { zone: ZONE });
+      await sim.upsert(sim.build(repo, "Sim", "json", at, "p/sim"));
+      expect(plan.map((p) => p.kind)).toEqual(["catalog"]);
+      const cat = new Catalog(driver, "gs", { zone: ZONE });
+      cat.stage(cat.build(repo, "A", "json", at, "p/1"));
+      cat.stage(cat.build(repo, "A", "json", at, "p/2"));
+      cat.stage(cat.build(repo, "B", "json", at, "p/3"));
+      expect(await cat.list(repo)).toEqual([]);
+      await cat.flush();
+      expect((await cat.list(repo)).map((e) => `${e.base}:${e.pointer}`)).toEqual(["A:p/2", "B:p/3"]);
+      await cat.delete(await cat.list(repo));
     });
 
     it("declares its row cap and batch size", () => {

@@ -7,6 +7,7 @@
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PerfmetDriver, PerfmetJob, PerfmetObs } from "../../src/support/drivers.js";
+import { runtimeDriver } from "../helpers/context.js";
 
 export interface PerfmetSuiteOptions {
   /** Debug runs write to tables of their own. @default true */
@@ -53,8 +54,8 @@ export function perfmetConformance(
 
   describe(`perfmet conformance: ${name}`, () => {
     beforeAll(async () => {
-      prod = await makeDriver(false);
-      debug = await makeDriver(true);
+      prod = runtimeDriver("perfmet", await makeDriver(false));
+      debug = runtimeDriver("perfmet", await makeDriver(true));
     });
     afterAll(async () => {
       await prod?.close?.();

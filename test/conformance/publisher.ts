@@ -8,6 +8,7 @@ import type { PublisherDriver, PublishRow } from "../../src/support/drivers.js";
 import { Publisher } from "../../src/support/publisher.js";
 import { NO_RETRY } from "../../src/support/resilience.js";
 import { TerminalError } from "../../src/support/errors.js";
+import { runtimeDriver } from "../helpers/context.js";
 
 export interface PublisherHarness {
   driver: PublisherDriver;
@@ -53,7 +54,8 @@ export function publisherConformance(name: string, opts: PublisherSuiteOptions):
     let n = 0;
     let dataset: string;
     beforeEach(async () => {
-      h = await opts.create(CHUNK);
+      const made = await opts.create(CHUNK);
+      h = { ...made, driver: runtimeDriver("publisher", made.driver) };
       dataset = `conf-${Date.now().toString(36)}-${n++}`;
     });
 
@@ -105,6 +107,21 @@ export function publisherConformance(name: string, opts: PublisherSuiteOptions):
         expect((await ids()).length).toBe(5);
         if (before !== undefined) expect(h.requests!() - before).toBe(2);
       }
+    });
+
+    it("writers of one dataset through the runtime never overlap: concurrent upserts lose no row", async () => {
+      const batches = Array.from({ length: 6 }, (_, b) => makeRows(Array.from({ length: 3 }, (_, i) => `c${b}-${i}`), idField));
+      await Promise.all(batches.map((rows) => h.driver.upsert(dataset, rows, idField)));
+      expect((await ids()).length).toBe(18);
+    });
+
+    it("a simulated Publisher sends nothing and plans every chunk", async () => {
+      const plan: { kind: string; target: string; detail: string }[] = [];
+      const pub = new Publisher(h.driver, dataset, idField, { simulate: true, plan: plan as never });
+      await pub.addRows(makeRows(["s1", "s2", "s3", "s4"], idField));
+      await pub.flush();
+      expect(plan.map((p) => p.detail)).toEqual([`3 rows (upsert by ${idField})`, `1 rows (upsert by ${idField})`]);
+      expect(await h.rows(dataset)).toEqual([]);
     });
 
     it("never sends an empty batch", async () => {

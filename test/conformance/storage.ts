@@ -8,7 +8,11 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StorageDriver } from "../../src/support/drivers.js";
 import { NotFoundError } from "../../src/support/errors.js";
-import { RUN_ID } from "../helpers/context.js";
+import { RUN_ID, runtimeDriver } from "../helpers/context.js";
+import { DateTime } from "luxon";
+import { Storage } from "../../src/support/storage.js";
+import { Catalog } from "../../src/support/catalog.js";
+import { MemoryCatalog } from "../../src/drivers/catalog/memory.js";
 
 export interface StorageSuiteOptions {
   /** Repository (bucket) the suite writes into. @default "lake-conformance" */
@@ -40,7 +44,7 @@ export function storageConformance(
 
   describe(`storage conformance: ${name}`, () => {
     beforeAll(async () => {
-      driver = await makeDriver();
+      driver = runtimeDriver("storage", await makeDriver());
     });
     afterAll(async () => {
       await driver?.close?.();
@@ -50,6 +54,25 @@ export function storageConformance(
       const key = `${prefix()}2019/06/01/bt/Austin_bt_2019-06-01_unmatched.txt`;
       await driver.put(repo, key, Buffer.from("a,b\r\n1,2\r\n"));
       expect(text(await driver.get(repo, key))).toBe("a,b\r\n1,2\r\n");
+    });
+
+    it("through Storage: a simulated write stores nothing and plans it; a real one stores the bytes and its row", async () => {
+      const catalog = new MemoryCatalog();
+      const day = DateTime.fromISO("2019-06-01", { zone: "America/Chicago" });
+      const base = `Sim${RUN_ID}`;
+      const plan: { kind: string; target: string; detail: string }[] = [];
+      const sim = new Storage(driver, repo, "bt", new Catalog(catalog, "bt", { zone: "America/Chicago", simulate: true }), { simulate: true, plan: plan as never });
+      const e = await sim.writeBuffer(Buffer.from("abc"), sim.createCatalogElement(base, "txt", day));
+      expect(await driver.exists(repo, e.pointer)).toBe(false);
+      expect(plan[0]).toMatchObject({ kind: "storage", target: repo, detail: `${e.pointer} (3 bytes)` });
+      const real = new Storage(driver, repo, "bt", new Catalog(catalog, "bt", { zone: "America/Chicago" }));
+      await real.writeStream((async function* () {
+        yield "ab";
+        yield Buffer.from("c");
+      })(), real.createCatalogElement(base, "txt", day));
+      expect(text(await real.retrieveBuffer(e.pointer))).toBe("abc");
+      expect(catalog.rows.size).toBe(1);
+      await driver.delete(repo, e.pointer);
     });
 
     it("stores an empty object", async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadConfig, createSecretSource, validateConfig } from "../../src/config/load.js";
+import { redact } from "../../src/util/redact.js";
 import { createDriver } from "../../src/config/factory.js";
 import { ConfigError, TerminalError } from "../../src/support/errors.js";
 import { makeFilename, makeKey, validateIdPart } from "../../src/support/identifier.js";
@@ -82,10 +83,27 @@ describe("configuration", () => {
     );
   });
 
-  it("a configuration error aborts the run before anything is written", async () => {
+  it("a configuration error aborts the run before anything is written: the config is checked whole when loaded", () => {
     const home = tempDir();
-    const runtime = testRuntime(home, { config: { catalog: { driver: "nosuch" } } });
-    await expect(ingestMain({ start_date: "2024-11-01", sourcedir: home }, { runtime })).rejects.toBeInstanceOf(ConfigError);
+    expect(() => testRuntime(home, { config: { catalog: { driver: "nosuch" } as never } })).toThrow(ConfigError);
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it("checks every driver's options when the config is loaded and reports every problem at once", () => {
+    const bad = {
+      catalog: { driver: "sqlit" },
+      publisher: { driver: "socrata", options: { domain: "https://data.example.org/" } },
+      storage: { driver: "s3", options: { queueSize: 99, endpont: "http://x" } },
+    };
+    expect(() => validateConfig(bad, "lake.config.yaml")).toThrow(
+      "Invalid configuration in lake.config.yaml:\n" +
+        "  storage.options.queueSize: Too big: expected number to be <=32\n" +
+        '  storage.options: Unrecognized key: "endpont"\n' +
+        '  catalog.driver: unknown driver "sqlit" (known: sqlite, memory, postgrest, postgres)\n' +
+        "  publisher.options.domain: a host name with an optional :port, no scheme or path (e.g. data.austintexas.gov)",
+    );
+    expect(() => validateConfig({ catalog: { driver: "sqlite", timeoutMs: -1 } }, "x")).toThrow("catalog.timeoutMs: Too small");
+    expect(() => validateConfig({ catalog: { driver: "sqlite", option: {} } }, "x")).toThrow('catalog: Unrecognized key: "option"');
   });
 
   it("reads secrets from env first, then the secrets file, and names a missing one without its value", () => {
@@ -118,5 +136,17 @@ describe("names and keys", () => {
     await expect(storage.writeBuffer(Buffer.from("x"), storage.catalog.build("raw", "Austin", "../x", d, "p"))).rejects.toThrow(/Invalid ext/);
     expect(driver.repos.size).toBe(0);
     expect(catalog.rows.size).toBe(0);
+  });
+});
+
+describe("secrets reach no output", () => {
+  it("every secret the secret source hands out, and every value of the secrets file, is masked by the redactor", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "secrets.json"), JSON.stringify({ FILE_ONLY: "never-read-9931" }));
+    const s = createSecretSource("secrets.json", { ENV_KEY: "env-value-5512" }, dir);
+    expect(s.get("ENV_KEY")).toBe("env-value-5512");
+    expect(redact("failed with env-value-5512 and never-read-9931")).toBe("failed with *** and never-read-9931");
+    s.get("OTHER");
+    expect(redact("failed with never-read-9931")).toBe("failed with ***");
   });
 });

@@ -11,7 +11,7 @@ import { stringify } from "csv-stringify/sync";
 import { createSocrataPublisher } from "../../src/drivers/publisher/socrata.js";
 import { SocrataFake } from "../fakes/socrata-fake.js";
 import { describeService } from "../helpers/services.js";
-import { testContext } from "../helpers/context.js";
+import { runtimeDriver, testContext } from "../helpers/context.js";
 import { Publisher } from "../../src/support/publisher.js";
 import { NO_RETRY } from "../../src/support/resilience.js";
 import type { PublishRow } from "../../src/support/drivers.js";
@@ -96,7 +96,7 @@ describe("csv publisher", () => {
 
   it("rewrites atomically: no temp file is left beside the dataset", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "csvpub-"));
-    const d = createCsvPublisher(dir);
+    const d = runtimeDriver("publisher", createCsvPublisher(dir));
     await Promise.all([1, 2, 3, 4].map((i) => d.upsert("ds", [{ id: String(i) }], "id")));
     expect(readdirSync(dir)).toEqual(["ds.csv"]);
     expect(await d.countRows!("ds")).toBe(4);
@@ -359,13 +359,13 @@ describeService(TLS_ENV, "socrata publisher on the HTTPS fake", () => {
 
   publisherConformance("socrata", {
     async create(max) {
-      const driver = createSocrataPublisher({ domain: fake.domain, timeoutMs: 10_000, rowsPerUpsert: max }, { username: "lake", password: "s3cret", appToken: "tok" });
+      const driver = createSocrataPublisher({ domain: fake.domain, rowsPerUpsert: max }, { username: "lake", password: "s3cret", appToken: "tok" });
       return { driver, rows: async (d) => fake.rows(d), requests: () => fake.requests.length };
     },
   });
 
   it("publishes through the Publisher wrapper: one POST per 10,000-row chunk by default", async () => {
-    const driver = createSocrataPublisher({ domain: fake.domain, timeoutMs: 30_000, rowsPerUpsert: 10_000 }, { username: "lake", password: "s3cret" });
+    const driver = createSocrataPublisher({ domain: fake.domain, rowsPerUpsert: 10_000 }, { username: "lake", password: "s3cret" });
     expect(driver.capabilities.maxRowsPerRequest).toBe(10_000);
     const before = fake.requests.length;
     const pub = new Publisher(driver, "big0-0001", "row_id", { retry: NO_RETRY });

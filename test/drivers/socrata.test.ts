@@ -1,13 +1,14 @@
 /**
- * Socrata publisher: soda-js defects guarded, fault classification, retries through the framework's withRetry,
+ * Socrata publisher: soda-js defects guarded, fault classification, retries and deadlines through the driver runtime,
  * and no duplicate rows after a failed run is rerun. Runs on the in-repo HTTPS fake (test/fakes/socrata-fake.ts).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import socrataDriver, { createSocrataPublisher, retryAfterMs, SOCRATA_ROWS_PER_UPSERT, type SocrataCredentials } from "../../src/drivers/publisher/socrata.js";
+import socrataDriver, { createSocrataPublisher, SOCRATA_ROWS_PER_UPSERT, type SocrataCredentials } from "../../src/drivers/publisher/socrata.js";
+import { retryAfterMs } from "../../src/support/errors.js";
 import { SocrataFake, generateSelfSigned } from "../fakes/socrata-fake.js";
 import { describeService } from "../helpers/services.js";
-import { testContext } from "../helpers/context.js";
+import { runtimeDriver, testContext } from "../helpers/context.js";
 import { Publisher } from "../../src/support/publisher.js";
 import { withRetry, NO_RETRY, type RetryPolicy } from "../../src/support/resilience.js";
 import { ConfigError, TerminalError, TransientError } from "../../src/support/errors.js";
@@ -20,7 +21,7 @@ const rows = (n: number, prefix = "r"): PublishRow[] => Array.from({ length: n }
 describe("socrata publisher: configuration (no server)", () => {
   it("takes secrets from the context and refuses to start without them", async () => {
     const opts = socrataDriver.options.parse({ domain: "data.example.org" });
-    expect(opts).toMatchObject({ timeoutMs: 120_000, rowsPerUpsert: SOCRATA_ROWS_PER_UPSERT });
+    expect(opts).toMatchObject({ rowsPerUpsert: SOCRATA_ROWS_PER_UPSERT });
     await expect(async () => socrataDriver.create(opts, testContext({}))).rejects.toThrow(ConfigError);
     await expect(async () => socrataDriver.create(opts, testContext({}))).rejects.toThrow(/SOCRATA_USERNAME/);
     const d = await socrataDriver.create(opts, testContext({ SOCRATA_USERNAME: "u", SOCRATA_PASSWORD: "p" }));
@@ -34,7 +35,7 @@ describe("socrata publisher: configuration (no server)", () => {
   });
 
   it("refuses a dataset id that would change the URL path", async () => {
-    const d = createSocrataPublisher({ domain: "127.0.0.1:1", timeoutMs: 1000, rowsPerUpsert: 10 }, CRED);
+    const d = runtimeDriver("publisher", createSocrataPublisher({ domain: "127.0.0.1:1", rowsPerUpsert: 10 }, CRED), { timeoutMs: 1000, retry: NO_RETRY });
     await expect(d.upsert("../admin", rows(1), "row_id")).rejects.toThrow(ConfigError);
   });
 
@@ -55,7 +56,7 @@ describe("socrata publisher: configuration (no server)", () => {
     const fake = await SocrataFake.start();
     const port = fake.port;
     await fake.close();
-    const d = createSocrataPublisher({ domain: `127.0.0.1:${port}`, timeoutMs: 5000, rowsPerUpsert: 10 }, CRED);
+    const d = runtimeDriver("publisher", createSocrataPublisher({ domain: `127.0.0.1:${port}`, rowsPerUpsert: 10 }, CRED), { timeoutMs: 5000, retry: NO_RETRY });
     const err = await d.upsert("abcd-1234", rows(2), "row_id").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect((err as Error).message).toMatch(/ECONNREFUSED/);
@@ -65,7 +66,7 @@ describe("socrata publisher: configuration (no server)", () => {
   it("a TLS failure (certificate not trusted) is a TransientError naming the handshake", async () => {
     const fake = await SocrataFake.start(generateSelfSigned());
     try {
-      const d = createSocrataPublisher({ domain: fake.domain, timeoutMs: 5000, rowsPerUpsert: 10 }, CRED);
+      const d = runtimeDriver("publisher", createSocrataPublisher({ domain: fake.domain, rowsPerUpsert: 10 }, CRED), { timeoutMs: 5000, retry: NO_RETRY });
       const err = await d.upsert("abcd-1234", rows(1), "row_id").catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TransientError);
       expect((err as Error).message).toMatch(/TLS handshake failed/);
@@ -78,8 +79,11 @@ describe("socrata publisher: configuration (no server)", () => {
 
 describeService(["SOCRATA_FAKE_CERT", "SOCRATA_FAKE_KEY", "NODE_EXTRA_CA_CERTS"], "socrata publisher on the HTTPS fake: faults", () => {
   let fake: SocrataFake;
-  const driver = (over: { timeoutMs?: number; rowsPerUpsert?: number } = {}, cred = CRED) =>
-    createSocrataPublisher({ domain: fake.domain, timeoutMs: over.timeoutMs ?? 10_000, rowsPerUpsert: over.rowsPerUpsert ?? 10_000 }, cred);
+  const driver = (over: { timeoutMs?: number; rowsPerUpsert?: number; retry?: RetryPolicy } = {}, cred = CRED) =>
+    runtimeDriver("publisher", createSocrataPublisher({ domain: fake.domain, rowsPerUpsert: over.rowsPerUpsert ?? 10_000 }, cred), {
+      timeoutMs: over.timeoutMs ?? 10_000,
+      retry: over.retry ?? NO_RETRY,
+    });
 
   beforeAll(async () => {
     fake = await SocrataFake.start({ credentials: { username: CRED.username, password: CRED.password, appToken: CRED.appToken! } });
@@ -109,7 +113,7 @@ describeService(["SOCRATA_FAKE_CERT", "SOCRATA_FAKE_KEY", "NODE_EXTRA_CA_CERTS"]
   it("countRows asks for a count, not the rows", async () => {
     const d = driver();
     await d.upsert("abcd-1234", rows(5), "row_id");
-    expect(await d.countRows("abcd-1234")).toBe(5);
+    expect(await d.countRows!("abcd-1234")).toBe(5);
     expect(fake.requests.at(-1)).toMatchObject({ method: "GET", path: "/resource/abcd-1234.json", query: { $select: "count(*) as count" } });
   });
 
@@ -188,7 +192,7 @@ describeService(["SOCRATA_FAKE_CERT", "SOCRATA_FAKE_KEY", "NODE_EXTRA_CA_CERTS"]
 
   it("a 5xx mid-run is retried by the Publisher and every row lands once", async () => {
     fake.failNext(503, 1, undefined, { after: 1 });
-    const pub = new Publisher(driver({ rowsPerUpsert: 3 }), "abcd-1234", "row_id", { retry: FAST });
+    const pub = new Publisher(driver({ rowsPerUpsert: 3, retry: FAST }), "abcd-1234", "row_id");
     for (const r of rows(10)) await pub.addRow(r);
     await pub.flush();
     expect(fake.requests.map((r) => r.status)).toEqual([200, 503, 200, 200, 200]);
@@ -234,6 +238,6 @@ describeService(["SOCRATA_FAKE_CERT", "SOCRATA_FAKE_KEY", "NODE_EXTRA_CA_CERTS"]
     await rerun.flush();
     expect(fake.count("abcd-1234")).toBe(10);
     expect(new Set(fake.rows("abcd-1234").map((r) => r.row_id)).size).toBe(10);
-    expect(await d.countRows("abcd-1234")).toBe(10);
+    expect(await d.countRows!("abcd-1234")).toBe(10);
   });
 });

@@ -53,7 +53,7 @@ function standIn(answer: (text: string) => Record<string, unknown>[] | Error = (
   return { pool, calls, stats: () => ({ connects, closed }) };
 }
 
-const OPTS = mssqlOptions.parse({ server: "kits.example", database: "KITSDB", user: "etl", encrypt: false, connectTimeoutMs: 3000, requestTimeoutMs: 3000 });
+const OPTS = mssqlOptions.parse({ server: "kits.example", database: "KITSDB", user: "etl", encrypt: false, connectTimeoutMs: 3000 });
 
 describe("mssql driver (no server available: stubbed transport)", () => {
   it("binds positional parameters as @p1..@pN with explicit types and returns plain rows", async () => {
@@ -137,7 +137,7 @@ describe("mssql driver configuration", () => {
   it("maps options to the mssql config", () => {
     const o = mssqlOptions.parse({ server: "s", database: "d", trustServerCertificate: true, connectTimeoutMs: 5000 });
     expect(mssqlConfig(o, "u", "p")).toMatchObject({
-      server: "s", port: 1433, database: "d", user: "u", connectionTimeout: 5000, requestTimeout: 60_000,
+      server: "s", port: 1433, database: "d", user: "u", connectionTimeout: 5000, requestTimeout: 0,
       options: { encrypt: true, trustServerCertificate: true },
     });
   });

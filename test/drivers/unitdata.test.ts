@@ -7,8 +7,8 @@ import { KnackFake, KNACK_SEED_EXPECTED, knackSeed, num, address } from "../fake
 import knackDriver, { createKnackUnitData, knackOptions } from "../../src/drivers/unitdata/knack.js";
 import localDriver, { createLocalUnitData } from "../../src/drivers/unitdata/local.js";
 import { normaliseDevice, pyFloat, toFloatOrNull, toIntOrNull, trimOrNull } from "../../src/drivers/unitdata/normalise.js";
-import { testContext } from "../helpers/context.js";
-import { withRetry, type RetryPolicy } from "../../src/support/resilience.js";
+import { runtimeDriver, testContext } from "../helpers/context.js";
+import { withRetry, NO_RETRY, type RetryPolicy } from "../../src/support/resilience.js";
 import { ConfigError, TerminalError, TransientError } from "../../src/support/errors.js";
 import type { UnitDevice } from "../../src/support/drivers.js";
 import { deviceRequest } from "../helpers/devices.js";
@@ -113,8 +113,12 @@ describe("local unit data", () => {
 
 describe("knack unit data on the Knack fake", () => {
   let fake: KnackFake;
-  const create = (over: Record<string, unknown> = {}, cred = { appId: "fake-app", apiKey: "fake-key" }) =>
-    createKnackUnitData(knackOptions.parse({ baseUrl: fake.baseUrl, timeoutMs: 5000, ...over }), cred);
+  /** The Knack driver behind the driver runtime (deadline timeoutMs, no retries unless a test asks). */
+  const create = ({ timeoutMs = 5000, ...over }: Record<string, unknown> = {}, cred = { appId: "fake-app", apiKey: "fake-key" }) =>
+    runtimeDriver("unitdata", createKnackUnitData(knackOptions.parse({ baseUrl: fake.baseUrl, ...over }), cred), {
+      timeoutMs: timeoutMs as number,
+      retry: NO_RETRY,
+    });
 
   beforeAll(async () => {
     fake = await KnackFake.start();

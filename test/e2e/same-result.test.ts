@@ -58,7 +58,7 @@ describeService(SERVICES, "one pipeline, two infrastructures, same result", () =
     // Simulated KITS database and inventory, shared by both runs.
     const sourcesHome = tempDir();
     const sourceConfig = await (await pipeline.loadDemo())!.simulate({ home: sourcesHome, zone: "America/Chicago", from: "2024-11-01", to: "2024-11-06" });
-    const unitdata = { driver: "local", options: { path: path.join(sourcesHome, "sources", "inventory.json") } };
+    const unitdata = { driver: "local" as const, options: { path: path.join(sourcesHome, "sources", "inventory.json") } };
     const repositories = Object.fromEntries(PURPOSES.map((p) => [p, { production: `e2e-${tag}-${p}`, debug: `e2e-${tag}-${p}-test` }]));
     const dataset = `e2e${tag.slice(0, 1)}-${tag.slice(1, 5).padEnd(4, "0")}`;
     const common: LakeConfigInput = { sources: { wt: sourceConfig }, unitdata, repositories, datasets: { wt: { production: dataset, debug: `${dataset}-t` } } };
@@ -69,8 +69,8 @@ describeService(SERVICES, "one pipeline, two infrastructures, same result", () =
         ...common,
         home: tempDir(),
         storage: { driver: "s3", options: { endpoint: serviceEnv("S3_ENDPOINT"), forcePathStyle: true, checksumMode: "WHEN_REQUIRED", contentMd5ForDeletes: true, createBuckets: true } },
-        catalog: { driver: "postgrest", options: { url: serviceEnv("POSTGREST_URL") } },
-        perfmet: { driver: "postgrest", options: { url: serviceEnv("POSTGREST_URL") } },
+        catalog: { driver: "postgrest", options: { url: serviceEnv("POSTGREST_URL")! } },
+        perfmet: { driver: "postgrest", options: { url: serviceEnv("POSTGREST_URL")! } },
         publisher: { driver: "socrata", options: { domain: fake.domain } },
       },
       clock,

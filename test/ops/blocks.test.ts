@@ -124,11 +124,11 @@ describe("which block store", () => {
       options: { connectionString: "postgres://h/db" },
     });
     expect(await blockStoreSpec({ catalog: { driver: "memory" } })).toEqual({ driver: "memory", options: {} });
-    expect(await blockStoreSpec({ catalog: { driver: "postgrest" }, blocks: { driver: "postgres", options: { schema: "ops" } } })).toEqual({
+    expect(await blockStoreSpec({ catalog: { driver: "postgrest", options: { url: "http://127.0.0.1:1" } }, blocks: { driver: "postgres", options: { schema: "ops" } } })).toEqual({
       driver: "postgres",
       options: { schema: "ops" },
     });
-    await expect(blockStoreSpec({ catalog: { driver: "postgrest" } })).rejects.toThrow(/No block store for the "postgrest" catalog: add a blocks section/);
+    await expect(blockStoreSpec({ catalog: { driver: "postgrest", options: { url: "http://127.0.0.1:1" } } })).rejects.toThrow(/No block store for the "postgrest" catalog: add a blocks section/);
   });
 
 });

@@ -54,7 +54,7 @@ function contract(name: string, setup: () => Promise<{ db: SqlDriver; queries: W
   });
 
   it(`${name}: SqlDayProvider with start == end lists exactly that day (B9)`, async () => {
-    const provider = new SqlDayProvider(db, queries, "Austin", "csv", ZONE, { today: day("2024-11-20") }, NO_RETRY);
+    const provider = new SqlDayProvider(db, queries, "Austin", "csv", ZONE, { today: day("2024-11-20") });
     await provider.prepare(windowFor(day("2024-11-05"), day("2024-11-05")));
     const items = [];
     for await (const i of provider.items()) items.push([i.base, i.ext, i.date.toISODate(), i.label]);

@@ -1,6 +1,6 @@
 /** In-memory catalog for tests. */
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { memoryCatalogOptions } from "../options.js";
 import type { CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord } from "../../support/drivers.js";
 import { compareRecords, primaryKey, recordMatches } from "./filter.js";
 
@@ -29,6 +29,6 @@ export class MemoryCatalog implements CatalogDriver {
 }
 
 export default defineDriver({
-  options: z.strictObject({ maxRowsPerRequest: z.optional(z.int().check(z.positive())) }),
+  options: memoryCatalogOptions,
   create: (o) => new MemoryCatalog({ maxRowsPerRequest: o.maxRowsPerRequest ?? 10_000, maxUpsertBatch: 10_000 }),
 });

@@ -3,34 +3,16 @@
  * Keyset paging on (collection_date, id_base, id_ext); upserts are INSERT … ON CONFLICT in batches, all in one
  * transaction, so a refused row leaves nothing half-written. `ensureSchema` creates the schema and table.
  */
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { postgresCatalogOptions, type PostgresCatalogOptions, CATALOG_COLUMNS } from "../options.js";
 import type { CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord, TextFilter } from "../../support/drivers.js";
 import { TerminalError } from "../../support/errors.js";
 import { pgConnectionString, pgError, pgPool, pgWhere, quoteIdent, type PgPool } from "../utils/pg.js";
 
 export const DRIVER_NAME = "postgres";
 /** Columns per row in an INSERT; batches stay under PostgreSQL's 65,535 bind parameters. */
-const COLUMNS = ["repository", "data_source", "id_base", "id_ext", "pointer", "collection_date", "collection_end", "processing_date", "metadata"] as const;
-const MAX_BATCH = Math.floor(65_535 / COLUMNS.length);
+const COLUMNS = CATALOG_COLUMNS;
 
-export const postgresCatalogOptions = z.strictObject({
-  /** postgres://user:password@host:5432/database; else the secret CATALOG_PG_URL, then PG_URL. */
-  connectionString: z.optional(z.string().check(z.minLength(1))),
-  /** @default "api" */
-  schema: z._default(z.string().check(z.minLength(1)), "api"),
-  /** @default "data_lake_cat" */
-  table: z._default(z.string().check(z.minLength(1)), "data_lake_cat"),
-  /** Rows fetched per statement while paging. @default 1000 */
-  pageSize: z._default(z.int().check(z.minimum(1)), 1000),
-  /** Rows per INSERT statement. @default 1000 */
-  upsertBatch: z._default(z.int().check(z.minimum(1), z.maximum(MAX_BATCH)), 1000),
-  /** Create the schema and table when missing (the login needs CREATE). @default false */
-  ensureSchema: z._default(z.boolean(), false),
-  /** Pool size. @default 4 */
-  maxConnections: z._default(z.int().check(z.minimum(1)), 4),
-});
-export type PostgresCatalogOptions = z.infer<typeof postgresCatalogOptions>;
 
 interface Row {
   repository: string;

@@ -3,11 +3,12 @@
  * the limit is forwarded (B4), queries page by offset past the server's max-rows cap (B21), and metadata and
  * collection_end are written (B6). The JWT comes from the secret CATALOG_KEY and is never logged.
  */
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
-import type { CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord, TextFilter } from "../../support/drivers.js";
+import { postgrestCatalogOptions, type PostgrestCatalogOptions } from "../options.js";
+import type { CallOptions, CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord, TextFilter } from "../../support/drivers.js";
 import { TerminalError } from "../../support/errors.js";
 import {
+  abortable,
   chunked,
   fromIso,
   fromIsoOrNull,
@@ -19,7 +20,6 @@ import {
   sendFindingRejectedRow,
   toIso,
   type PostgrestFailure,
-  postgrestConnectionOptions,
 } from "../utils/postgrest.js";
 
 export const DRIVER_NAME = "postgrest";
@@ -28,12 +28,6 @@ const PRIMARY_KEY = "collection_date,repository,data_source,id_base,id_ext";
 /** Dates per DELETE request (one `in` list in the URL). */
 const DELETE_DATES_PER_REQUEST = 100;
 
-export const postgrestCatalogOptions = z.strictObject({
-  ...postgrestConnectionOptions.shape,
-  /** @default "data_lake_cat" */
-  table: z._default(z.string().check(z.minLength(1)), "data_lake_cat"),
-});
-export type PostgrestCatalogOptions = z.infer<typeof postgrestCatalogOptions>;
 
 interface Row {
   repository: string;
@@ -57,16 +51,16 @@ export class PostgrestCatalog implements CatalogDriver {
     token: string | undefined,
   ) {
     this.capabilities = { maxRowsPerRequest: options.pageSize, maxUpsertBatch: options.upsertBatch };
-    this.#client = postgrestClient({ url: options.url, schema: options.schema, token, timeoutMs: options.timeoutMs });
+    this.#client = postgrestClient({ url: options.url, schema: options.schema, token });
   }
 
-  async *query(q: CatalogQuery): AsyncIterable<CatalogRecord> {
-    for await (const r of pagedSelect((offset, count) => this.#page(q, offset, count), this.options.pageSize, q.limit)) {
+  async *query(q: CatalogQuery, opts?: CallOptions): AsyncIterable<CatalogRecord> {
+    for await (const r of pagedSelect((offset, count) => this.#page(q, offset, count, opts?.signal), this.options.pageSize, q.limit)) {
       yield _toRecord(r);
     }
   }
 
-  async upsert(records: CatalogRecord[]): Promise<void> {
+  async upsert(records: CatalogRecord[], opts?: CallOptions): Promise<void> {
     records.forEach((r, i) => _validate(r, i));
     // Later duplicates of a key win, as one statement cannot update a row twice.
     const byKey = new Map<string, { index: number; row: Row }>();
@@ -75,7 +69,7 @@ export class PostgrestCatalog implements CatalogDriver {
       await sendFindingRejectedRow(
         batch,
         async (rows) => {
-          const res = await this.#client.from(this.options.table).upsert(rows, { onConflict: PRIMARY_KEY });
+          const res = await abortable(this.#client.from(this.options.table).upsert(rows, { onConflict: PRIMARY_KEY }), opts?.signal);
           return res.error ? (res as PostgrestFailure) : null;
         },
         (f, culprit) =>
@@ -89,7 +83,7 @@ export class PostgrestCatalog implements CatalogDriver {
     }
   }
 
-  async delete(keys: CatalogKey[]): Promise<number> {
+  async delete(keys: CatalogKey[], opts?: CallOptions): Promise<number> {
     const groups = new Map<string, { key: CatalogKey; dates: number[] }>();
     for (const k of keys) {
       const g = JSON.stringify([k.repository, k.data_source, k.id_base, k.id_ext]);
@@ -100,14 +94,17 @@ export class PostgrestCatalog implements CatalogDriver {
     let deleted = 0;
     for (const { key, dates } of groups.values()) {
       for (const part of chunked(dates, DELETE_DATES_PER_REQUEST)) {
-        const res = await this.#client
+        const res = await abortable(
+          this.#client
           .from(this.options.table)
           .delete({ count: "exact" })
           .eq("repository", key.repository)
           .eq("data_source", key.data_source)
           .eq("id_base", key.id_base)
           .eq("id_ext", key.id_ext)
-          .in("collection_date", part.map(toIso));
+          .in("collection_date", part.map(toIso)),
+          opts?.signal,
+        );
         if (res.error) throw this.#error("delete", `${key.repository}/${key.data_source}/${key.id_base}`, res as PostgrestFailure);
         deleted += res.count ?? 0;
       }
@@ -115,7 +112,7 @@ export class PostgrestCatalog implements CatalogDriver {
     return deleted;
   }
 
-  async #page(q: CatalogQuery, offset: number, count: number): Promise<Row[]> {
+  async #page(q: CatalogQuery, offset: number, count: number, signal: AbortSignal | undefined): Promise<Row[]> {
     const ascending = q.order !== "desc";
     let b = this.#client
       .from(this.options.table)
@@ -126,7 +123,7 @@ export class PostgrestCatalog implements CatalogDriver {
     b = _text(b, "id_ext", q.ext);
     if (q.early !== undefined) b = q.exact ? b.eq("collection_date", toIso(q.early)) : b.gte("collection_date", toIso(q.early));
     if (q.late !== undefined) b = b.lt("collection_date", toIso(q.late));
-    const res = await b
+    const res = await abortable(b, signal)
       .order("collection_date", { ascending })
       .order("id_base", { ascending })
       .order("id_ext", { ascending })

@@ -5,8 +5,8 @@
  */
 import path from "node:path";
 import type Database from "better-sqlite3";
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { sqliteCatalogOptions } from "../options.js";
 import type { CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord } from "../../support/drivers.js";
 import { closeSqlite, openSqlite } from "../sqlite-db.js";
 import { globPattern } from "./filter.js";
@@ -152,9 +152,6 @@ function toRecord(r: Row): CatalogRecord {
 }
 
 export default defineDriver({
-  options: z.strictObject({
-    /** Database file (default <home>/catalog.sqlite). */
-    path: z.optional(z.string()),
-  }),
+  options: sqliteCatalogOptions,
   create: (o, ctx) => new SqliteCatalog(path.resolve(ctx.baseDir, o.path ?? path.join(ctx.home, "catalog.sqlite"))),
 });

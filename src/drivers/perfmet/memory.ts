@@ -1,6 +1,6 @@
 /** In-memory perfmet for tests; keeps production and debug tables apart. */
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { memoryPerfmetOptions } from "../options.js";
 import type { PerfmetDriver, PerfmetJob, PerfmetObs } from "../../support/drivers.js";
 import { jobKey, obsKey, perfmetTables } from "./tables.js";
 
@@ -48,6 +48,6 @@ export class MemoryPerfmet implements PerfmetDriver {
 }
 
 export default defineDriver({
-  options: z.strictObject({}),
+  options: memoryPerfmetOptions,
   create: (_o, ctx) => new MemoryPerfmet(ctx.debug),
 });

@@ -3,11 +3,12 @@
  * run is a debug run (the original wrote debug runs into production, B24). Reads page past the server's max-rows
  * cap (B21). The JWT comes from the secret CATALOG_KEY (as in the original) unless keySecret names another.
  */
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
-import type { PerfmetDriver, PerfmetJob, PerfmetObs } from "../../support/drivers.js";
+import { postgrestPerfmetOptions, type PostgrestPerfmetOptions } from "../options.js";
+import type { CallOptions, PerfmetDriver, PerfmetJob, PerfmetObs } from "../../support/drivers.js";
 import { TerminalError } from "../../support/errors.js";
 import {
+  abortable,
   chunked,
   fromIso,
   fromIsoOrNull,
@@ -18,7 +19,6 @@ import {
   sendFindingRejectedRow,
   toIso,
   type PostgrestFailure,
-  postgrestConnectionOptions,
 } from "../utils/postgrest.js";
 import { obsKey, perfmetTables } from "./tables.js";
 
@@ -28,14 +28,6 @@ const OBS_KEY = "collection_date,data_source,data_type,sensor_name";
 const JOB_COLUMNS = "data_source,stage,seconds,records,processing_date,collection_start,collection_end";
 const OBS_COLUMNS = "data_source,sensor_name,data_type,data,expected,collection_date,timestamp_min,timestamp_max";
 
-export const postgrestPerfmetOptions = z.strictObject({
-  ...postgrestConnectionOptions.shape,
-  /** Job table; debug runs use `<jobTable>_test`. @default "etl_perfmet_job" */
-  jobTable: z._default(z.string().check(z.minLength(1)), "etl_perfmet_job"),
-  /** Observation table; debug runs use `<obsTable>_test`. @default "etl_perfmet_obs" */
-  obsTable: z._default(z.string().check(z.minLength(1)), "etl_perfmet_obs"),
-});
-export type PostgrestPerfmetOptions = z.infer<typeof postgrestPerfmetOptions>;
 
 /** A row as PostgREST sends it: timestamps as ISO text. */
 type JobRow = Omit<PerfmetJob, "processing_date" | "collection_start" | "collection_end"> & {
@@ -60,10 +52,10 @@ export class PostgrestPerfmet implements PerfmetDriver {
     debug: boolean,
   ) {
     this.names = perfmetTables(debug, { job: options.jobTable, obs: options.obsTable });
-    this.#client = postgrestClient({ url: options.url, schema: options.schema, token, timeoutMs: options.timeoutMs });
+    this.#client = postgrestClient({ url: options.url, schema: options.schema, token });
   }
 
-  async writeJob(job: PerfmetJob): Promise<void> {
+  async writeJob(job: PerfmetJob, opts?: CallOptions): Promise<void> {
     _checkDates("job", 0, job, ["processing_date", "collection_start", "collection_end"]);
     const row = {
       ...job,
@@ -71,11 +63,11 @@ export class PostgrestPerfmet implements PerfmetDriver {
       collection_start: isoOrNull(job.collection_start),
       collection_end: isoOrNull(job.collection_end),
     };
-    const res = await this.#client.from(this.names.job).upsert(row, { onConflict: JOB_KEY });
+    const res = await abortable(this.#client.from(this.names.job).upsert(row, { onConflict: JOB_KEY }), opts?.signal);
     if (res.error) throw this.#error("write job", this.names.job, `${job.data_source}/${job.stage}`, res as PostgrestFailure);
   }
 
-  async writeObs(obs: PerfmetObs[]): Promise<void> {
+  async writeObs(obs: PerfmetObs[], opts?: CallOptions): Promise<void> {
     obs.forEach((o, i) => _checkDates("observation", i, o, ["collection_date", "timestamp_min", "timestamp_max"]));
     const byKey = new Map<string, { index: number; row: Record<string, unknown> }>();
     obs.forEach((o, index) =>
@@ -88,7 +80,7 @@ export class PostgrestPerfmet implements PerfmetDriver {
       await sendFindingRejectedRow(
         batch,
         async (rows) => {
-          const res = await this.#client.from(this.names.obs).upsert(rows, { onConflict: OBS_KEY });
+          const res = await abortable(this.#client.from(this.names.obs).upsert(rows, { onConflict: OBS_KEY }), opts?.signal);
           return res.error ? (res as PostgrestFailure) : null;
         },
         (f, culprit) =>
@@ -102,12 +94,10 @@ export class PostgrestPerfmet implements PerfmetDriver {
     }
   }
 
-  async readJobs(q: { from: number; to: number }): Promise<PerfmetJob[]> {
+  async readJobs(q: { from: number; to: number }, opts?: CallOptions): Promise<PerfmetJob[]> {
     const out: PerfmetJob[] = [];
     const page = async (offset: number, count: number) => {
-      const res = await this.#client
-        .from(this.names.job)
-        .select(JOB_COLUMNS)
+      const res = await abortable(this.#client.from(this.names.job).select(JOB_COLUMNS), opts?.signal)
         .gte("processing_date", toIso(q.from))
         .lt("processing_date", toIso(q.to))
         .order("data_source")
@@ -131,7 +121,7 @@ export class PostgrestPerfmet implements PerfmetDriver {
     return out;
   }
 
-  async readObs(q: { from: number; to: number; dataSource?: string; dataType?: string }): Promise<PerfmetObs[]> {
+  async readObs(q: { from: number; to: number; dataSource?: string; dataType?: string }, opts?: CallOptions): Promise<PerfmetObs[]> {
     const out: PerfmetObs[] = [];
     const page = async (offset: number, count: number) => {
       let b = this.#client
@@ -141,7 +131,7 @@ export class PostgrestPerfmet implements PerfmetDriver {
         .lt("collection_date", toIso(q.to));
       if (q.dataSource !== undefined) b = b.eq("data_source", q.dataSource);
       if (q.dataType !== undefined) b = b.eq("data_type", q.dataType);
-      const res = await b.order("data_type").order("sensor_name").order("collection_date").range(offset, offset + count - 1);
+      const res = await abortable(b, opts?.signal).order("data_type").order("sensor_name").order("collection_date").range(offset, offset + count - 1);
       if (res.error) throw this.#error("read observations", this.names.obs, "", res as PostgrestFailure);
       return (res.data ?? []) as unknown as ObsRow[];
     };

@@ -1,8 +1,8 @@
 /** SQLite perfmet (the embedded default): job and observation tables with the PostgreSQL primary keys. */
 import path from "node:path";
 import type Database from "better-sqlite3";
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { sqlitePerfmetOptions } from "../options.js";
 import type { PerfmetDriver, PerfmetJob, PerfmetObs } from "../../support/drivers.js";
 import { closeSqlite, openSqlite } from "../sqlite-db.js";
 import { perfmetTables } from "./tables.js";
@@ -80,6 +80,6 @@ export class SqlitePerfmet implements PerfmetDriver {
 }
 
 export default defineDriver({
-  options: z.strictObject({ path: z.optional(z.string()) }),
+  options: sqlitePerfmetOptions,
   create: (o, ctx) => new SqlitePerfmet(path.resolve(ctx.baseDir, o.path ?? path.join(ctx.home, "perfmet.sqlite")), ctx.debug),
 });

@@ -7,25 +7,21 @@
  * file's size, mtime and inode after each write: a file changed since (an append cut short, another writer) is
  * indexed again, and a torn last record is cut off. The header is the union of columns in first-seen order (a later
  * row with other keys never fails: fixes B35's CSV part); lines end in `\r\n` like Python's csv module.
+ * Writers of one dataset never overlap: the driver runtime holds the dataset's lock (across processes) around each
+ * call, and the driver checks the file against what it last wrote inside that call.
  */
 import { appendFile, mkdir, open, rename, rm, stat, truncate } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import path from "node:path";
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
-import type { PublisherDriver, PublishRow, PublishValue } from "../../support/drivers.js";
+import { csvPublisherOptions } from "../options.js";
+import type { CallOptions, PublisherDriver, PublishRow, PublishValue } from "../../support/drivers.js";
 import { ConfigError, TerminalError } from "../../support/errors.js";
 import { IdIndex } from "./csv-ids.js";
 import { fieldAt, fieldCount, recordFields, rewriteRecords, scanRecords, type RewritePlan } from "./csv-records.js";
 
 export const DRIVER_NAME = "csv";
 
-export const csvPublisherOptions = z.strictObject({
-  /** Folder of the dataset files; relative paths resolve against the config's folder. @default <home>/published */
-  dir: z.optional(z.string()),
-  /** Rows per upsert call the framework sends (each call makes at most one pass over the file). @default 10000 */
-  maxRowsPerRequest: z._default(z.int().check(z.positive()), 10_000),
-});
 
 /** A dataset name becomes a file name: letters, digits, dot, dash, underscore only. */
 const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -59,7 +55,7 @@ export interface CsvPublisherMemory {
 }
 
 export type CsvPublisher = PublisherDriver & {
-  countRows(dataset: string): Promise<number>;
+  countRows(dataset: string, opts?: CallOptions): Promise<number>;
   /** Rows held in memory: at most one call's rows; the index holds ids and hashes only. */
   memory(): CsvPublisherMemory;
   close(): Promise<void>;
@@ -67,19 +63,11 @@ export type CsvPublisher = PublisherDriver & {
 
 export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): CsvPublisher {
   const datasets = new Map<string, DatasetState>();
-  const locks = new Map<string, Promise<unknown>>();
   const mem: CsvPublisherMemory = { heldRows: 0, peakHeldRows: 0 };
   const hold = (n: number) => {
     mem.heldRows = n;
     if (n > mem.peakHeldRows) mem.peakHeldRows = n;
   };
-
-  /** One operation at a time per dataset: each may rewrite the file. */
-  function exclusive<T>(dataset: string, fn: () => Promise<T>): Promise<T> {
-    const run = (locks.get(dataset) ?? Promise.resolve()).then(fn, fn);
-    locks.set(dataset, run.catch(() => undefined));
-    return run;
-  }
 
   function fileOf(dataset: string): string {
     if (!DATASET_NAME.test(dataset) || dataset.includes("..")) {
@@ -232,106 +220,100 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
         }
         return cell(id);
       });
-      return exclusive(dataset, async () => {
-        const s = await sync(dataset, rowIdField);
-        const header = [...s.header];
-        const columns = new Set(header);
-        const addColumn = (k: string) => {
-          if (!columns.has(k)) {
-            columns.add(k);
-            header.push(k);
-          }
-        };
-        addColumn(rowIdField);
-        for (const row of rows) {
-          // rows of one source share their keys in header order: compare by position before asking the set
-          let at = 0;
-          for (const k in row) {
-            if (header[at++] !== k) addColumn(k);
-          }
+      const s = await sync(dataset, rowIdField);
+      const header = [...s.header];
+      const columns = new Set(header);
+      const addColumn = (k: string) => {
+        if (!columns.has(k)) {
+          columns.add(k);
+          header.push(k);
         }
-        // The call's rows, once per id: a repeated id keeps its first position and its last content.
-        const slot = new Map<string, number>();
-        const slotIds: string[] = [];
-        const slotLines: string[] = [];
-        const slotBefore: (number | undefined)[] = [];
-        let created = 0;
-        let updated = 0;
-        try {
-          for (let i = 0; i < rows.length; i++) {
-            const id = ids[i]!;
-            const line = rowLine(rows[i]!, header);
-            const k = slot.get(id);
-            if (k !== undefined) {
-              slotLines[k] = line;
-              updated++;
-              continue;
-            }
-            const before = s.ids.get(id);
-            if (before === undefined) created++;
-            else updated++;
-            slot.set(id, slotIds.length);
-            slotIds.push(id);
-            slotLines.push(line);
-            slotBefore.push(before);
-          }
-          hold(slotLines.length);
-          const fresh: string[] = [];
-          const changed = new Map<string, string>();
-          const hashes: [string, number][] = [];
-          for (let k = 0; k < slotIds.length; k++) {
-            const line = slotLines[k]!;
-            const h = rowHash(line);
-            const before = slotBefore[k];
-            if (before === undefined) fresh.push(line);
-            else if (before !== h) changed.set(slotIds[k]!, line);
-            else continue; // sent again unchanged: nothing to write
-            hashes.push([slotIds[k]!, h]);
-          }
-          const grew = header.length !== s.header.length;
-          if (!grew && changed.size === 0 && fresh.length === 0) return { created, updated };
-          const appendOnly = !grew && changed.size === 0 && s.size > 0;
-          try {
-            if (appendOnly) await append(file, s, fresh);
-            else await rewrite(file, s, { headerLine: csvLine(header), idColumn: header.indexOf(rowIdField), width: header.length, replace: changed, drop: new Set(), append: fresh });
-            stamp(s, await stat(file));
-          } catch (err) {
-            throw writeError(dataset, file, err);
-          }
-          for (const [id, h] of hashes) s.ids.set(id, h);
-          s.header = header;
-          if (!appendOnly) s.uniform = true;
-          return { created, updated };
-        } finally {
-          hold(0);
+      };
+      addColumn(rowIdField);
+      for (const row of rows) {
+        // rows of one source share their keys in header order: compare by position before asking the set
+        let at = 0;
+        for (const k in row) {
+          if (header[at++] !== k) addColumn(k);
         }
-      });
-    },
-    async delete(dataset, rowIds, rowIdField) {
-      if (rowIds.length === 0) return 0;
-      const file = fileOf(dataset);
-      return exclusive(dataset, async () => {
-        const s = await sync(dataset, rowIdField);
-        const found = new Set(rowIds.map(String).filter((id) => s.ids.has(id)));
-        if (found.size === 0) return 0;
+      }
+      // The call's rows, once per id: a repeated id keeps its first position and its last content.
+      const slot = new Map<string, number>();
+      const slotIds: string[] = [];
+      const slotLines: string[] = [];
+      const slotBefore: (number | undefined)[] = [];
+      let created = 0;
+      let updated = 0;
+      try {
+        for (let i = 0; i < rows.length; i++) {
+          const id = ids[i]!;
+          const line = rowLine(rows[i]!, header);
+          const k = slot.get(id);
+          if (k !== undefined) {
+            slotLines[k] = line;
+            updated++;
+            continue;
+          }
+          const before = s.ids.get(id);
+          if (before === undefined) created++;
+          else updated++;
+          slot.set(id, slotIds.length);
+          slotIds.push(id);
+          slotLines.push(line);
+          slotBefore.push(before);
+        }
+        hold(slotLines.length);
+        const fresh: string[] = [];
+        const changed = new Map<string, string>();
+        const hashes: [string, number][] = [];
+        for (let k = 0; k < slotIds.length; k++) {
+          const line = slotLines[k]!;
+          const h = rowHash(line);
+          const before = slotBefore[k];
+          if (before === undefined) fresh.push(line);
+          else if (before !== h) changed.set(slotIds[k]!, line);
+          else continue; // sent again unchanged: nothing to write
+          hashes.push([slotIds[k]!, h]);
+        }
+        const grew = header.length !== s.header.length;
+        if (!grew && changed.size === 0 && fresh.length === 0) return { created, updated };
+        const appendOnly = !grew && changed.size === 0 && s.size > 0;
         try {
-          await rewrite(file, s, { headerLine: csvLine(s.header), idColumn: s.header.indexOf(rowIdField), width: s.header.length, replace: new Map(), drop: found, append: [] });
+          if (appendOnly) await append(file, s, fresh);
+          else await rewrite(file, s, { headerLine: csvLine(header), idColumn: header.indexOf(rowIdField), width: header.length, replace: changed, drop: new Set(), append: fresh });
           stamp(s, await stat(file));
         } catch (err) {
           throw writeError(dataset, file, err);
         }
-        for (const id of found) s.ids.delete(id);
-        s.uniform = true;
-        return found.size;
-      });
+        for (const [id, h] of hashes) s.ids.set(id, h);
+        s.header = header;
+        if (!appendOnly) s.uniform = true;
+        return { created, updated };
+      } finally {
+        hold(0);
+      }
+    },
+    async delete(dataset, rowIds, rowIdField) {
+      if (rowIds.length === 0) return 0;
+      const file = fileOf(dataset);
+      const s = await sync(dataset, rowIdField);
+      const found = new Set(rowIds.map(String).filter((id) => s.ids.has(id)));
+      if (found.size === 0) return 0;
+      try {
+        await rewrite(file, s, { headerLine: csvLine(s.header), idColumn: s.header.indexOf(rowIdField), width: s.header.length, replace: new Map(), drop: found, append: [] });
+        stamp(s, await stat(file));
+      } catch (err) {
+        throw writeError(dataset, file, err);
+      }
+      for (const id of found) s.ids.delete(id);
+      s.uniform = true;
+      return found.size;
     },
     async countRows(dataset) {
       const file = fileOf(dataset);
-      return exclusive(dataset, async () => {
-        const s = datasets.get(dataset);
-        if (s) return (await sync(dataset, s.rowIdField)).ids.size;
-        return countRecords(file);
-      });
+      const s = datasets.get(dataset);
+      if (s) return (await sync(dataset, s.rowIdField)).ids.size;
+      return countRecords(file);
     },
     memory: () => {
       const all = [...datasets.values()];

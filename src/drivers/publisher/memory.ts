@@ -1,17 +1,13 @@
 /**
  * In-memory publisher for tests: one Map (row id → row) per dataset, exposed for inspection.
  */
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { memoryPublisherOptions } from "../options.js";
 import type { PublisherDriver, PublishRow } from "../../support/drivers.js";
 import { TerminalError } from "../../support/errors.js";
 
 export const DRIVER_NAME = "memory";
 
-export const memoryPublisherOptions = z.strictObject({
-  /** Rows per upsert request the driver accepts (tests lower it to exercise chunking). */
-  maxRowsPerRequest: z._default(z.int().check(z.positive()), 10_000),
-});
 
 export interface MemoryPublisher extends PublisherDriver {
   /** Rows per dataset, keyed by row id, in first-insert order. */

@@ -10,43 +10,21 @@
  * deadlocks → TransientError; refused logins → ConfigError; SQL errors → TerminalError.
  */
 import sql from "mssql";
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
-import type { SqlDriver } from "../../support/drivers.js";
+import { mssqlOptions, type MssqlOptions } from "../options.js";
+
+export { mssqlOptions };
+import type { CallOptions, SqlDriver } from "../../support/drivers.js";
 import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
 
 export const DRIVER_NAME = "mssql";
 
-export const mssqlOptions = z.strictObject({
-  /** Host name or address of the SQL Server. */
-  server: z.string().check(z.minLength(1)),
-  /** TCP port. @default 1433 */
-  port: z._default(z.int().check(z.minimum(1), z.maximum(65535)), 1433),
-  /** Database holding the tables (the original's WT_DB_NAME, missing from its template: B10). */
-  database: z.optional(z.string().check(z.minLength(1))),
-  /** Login name; the secret named by userSecret is used when absent. */
-  user: z.optional(z.string().check(z.minLength(1))),
-  /** Secret holding the login name when `user` is absent. @default "WT_DB_USER" */
-  userSecret: z._default(z.string().check(z.minLength(1)), "WT_DB_USER"),
-  /** Secret holding the password. @default "WT_DB_PASSWORD" */
-  passwordSecret: z._default(z.string().check(z.minLength(1)), "WT_DB_PASSWORD"),
-  /** TLS to the server. @default true */
-  encrypt: z._default(z.boolean(), true),
-  /** Accept a self-signed server certificate (on-premises servers often have one). @default false */
-  trustServerCertificate: z._default(z.boolean(), false),
-  /** Connecting (TCP + TLS + login) must finish within this many ms. @default 15000 */
-  connectTimeoutMs: z._default(z.int().check(z.positive()), 15_000),
-  /** One statement must finish within this many ms. @default 60000 */
-  requestTimeoutMs: z._default(z.int().check(z.positive()), 60_000),
-  /** Pool size. @default 4 */
-  maxConnections: z._default(z.int().check(z.minimum(1)), 4),
-});
-export type MssqlOptions = z.infer<typeof mssqlOptions>;
 
 // --- The mssql surface used (an in-process stand-in implements it in tests) ---
 export interface MssqlRequestLike {
   input(name: string, type: unknown, value: unknown): MssqlRequestLike;
   query(text: string): Promise<{ recordset?: Record<string, unknown>[] }>;
+  cancel?(): void;
 }
 export interface MssqlPoolLike {
   connect(): Promise<unknown>;
@@ -95,7 +73,7 @@ export class MssqlSql implements SqlDriver {
     this.#where = `${config.server}:${config.port ?? 1433}/${config.database ?? ""}`;
   }
 
-  async query<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  async query<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = [], opts?: CallOptions): Promise<T[]> {
     const needed = highestPlaceholder(text);
     if (needed > params.length) {
       throw new TerminalError(`mssql: the statement uses @p${needed} but only ${params.length} parameters were given (${this.#where})`);
@@ -103,11 +81,16 @@ export class MssqlSql implements SqlDriver {
     await this.#connect();
     const request = this.#pool.request();
     params.forEach((v, i) => request.input(`p${i + 1}`, mssqlType(v), v === undefined ? null : v));
+    // The runtime's deadline cancels the statement on the server (TDS attention), not only the wait for it.
+    const cancel = () => request.cancel?.();
+    opts?.signal?.addEventListener("abort", cancel, { once: true });
     try {
       const result = await request.query(text);
       return (result.recordset ?? []).map((row) => ({ ...row }) as T);
     } catch (err) {
-      throw mssqlError("query", this.#where, err);
+      throw opts?.signal?.aborted ? opts.signal.reason : mssqlError("query", this.#where, err);
+    } finally {
+      opts?.signal?.removeEventListener("abort", cancel);
     }
   }
 
@@ -164,7 +147,8 @@ export function mssqlConfig(o: MssqlOptions, user: string, password: string): sq
     user,
     password,
     connectionTimeout: o.connectTimeoutMs,
-    requestTimeout: o.requestTimeoutMs,
+    // No statement timeout of tedious's own (its default is 15 s): the driver runtime's deadline cancels a statement.
+    requestTimeout: 0,
     pool: { max: o.maxConnections, min: 0, idleTimeoutMillis: 30_000 },
     options: { encrypt: o.encrypt, trustServerCertificate: o.trustServerCertificate },
   };

@@ -2,21 +2,13 @@
  * SQL source on PostgreSQL (pg Pool): parameterised statements only ($1, $2, ...; see placeholder()).
  * The connection string comes from the option, or from the secret named by `secret` (default PG_URL).
  */
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { postgresSqlOptions } from "../options.js";
 import type { SqlDriver } from "../../support/drivers.js";
 import { pgConnectionString, pgError, pgPool, pgWhere, type PgPool } from "../utils/pg.js";
 
 export const DRIVER_NAME = "postgres";
 
-export const postgresSqlOptions = z.strictObject({
-  /** postgres://user:password@host:5432/database; prefer the secret for anything with a password. */
-  connectionString: z.optional(z.string().check(z.minLength(1))),
-  /** Secret holding the connection string when the option is absent. @default "PG_URL" */
-  secret: z._default(z.string().check(z.minLength(1)), "PG_URL"),
-  /** Pool size. @default 4 */
-  maxConnections: z._default(z.int().check(z.minimum(1)), 4),
-});
 
 export class PostgresSql implements SqlDriver {
   readonly driverName = DRIVER_NAME;

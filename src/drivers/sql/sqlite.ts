@@ -7,19 +7,11 @@
 import path from "node:path";
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { sqliteSqlOptions } from "../options.js";
 import type { SqlDriver } from "../../support/drivers.js";
 import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
 
-export const sqliteSqlOptions = z.strictObject({
-  /** Database file; relative paths resolve against the config file's folder. */
-  path: z.string().check(z.minLength(1)),
-  /** Open read-only (default). The file must then exist. */
-  readonly: z._default(z.boolean(), true),
-  /** Milliseconds to wait on a locked database before failing (SQLITE_BUSY, retried by the framework). */
-  busyTimeoutMs: z._default(z.int().check(z.minimum(0)), 5_000),
-});
 
 /** SQLite result codes worth retrying: another connection holds a lock. */
 const TRANSIENT_CODES = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);

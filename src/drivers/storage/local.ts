@@ -8,8 +8,8 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { localStorageOptions } from "../options.js";
 import type { ObjectInfo, StorageDriver } from "../../support/drivers.js";
 import { NotFoundError, TerminalError } from "../../support/errors.js";
 
@@ -109,9 +109,6 @@ export class LocalStorage implements StorageDriver {
 }
 
 export default defineDriver({
-  options: z.strictObject({
-    /** Folder holding one sub-folder per repository (default <home>/lake). */
-    root: z.optional(z.string()),
-  }),
+  options: localStorageOptions,
   create: (o, ctx) => new LocalStorage(path.resolve(ctx.baseDir, o.root ?? path.join(ctx.home, "lake"))),
 });

@@ -1,7 +1,7 @@
 /** In-memory storage for tests: repository → key → bytes. */
 import { Readable } from "node:stream";
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { memoryStorageOptions } from "../options.js";
 import type { ObjectInfo, StorageDriver } from "../../support/drivers.js";
 import { NotFoundError } from "../../support/errors.js";
 import { bodyToBuffer } from "./body.js";
@@ -51,6 +51,6 @@ export class MemoryStorage implements StorageDriver {
 }
 
 export default defineDriver({
-  options: z.strictObject({}),
+  options: memoryStorageOptions,
   create: () => new MemoryStorage(),
 });

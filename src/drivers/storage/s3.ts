@@ -2,7 +2,8 @@
  * S3 storage (@aws-sdk/client-s3 + lib-storage): one bucket per repository (bucketPrefix + repository).
  * Works with AWS and with S3-compatible servers (Swift s3api, Ceph, MinIO): set endpoint + forcePathStyle, and for
  * servers without the SDK's newer CRC32/aws-chunked checksums, checksumMode WHEN_REQUIRED and contentMd5ForDeletes.
- * The SDK's own retries are off (maxAttempts 1): the framework's withRetry owns retrying TransientErrors.
+ * The SDK's own retries are off (maxAttempts 1): the driver runtime owns retrying TransientErrors and the deadline
+ * (each request takes the call's abort signal).
  */
 import { Readable } from "node:stream";
 import {
@@ -18,39 +19,21 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import * as z from "zod/mini";
 import { defineDriver, type DriverContext } from "../define.js";
-import type { ObjectInfo, StorageDriver } from "../../support/drivers.js";
+import { s3Options, type S3Options, MIN_PART_SIZE } from "../options.js";
+import type { CallOptions, ObjectInfo, StorageDriver } from "../../support/drivers.js";
 import { ConfigError, NotFoundError, TerminalError } from "../../support/errors.js";
 import { addContentMd5ForDeletes, classifyS3Error, isNoSuchBucket } from "../utils/s3.js";
 
 export const DRIVER_NAME = "s3";
-/** S3's smallest multipart part (except the last). */
-const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** DeleteObjects takes at most 1,000 keys per request. */
 const MAX_BULK_DELETE = 1000;
 
-export const s3Options = z.strictObject({
-  /** Custom endpoint for S3-compatible servers, e.g. "http://127.0.0.1:58080"; omit for AWS. */
-  endpoint: z.optional(z.url()),
-  /** @default "us-east-1" */
-  region: z._default(z.string().check(z.minLength(1)), "us-east-1"),
-  /** Path-style URLs (endpoint/bucket/key); most non-AWS servers need it. @default false */
-  forcePathStyle: z._default(z.boolean(), false),
-  /** Bucket name = bucketPrefix + repository. @default "" */
-  bucketPrefix: z._default(z.string(), ""),
-  /** WHEN_SUPPORTED (AWS default: CRC32 headers, aws-chunked streams) or WHEN_REQUIRED (older S3 servers). */
-  checksumMode: z._default(z.enum(["WHEN_SUPPORTED", "WHEN_REQUIRED"]), "WHEN_SUPPORTED"),
-  /** Adds Content-MD5 to DeleteObjects (Swift, Ceph, older MinIO refuse it without). @default false */
-  contentMd5ForDeletes: z._default(z.boolean(), false),
-  /** Create a missing bucket on first use instead of failing with a ConfigError. @default false */
-  createBuckets: z._default(z.boolean(), false),
-  /** Bodies larger than this, and every stream, go up in parts of this size. @default 8 MiB */
-  partSize: z._default(z.int().check(z.minimum(MIN_PART_SIZE)), 8 * 1024 * 1024),
-  /** Parts uploaded at once per object. @default 4 */
-  queueSize: z._default(z.int().check(z.minimum(1), z.maximum(32)), 4),
-});
-export type S3Options = z.infer<typeof s3Options>;
+
+/** The SDK's per-request options: the call's deadline signal aborts the request. */
+function sent(opts: CallOptions | undefined): { abortSignal?: AbortSignal } {
+  return opts?.signal ? { abortSignal: opts.signal } : {};
+}
 
 export class S3Storage implements StorageDriver {
   readonly driverName = DRIVER_NAME;
@@ -86,13 +69,13 @@ export class S3Storage implements StorageDriver {
     return name;
   }
 
-  async put(repository: string, key: string, body: Uint8Array | Readable, opts: { contentType?: string } = {}): Promise<void> {
+  async put(repository: string, key: string, body: Uint8Array | Readable, opts: { contentType?: string } & CallOptions = {}): Promise<void> {
     const Bucket = await this.#ready(repository);
     const where = `${Bucket}/${key}`;
     const ct = opts.contentType ? { ContentType: opts.contentType } : {};
     try {
       if (body instanceof Uint8Array && body.byteLength <= this.options.partSize) {
-        await this.client.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ...ct }));
+        await this.client.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ...ct }), sent(opts));
         return;
       }
       const upload = new Upload({
@@ -102,16 +85,22 @@ export class S3Storage implements StorageDriver {
         queueSize: this.options.queueSize,
         leavePartsOnError: false,
       });
-      await upload.done();
+      const abort = () => void upload.abort();
+      opts.signal?.addEventListener("abort", abort, { once: true });
+      try {
+        await upload.done();
+      } finally {
+        opts.signal?.removeEventListener("abort", abort);
+      }
     } catch (err) {
       throw classifyS3Error(err, "put", where, this.options.endpoint);
     }
   }
 
-  async get(repository: string, key: string): Promise<Buffer> {
+  async get(repository: string, key: string, opts?: CallOptions): Promise<Buffer> {
     const Bucket = this.bucket(repository);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket, Key: key }));
+      const out = await this.client.send(new GetObjectCommand({ Bucket, Key: key }), sent(opts));
       if (!out.Body) return Buffer.alloc(0);
       return Buffer.from(await out.Body.transformToByteArray());
     } catch (err) {
@@ -119,10 +108,10 @@ export class S3Storage implements StorageDriver {
     }
   }
 
-  async getStream(repository: string, key: string): Promise<Readable> {
+  async getStream(repository: string, key: string, opts?: CallOptions): Promise<Readable> {
     const Bucket = this.bucket(repository);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket, Key: key }));
+      const out = await this.client.send(new GetObjectCommand({ Bucket, Key: key }), sent(opts));
       if (!out.Body) return Readable.from([]);
       return out.Body as Readable;
     } catch (err) {
@@ -130,10 +119,10 @@ export class S3Storage implements StorageDriver {
     }
   }
 
-  async exists(repository: string, key: string): Promise<boolean> {
+  async exists(repository: string, key: string, opts?: CallOptions): Promise<boolean> {
     const Bucket = this.bucket(repository);
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket, Key: key }));
+      await this.client.send(new HeadObjectCommand({ Bucket, Key: key }), sent(opts));
       return true;
     } catch (err) {
       const e = this.#fail(err, "head", `${Bucket}/${key}`);
@@ -142,10 +131,10 @@ export class S3Storage implements StorageDriver {
     }
   }
 
-  async delete(repository: string, key: string): Promise<void> {
+  async delete(repository: string, key: string, opts?: CallOptions): Promise<void> {
     const Bucket = this.bucket(repository);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+      await this.client.send(new DeleteObjectCommand({ Bucket, Key: key }), sent(opts));
     } catch (err) {
       const e = this.#fail(err, "delete", `${Bucket}/${key}`);
       if (e instanceof NotFoundError) return;
@@ -175,7 +164,7 @@ export class S3Storage implements StorageDriver {
     return deleted;
   }
 
-  async *list(repository: string, prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(repository: string, prefix: string, opts?: CallOptions): AsyncIterable<ObjectInfo> {
     const Bucket = this.bucket(repository);
     let token: string | undefined;
     do {
@@ -183,6 +172,7 @@ export class S3Storage implements StorageDriver {
       try {
         page = await this.client.send(
           new ListObjectsV2Command({ Bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+          sent(opts),
         );
       } catch (err) {
         const e = this.#fail(err, "list", `${Bucket}/${prefix}*`);

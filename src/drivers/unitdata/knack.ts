@@ -9,59 +9,30 @@
  * (`GET /v1/applications/{appId}`), as the original's Knack client did; a `fields` map per object in the options
  * names field keys directly and skips that lookup. Keys come out in the order of §6.1, values normalised
  * (normalise.ts).
- * Errors: 429/5xx/network/timeout → TransientError (the framework retries and re-raises after the last attempt:
- * fixes B20), 401/403 → ConfigError, other refusals → TerminalError.
+ * Errors: the shared HTTP classifier (errors.ts httpStatusError): 429/5xx/network → TransientError (the driver runtime
+ * retries and re-raises after the last attempt: fixes B20; it also owns the timeout), 401/403 → ConfigError, other
+ * refusals → TerminalError.
  */
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { knackOptions, type KnackOptions, KNACK_MAX_ROWS_PER_PAGE } from "../options.js";
 import type { DeviceRequest, UnitDataDriver, UnitDevice } from "../../support/drivers.js";
-import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
+import { ConfigError, httpStatusError, networkCode, TerminalError, TransientError } from "../../support/errors.js";
 import { normaliseDevice } from "./normalise.js";
 
 export const DRIVER_NAME = "knack";
 
-/** Knack's cap on rows_per_page. */
-export const KNACK_MAX_ROWS_PER_PAGE = 1000;
+export { KNACK_MAX_ROWS_PER_PAGE, knackOptions };
 /** Stops a server that keeps reporting more pages (1,000,000 records at the page cap). */
 const MAX_PAGES = 1000;
 
-const fieldKey = z.string().check(z.regex(/^field_\d+$/, "a Knack field key such as field_884"));
-const fieldMap = z._default(z.record(z.string(), fieldKey), {});
 
-export const knackOptions = z.strictObject({
-  /** Knack API base URL. @default "https://api.knack.com" */
-  baseUrl: z._default(z.url(), "https://api.knack.com"),
-  /** A request with no answer within this many ms fails with a TransientError. @default 30000 */
-  timeoutMs: z._default(z.int().check(z.positive()), 30_000),
-  /** Records per page (Knack allows at most 1000). @default 1000 */
-  rowsPerPage: z._default(z.int().check(z.positive(), z.maximum(KNACK_MAX_ROWS_PER_PAGE)), KNACK_MAX_ROWS_PER_PAGE),
-  /** The locations object. `fields` maps a label to its field key (label → "field_N"); unmapped labels come from the app metadata. */
-  locations: z.prefault(z.strictObject({ object: z._default(z.string(), "object_11"), fields: fieldMap }), {}),
-  /** The sensors object (Bluetooth readers, Wavetronix radars), filtered per data source. */
-  sensors: z.prefault(z.strictObject({
-    object: z._default(z.string(), "object_56"),
-    filterField: z._default(z.string(), "field_884"),
-    /** data source → value of filterField, where it differs from the device type the source declares. */
-    filterValues: z._default(z.record(z.string(), z.string()), {}),
-    fields: fieldMap,
-  }), {}),
-  /** The GRIDSMART detectors object. */
-  detectors: z.prefault(z.strictObject({
-    object: z._default(z.string(), "object_98"),
-    filterField: z._default(z.string(), "field_2384"),
-    filterValue: z._default(z.union([z.string(), z.number(), z.boolean()]), 1),
-    /** Sources whose declared device type is this one read this object. */
-    deviceType: z._default(z.string(), "GRIDSMART"),
-    fields: fieldMap,
-  }), {}),
-});
-export type KnackOptions = z.infer<typeof knackOptions>;
 
 const LOCATION_LABELS = ["ATD_LOCATION_ID", "COA_INTERSECTION_ID", "CROSS_ST", "CROSS_ST_SEGMENT_ID", "LOCATION", "PRIMARY_ST", "PRIMARY_ST_SEGMENT_ID", "SIGNAL_ID"] as const;
 const SENSOR_LABELS = ["SENSOR_TYPE", "ATD_SENSOR_ID", "READER_ID", "SENSOR_STATUS", "SENSOR_IP", "IP_COMM_STATUS", "ATD_LOCATION_ID", "KITS_ID"] as const;
 const DETECTOR_LABELS = ["DETECTOR_ID", "DETECTOR_IP", "DETECTOR_STATUS", "IP_COMM_STATUS", "SIGNAL_ID"] as const;
 
 type KnackRecord = Record<string, unknown>;
+type Signal = AbortSignal | undefined;
 type Row = Record<string, unknown>;
 interface AppMeta {
   objects: { key: string; name?: string; fields: { key: string; name: string }[] }[];
@@ -72,17 +43,13 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
   const headers = { "X-Knack-Application-Id": credentials.appId, "X-Knack-REST-API-Key": credentials.apiKey, Accept: "application/json" };
   let meta: Promise<AppMeta> | undefined;
 
-  async function getJson(url: string, what: string): Promise<unknown> {
+  async function getJson(url: string, what: string, signal: Signal): Promise<unknown> {
     let res: Response;
     try {
-      res = await fetch(url, { headers, signal: AbortSignal.timeout(options.timeoutMs) });
+      res = await fetch(url, { headers, ...(signal ? { signal } : {}) });
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      if (e.name === "TimeoutError" || e.name === "AbortError") {
-        throw new TransientError(`knack: ${what}: no answer within ${options.timeoutMs} ms (timeoutMs)`, { cause: err });
-      }
-      const code = e.cause?.code ?? e.cause?.message ?? e.message;
-      throw new TransientError(`knack: ${what}: cannot reach ${base} (${code}): check the network and baseUrl`, { cause: err });
+      if (signal?.aborted) throw signal.reason;
+      throw new TransientError(`knack: ${what}: cannot reach ${base} (${networkCode(err)}): check the network and baseUrl`, { cause: err });
     }
     if (!res.ok) throw await classify(res, what);
     try {
@@ -92,9 +59,9 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
     }
   }
 
-  async function appMeta(): Promise<AppMeta> {
+  async function appMeta(signal: Signal): Promise<AppMeta> {
     meta ??= (async () => {
-      const body = (await getJson(`${base}/v1/applications/${encodeURIComponent(credentials.appId)}`, "app metadata")) as { application?: AppMeta };
+      const body = (await getJson(`${base}/v1/applications/${encodeURIComponent(credentials.appId)}`, "app metadata", signal)) as { application?: AppMeta };
       if (!body?.application || !Array.isArray(body.application.objects)) {
         throw new TerminalError(`knack: app metadata from ${base} has no application.objects`);
       }
@@ -105,7 +72,7 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
   }
 
   /** label → field key for one object: configured keys first, the rest from the app metadata. */
-  async function resolveFields(section: string, object: string, labels: readonly string[], configured: Record<string, string>): Promise<Record<string, string>> {
+  async function resolveFields(section: string, object: string, labels: readonly string[], configured: Record<string, string>, signal: Signal): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     const missing: string[] = [];
     for (const label of labels) {
@@ -113,7 +80,7 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
       else missing.push(label);
     }
     if (missing.length === 0) return out;
-    const obj = (await appMeta()).objects.find((o) => o.key === object);
+    const obj = (await appMeta(signal)).objects.find((o) => o.key === object);
     if (!obj) throw new ConfigError(`knack: the app has no object ${object}: check unitdata.options.${section}.object`);
     for (const label of missing) {
       const f = obj.fields.find((x) => x.name === label);
@@ -127,12 +94,12 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
     return out;
   }
 
-  async function records(object: string, filter?: { field: string; value: unknown }): Promise<KnackRecord[]> {
+  async function records(object: string, signal: Signal, filter?: { field: string; value: unknown }): Promise<KnackRecord[]> {
     const out: KnackRecord[] = [];
     const filters = filter ? `&filters=${encodeURIComponent(JSON.stringify({ match: "and", rules: [{ field: filter.field, operator: "is", value: filter.value }] }))}` : "";
     for (let page = 1; page <= MAX_PAGES; page++) {
       const what = `records of ${object}, page ${page}`;
-      const body = (await getJson(`${base}/v1/objects/${encodeURIComponent(object)}/records?page=${page}&rows_per_page=${options.rowsPerPage}${filters}`, what)) as {
+      const body = (await getJson(`${base}/v1/objects/${encodeURIComponent(object)}/records?page=${page}&rows_per_page=${options.rowsPerPage}${filters}`, what, signal)) as {
         records?: unknown;
         total_pages?: unknown;
       };
@@ -143,10 +110,10 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
     throw new TerminalError(`knack: ${object} reports more than ${MAX_PAGES} pages: raise rowsPerPage or check the filter`);
   }
 
-  async function locationIndex(joinOn: "ATD_LOCATION_ID" | "SIGNAL_ID"): Promise<Map<string, Row[]>> {
-    const f = await resolveFields("locations", options.locations.object, LOCATION_LABELS, options.locations.fields);
+  async function locationIndex(joinOn: "ATD_LOCATION_ID" | "SIGNAL_ID", signal: Signal): Promise<Map<string, Row[]>> {
+    const f = await resolveFields("locations", options.locations.object, LOCATION_LABELS, options.locations.fields, signal);
     const index = new Map<string, Row[]>();
-    for (const r of await records(options.locations.object)) {
+    for (const r of await records(options.locations.object, signal)) {
       const loc: Row = {};
       for (const label of LOCATION_LABELS) loc[label] = rawValue(r, f[label]!);
       const address = loc.LOCATION;
@@ -170,11 +137,11 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
     });
   }
 
-  async function sensors(request: DeviceRequest, filterValue: string): Promise<UnitDevice[]> {
+  async function sensors(request: DeviceRequest, filterValue: string, signal: Signal): Promise<UnitDevice[]> {
     const s = options.sensors;
-    const f = await resolveFields("sensors", s.object, SENSOR_LABELS, s.fields);
-    const devices = (await records(s.object, { field: s.filterField, value: filterValue })).map((r) => labelled(r, f, SENSOR_LABELS));
-    const joined = leftJoin(devices, await locationIndex("ATD_LOCATION_ID"), "ATD_LOCATION_ID");
+    const f = await resolveFields("sensors", s.object, SENSOR_LABELS, s.fields, signal);
+    const devices = (await records(s.object, signal, { field: s.filterField, value: filterValue })).map((r) => labelled(r, f, SENSOR_LABELS));
+    const joined = leftJoin(devices, await locationIndex("ATD_LOCATION_ID", signal), "ATD_LOCATION_ID");
     return joined.map(([d, l], i) =>
       normaliseDevice(
         {
@@ -194,11 +161,11 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
     );
   }
 
-  async function detectors(request: DeviceRequest): Promise<UnitDevice[]> {
+  async function detectors(request: DeviceRequest, signal: Signal): Promise<UnitDevice[]> {
     const g = options.detectors;
-    const f = await resolveFields("detectors", g.object, DETECTOR_LABELS, g.fields);
-    const devices = (await records(g.object, { field: g.filterField, value: g.filterValue })).map((r) => labelled(r, f, DETECTOR_LABELS));
-    const joined = leftJoin(devices, await locationIndex("SIGNAL_ID"), "SIGNAL_ID");
+    const f = await resolveFields("detectors", g.object, DETECTOR_LABELS, g.fields, signal);
+    const devices = (await records(g.object, signal, { field: g.filterField, value: g.filterValue })).map((r) => labelled(r, f, DETECTOR_LABELS));
+    const joined = leftJoin(devices, await locationIndex("SIGNAL_ID", signal), "SIGNAL_ID");
     return joined.map(([d, l], i) =>
       normaliseDevice(
         {
@@ -218,9 +185,9 @@ export function createKnackUnitData(options: KnackOptions, credentials: { appId:
 
   return {
     driverName: DRIVER_NAME,
-    async devices(request) {
-      if (request.deviceType === options.detectors.deviceType) return detectors(request);
-      return sensors(request, options.sensors.filterValues[request.dataSource] ?? request.deviceType);
+    async devices(request, opts) {
+      if (request.deviceType === options.detectors.deviceType) return detectors(request, opts?.signal);
+      return sensors(request, options.sensors.filterValues[request.dataSource] ?? request.deviceType, opts?.signal);
     },
   };
 }
@@ -287,20 +254,14 @@ function locationPart(l: Row | undefined): Row {
 }
 
 async function classify(res: Response, what: string): Promise<Error> {
-  let detail = "";
+  let body = "";
   try {
-    detail = (await res.text()).slice(0, 300);
+    body = await res.text();
   } catch {
     // body unreadable: the status says enough
   }
-  const where = `knack: ${what}: HTTP ${res.status} ${detail}`;
-  if (res.status === 429) {
-    const ra = res.headers.get("retry-after");
-    const ms = ra && /^\d+(\.\d+)?$/.test(ra.trim()) ? Math.round(Number(ra) * 1000) : undefined;
-    return new TransientError(`${where}: throttled`, ms !== undefined ? { retryAfterMs: ms } : {});
-  }
-  if (res.status >= 500 || res.status === 408) return new TransientError(`${where}: server error, retrying may help`);
-  if (res.status === 401 || res.status === 403) return new ConfigError(`${where}: credentials refused: check KNACK_APP_ID and KNACK_API_KEY`);
-  if (res.status === 404) return new ConfigError(`${where}: not found: check the object keys in unitdata.options and KNACK_APP_ID`);
-  return new TerminalError(`${where}: refused`);
+  return httpStatusError(`knack: ${what}`, { status: res.status, body, retryAfter: res.headers.get("retry-after") }, {
+    credentials: "check KNACK_APP_ID and KNACK_API_KEY",
+    notFound: "check the object keys in unitdata.options and KNACK_APP_ID",
+  })!;
 }

@@ -6,18 +6,14 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { localUnitDataOptions } from "../options.js";
 import type { DeviceRequest, UnitDataDriver, UnitDevice } from "../../support/drivers.js";
 import { ConfigError } from "../../support/errors.js";
 import { normaliseDevice } from "./normalise.js";
 
 export const DRIVER_NAME = "local";
 
-export const localUnitDataOptions = z.strictObject({
-  /** The inventory file; relative paths resolve against the config's folder. @default <home>/sources/inventory.json */
-  path: z.optional(z.string()),
-});
 
 export function createLocalUnitData(file: string): UnitDataDriver {
   return {

@@ -1,26 +1,10 @@
 /**
- * Shared by the PostgREST drivers (catalog, perfmet): the client (no built-in retries: the framework retries),
+ * Shared by the PostgREST drivers (catalog, perfmet): the client (no built-in retries or timeouts: the driver runtime owns both),
  * error classification, and the value conversions at the boundary (epoch ms ↔ ISO timestamptz, like patterns).
  */
 import { PostgrestClient } from "@supabase/postgrest-js";
-import * as z from "zod/mini";
 import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
 
-/** Connection options every PostgREST driver takes (catalog, perfmet). */
-export const postgrestConnectionOptions = z.object({
-  /** PostgREST base URL, e.g. "https://data.example.org/api" or "http://127.0.0.1:53000". */
-  url: z.url(),
-  /** Schema (PostgREST profile); omit for the server's default schema. */
-  schema: z.optional(z.string().check(z.minLength(1))),
-  /** Rows asked for per read request; catalog reads shrink it to the server's max-rows cap when they meet one. @default 1000 */
-  pageSize: z._default(z.int().check(z.minimum(1)), 1000),
-  /** Rows per upsert request. @default 1000 */
-  upsertBatch: z._default(z.int().check(z.minimum(1)), 1000),
-  /** Secret holding the JWT (writes need a writer role). @default "CATALOG_KEY" */
-  keySecret: z._default(z.string().check(z.minLength(1)), "CATALOG_KEY"),
-  /** Per-request timeout. @default 60000 */
-  timeoutMs: z._default(z.int().check(z.positive()), 60_000),
-});
 
 export interface PostgrestConnection {
   /** Base URL of the PostgREST server, e.g. "http://127.0.0.1:53000". */
@@ -29,7 +13,6 @@ export interface PostgrestConnection {
   schema?: string | undefined;
   /** Bearer JWT; never logged. Omitted = the anonymous role. */
   token?: string | undefined;
-  timeoutMs: number;
 }
 
 export function postgrestClient(c: PostgrestConnection): PostgrestClient<any, any, any> {
@@ -37,8 +20,12 @@ export function postgrestClient(c: PostgrestConnection): PostgrestClient<any, an
     headers: c.token ? { Authorization: `Bearer ${c.token}` } : {},
     ...(c.schema ? { schema: c.schema } : {}),
     retry: false,
-    timeout: c.timeoutMs,
   } as ConstructorParameters<typeof PostgrestClient>[1]);
+}
+
+/** The request with the call's deadline signal attached (the runtime's timeout aborts it). */
+export function abortable<B extends { abortSignal(signal: AbortSignal): B }>(builder: B, signal: AbortSignal | undefined): B {
+  return signal ? builder.abortSignal(signal) : builder;
 }
 
 export interface PostgrestFailure {

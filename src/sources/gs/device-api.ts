@@ -9,7 +9,7 @@ import { rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { NotFoundError, TerminalError, TransientError } from "../../support/errors.js";
+import { httpStatusError, TerminalError, TransientError } from "../../support/errors.js";
 import { withRetry, type RetryPolicy } from "../../support/resilience.js";
 import type { GsDateTime, GsSite } from "./types.js";
 
@@ -32,13 +32,7 @@ function classify(url: string, err: unknown, ms: number): Error {
 async function checkStatus(url: string, res: Response): Promise<void> {
   if (res.ok) return;
   await res.body?.cancel().catch(() => undefined);
-  const what = `GRIDSMART device ${url}: HTTP ${res.status}`;
-  if (res.status === 404) throw new NotFoundError(`${what}: not found`);
-  if (res.status === 429 || res.status >= 500) {
-    const ra = Number(res.headers.get("retry-after"));
-    throw new TransientError(`${what}; the device is failing, retried`, Number.isFinite(ra) && ra > 0 ? { retryAfterMs: ra * 1000 } : {});
-  }
-  throw new TerminalError(`${what}; the device refused the request`);
+  throw httpStatusError(`GRIDSMART device ${url}`, { status: res.status, retryAfter: res.headers.get("retry-after") })!;
 }
 
 export class DeviceApi {

@@ -8,7 +8,6 @@ import { ConfigError, TerminalError, errorMessage } from "../../support/errors.j
 import { defineSource, defineStage } from "../../support/kit.js";
 import { SqlDayProvider } from "../../support/last-update.js";
 import type { SqlDriver } from "../../support/drivers.js";
-import { withRetry } from "../../support/resilience.js";
 import { SENSOR_DEVICE_KEYS } from "../../support/unitdata.js";
 import { wtSourceSchema, type WtSourceConfig } from "./config.js";
 import { wtQueries, type KitsRow, type WtQueries } from "./queries.js";
@@ -45,7 +44,7 @@ const insertLake = defineStage<WtSourceConfig, { db: SqlDriver; queries: WtQueri
   async process(item, ctx, { db, queries }) {
     // The readings of one local day [00:00, next 00:00): 23, 24 or 25 hours of wall clock.
     const { sql, params } = queries.retrieval(db.dialect, { start: item.date.toFormat(WALL), end: addDays(item.date, 1).toFormat(WALL) });
-    const rows = await withRetry(`${db.driverName} KITS readings of ${item.date.toISODate()}`, () => db.query<KitsRow>(sql, params), ctx.retry);
+    const rows = await db.query<KitsRow>(sql, params); // retried and timed by the driver runtime
     const csv = kitsCsvBytes(rows, rows.length);
     rows.length = 0; // let the day's rows go before the upload
     if (csv.rows === 0) ctx.log.warn(`${item.label}: the day has readings but none of their DETIDs is in the detector table; wrote the header only`);
