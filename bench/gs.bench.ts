@@ -15,7 +15,7 @@ import { LakeRuntime } from "../src/support/runtime.js";
 import { fixedClock } from "../src/util/dates.js";
 import { writeInventorySection } from "../src/util/inventory-file.js";
 import { demoDevices, unitDevice } from "../src/sources/gs/simulate.js";
-import { startGridsmartFake } from "../test/fakes/gridsmart-fake.js";
+import { startGridsmartFake } from "../src/sources/gs/device-fake.js";
 import { fmt, measure } from "./measure.js";
 
 const DAY = "2024-11-12";

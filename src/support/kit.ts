@@ -152,6 +152,8 @@ interface StageCommon<Cfg, S> {
   storesInventory?: boolean;
   /** Per-run state (caches, lookups) handed to every call; built once the run is connected. */
   setup?(ctx: StageContext<Cfg>): S | Promise<S>;
+  /** Once after the last item (or group) of the run: work that concerns the run as a whole, summary warnings. */
+  finish?(ctx: StageContext<Cfg>, state: S): void | Promise<void>;
 }
 
 /** Which target items count as done (the compare loop's target side). */
@@ -570,6 +572,12 @@ abstract class KitApp extends ETLApp {
       done = await this.publish(decl, item as UpdateItem<CatalogEntry>);
     }
     return this.finishItem(item, done);
+  }
+
+  protected override async afterLoop(): Promise<number> {
+    const n = await super.afterLoop();
+    if (this.decl.finish) await this.decl.finish(this.ctx, this.state);
+    return n;
   }
 
   protected override async groupActivity(group: GroupInput): Promise<number> {

@@ -13,7 +13,7 @@ import { fixedClock } from "../../src/util/dates.js";
 const insertLake = gsSource.stage("gs-insert-lake").main;
 const jsonStandard = gsSource.stage("gs-json-standard").main;
 import { unitDevice, type SimDevice } from "../../src/sources/gs/simulate.js";
-import { startGridsmartFake, type FakeDeviceEntry, type GridsmartFake } from "../fakes/gridsmart-fake.js";
+import { startGridsmartFake, type FakeDeviceEntry, type GridsmartFake } from "../../src/sources/gs/device-fake.js";
 import gsSource from "../../src/sources/gs/source.js";
 
 export const RAW = "atd-datalake-raw";
@@ -30,6 +30,11 @@ export interface Harness {
   inventory: UnitDevice[];
   insert(args: Record<string, unknown>): Promise<RunSummary>;
   standard(args: Record<string, unknown>): Promise<RunSummary>;
+  /**
+   * Moves the lake's clock and the devices' true time to another instant (a later night): the runtime (same drivers,
+   * events and config) and the fake follow.
+   */
+  at(now: string): LakeRuntime;
   keys(repository: string): string[];
   json<T = any>(repository: string, key: string): Promise<T>;
   close(): Promise<void>;
@@ -53,7 +58,7 @@ export function inventoryOf(devices: SimDevice[]): UnitDevice[] {
 export async function makeHarness(opts: HarnessOptions): Promise<Harness> {
   const dir = mkdtempSync(path.join(tmpdir(), "lake-gs-"));
   const now = opts.now ?? "2024-11-20T10:00:00-06:00";
-  const deviceMs = Date.parse(opts.deviceNow ?? now);
+  let deviceMs = Date.parse(opts.deviceNow ?? now);
   const fake = await startGridsmartFake({ devices: opts.devices, now: () => deviceMs });
   const storage = new MemoryStorage();
   const catalog = new MemoryCatalog();
@@ -69,10 +74,10 @@ export async function makeHarness(opts: HarnessOptions): Promise<Harness> {
     },
     "gs test",
   );
-  const runtime = new LakeRuntime(config, dir, { storage, catalog, perfmet, unitdata }, { clock: fixedClock(now) });
+  let runtime = new LakeRuntime(config, dir, { storage, catalog, perfmet, unitdata }, { clock: fixedClock(now) });
   const logs: { level: string; message: string }[] = [];
   runtime.events.on("log", (e) => logs.push({ level: e.level, message: e.message }));
-  return {
+  const h: Harness = {
     dir,
     fake,
     runtime,
@@ -81,8 +86,14 @@ export async function makeHarness(opts: HarnessOptions): Promise<Harness> {
     perfmet,
     logs,
     inventory,
-    insert: (args) => insertLake(args, { runtime }),
-    standard: (args) => jsonStandard(args, { runtime }),
+    insert: (args) => insertLake(args, { runtime: h.runtime }),
+    standard: (args) => jsonStandard(args, { runtime: h.runtime }),
+    at(at) {
+      deviceMs = Date.parse(at);
+      runtime = new LakeRuntime(config, dir, { storage, catalog, perfmet, unitdata }, { clock: fixedClock(at), events: runtime.events });
+      h.runtime = runtime;
+      return runtime;
+    },
     keys: (repository) => [...(storage.repos.get(repository)?.keys() ?? [])].sort(),
     async json(repository, key) {
       return JSON.parse((await storage.get(repository, key)).toString("utf8"));
@@ -93,4 +104,5 @@ export async function makeHarness(opts: HarnessOptions): Promise<Harness> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return h;
 }

@@ -4,8 +4,14 @@ import { zipSync } from "fflate";
 import { afterEach, describe, expect, it } from "vitest";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { fixedClock } from "../../src/util/dates.js";
-import { demoDevices, type SimDevice } from "../../src/sources/gs/simulate.js";
+import { DateTime } from "luxon";
+import { demoDevices, zoneVehicles, type SimDevice } from "../../src/sources/gs/simulate.js";
+import { parseTimestampMs } from "../../src/sources/gs/assemble.js";
+import gsSource from "../../src/sources/gs/source.js";
 import { makeHarness, RAW, STD, type Harness } from "./harness.js";
+
+const READY = "atd-datalake-ready";
+const gsReady = gsSource.stage("gs-ready").main;
 
 const [V8, V7, V4] = demoDevices({ vehiclesPerZonePerDay: 24, zonesPerDevice: 3 }) as [SimDevice, SimDevice, SimDevice];
 const DAYS = ["2024-11-16", "2024-11-17", "2024-11-18", "2024-11-19"];
@@ -159,5 +165,86 @@ describe("gs-json-standard", () => {
     const s = await h.standard({ start_date: "2024-11-16", end_date: "2024-11-20" });
     expect(s.processed).toBe(4);
     expect(unitWrites).toEqual(["2024/11/18/gs/Austin_gs_2024-11-18_unit_data.json", "2024/11/20/gs/Austin_gs_2024-11-20_unit_data.json"]);
+  });
+});
+
+describe("gs-json-standard and gs-ready: clocks and site files across the DST windows", () => {
+  /** True instants of a device's vehicles in local day D (every zone counts: 3 zones, all IncludeInData). */
+  function trueVehicles(dev: SimDevice, d: string): number[] {
+    const from = DateTime.fromISO(d, { zone: "America/Chicago" });
+    const out: number[] = [];
+    dev.zones.forEach((_, i) => out.push(...zoneVehicles(dev, i, from.toMillis(), from.plus({ days: 1 }).toMillis()).map((v) => v.ms)));
+    return out.sort((a, b) => a - b);
+  }
+
+  async function readyTimes(hh: Harness, base: string, d: string): Promise<number[]> {
+    const c = await hh.json(READY, `${d.replace(/-/g, "/")}/gs/${base}_gs_${d}_counts.json`);
+    return (c.counts as { timestamp_adj: string }[]).map((r) => parseTimestampMs(r.timestamp_adj)!).sort((a, b) => a - b);
+  }
+
+  it("a clock kept at -06:00 all year under the Central label is exact on every day of the March window; no day is skipped", async () => {
+    const fixed: SimDevice = { ...V8, followsDst: false, vehiclesPerZonePerDay: 40 };
+    h = await makeHarness({ devices: [{ device: fixed, days: ["2024-03-08", "2024-03-09", "2024-03-10", "2024-03-11"] }], now: "2024-03-12T10:00:00-05:00" });
+    await h.insert({ start_date: "2024-03-08" });
+    const site = await h.json(RAW, "2024/03/12/gs/Burnet_Richcreek_gs_2024-03-12_site.json");
+    // Read during daylight time, the clock shows 9:00 (its -06:00), not the 10:00 of Central daylight time.
+    expect(site.datetime).toEqual({ DateTime: "3/12/2024 9:00:00 AM", TimeZoneId: "(UTC-06:00) Central Time (US & Canada)", HostTimeUTC: "03/12/2024 03:00:00 PM" });
+    expect(await h.standard({ start_date: "2024-03-08" })).toMatchObject({ processed: 4, failed: 0 });
+    for (const d of ["2024-03-08", "2024-03-09", "2024-03-10", "2024-03-11"]) {
+      expect(h.logs.some((l) => l.message.includes(`Burnet_Richcreek_gs_${d}.zip:`) && l.message.includes("clock delta 0 s"))).toBe(true);
+    }
+    const covered = async (d: string) => (await h!.json(STD, h!.keys(STD).find((k) => k.includes(`_gs_${d}_`) && !/site|unit_data/.test(k))!)).header.day_covered;
+    // Its day starts at 00:00 -06:00: at local midnight in standard time, an hour after it in daylight time (03-11).
+    expect([await covered("2024-03-09"), await covered("2024-03-10"), await covered("2024-03-11")]).toEqual([0, 0, 1]);
+    const ready = await gsReady({ start_date: "2024-03-09", end_date: "2024-03-12" }, { runtime: h.runtime });
+    expect(ready).toMatchObject({ processed: 3, failed: 0, skipReasons: {} });
+    for (const d of ["2024-03-09", "2024-03-10", "2024-03-11"]) {
+      const got = await readyTimes(h, "Burnet_Richcreek", d);
+      const want = trueVehicles(fixed, d);
+      expect(got.length, d).toBe(want.length);
+      // Each vehicle at its true instant (the device writes hundredths, the lake keeps tenths).
+      expect(got.every((ms, i) => Math.abs(ms - want[i]!) <= 60), d).toBe(true);
+    }
+  });
+
+  it("November days use the November site file, not March's; every raw site file reaches standardized; a far one warns", async () => {
+    const dev: SimDevice = { ...V8, driftSeconds: 0, vehiclesPerZonePerDay: 30 };
+    h = await makeHarness({ devices: [{ device: dev, days: ["2024-03-10", "2024-03-11"] }], now: "2024-03-12T10:00:00-05:00", sources: { siteFileHorizonDays: 3 } });
+    await h.insert({ start_date: "2024-03-10" });
+    // By November the clock has drifted 40 s ahead; the device is read again on 2024-11-06.
+    dev.driftSeconds = 40;
+    h.fake.setDays(dev.ip, ["2024-11-01", "2024-11-02", "2024-11-03", "2024-11-04", "2024-11-05"]);
+    h.at("2024-11-06T10:00:00-06:00");
+    await h.insert({ start_date: "2024-11-01" });
+    // A site file captured later, nearest to none of the days (put there as another ingest would).
+    const late = "2024/11/20/gs/Burnet_Richcreek_gs_2024-11-20_site.json";
+    await h.storage.put(RAW, late, await h.storage.get(RAW, "2024/11/06/gs/Burnet_Richcreek_gs_2024-11-06_site.json"));
+    const lateDay = DateTime.fromISO("2024-11-20", { zone: "America/Chicago" }).toMillis();
+    await h.catalog.upsert([{ repository: RAW, data_source: "gs", id_base: "Burnet_Richcreek", id_ext: "site.json", pointer: late, collection_date: lateDay, collection_end: null, processing_date: lateDay, metadata: null }]);
+
+    const s = await h.standard({ start_date: "2024-03-01" });
+    expect(s).toMatchObject({ processed: 7, failed: 0 });
+    const delta = (d: string) => h!.logs.find((l) => l.message.startsWith(`Burnet_Richcreek_gs_${d}.zip:`))?.message.match(/clock delta (-?\d+) s/)?.[1];
+    expect(["2024-03-10", "2024-03-11"].map(delta)).toEqual(["0", "0"]);
+    expect(["2024-11-01", "2024-11-02", "2024-11-03", "2024-11-04", "2024-11-05"].map(delta)).toEqual(["-40", "-40", "-40", "-40", "-40"]);
+    expect(h.keys(STD).filter((k) => k.includes("site.json"))).toEqual([
+      "2024/03/12/gs/Burnet_Richcreek_gs_2024-03-12_site.json",
+      "2024/11/06/gs/Burnet_Richcreek_gs_2024-11-06_site.json",
+      late,
+    ]);
+    const far = h.logs.filter((l) => l.level === "warn" && l.message.includes("siteFileHorizonDays")).map((l) => l.message);
+    expect(far).toEqual([
+      "Burnet_Richcreek: the site file dated 2024-11-06 is the nearest there is for 2 days 2024-11-01 to 2024-11-02, 4-5 days away (more than sources.gs.siteFileHorizonDays = 3); its zones and clock reading were used",
+    ]);
+    // The November vehicles are at their true instants once gs-ready has stitched the days.
+    expect(await gsReady({ start_date: "2024-11-02", end_date: "2024-11-05" }, { runtime: h.runtime })).toMatchObject({ processed: 3, failed: 0 });
+    const got = await readyTimes(h, "Burnet_Richcreek", "2024-11-03");
+    const want = trueVehicles(dev, "2024-11-03");
+    expect(got.length).toBe(want.length);
+    expect(got.every((ms, i) => Math.abs(ms - want[i]!) <= 60)).toBe(true);
+    // A rerun copies nothing again.
+    const siteWrites = writes(h, /site\.json/);
+    expect(await h.standard({ start_date: "2024-03-01" })).toMatchObject({ processed: 0, failed: 0 });
+    expect(siteWrites).toEqual([]);
   });
 });

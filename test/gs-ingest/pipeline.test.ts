@@ -1,5 +1,5 @@
 import http from "node:http";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -62,5 +62,13 @@ describe("GRIDSMART pipeline", () => {
     } finally {
       await served.stop();
     }
+  });
+
+  it("code in src/ imports nothing from test/ (the device fake is the source's simulator, src/sources/gs/device-fake.ts)", () => {
+    const src = path.join(import.meta.dirname, "../../src");
+    const offenders = (readdirSync(src, { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".ts"))
+      .filter((f) => /from\s+["'](?:\.\.\/)+test\/|import\(\s*["'](?:\.\.\/)+test\//.test(readFileSync(path.join(src, f), "utf8")));
+    expect(offenders).toEqual([]);
   });
 });

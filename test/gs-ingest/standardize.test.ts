@@ -3,9 +3,8 @@ import path from "node:path";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import { pyJson } from "../../src/util/pyjson.js";
+import { clockCorrection, readDeviceClock, readTimeZoneLabel, type DeviceClockReading } from "../../src/sources/gs/clock.js";
 import {
-  clockCorrection,
-  deviceZoneOf,
   detectVersion,
   LocalFormatter,
   roundHalfEven,
@@ -77,13 +76,14 @@ describe("GRIDSMART standardization (golden files)", () => {
     expect(r.dayCovered).toBe(0);
   });
 
-  it("without a usable site clock keeps the rows, without timestamp_adj or day_covered, and says why", () => {
-    const r = standardizeDay(input({ zones: [csv("a", "8,23,18.6,-300,S,10,42,G,2.0,1,126.08,0.0,42,39\r\n")], siteDateTime: undefined }));
-    expect(zoneRows(r.zones[0]!)[0]!.timestamp_adj).toBeUndefined();
-    expect(r.zones[0]!.header.day_covered).toBeUndefined();
-    expect(r.warnings.join()).toMatch(/no datetime/);
-    const bad = standardizeDay(input({ zones: [csv("a", "8,23,18.6,-300,S\r\n")], siteDateTime: { ...EASTERN, TimeZoneId: "Central" } }));
-    expect(bad.warnings.join()).toMatch(/cannot read the time zone "Central"/);
+  it("without a usable site clock the day fails with a message naming the site file (retried; no rows dropped)", () => {
+    const zones = [csv("a", "8,23,18.6,-300,S,10,42,G,2.0,1,126.08,0.0,42,39\r\n")];
+    expect(() => standardizeDay(input({ zones, siteDateTime: undefined, siteWhere: "raw/site.json" }))).toThrow(
+      /test.zip: the device clock of site file raw\/site.json cannot be read \(there is no datetime .*\), so the day's times cannot be corrected; the day is left for a later run/,
+    );
+    expect(() => standardizeDay(input({ zones, siteDateTime: { ...EASTERN, TimeZoneId: "Central" } }))).toThrow(/datetime.TimeZoneId "Central" does not start with "\(UTC±HH:MM\)"/);
+    expect(() => standardizeDay(input({ zones, siteDateTime: { ...EASTERN, DateTime: "garbage" } }))).toThrow(/datetime.DateTime "garbage" is not a device time/);
+    expect(() => standardizeDay(input({ zones, siteDateTime: { ...EASTERN, HostTimeUTC: 7 as unknown as string } }))).toThrow(/datetime.HostTimeUTC is not text \(7\)/);
   });
 
   it("an unknown version or only empty files fail with a clear message (B14: not the run)", () => {
@@ -140,13 +140,30 @@ describe("GRIDSMART time rules", () => {
     expect(wallTime(base, 246000, -300)).toMatchObject({ error: expect.stringMatching(/not a time of day/) });
   });
 
-  it("reads the device clock in its zone's real offset (B43): a daylight-time device has delta ≈ 0", () => {
-    const summer = clockCorrection({ DateTime: "7/10/2024 10:00:05 AM", TimeZoneId: "(UTC-06:00) Central Time (US & Canada)", HostTimeUTC: "07/10/2024 03:00:00 PM" });
-    expect("ok" in summer && summer.ok.deltaMs).toBe(-5000);
-    expect(deviceZoneOf("(UTC-06:00) Central Time (US & Canada)")).toBe("America/Chicago");
-    expect(deviceZoneOf("(UTC-06:00) Central America")).toBe("UTC-06:00");
-    expect(deviceZoneOf("(UTC) Coordinated Universal Time")).toBe("UTC");
-    expect(deviceZoneOf("Central")).toBeUndefined();
+  it("reads the device clock in the offset it shows (B43): a daylight-time device has delta ≈ 0, a fixed one too", () => {
+    const read = (dt: Parameters<typeof readDeviceClock>[0]): DeviceClockReading => {
+      const r = readDeviceClock(dt);
+      if ("error" in r) throw new Error(r.error);
+      return r.ok;
+    };
+    const central = "(UTC-06:00) Central Time (US & Canada)";
+    const summer = clockCorrection(read({ DateTime: "7/10/2024 10:00:05 AM", TimeZoneId: central, HostTimeUTC: "07/10/2024 03:00:00 PM" }));
+    expect(summer).toEqual({ deltaMs: -5000, captureOffsetMin: -300, deviceZone: "America/Chicago", decidedBy: "reading" });
+    // The same label on a clock kept at -06:00 all year: 9:00:05 while the host says 15:00 UTC.
+    const fixed = clockCorrection(read({ DateTime: "7/10/2024 9:00:05 AM", TimeZoneId: central, HostTimeUTC: "07/10/2024 03:00:00 PM" }));
+    expect(fixed).toEqual({ deltaMs: -5000, captureOffsetMin: -360, deviceZone: "UTC-06:00", decidedBy: "reading" });
+    // Half an hour off, the reading is unclear: the rows' utc_offset decide (here: -360 on a daylight-time day).
+    const unclear = read({ DateTime: "7/10/2024 9:30:00 AM", TimeZoneId: central, HostTimeUTC: "07/10/2024 03:00:00 PM" });
+    expect(clockCorrection(unclear, { daylight: 0, fixed: 12 })).toMatchObject({ deltaMs: -30 * 60_000, captureOffsetMin: -360, decidedBy: "rows" });
+    expect(clockCorrection(unclear, { daylight: 12, fixed: 0 })).toMatchObject({ deltaMs: 30 * 60_000, captureOffsetMin: -300, decidedBy: "rows" });
+    // In standard time both kinds agree: the label decides; the rows still say which zone the data day followed.
+    const winter = read({ DateTime: "1/10/2024 9:00:00 AM", TimeZoneId: central, HostTimeUTC: "01/10/2024 03:00:00 PM" });
+    expect(clockCorrection(winter)).toEqual({ deltaMs: 0, captureOffsetMin: -360, deviceZone: "America/Chicago", decidedBy: "label" });
+    expect(clockCorrection(winter, { daylight: 0, fixed: 3 }).deviceZone).toBe("UTC-06:00");
+    expect(readTimeZoneLabel(central)).toEqual({ labelOffsetMin: -360, namedZone: "America/Chicago" });
+    expect(readTimeZoneLabel("(UTC-06:00) Central America")).toEqual({ labelOffsetMin: -360, namedZone: undefined });
+    expect(readTimeZoneLabel("(UTC) Coordinated Universal Time")).toEqual({ labelOffsetMin: 0, namedZone: "UTC" });
+    expect(readTimeZoneLabel("Central")).toBeUndefined();
   });
 
   it("formats local time like Python str(datetime) across the fall-back hour", () => {

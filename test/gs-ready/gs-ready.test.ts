@@ -1,9 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { DateTime } from "luxon";
 import { SKIP_NEXT_MISSING, SKIP_PREV_MISSING } from "../../src/sources/gs/source.js";
-const main = gsSource.stage("gs-ready").main;
-import { BURNET, FIXTURES, LOOP360, NOWHERE, REPO, Z1, Z2, makeLake, type TestLake } from "./harness.js";
+import { SiteFiles } from "../../src/sources/gs/assemble.js";
+import { Catalog } from "../../src/support/catalog.js";
+import { BURNET, FIXTURES, LOOP360, NOWHERE, REPO, Z1, Z2, ZONE, makeLake, type TestLake } from "./harness.js";
 import gsSource from "../../src/sources/gs/source.js";
+const main = gsSource.stage("gs-ready").main;
 
 const day = (d: string, extra: Record<string, unknown> = {}) => ({ start_date: d, end_date: d, ...extra });
 const countsName = (base: string, d: string) => `${base}_gs_${d}_counts.json`;
@@ -29,7 +32,7 @@ describe("gs-ready: golden files (hand-checked against §9.3.3)", () => {
     // Unit data dated 2024-06-02 (first after the day), not 2024-06-20 (device id 99).
     expect(c.device.atd_device_id).toBe(11);
     expect(c.device.reversed).toBe(false);
-    // Site file: newest on/before the day (2024-05-20), not the later 2024-06-10 one.
+    // Site file: the nearest to the day (2024-05-20, 12 days before), not the later 2024-06-21 one (20 days after).
     expect(c.site.site.Location.Latitude.value).toBe(30.3422);
     // Catalog row in ready.
     const rows = lake.rows(REPO.ready, "counts.json");
@@ -159,6 +162,38 @@ describe("gs-ready: day stitching", () => {
     expect(s.failures).toEqual([]);
     const c = await counts(lake, BURNET, "2024-11-03");
     expect(c.counts.map((r) => r.timestamp_adj)).toEqual(["2024-11-03 00:00:00-05:00", "2024-11-03 01:30:00-05:00", "2024-11-03 01:30:00-06:00", "2024-11-03 23:59:59-06:00"]);
+  });
+});
+
+describe("gs-ready: which site file", () => {
+  it("the one captured nearest to the day, the later one on a tie, with a warning beyond the horizon (same rule as gs-json-standard)", async () => {
+    const lake = makeLake();
+    await lake.loadFixtures((n) => n.includes(`${BURNET}_gs_`) && n.includes("_site"));
+    const catalog = new Catalog(lake.catalog, "gs", { zone: ZONE });
+    const sites = new SiteFiles({ list: (q = {}) => catalog.list(REPO.standardized, q), read: (p) => lake.storage.get(REPO.standardized, p) });
+    const dated = async (d: string) => {
+      const c = await sites.forDay(BURNET, DateTime.fromISO(d, { zone: ZONE }));
+      return [c?.entry.collectionDate.toISODate(), c?.daysFromDay];
+    };
+    expect(await dated("2024-06-01")).toEqual(["2024-05-20", -12]);
+    expect(await dated("2024-06-05")).toEqual(["2024-06-21", 16]); // 16 days from both: the capture after the day
+    expect(await dated("2024-06-06")).toEqual(["2024-06-21", 15]);
+    expect(await dated("2024-05-01")).toEqual(["2024-05-20", 19]);
+    expect(await dated("2024-07-01")).toEqual(["2024-06-21", -10]);
+    // The stage reports a site file further than sources.gs.siteFileHorizonDays once, naming both dates.
+    await lake.loadFixtures((n) => n.includes("unit_data") || (n.includes(`${BURNET}_gs_2024-06-01_`) && !n.includes("site")));
+    const warnings: string[] = [];
+    lake.runtime.events.on("log", (e) => e.level === "warn" && warnings.push(e.message));
+    await main(day("2024-06-01"), { runtime: lake.runtime });
+    expect(warnings.filter((w) => w.includes("siteFileHorizonDays"))).toEqual([
+      `${BURNET}: the site file dated 2024-05-20 is the nearest there is for 2024-06-01, 12 days away (more than sources.gs.siteFileHorizonDays = 7); its zones and clock reading were used`,
+    ]);
+    const wide = makeLake("2024-06-25T10:00:00-05:00", { gs: { siteFileHorizonDays: 12 } });
+    await wide.loadFixtures((n) => n.includes(BURNET) || n.includes("unit_data"));
+    const quiet: string[] = [];
+    wide.runtime.events.on("log", (e) => e.level === "warn" && quiet.push(e.message));
+    await main(day("2024-06-01"), { runtime: wide.runtime });
+    expect(quiet.filter((w) => w.includes("siteFileHorizonDays"))).toEqual([]);
   });
 });
 

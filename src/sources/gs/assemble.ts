@@ -19,6 +19,7 @@ import { pyJson } from "../../util/pyjson.js";
 import { Utf8Sink } from "../../util/utf8-sink.js";
 import { forEachItemWithMember, objectMembers, parsePyJson, skipValue } from "../../util/pyjson-parse.js";
 import { GS_EXT, dashGuid, type DayCovered, type GsSiteFile, type GsZoneHeader } from "./types.js";
+import { nearestSiteFile, type SiteChoice } from "./site-choice.js";
 
 export const COUNTS_EXT = "counts.json";
 
@@ -355,31 +356,32 @@ export function countsFileBytes(header: GsZoneHeader, processingDate: string, ro
 }
 
 /**
- * Site files of a layer, per intersection: the newest dated on or before a day, else the first one after it (the
- * original's getForPrevDate with forceValid and its look-ahead). Unlike the original it also finds site files
- * dated before the run's window. The parsed file is kept per intersection while its selection does not change.
+ * Site files of a layer, per intersection: the one captured nearest to a day, the later one on a tie (site-choice.ts,
+ * the rule gs-json-standard applies to raw; every raw site file is copied to standardized, so both stages use the
+ * same capture for a day). Unlike the original it also finds site files dated outside the run's window. The parsed
+ * file is kept per intersection while its selection does not change.
  */
 export class SiteFiles {
   private readonly cache = new Map<string, { pointer: string; json: GsSiteFile }>();
   constructor(private readonly layer: Pick<LayerAccess, "list" | "read">) {}
 
-  async entryFor(base: string, day: DateTime): Promise<CatalogEntry | undefined> {
+  async entryFor(base: string, day: DateTime): Promise<SiteChoice<CatalogEntry> | undefined> {
     const q = { base, ext: GS_EXT.site };
-    const [before] = await this.layer.list({ ...q, late: addDays(day, 1), order: "desc", limit: 1 });
-    if (before) return before;
-    const [after] = await this.layer.list({ ...q, early: day, order: "asc", limit: 1 });
-    return after;
+    const [onOrBefore] = await this.layer.list({ ...q, late: addDays(day, 1), order: "desc", limit: 1 });
+    const [after] = await this.layer.list({ ...q, early: addDays(day, 1), order: "asc", limit: 1 });
+    return nearestSiteFile([onOrBefore, after].filter((e): e is CatalogEntry => e !== undefined), day, (e) => e.collectionDate);
   }
 
-  async forDay(base: string, day: DateTime): Promise<{ pointer: string; json: GsSiteFile; entry: CatalogEntry } | undefined> {
-    const entry = await this.entryFor(base, day);
-    if (!entry) return undefined;
+  async forDay(base: string, day: DateTime): Promise<{ pointer: string; json: GsSiteFile; entry: CatalogEntry; daysFromDay: number } | undefined> {
+    const choice = await this.entryFor(base, day);
+    if (!choice) return undefined;
+    const entry = choice.file;
     let hit = this.cache.get(base);
     if (!hit || hit.pointer !== entry.pointer) {
       const json = parsePyJson((await this.layer.read(entry.pointer)).toString("utf8"), entry.pointer) as GsSiteFile;
       hit = { pointer: entry.pointer, json };
       this.cache.set(base, hit);
     }
-    return { ...hit, entry };
+    return { ...hit, entry, daysFromDay: choice.daysFromDay };
   }
 }

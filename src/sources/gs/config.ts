@@ -8,6 +8,7 @@
  *       downloadTimeoutMs: 120000            # per day archive download
  *       concurrency: 8                       # devices contacted at once during discovery
  *       dayCoveredToleranceMinutes: 5        # device midnight within this of local midnight → day_covered 0
+ *       siteFileHorizonDays: 7               # a site file further than this from the data day is used with a warning
  *       zipMaxBytes: 536870912               # uncompressed bytes one archive may declare (zip bombs)
  *       zipMaxEntries: 10000
  *       zipMaxRatio: 1000
@@ -27,6 +28,7 @@ export const gsSourceSchema = z.looseObject({
   downloadTimeoutMs: z._default(z.int().check(z.positive()), 120_000),
   concurrency: z._default(z.int().check(z.minimum(1), z.maximum(256)), 8),
   dayCoveredToleranceMinutes: z._default(z.number().check(z.minimum(0), z.maximum(720)), 5),
+  siteFileHorizonDays: z._default(z.int().check(z.minimum(0)), 7),
   zipMaxBytes: z._default(z.int().check(z.positive()), 512 * 1024 * 1024),
   zipMaxEntries: z._default(z.int().check(z.positive()), 10_000),
   zipMaxRatio: z._default(z.number().check(z.positive()), 1_000),

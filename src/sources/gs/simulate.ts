@@ -383,8 +383,7 @@ const demo: SourceDemo = {
     return {};
   },
   async serve(ctx) {
-    // The fake lives with the test fakes; it imports nothing test-only.
-    const { startGridsmartFake } = await import("../../../test/fakes/gridsmart-fake.js");
+    const { startGridsmartFake } = await import("./device-fake.js");
     const days = daysBetween(ctx.from, ctx.to);
     const fake = await startGridsmartFake({ devices: demoDevices().map((device) => ({ device, days })) });
     return { stop: () => fake.stop(), sourceConfig: { deviceUrl: fake.deviceUrl } };

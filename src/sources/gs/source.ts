@@ -25,6 +25,7 @@ import { GS_DATASET_KEY, GS_ROW_ID, hasDevice, shapeRow, type WarningCounts } fr
 import { dayWarnings, planDay, standardizeZone, zoneJsonBuffer } from "./standardize.js";
 import { GS_EXT, GS_UNIT_DEVICE_KEYS, siteBase, zoneExt, type GsDateTime, type GsSite, type GsSiteFile } from "./types.js";
 import { readCountsArchive } from "./zip.js";
+import { FarSiteFiles, nearestSiteFile, type SiteChoice } from "./site-choice.js";
 
 export const SKIP_NO_SITE = "no site file for the intersection";
 export const SKIP_PREV_MISSING = "previous day's zone file missing (-p/--ignore_prev to write the day anyway)";
@@ -179,40 +180,62 @@ function siteFileOutput(ctx: StageContext<GsSourceConfig>, dev: ReachedDevice): 
 
 // ------------------------------------------------------------------------------------------------ json-standard
 
-/** Site files of raw per base, date-ordered, with the original's getForPrevDate(forceValid) selection. */
+/** The raw site files of every base (listed once per run), and the choice of site-choice.ts. */
 class RawSiteFiles {
   private readonly byBase = new Map<string, CatalogEntry[]>();
-  private readonly lastPick = new Map<string, string>();
 
-  constructor(entries: CatalogEntry[]) {
+  constructor(readonly entries: CatalogEntry[]) {
     for (const e of entries) {
       const list = this.byBase.get(e.base) ?? [];
       list.push(e);
       this.byBase.set(e.base, list);
     }
-    for (const list of this.byBase.values()) list.sort((a, b) => a.collectionDate.toMillis() - b.collectionDate.toMillis());
   }
 
-  /** The latest on or before the day, else the first after it; isNew when it differs from the last one used. */
-  pick(base: string, day: DateTime): { entry: CatalogEntry; isNew: boolean } | undefined {
-    const list = this.byBase.get(base);
-    if (!list?.length) return undefined;
-    let entry = list[0]!;
-    for (const e of list) if (e.collectionDate <= day) entry = e;
-    return { entry, isNew: this.lastPick.get(base) !== entry.pointer };
-  }
-
-  /** Records that an item used this site file (only once it succeeded, so a failed item does not hide a new one). */
-  used(base: string, entry: CatalogEntry): void {
-    this.lastPick.set(base, entry.pointer);
+  /** The site file captured nearest to the day (the later one on a tie). */
+  pick(base: string, day: DateTime): SiteChoice<CatalogEntry> | undefined {
+    return nearestSiteFile(this.byBase.get(base) ?? [], day, (e) => e.collectionDate);
   }
 }
 
+const siteKey = (e: Pick<CatalogEntry, "base" | "collectionDate">) => `${e.base}|${e.collectionDate.toISODate()}`;
+
 interface StandardizeState {
   sites: RawSiteFiles;
-  /** Site files read so far, by key (a few per run). */
-  siteCache: Map<string, GsSiteFile>;
+  /** Site files that have their copy in standardized, by base and day. */
+  copied: Set<string>;
+  /** Site files read so far, by key (a few per run): the bytes (copied as they are) and the parsed file. */
+  siteCache: Map<string, { bytes: Buffer; json: GsSiteFile }>;
+  far: FarSiteFiles;
   lastUnitPointer?: string;
+}
+
+/** A raw site file, read once per run. */
+async function loadSite(ctx: StageContext<GsSourceConfig>, state: StandardizeState, entry: CatalogEntry): Promise<{ bytes: Buffer; json: GsSiteFile }> {
+  let hit = state.siteCache.get(entry.pointer);
+  if (!hit) {
+    const bytes = await ctx.from.read(entry.pointer);
+    let json: GsSiteFile;
+    try {
+      json = JSON.parse(bytes.toString("utf8")) as GsSiteFile;
+    } catch (err) {
+      throw new TerminalError(`${ctx.from.repository}/${entry.pointer}: the site file is not JSON (${errorMessage(err)})`);
+    }
+    hit = { bytes, json };
+    state.siteCache.set(entry.pointer, hit);
+  }
+  return hit;
+}
+
+/**
+ * The copy of a raw site file into standardized (unchanged, dated its own day), unless that day's copy is there (a
+ * site file captured again the same day by a second ingest run describes the same configuration).
+ */
+async function siteCopy(ctx: StageContext<GsSourceConfig>, state: StandardizeState, entry: CatalogEntry): Promise<StageOutput | undefined> {
+  if (state.copied.has(siteKey(entry))) return undefined;
+  const { bytes } = await loadSite(ctx, state, entry);
+  state.copied.add(siteKey(entry));
+  return { base: entry.base, ext: GS_EXT.site, date: entry.collectionDate, body: bytes, contentType: "application/json" };
 }
 
 /** Copies the unit data in force for the day into standardized when it is not the one copied last (B13). */
@@ -240,25 +263,29 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
   compareOn: "base",
   select: { ext: GS_EXT.zip },
   schedule: { at: "04:00", args: ["-r", "0", "-s", "30"] },
-  // All site files of raw (a few per intersection per day of ingest): the one in force may predate the window.
-  setup: async (ctx) => ({ sites: new RawSiteFiles(await ctx.from.list({ ext: GS_EXT.site })), siteCache: new Map() }),
+  // All site files of raw (a few per intersection per day of ingest): the nearest may lie outside the window.
+  setup: async (ctx) => ({
+    sites: new RawSiteFiles(await ctx.from.list({ ext: GS_EXT.site })),
+    copied: new Set((await ctx.to.list({ ext: GS_EXT.site })).map(siteKey)),
+    siteCache: new Map(),
+    far: new FarSiteFiles(ctx.config.siteFileHorizonDays),
+  }),
   /**
-   * Per item (an intersection-day zip not yet standardized): the site file in force gives the clock correction; the
+   * Per item (an intersection-day zip not yet standardized): the raw site file captured nearest to the day
+   * (site-choice.ts; a warning beyond sources.gs.siteFileHorizonDays) gives the clock correction (clock.ts); the
    * archive is read in memory (Type A or B, untrusted names and sizes checked), standardized and written zone by
-   * zone. A site file selected for the first time is copied into standardized; unit data is copied once per change
-   * (B13); perfmet observations are kept per day (B30). A bad archive, an unknown version or empty files fail that
-   * item with a message, not the run (B14).
+   * zone. The site file used is copied into standardized unless its copy is there; unit data is copied once per
+   * change (B13); perfmet observations are kept per day (B30). A bad archive, an unknown version, empty files or a
+   * site clock that cannot be read fail that item with a message, not the run (B14); it is retried on the next run.
    */
   async *process({ item, entry: zip, body }, ctx, state) {
     const picked = state.sites.pick(item.base, item.date);
     if (!picked) {
       throw new TerminalError(`No site file for ${item.base} in ${ctx.from.repository}: run gs-insert-lake for that device so its site file is stored`);
     }
-    let site = state.siteCache.get(picked.entry.pointer);
-    if (!site) {
-      site = await ctx.from.readJson<GsSiteFile>(picked.entry.pointer);
-      state.siteCache.set(picked.entry.pointer, site);
-    }
+    const siteEntry = picked.file;
+    state.far.note(item.base, item.date, siteEntry.collectionDate, picked.daysFromDay);
+    const site = (await loadSite(ctx, state, siteEntry)).json;
     await copyUnitData(ctx, state, item.date);
 
     const where = `${ctx.from.repository}/${zip.pointer}`;
@@ -271,6 +298,7 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
       zipName: ctx.from.basename(zip.pointer),
       processingDate: ctx.processingDate,
       siteDateTime: site.datetime,
+      siteWhere: `${ctx.from.repository}/${siteEntry.pointer}`,
       zone: ctx.zone,
       toleranceMinutes: cfg.dayCoveredToleranceMinutes,
       where,
@@ -283,8 +311,8 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
       rows += z.kept.length;
     }
     for (const w of dayWarnings(plan)) ctx.log.warn(w);
-    if (picked.isNew) yield { ext: GS_EXT.site, date: picked.entry.collectionDate, json: site };
-    state.sites.used(item.base, picked.entry);
+    const copy = await siteCopy(ctx, state, siteEntry);
+    if (copy) yield copy;
     const fromMs = (ms: number | undefined) => (ms === undefined ? null : DateTime.fromMillis(ms, { zone: ctx.zone }));
     ctx.observe(item.base, "Vehicle Counts", {
       observation: plan.perf.count,
@@ -295,8 +323,28 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
     ctx.log.info(
       `${ctx.from.basename(zip.pointer)}: v${plan.version} type ${archive.layout}, ${archive.zones.length} zones, ${rows} vehicles` +
         (plan.dayCovered !== undefined ? `, day_covered ${plan.dayCovered}` : "") +
-        (plan.correction ? `, clock delta ${(plan.correction.deltaMs / 1000).toFixed(0)} s` : ""),
+        `, clock delta ${(plan.correction.deltaMs / 1000).toFixed(0)} s`,
     );
+  },
+  /**
+   * After the items: every other raw site file dated in the run's window reaches standardized, chosen for a day or
+   * not (gs-ready chooses among the copies with the same rule, so it must see them all); far site files reported.
+   */
+  async finish(ctx, state) {
+    let copied = 0;
+    for (const entry of state.sites.entries) {
+      if ((ctx.window.start && entry.collectionDate < ctx.window.start) || (ctx.window.end && entry.collectionDate >= ctx.window.end)) continue;
+      try {
+        const copy = await siteCopy(ctx, state, entry);
+        if (!copy) continue;
+        await ctx.to.write({ ...copy, base: entry.base, date: entry.collectionDate });
+        copied++;
+      } catch (err) {
+        ctx.fail(`${entry.base}/${GS_EXT.site}/${entry.collectionDate.toISODate()}`, err);
+      }
+    }
+    if (copied) ctx.log.info(`${copied} site file(s) not chosen for a day of this run copied to ${ctx.to.repository}`);
+    for (const w of state.far.warnings()) ctx.log.warn(w);
   },
 });
 
@@ -305,6 +353,7 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
 interface ReadyState {
   sites: SiteFiles;
   tables: MatchTables;
+  far: FarSiteFiles;
 }
 
 const ready = defineStage<GsSourceConfig, ReadyState>({
@@ -323,11 +372,12 @@ const ready = defineStage<GsSourceConfig, ReadyState>({
     { flags: "-n, --ignore_next", description: "write a day even when a next day's zone file it needs is missing", default: false },
   ],
   schedule: { at: "05:30", args: ["-r", "0", "-s", "30"] },
-  setup: (ctx) => ({ sites: new SiteFiles(ctx.from), tables: matchTables(ctx.config as Record<string, unknown>) }),
+  setup: (ctx) => ({ sites: new SiteFiles(ctx.from), tables: matchTables(ctx.config as Record<string, unknown>), far: new FarSiteFiles(ctx.config.siteFileHorizonDays) }),
   /**
    * One intersection-day (its zone files, and the adjacent days' that day_covered names):
    *   1. unit data = the first inventory stored after the day (closest future; a clear failure when there is none);
-   *      site file = the newest standardized site file dated on or before the day, else the next one after it;
+   *      site file = the standardized site file captured nearest to the day, the later one on a tie (the rule and
+   *      the capture of json-standard; a warning beyond sources.gs.siteFileHorizonDays);
    *   2. the unit-data device is found by the match cascade (match.ts);
    *   3. the IncludeInData zones of configured cameras are stitched from day D's files and the adjacent day's
    *      (assemble.ts);
@@ -335,10 +385,11 @@ const ready = defineStage<GsSourceConfig, ReadyState>({
    *      retried on the next run, when that file exists).
    * Fixes: B34 (nothing is processed when the loop saw no item), B16 (see match.ts, assemble.ts).
    */
-  async processGroup({ base, date: day, label }, ctx, { sites, tables }) {
+  async processGroup({ base, date: day, label }, ctx, { sites, tables, far }) {
     const unitData = await ctx.from.units(day);
     const found = await sites.forDay(base, day);
     if (!found) return ctx.skip(SKIP_NO_SITE);
+    far.note(base, day, found.entry.collectionDate, found.daysFromDay);
     const site = found.json;
     const loc = site?.site?.Location;
     if (!loc || typeof loc !== "object") throw new TerminalError(`${found.pointer}: site.Location is missing`);
@@ -366,6 +417,9 @@ const ready = defineStage<GsSourceConfig, ReadyState>({
     const body = countsFileBytes(assembled.header, pyStr(ctx.processingDate), assembled.rows, site, match.device);
     ctx.log.info(`${label}: ${assembled.rows.length} vehicles from ${assembled.zonesRead} zones -> ${ctx.to.filename(base, COUNTS_EXT, day)}`);
     return { ext: COUNTS_EXT, body, rows: assembled.rows.length, contentType: "application/json" };
+  },
+  finish(ctx, { far }) {
+    for (const w of far.warnings()) ctx.log.warn(w);
   },
 });
 

@@ -3,8 +3,10 @@
  *
  * - Columns by API version (v4, v7, v8); values keep CSV-inferred per-column types like pandas did (a column with
  *   any decimal is a float column, written "13.0"; missing values → null instead of NaN).
- * - Clock correction: delta = host UTC − device wall clock, the device clock read in its zone's real offset at that
- *   instant (fixes B43: a device following daylight time is not shifted by an hour).
+ * - Clock correction (clock.ts): delta = host UTC − device clock, the device's offset at the reading taken from what
+ *   it shows (its reading and its rows' utc_offset), so clocks that follow daylight time (B43) and clocks that stay
+ *   on their standard offset all year are both corrected exactly. A site file whose clock cannot be read fails the
+ *   day (it is retried), instead of writing rows without timestamp_adj that gs-ready would drop.
  * - timestamp_adj for v8 and v7 (same HHMMSS.f wall clock + utc_offset columns; fixes B14's missing v7 times) and v4
  *   (UTC "YYYYMMDDTHHMMSS[.ffffff]").
  * - v8/v7 tenths: rounded half-even like the original, but 10 tenths carry into the next second (fixes B45).
@@ -16,6 +18,7 @@ import { TerminalError } from "../../support/errors.js";
 import { PyFloat, pyFloatRepr, pyJson } from "../../util/pyjson.js";
 import { offsetText, pyStr } from "../../util/dates.js";
 import type { ZoneCsv } from "./zip.js";
+import { clockCorrection, OffsetEvidenceCounter, readDeviceClock, type ClockCorrection } from "./clock.js";
 import type { DayCovered, GsApiVersion, GsDateTime, GsRow, GsValue, GsZoneHeader } from "./types.js";
 
 export const GS_COLUMNS: Record<GsApiVersion, readonly string[]> = {
@@ -294,64 +297,6 @@ export function detectVersion(zones: ZoneCsv[], where: string): GsApiVersion {
   throw new TerminalError(`${where}: every zone file is empty, so the count format version is unknown; nothing to standardize`);
 }
 
-// ------------------------------------------------------------------ clock correction
-
-/** IANA zones of the Windows display names GRIDSMART devices report (US zones). */
-const WINDOWS_ZONES: Record<string, string> = {
-  "Central Time (US & Canada)": "America/Chicago",
-  "Eastern Time (US & Canada)": "America/New_York",
-  "Mountain Time (US & Canada)": "America/Denver",
-  "Pacific Time (US & Canada)": "America/Los_Angeles",
-  Arizona: "America/Phoenix",
-  "Alaska": "America/Anchorage",
-  "Hawaii": "Pacific/Honolulu",
-  "Coordinated Universal Time": "UTC",
-};
-
-/**
- * The zone a device's wall clock follows, from TimeZoneId "(UTC-06:00) Central Time (US & Canada)": a known
- * Windows zone name → its IANA zone (daylight time included); any other name → the fixed offset in parentheses
- * (the original's reading, right for zones without daylight time). Undefined without a "(UTC±HH:MM)" token.
- */
-export function deviceZoneOf(timeZoneId: string): string | undefined {
-  const m = /^\(UTC(?:([+-])(\d{1,2}):?(\d{2}))?\)\s*(.*)$/.exec(timeZoneId.trim());
-  if (!m) return undefined;
-  const minutes = m[1] ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
-  const named = WINDOWS_ZONES[(m[4] ?? "").trim()];
-  if (named) return named;
-  return minutes === 0 ? "UTC" : `UTC${offsetText(minutes)}`;
-}
-
-const DEVICE_TIME_FORMAT = "M/d/yyyy h:mm:ss a";
-
-export interface ClockCorrection {
-  /** host UTC − device clock, ms: add to device-derived UTC instants. */
-  deltaMs: number;
-  deviceZone: string;
-}
-
-/**
- * delta = HostTimeUTC − DateTime (device wall clock in its zone at that instant). Undefined with a warning when
- * the site file's datetime part is missing or unparsable (rows are then kept without timestamp_adj).
- */
-export function clockCorrection(dt: Partial<GsDateTime> | undefined): { ok: ClockCorrection } | { warning: string } {
-  if (!dt || typeof dt.DateTime !== "string" || typeof dt.TimeZoneId !== "string" || typeof dt.HostTimeUTC !== "string") {
-    return { warning: "the site file has no datetime.DateTime/TimeZoneId/HostTimeUTC, so times are not corrected (no timestamp_adj, no day_covered)" };
-  }
-  const host = DateTime.fromFormat(dt.HostTimeUTC.trim(), DEVICE_TIME_FORMAT, { zone: "UTC" });
-  const wall = DateTime.fromFormat(dt.DateTime.trim(), DEVICE_TIME_FORMAT, { zone: "UTC" });
-  if (!host.isValid || !wall.isValid) {
-    return { warning: `cannot read the site file's times ${JSON.stringify(dt.DateTime)} / ${JSON.stringify(dt.HostTimeUTC)}; times are not corrected` };
-  }
-  const deviceZone = deviceZoneOf(dt.TimeZoneId);
-  if (!deviceZone) return { warning: `cannot read the time zone ${JSON.stringify(dt.TimeZoneId)}; times are not corrected` };
-  const device = DateTime.fromObject(
-    { year: wall.year, month: wall.month, day: wall.day, hour: wall.hour, minute: wall.minute, second: wall.second },
-    { zone: deviceZone },
-  );
-  return { ok: { deltaMs: host.toMillis() - device.toMillis(), deviceZone } };
-}
-
 // ------------------------------------------------------------------ fast local time text
 
 const TWO = Array.from({ length: 60 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
@@ -465,8 +410,10 @@ export interface StandardizeInput {
   day: DateTime;
   zipName: string;
   processingDate: DateTime;
-  /** The site file's datetime part (undefined: no correction). */
+  /** The site file's datetime part (a day whose site clock cannot be read fails). */
   siteDateTime: Partial<GsDateTime> | undefined;
+  /** The site file's key, for messages. */
+  siteWhere?: string;
   /** The lake's zone (timestamp_adj and day_covered are in it). */
   zone: string;
   /** |device midnight − local midnight| up to this counts as day_covered 0 (B15). */
@@ -481,15 +428,15 @@ export interface ZoneOutput {
   table: ZoneTable;
   /** Indexes of the rows kept (rows whose time could not be read are dropped when times are corrected). */
   kept: number[];
-  /** timestamp_adj of each kept row; undefined when the clock could not be corrected. */
-  adj: string[] | undefined;
+  /** timestamp_adj of each kept row. */
+  adj: string[];
   /** v4 with corrected times: count_version is written as an int (the original's int() cast). */
   intVersion: boolean;
 }
 
 export interface StandardizeResult {
   version: GsApiVersion;
-  correction: ClockCorrection | undefined;
+  correction: ClockCorrection;
   dayCovered: DayCovered | undefined;
   zones: ZoneOutput[];
   /** Rows with a device-derived time (perfmet), and the earliest/latest pre-correction UTC instants. */
@@ -540,7 +487,7 @@ function fieldValue(table: ZoneTable, r: number, c: number): GsValue {
   return table.types[c] === "text" ? t : Number(t);
 }
 
-function rowTime(plan: DayPlan, table: ZoneTable, r: number): RowTime {
+function rowTime(plan: Pick<DayPlan, "version" | "cTs" | "cOff" | "dayUtcMs">, table: ZoneTable, r: number): RowTime {
   return plan.version === 4
     ? v4Time(fieldValue(table, r, plan.cTs))
     : wallTime(plan.dayUtcMs, fieldValue(table, r, plan.cTs), fieldValue(table, r, plan.cOff));
@@ -551,7 +498,7 @@ export interface DayPlan {
   input: StandardizeInput;
   version: GsApiVersion;
   columns: readonly string[];
-  correction: ClockCorrection | undefined;
+  correction: ClockCorrection;
   dayCovered: DayCovered | undefined;
   perf: StandardizeResult["perf"];
   warnings: string[];
@@ -567,26 +514,29 @@ export interface DayPlan {
 }
 
 /**
- * Reads every zone and decides what holds for the whole intersection-day: the version, the clock correction and
- * day_covered (once per intersection, B44: the device's midnight in UTC from the utc_offset in force at the
- * earliest vehicle of the day across every zone, or, when that offset is its named zone's, the zone's offset at
- * midnight; so DST-change days agree across zones).
+ * Reads every zone and decides what holds for the whole intersection-day: the version, the clock correction (from
+ * the site file's reading and what the rows show, clock.ts) and day_covered (once per intersection, B44: the
+ * device's midnight in UTC from the utc_offset in force at the earliest vehicle of the day across every zone, or,
+ * when that offset is the one of the zone the clock follows, that zone's offset at midnight; so DST-change days agree
+ * across zones). A site file whose clock cannot be read fails the day: TerminalError, retried on a later run.
  */
 export function planDay(input: StandardizeInput): DayPlan {
   const version = detectVersion(input.zones, input.where);
   const columns = GS_COLUMNS[version];
-  const warnings: string[] = [];
-  const fix = clockCorrection(input.siteDateTime);
-  const correction = "ok" in fix ? fix.ok : undefined;
-  if ("warning" in fix) warnings.push(`${input.where}: ${fix.warning}`);
-  const plan: DayPlan = {
+  const reading = readDeviceClock(input.siteDateTime);
+  if ("error" in reading) {
+    throw new TerminalError(
+      `${input.where}: the device clock of site file ${input.siteWhere ?? "(unnamed)"} cannot be read (${reading.error}), so the day's times ` +
+        "cannot be corrected; the day is left for a later run (gs-insert-lake stores a new site file with each day it fetches)",
+    );
+  }
+  const plan: Omit<DayPlan, "correction"> & { correction?: ClockCorrection } = {
     input,
     version,
     columns,
-    correction,
     dayCovered: undefined,
     perf: { count: 0, minMs: undefined, maxMs: undefined },
-    warnings,
+    warnings: [],
     dropped: {},
     fmt: new LocalFormatter(input.zone),
     dayUtcMs: Date.UTC(input.day.year, input.day.month - 1, input.day.day),
@@ -595,42 +545,48 @@ export function planDay(input: StandardizeInput): DayPlan {
     tables: new Map(input.zones.map((z) => [z, readZoneTable(z, columns)])),
     wallTimes: new Map(),
   };
-  if (correction) {
-    let deviceMidnightUtc: number | undefined;
-    if (version === 4) deviceMidnightUtc = plan.dayUtcMs;
-    else {
-      let earliest: { wallMs: number; offsetMin: number } | undefined;
-      for (const table of plan.tables.values()) {
-        const wallMs = new Float64Array(table.rows);
-        const offsetMin = new Float64Array(table.rows);
-        for (let r = 0; r < table.rows; r++) {
-          const t = rowTime(plan, table, r);
-          if ("wallMs" in t) {
-            wallMs[r] = t.wallMs;
-            offsetMin[r] = t.offsetMin;
-            if (!earliest || t.wallMs < earliest.wallMs) earliest = t;
-          } else wallMs[r] = Number.NaN;
-        }
-        plan.wallTimes.set(table, { wallMs, offsetMin });
+  let deviceMidnightUtc: number | undefined;
+  if (version === 4) {
+    plan.correction = clockCorrection(reading.ok);
+    deviceMidnightUtc = plan.dayUtcMs;
+  } else {
+    const evidence = new OffsetEvidenceCounter(reading.ok);
+    const countEvidence = evidence.useful;
+    let earliest: { wallMs: number; offsetMin: number } | undefined;
+    for (const table of plan.tables.values()) {
+      const wallMs = new Float64Array(table.rows);
+      const offsetMin = new Float64Array(table.rows);
+      for (let r = 0; r < table.rows; r++) {
+        const t = rowTime(plan, table, r);
+        if ("wallMs" in t) {
+          wallMs[r] = t.wallMs;
+          offsetMin[r] = t.offsetMin;
+          if (countEvidence) evidence.add(t.wallMs - t.offsetMin * 60_000, t.offsetMin);
+          if (!earliest || t.wallMs < earliest.wallMs) earliest = t;
+        } else wallMs[r] = Number.NaN;
       }
-      if (earliest) {
-        // A device whose utc_offset follows its named zone was on that zone's offset at midnight too (a first vehicle
-        // after the spring-forward hour must not move midnight); otherwise trust the earliest vehicle's offset.
-        let offsetMin = earliest.offsetMin;
-        const zoneOffset = (ms: number) => DateTime.fromMillis(ms, { zone: correction.deviceZone }).offset;
-        if (zoneOffset(earliest.wallMs - earliest.offsetMin * 60_000) === earliest.offsetMin) {
-          offsetMin = DateTime.fromObject({ year: input.day.year, month: input.day.month, day: input.day.day }, { zone: correction.deviceZone }).offset;
-        }
-        deviceMidnightUtc = plan.dayUtcMs - offsetMin * 60_000;
-      }
+      plan.wallTimes.set(table, { wallMs, offsetMin });
     }
-    if (deviceMidnightUtc !== undefined) {
-      const diff = deviceMidnightUtc + correction.deltaMs - input.day.toMillis();
-      const tol = input.toleranceMinutes * 60_000;
-      plan.dayCovered = Math.abs(diff) <= tol ? 0 : diff < 0 ? -1 : 1;
+    const correction = clockCorrection(reading.ok, countEvidence ? evidence.evidence : undefined);
+    plan.correction = correction;
+    if (earliest) {
+      // A clock whose utc_offset follows its zone was on that zone's offset at midnight too (a first vehicle after the
+      // spring-forward hour must not move midnight); otherwise trust the earliest vehicle's offset.
+      let offsetMin = earliest.offsetMin;
+      const zoneOffset = (ms: number) => DateTime.fromMillis(ms, { zone: correction.deviceZone }).offset;
+      if (zoneOffset(earliest.wallMs - earliest.offsetMin * 60_000) === earliest.offsetMin) {
+        offsetMin = DateTime.fromObject({ year: input.day.year, month: input.day.month, day: input.day.day }, { zone: correction.deviceZone }).offset;
+      }
+      deviceMidnightUtc = plan.dayUtcMs - offsetMin * 60_000;
     }
   }
-  return plan;
+  const correction = plan.correction!;
+  if (deviceMidnightUtc !== undefined) {
+    const diff = deviceMidnightUtc + correction.deltaMs - input.day.toMillis();
+    const tol = input.toleranceMinutes * 60_000;
+    plan.dayCovered = Math.abs(diff) <= tol ? 0 : diff < 0 ? -1 : 1;
+  }
+  return { ...plan, correction };
 }
 
 /** One zone of a planned day: rows, timestamp_adj, header. Adds to the plan's perfmet figures and dropped counts. */
@@ -650,7 +606,6 @@ export function standardizeZone(plan: DayPlan, z: ZoneCsv): ZoneOutput {
     guid,
   };
   if (plan.dayCovered !== undefined) header.day_covered = plan.dayCovered;
-  if (!correction) return { guid, header, table, kept: Array.from({ length: table.rows }, (_, i) => i), adj: undefined, intVersion: false };
   const kept: number[] = [];
   const adj: string[] = [];
   const perf = plan.perf;
@@ -706,7 +661,7 @@ export function zoneRows(z: ZoneOutput): GsRow[] {
       row.count_version = Math.trunc(typeof v === "number" ? v : v instanceof PyFloat ? v.value : Number(v));
     }
     const out = row as GsRow;
-    if (z.adj) out.timestamp_adj = z.adj[k]!;
+    out.timestamp_adj = z.adj[k]!;
     return out;
   });
 }
@@ -861,11 +816,9 @@ export function zoneJsonBuffer(z: ZoneOutput): Buffer {
         } else w.str(pyJson(buf.toString("utf8", s, e)));
       }
     }
-    if (z.adj) {
-      w.bytes(adjKey);
-      w.str(z.adj[k]!);
-      w.byte(34);
-    }
+    w.bytes(adjKey);
+    w.str(z.adj[k]!);
+    w.byte(34);
     w.byte(125);
   }
   w.str("]}");

@@ -7,12 +7,12 @@
  * Serves site.json, datetime.json, system/hardwareinfo.json, counts.json and counts/bydate/YYYY-MM-DD (a real zip,
  * Type A or B, API version 4, 7 or 8) from a SimDevice. Per device controls: time out, fail with an HTTP status,
  * serve a corrupt zip, or a zip whose entry name climbs out of its folder; optionally only on some routes.
- * Also used by the demo (src/sources/gs/pipeline.ts), so it imports nothing test-only.
+ * The source's simulator: the demo serves its devices through it (pipeline.ts), tests and the bench use it too.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { zipSync } from "fflate";
-import { dayArchive, datetimeJson, hardwareInfoJson, siteJson, type SimDevice } from "../../src/sources/gs/simulate.js";
+import { dayArchive, datetimeJson, hardwareInfoJson, siteJson, type SimDevice } from "./simulate.js";
 
 export type FakeRoute = "site" | "datetime" | "hardware" | "counts" | "bydate";
 
