@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// The `lake` command: runs the TypeScript sources through tsx (no build step).
-import { register } from "tsx/esm/api";
+// The `lake` command: runs the compiled bundle in dist/ (`npm run build`; `npm ci` builds it).
+import { existsSync } from "node:fs";
 
-register();
-const { runCli } = await import("../src/cli/index.ts");
+const cli = new URL("../dist/cli.js", import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write("lake: dist/ is missing; build it with `npm run build` (npm ci runs it)\n");
+  process.exit(2);
+}
+const { runCli } = await import(cli.href);
 process.exitCode = await runCli(process.argv.slice(2));

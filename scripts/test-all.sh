@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test run (npm test): system packages, node modules, the real test services, typecheck (reported, not
-# fatal), then every vitest suite with the services required. The last line printed is "N passed, N failed".
+# The whole test run (npm test): system packages, node modules, the build (dist/), the real test services, typecheck
+# (reported, not fatal), then every vitest suite with the services required. The last line printed is "N passed, N failed".
 # Run as root on Debian 12; needs no stdin. Exit status is non-zero when anything failed.
 set -uo pipefail
 exec </dev/null
@@ -25,6 +25,11 @@ if [ "${LAKE_FORCE_NPM_CI:-0}" = "1" ] || [ ! -f node_modules/.package-lock.json
 else
   echo "node_modules is up to date with package-lock.json"
 fi
+
+step "build"
+# dist/ (the bundle bin/lake.js runs, and its declarations); npm ci built it already when it ran, but the sources may
+# be newer. Also the type check of src/.
+if ! npm run build --silent; then echo "test-all: the build failed" >&2; summary 0 1; exit 1; fi
 
 step "services"
 STARTED=0

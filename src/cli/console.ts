@@ -1,7 +1,8 @@
 /**
- * Console subscriber: log lines on stderr (so stdout stays clean for --json), and a progress bar on a TTY.
+ * Console subscriber: log lines on stderr (so stdout stays clean for --json), and a progress bar on a TTY (the bar
+ * library loads only then).
  */
-import cliProgress from "cli-progress";
+import type cliProgress from "cli-progress";
 import type { LakeEventBus } from "../support/events.js";
 
 export interface ConsoleOptions {
@@ -11,21 +12,22 @@ export interface ConsoleOptions {
   stream?: NodeJS.WriteStream;
 }
 
-export function attachConsole(events: LakeEventBus, opts: ConsoleOptions = {}): () => void {
+export async function attachConsole(events: LakeEventBus, opts: ConsoleOptions = {}): Promise<() => void> {
   const stream = opts.stream ?? process.stderr;
   const line = (s: string) => stream.write(`${s}\n`);
   const offs: (() => void)[] = [];
   let bar: cliProgress.SingleBar | undefined;
   const useBar = Boolean(stream.isTTY) && !opts.quiet;
+  const bars = useBar ? (await import("cli-progress")).default : undefined;
   offs.push(
     events.on("run.start", (e) => {
       line(`== Starting ${e.app} == ${e.window}${e.simulate ? " (simulation: nothing is written)" : ""}${e.debug ? " (debug: test targets)" : ""}`);
     }),
     events.on("plan.size", (e) => {
-      if (!useBar) return;
-      bar = new cliProgress.SingleBar(
+      if (!bars) return;
+      bar = new bars.SingleBar(
         { format: `${e.app} [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted}`, stream, hideCursor: true },
-        cliProgress.Presets.shades_classic,
+        bars.Presets.shades_classic,
       );
       bar.start(e.total, 0, { rate: "0.0" });
     }),

@@ -31,7 +31,7 @@ export async function runDemo(opts: DemoFlags): Promise<number> {
   const { LakeEventBus } = await import("../support/events.js");
   const { attachConsole } = await import("./console.js");
   const events = new LakeEventBus();
-  const detach = attachConsole(events, { quiet: Boolean(opts.json) });
+  const detach = await attachConsole(events, { quiet: Boolean(opts.json) });
   try {
     const result = await demo({ dir: opts.dir, ...(opts.sources ? { sources: opts.sources } : {}) }, events);
     const failed = result.stages.reduce((n, s) => n + s.failed, 0);

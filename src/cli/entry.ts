@@ -45,7 +45,7 @@ export function reportError(err: unknown): number {
 export async function runMainCli(main: MainFn, argv: string[]): Promise<number> {
   const events = new LakeEventBus();
   const json = argv.includes("--json");
-  const detach = attachConsole(events, { quiet: json, debug: argv.includes("--debug") });
+  const detach = await attachConsole(events, { quiet: json, debug: argv.includes("--debug") });
   try {
     const summary = await main(argv, { events });
     printSummary(summary, json);

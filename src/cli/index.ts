@@ -2,8 +2,8 @@
  * The `lake` CLI: one module per command (src/cli/<command>.ts: its flags and its action). Light to import: an
  * action loads what it needs when it runs, so `lake --help` does no I/O and needs no service.
  */
+import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
-import { reportError } from "./entry.js";
 import { register as registerRun } from "./run.js";
 import { register as registerList } from "./list.js";
 import { register as registerDemo } from "./demo.js";
@@ -14,9 +14,18 @@ import { register as registerPipeline } from "./pipeline.js";
 import { register as registerSchedule } from "./schedule.js";
 import { register as registerCoverage } from "./coverage.js";
 
+/** Written in by the build (scripts/build.mjs); undefined when the sources run directly. */
+declare const LAKE_VERSION: string | undefined;
+
+function version(): string {
+  if (typeof LAKE_VERSION === "string") return LAKE_VERSION;
+  return (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+}
+
 function buildProgram(): Command {
   const program = new Command("lake")
     .description("Data-lake ETL: sensor data through raw → standardized → ready → published, with a catalog and a compare loop")
+    .version(version(), "-V, --version", "print the version of lakeflow")
     .enablePositionalOptions()
     .exitOverride();
   registerRun(program);
@@ -42,6 +51,7 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    const { reportError } = await import("./entry.js");
     return reportError(err);
   }
   return code;

@@ -48,7 +48,7 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
     for (const k of ["last_run_date", "start_date", "end_date", "force", "simulate", "output_filepath", "debug"]) {
       if (flags[k] !== undefined) options[k] = flags[k];
     }
-    const detach = attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
+    const detach = await attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
     const held = await windowLeases(runtime, "pipeline", flags.leases !== false && !flags.simulate, deps);
     try {
       const results = await runPipelines(runtime, registry, codes, options, undefined, held.leases);

@@ -36,7 +36,7 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
     return await withRuntime({ ...(options.config ? { config: String(options.config) } : {}) }, deps, async (runtime) => {
       const { attachConsole } = await import("./console.js");
       const { runStage } = await import("../orchestration/pipeline-run.js");
-      const detach = attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
+      const detach = await attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
       const held = await windowLeases(runtime, "run", !noLeases && !options.simulate, deps);
       try {
         const summary = await runStage(runtime, entry.App, options, held.leases);

@@ -1,8 +1,8 @@
 /**
  * Executing a compiled stage file (`node dist/stages/wt-ready.js -s 7`) runs its main on the command line; importing
- * it (`import { main } from "lakeflow/stages/wt-ready"`) does not. The build wraps every entry of src/entries/ with a
- * call of runIfMain (scripts/build.mjs), so the entries stay plain modules. The terminal runner loads only when the
- * file is the process's script.
+ * it (`import { main } from "lakeflow/stages/wt-ready"`) does not. The build writes one such file per stage of the
+ * source registry, each calling runIfMain (scripts/build.mjs). The terminal runner loads only when the file is the
+ * process's script.
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -11,7 +11,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
+import { createRequire } from "node:module";
+import type YAML from "yaml";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { ConfigError } from "../support/errors.js";
@@ -48,10 +49,15 @@ export function findConfigFile(explicit: string | undefined, env: NodeJS.Process
   return undefined;
 }
 
+/** The YAML parser loads only for a YAML file: most commands start without one (JSON or no config file). */
+function yaml(): typeof YAML {
+  return createRequire(import.meta.url)("yaml") as typeof YAML;
+}
+
 function parseFile(file: string): unknown {
   const text = readFileSync(file, "utf8");
   try {
-    return file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
+    return file.endsWith(".json") ? JSON.parse(text) : yaml().parse(text);
   } catch (err) {
     throw new ConfigError(`Config file ${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(err as Error).message}`, {
       cause: err,

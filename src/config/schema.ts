@@ -42,6 +42,8 @@ export const configSchema = z.strictObject({
       standardized: z._default(repoNames, { production: "atd-datalake-rawjson", debug: "atd-datalake-rawjson-test" }),
       ready: z._default(repoNames, { production: "atd-datalake-ready", debug: "atd-datalake-ready-test" }),
       public: z._default(repoNames, { production: "socrata", debug: "socrata-test" }),
+      /** The lake's own bookkeeping (e.g. the row ids of each publication, to replace a republished day). */
+      state: z._default(repoNames, { production: "atd-datalake-state", debug: "atd-datalake-state-test" }),
     }),
     {},
   ),

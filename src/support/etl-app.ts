@@ -410,23 +410,17 @@ export abstract class ETLApp {
     this.itemCount = 0;
     let prevDate: number | undefined;
     const grouped = opts.groupBy === "base";
-    const coveredGroups = new Set<string>();
     const items = compare(source, target, {
       window: this.window,
       force: this.force,
       baseExtKey: opts.baseExtKey,
       metadataExts: new Set([...METADATA_EXTS, ...(this.def.metadataExts ?? [])].map((e) => e.toLowerCase())),
-      ...(this.lastRunDate ? { lastRunDate: this.lastRunDate } : {}),
       onForced: (s) => {
         this.log("info", `Forcing processing of ${s.base}${opts.baseExtKey ? `/${s.ext}` : ""} for date ${s.date.toISODate()}`);
         this.runtime.events.emit("item.forced", { app: this.def.name, item: describeItem(s) });
       },
-      onCovered: (s) => {
-        if (grouped) {
-          const key = `${s.date.toMillis()}\u0000${s.base}`;
-          if (coveredGroups.has(key)) return;
-          coveredGroups.add(key);
-        }
+      ...(grouped ? { groupBy: "base" as const } : {}),
+      onCovered: () => {
         this.skipped++;
         this.skipReasons["already done"] = (this.skipReasons["already done"] ?? 0) + 1;
       },

@@ -13,6 +13,8 @@
  * each item's observations written once the item succeeded), the device inventory, and the publish sequence
  * (publisher per dataset, chunking, the catalog row of a published day only after its rows went out).
  */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { DateTime } from "luxon";
 import type { Purpose } from "../config/schema.js";
@@ -38,6 +40,7 @@ import type { Publisher } from "./publisher.js";
 import type { SensorObservation } from "./perfmet.js";
 import type { Storage } from "./storage.js";
 import { storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
+import { StateStore } from "./state.js";
 import { pyJson } from "../util/pyjson.js";
 
 // ------------------------------------------------------------------------------------------------ schemas
@@ -469,9 +472,63 @@ function isOutput(v: unknown): v is StageOutput {
 interface ItemScope {
   skipped?: { reason: string; record?: Record<string, unknown> };
   observations: { sensor: string; dataType: string; obs: SensorObservation }[];
+  /** Versions of what the item (or group) was made from, one per line; undefined when one is not known. */
+  from?: string;
+}
+
+/** The `from` of a unit: its items' versions, sorted; undefined when any is unknown. */
+function fromOf(items: readonly Pick<UpdateItem, "provItem">[]): string | undefined {
+  const versions: string[] = [];
+  for (const i of items) {
+    if (i.provItem.version === undefined) return undefined;
+    versions.push(i.provItem.version);
+  }
+  return versions.sort().join("\n");
+}
+
+/** Passes the pieces of a body through, hashing them; `done()` gives the hash once they have all passed. */
+function hashing(body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): { body: AsyncIterable<Uint8Array>; done(): string } {
+  const h = createHash("md5");
+  let digest: string | undefined;
+  return {
+    body: (async function* () {
+      for await (const piece of body) {
+        const buf = typeof piece === "string" ? Buffer.from(piece, "utf8") : piece;
+        h.update(buf);
+        yield buf;
+      }
+      digest = h.digest("hex");
+    })(),
+    done: () => {
+      if (digest === undefined) throw new Error("hashing: the body was not read to its end");
+      return digest;
+    },
+  };
 }
 
 const SKIP_MARKER = "skipped";
+
+/** Where the row ids of a publication are kept: per dataset, the published object's key. */
+export function publishedIdsKey(dataset: string, pointer: string): string {
+  return `published/${dataset}/${pointer}.ids`;
+}
+
+/**
+ * The row ids of a batch as lines; each id is struck from `stale` (the previous publication's ids), so what is left
+ * there at the end is what the new version no longer has.
+ */
+function rowIdsText(batch: readonly PublishRow[], field: string, stale: Set<string> | undefined, where: string): string {
+  let text = "";
+  for (const row of batch) {
+    const id = row[field];
+    if (id === null || id === undefined || id === "") throw new TerminalError(`${where}: a row has no ${field} (the dataset's row id); nothing of the item was recorded`);
+    const s = String(id);
+    if (s.includes("\n")) throw new TerminalError(`${where}: row id ${JSON.stringify(s.slice(0, 40))} contains a line break`);
+    stale?.delete(s);
+    text += `${s}\n`;
+  }
+  return text;
+}
 
 /** The ETLApp class of a declared stage. */
 function stageApp(source: SourceDefinition, stage: StageDeclaration, name: string): AppClass {
@@ -509,7 +566,7 @@ abstract class KitApp extends ETLApp {
 
   private ctx!: StageContext<unknown>;
   private state: unknown;
-  private scope: ItemScope = { observations: [] };
+  scope: ItemScope = { observations: [] };
   private readonly layers = new Map<Purpose, LayerAccess>();
   private readonly storages = new Map<Purpose, Storage>();
   private readonly unitStores = new Map<Purpose, UnitDataStorage>();
@@ -557,7 +614,8 @@ abstract class KitApp extends ETLApp {
   }
 
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
-    this.scope = { observations: [] };
+    const from = fromOf([item]);
+    this.scope = { observations: [], ...(from !== undefined ? { from } : {}) };
     this.itemRows = 0;
     const decl = this.decl;
     if (decl.storesInventory) await this.ctx.storeInventory(decl.kind === "publish" ? undefined : decl.to);
@@ -581,7 +639,8 @@ abstract class KitApp extends ETLApp {
   }
 
   protected override async groupActivity(group: GroupInput): Promise<number> {
-    this.scope = { observations: [] };
+    const from = fromOf(group.items);
+    this.scope = { observations: [], ...(from !== undefined ? { from } : {}) };
     this.itemRows = 0;
     const decl = this.decl;
     if (decl.kind !== "transform" || !decl.processGroup) throw new ConfigError(`${this.def.name}: groupBy needs processGroup()`);
@@ -647,7 +706,13 @@ abstract class KitApp extends ETLApp {
     return p;
   }
 
-  /** The publish sequence: rows in batches, flushed, then the published day's catalog row (never after a failure). */
+  /**
+   * The publish sequence: rows in batches, flushed; then the rows of the item's previous publication that the new
+   * version no longer has are deleted (a republished day replaces the old one: after a fix, a rerun or a change of
+   * the row-id scheme the destination holds exactly the new rows); then the item's row ids are kept in the state
+   * repository and the published day's catalog row written. A failure records nothing, so the next run publishes
+   * the item again (upserts by the same ids).
+   */
   private async publish(decl: PublishStage<unknown, unknown, ReadMode>, item: UpdateItem<CatalogEntry>): Promise<number> {
     const key = typeof decl.dataset === "string" ? decl.dataset : decl.dataset(item);
     if (key === undefined) {
@@ -656,12 +721,18 @@ abstract class KitApp extends ETLApp {
     }
     const publisher = await this.publisherFor(key);
     const input = await this.layerInput(item, decl.read ?? "buffer");
+    const state = await this.stateStore();
+    const idsKey = publishedIdsKey(publisher.dataset, input.entry.pointer);
+    const previousText = await state.read(idsKey);
+    const stale = previousText ? new Set(previousText.split("\n").filter(Boolean)) : undefined;
+    const ids: string[] = [];
     publisher.reset();
     let rows = 0;
     try {
       const batches = await decl.rows(input as never, this.ctx, this.state);
       for await (const batch of each(batches)) {
         if (batch.length === 0) continue;
+        ids.push(rowIdsText(batch, publisher.rowIdField, stale, input.entry.pointer));
         await publisher.addRows(batch);
         rows += batch.length;
       }
@@ -670,16 +741,39 @@ abstract class KitApp extends ETLApp {
         return 0;
       }
       await publisher.flush();
+      if (stale?.size) await this.removeStale(publisher, [...stale], input.entry.pointer);
     } catch (err) {
       publisher.reset(); // nothing of a failed item is recorded: the next run publishes it again (same row ids)
       throw err;
     }
     publisher.reset();
+    await state.write(idsKey, ids.join(""));
     this.itemRows += rows;
-    const done = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, { processingDate: this.processingDate });
+    const done = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, {
+      processingDate: this.processingDate,
+      ...(this.scope.from !== undefined ? { metadata: { from: this.scope.from } } : {}),
+    });
     await this.catalog.upsert(done); // nothing under -0
     this.log("info", `${input.entry.pointer}: ${this.layerStorage(decl.from).repository} -> ${publisher.dataset}: ${rows} rows`);
     return 1;
+  }
+
+  /** Deletes the rows of a previous publication that the new one no longer has. */
+  private async removeStale(publisher: Publisher, stale: string[], pointer: string): Promise<void> {
+    if (!publisher.driver.capabilities.supportsDelete) {
+      this.log("warn", `${pointer}: ${stale.length} row(s) of its previous publication are no longer in it, but ${publisher.driver.driverName} cannot delete rows; remove them from ${publisher.dataset} by hand`);
+      return;
+    }
+    const deleted = await publisher.delete(stale);
+    this.log("info", `${pointer}: ${stale.length} row(s) of its previous publication removed from ${publisher.dataset}${this.simulate ? " (planned)" : ` (${deleted} found)`}`);
+  }
+
+  private stateStoreMade: Promise<StateStore> | undefined;
+  private stateStore(): Promise<StateStore> {
+    this.stateStoreMade ??= this.runtime.driver("storage", this.debug).then(
+      (driver) => new StateStore(driver, this.runtime.stateRepository(this.debug), { simulate: this.simulate, plan: this.plan }),
+    );
+    return this.stateStoreMade;
   }
 
   private layerStorage(purpose: Purpose): Storage {
@@ -722,12 +816,24 @@ abstract class KitApp extends ETLApp {
         });
         const opts = { cache: true, ...(out.contentType ? { contentType: out.contentType } : {}) };
         let entry: CatalogEntry;
-        if (out.json !== undefined) entry = await storage.writeBuffer(Buffer.from(pyJson(out.json), "utf8"), element, { contentType: "application/json", ...opts });
-        else if (out.file !== undefined) entry = await storage.writeFile(out.file, element, opts);
-        else if (out.body instanceof Uint8Array) entry = await storage.writeBuffer(out.body, element, opts);
-        else if (typeof out.body === "string") entry = await storage.writeBuffer(Buffer.from(out.body, "utf8"), element, opts);
-        else if (out.body !== undefined) entry = await storage.writeStream(out.body, element, opts);
-        else throw new TerminalError(`${app.def.name}: output ${out.base}/${out.ext} has no body, json or file`);
+        let hash: string;
+        const whole = (buf: Uint8Array) => {
+          hash = createHash("md5").update(buf).digest("hex");
+          return storage.writeBuffer(buf, element, opts);
+        };
+        if (out.json !== undefined) entry = await whole(Buffer.from(pyJson(out.json), "utf8"));
+        else if (out.file !== undefined) entry = await whole(await readFile(out.file));
+        else if (out.body instanceof Uint8Array) entry = await whole(out.body);
+        else if (typeof out.body === "string") entry = await whole(Buffer.from(out.body, "utf8"));
+        else if (out.body !== undefined) {
+          const h = hashing(out.body);
+          entry = await storage.writeStream(h.body, element, opts);
+          hash = h.done();
+        } else throw new TerminalError(`${app.def.name}: output ${out.base}/${out.ext} has no body, json or file`);
+        // The object's version (its content hash) and what it was made from: a later run sees either change.
+        const from = app.scope.from;
+        entry = { ...entry, metadata: { ...(entry.metadata ?? {}), hash: hash!, ...(from !== undefined ? { from } : {}) } };
+        app.catalog.stage(entry);
         if (out.rows) app.itemRows += out.rows;
         return entry;
       },

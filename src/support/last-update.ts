@@ -5,7 +5,8 @@
  * - B8: "%" wildcards in catalog filters (see catalog.ts normaliseFilter).
  * - B32: "today" is the configured zone's midnight from the injected clock.
  */
-import { readdir } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { DateTime } from "luxon";
 import type { Catalog, CatalogEntry } from "./catalog.js";
@@ -24,6 +25,13 @@ export interface ProvItem<P = unknown> {
   payload: P;
   /** Human label; for catalog providers the storage key, for file providers the full path. */
   label: string;
+  /**
+   * What the item is, as a version (a lake object's content hash, a file's size and modification time): when it
+   * changes, the targets made from the earlier version no longer cover it. Undefined = not known (never "changed").
+   */
+  version?: string;
+  /** Target side: the versions of the source items this object was made from (one per line); undefined = not known. */
+  from?: string;
 }
 
 export interface UpdateItem<P = unknown> {
@@ -32,8 +40,6 @@ export interface UpdateItem<P = unknown> {
   date: DateTime;
   provItem: ProvItem<P>;
   label: string;
-  /** True when there is no last-run date or the item predates it. */
-  priorLastUpdate: boolean;
   /** The compare loop yielded it only because of --force. */
   forced: boolean;
 }
@@ -89,11 +95,6 @@ export abstract class LastUpdateProvider<P = unknown> {
       yield item;
     }
   }
-
-  /** What the stage works on for an item (default: the provider payload). */
-  async resolvePayload(item: UpdateItem<P>): Promise<unknown> {
-    return item.provItem.payload;
-  }
 }
 
 /** Catalog entries of a repository (another layer, or the publish target) in the window. */
@@ -115,14 +116,12 @@ export class CatalogProvider extends LastUpdateProvider<CatalogEntry> {
       ...(end ? { late: end } : {}),
       order: "asc",
     })) {
-      yield { base: e.base, ext: e.ext, date: e.collectionDate, dateEnd: e.collectionEnd, payload: e, label: e.pointer };
+      const meta = e.metadata;
+      const version = typeof meta?.hash === "string" ? meta.hash : undefined;
+      const from = typeof meta?.from === "string" ? meta.from : undefined;
+      yield { base: e.base, ext: e.ext, date: e.collectionDate, dateEnd: e.collectionEnd, payload: e, label: e.pointer, ...(version ? { version } : {}), ...(from ? { from } : {}) };
     }
   }
-}
-
-/** The catalog of a Storage's repository (the original's LastUpdStorageCatProv). */
-export function storageCatalogProvider(storage: Storage, filters: { base?: TextFilter; ext?: TextFilter }, popts: ProviderOptions): CatalogProvider {
-  return new CatalogProvider(storage.catalog, storage.repository, filters, popts);
 }
 
 /**
@@ -160,7 +159,8 @@ export class StorageListingProvider extends LastUpdateProvider<{ key: string; si
       if (this.filter && !this.filter(parsed.base, parsed.ext)) continue;
       const date = DateTime.fromISO(parsed.day, { zone: this.zone });
       if (!inWindow(date, this.window)) continue;
-      items.push({ base: parsed.base, ext: parsed.ext, date, payload: { key: obj.key, size: obj.size }, label: obj.key });
+      const version = `size ${obj.size}${obj.modified !== undefined ? ` modified ${obj.modified}` : ""}`;
+      items.push({ base: parsed.base, ext: parsed.ext, date, payload: { key: obj.key, size: obj.size }, label: obj.key, version });
     }
     items.sort((a, b) => a.date.toMillis() - b.date.toMillis() || cmp(a.base, b.base) || cmp(a.ext, b.ext));
     yield* items;
@@ -178,6 +178,11 @@ function cmp(a: string, b: string): number {
  */
 export interface SqlDayQueries {
   availability(dialect: SqlDriver["dialect"], window: { start?: string; end?: string }): { sql: string; params: unknown[] };
+  /**
+   * Optional: per day of the window, aggregates that change when the day's data changes (a `day` column and any
+   * others). They become the day's version, so a day whose rows were corrected in the database is taken again.
+   */
+  fingerprint?(dialect: SqlDriver["dialect"], window: { start?: string; end?: string }): { sql: string; params: unknown[] };
 }
 
 export class SqlDayProvider extends LastUpdateProvider<DateTime> {
@@ -199,16 +204,23 @@ export class SqlDayProvider extends LastUpdateProvider<DateTime> {
     const { sql, params } = this.queries.availability(this.db.dialect, { ...(start ? { start } : {}), ...(end ? { end } : {}) });
     // Retried and timed by the driver runtime (the SQL driver comes from runtime.driver).
     const rows = await this.db.query<{ day: unknown }>(sql, params);
+    const dayOf = (v: unknown) => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
     const days = new Set<string>();
-    for (const row of rows) {
-      const v = row.day;
-      const text = v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10);
-      days.add(text);
+    for (const row of rows) days.add(dayOf(row.day));
+    const versions = new Map<string, string>();
+    if (this.queries.fingerprint) {
+      const fp = this.queries.fingerprint(this.db.dialect, { ...(start ? { start } : {}), ...(end ? { end } : {}) });
+      const fpRows = await this.db.query<{ day: unknown }>(fp.sql, fp.params);
+      for (const { day, ...rest } of fpRows) {
+        const text = JSON.stringify(Object.entries(rest).map(([k, x]) => [k, typeof x === "bigint" ? x.toString() : x]));
+        versions.set(dayOf(day), `db ${createHash("md5").update(text).digest("hex")}`);
+      }
     }
     for (const day of [...days].sort()) {
       const date = DateTime.fromISO(day, { zone: this.zone });
       if (!date.isValid || !inWindow(date, this.window)) continue;
-      yield { base: this.base, ext: this.ext, date, payload: date, label: `${this.base}_${day}.${this.ext}` };
+      const version = versions.get(day);
+      yield { base: this.base, ext: this.ext, date, payload: date, label: `${this.base}_${day}.${this.ext}`, ...(version ? { version } : {}) };
     }
   }
 }
@@ -244,6 +256,10 @@ export class FileProvider extends LastUpdateProvider<{ path: string; pattern: Fi
 
   protected async *runQuery(): AsyncIterable<ProvItem<{ path: string; pattern: FilePattern }>> {
     const names = (await readdir(this.dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name).sort();
+    const versionOf = async (full: string) => {
+      const st = await stat(full).catch(() => undefined);
+      return st ? `size ${st.size} mtime ${Math.floor(st.mtimeMs)}` : undefined;
+    };
     const byDay = new Map<number, Map<number, string>>();
     for (const name of names) {
       this.patterns.forEach((p, i) => {
@@ -259,7 +275,8 @@ export class FileProvider extends LastUpdateProvider<{ path: string; pattern: Fi
       for (const i of [...slot.keys()].sort((a, b) => a - b)) {
         const p = this.patterns[i]!;
         const full = path.join(this.dir, slot.get(i)!);
-        yield { base: p.base, ext: p.ext, date: DateTime.fromMillis(ms, { zone: this.zone }), payload: { path: full, pattern: p }, label: full };
+        const version = await versionOf(full);
+        yield { base: p.base, ext: p.ext, date: DateTime.fromMillis(ms, { zone: this.zone }), payload: { path: full, pattern: p }, label: full, ...(version ? { version } : {}) };
       }
     }
   }
@@ -313,16 +330,23 @@ export interface CompareOptions {
   baseExtKey: boolean;
   /** Exts of target objects that are not a day's output (unit data, a source's metadata), lower case. */
   metadataExts?: ReadonlySet<string>;
-  lastRunDate?: DateTime;
+  /**
+   * Decide per (day, base) instead of per item: a day's items of one base are all yielded when any of them is not
+   * covered (a grouped stage remakes the day from all of them), or are all covered. onCovered then hears each group
+   * once.
+   */
+  groupBy?: "base";
   /** Called once per distinct (key, date) that --force let through. */
   onForced?: (item: ProvItem) => void;
-  /** Called for each source item skipped because the target covers it. */
+  /** Called for each source item (or group, with groupBy) skipped because the target covers it. */
   onCovered?: (item: ProvItem) => void;
 }
 
 interface TargetSpan {
   start: number;
   end: number;
+  /** Versions of the sources the target was made from; undefined = not known (covers any version). */
+  from?: ReadonlySet<string>;
 }
 
 
@@ -357,7 +381,7 @@ export async function* compare<P>(
       const key = keyOf(t.base, t.ext);
       let slot = targets.get(key);
       if (!slot) targets.set(key, (slot = { spans: [], cursor: 0 }));
-      slot.spans.push({ start: t.date.toMillis(), end: endOf(t.date, t.dateEnd) });
+      slot.spans.push({ start: t.date.toMillis(), end: endOf(t.date, t.dateEnd), ...(t.from ? { from: new Set(t.from.split("\n")) } : {}) });
     }
     for (const slot of targets.values()) {
       // Providers yield in date order; sort defensively (stable, cheap when already sorted).
@@ -370,47 +394,69 @@ export async function* compare<P>(
     }
   }
 
-  const forcedSeen = new Set<string>();
-  const lastRun = opts.lastRunDate?.toMillis();
-  for await (const s of source.items()) {
-    const key = keyOf(s.base, s.ext);
-    const slot = targets.get(key);
-    let covered = false;
-    if (slot) {
-      const sStart = s.date.toMillis();
-      const sEnd = endOf(s.date, s.dateEnd);
-      const spans = slot.spans;
-      // Targets that ended before this source starts cannot cover it or any later source.
-      while (slot.cursor < spans.length && spans[slot.cursor]!.end <= sStart) slot.cursor++;
-      for (let j = slot.cursor; j < spans.length && spans[j]!.start < sEnd; j++) {
-        if (spans[j]!.end > sStart) {
-          covered = true;
-          break;
-        }
-      }
+  const covers = (span: TargetSpan, s: ProvItem<P>) => s.version === undefined || span.from === undefined || span.from.has(s.version);
+  const isCovered = (s: ProvItem<P>): boolean => {
+    const slot = targets.get(keyOf(s.base, s.ext));
+    if (!slot) return false;
+    const sStart = s.date.toMillis();
+    const sEnd = endOf(s.date, s.dateEnd);
+    const spans = slot.spans;
+    // Targets that ended before this source starts cannot cover it or any later source.
+    while (slot.cursor < spans.length && spans[slot.cursor]!.end <= sStart) slot.cursor++;
+    for (let j = slot.cursor; j < spans.length && spans[j]!.start < sEnd; j++) {
+      if (spans[j]!.end > sStart && covers(spans[j]!, s)) return true;
     }
+    return false;
+  };
+
+  const forcedSeen = new Set<string>();
+  /** The item as yielded, or undefined when the target covers it and it is not forced. */
+  const decide = (s: ProvItem<P>, covered: boolean): UpdateItem<P> | undefined => {
     let forced = false;
     if (covered) {
-      if (!opts.force) {
-        opts.onCovered?.(s);
-        continue;
-      }
+      if (!opts.force) return undefined;
       forced = true;
-      const fk = `${key}\u0000${s.date.toMillis()}`;
+      const fk = `${keyOf(s.base, s.ext)}\u0000${s.date.toMillis()}`;
       if (!forcedSeen.has(fk)) {
         forcedSeen.add(fk);
         opts.onForced?.(s);
       }
     }
-    yield {
-      base: s.base,
-      ext: s.ext,
-      date: s.date,
-      provItem: s,
-      label: s.label,
-      priorLastUpdate: lastRun === undefined || s.date.toMillis() < lastRun,
-      forced,
-    };
+    return { base: s.base, ext: s.ext, date: s.date, provItem: s, label: s.label, forced };
+  };
+
+  if (opts.groupBy !== "base") {
+    for await (const s of source.items()) {
+      const covered = isCovered(s);
+      const out = decide(s, covered);
+      if (out) yield out;
+      else opts.onCovered?.(s);
+    }
+    return;
   }
+  // Grouped: one day of items at a time (providers yield in date order), decided per base.
+  let day: ProvItem<P>[] = [];
+  const flushDay = function* (): Generator<UpdateItem<P>> {
+    const byBase = new Map<string, ProvItem<P>[]>();
+    for (const s of day) {
+      const list = byBase.get(s.base);
+      if (list) list.push(s);
+      else byBase.set(s.base, [s]);
+    }
+    day = [];
+    for (const group of byBase.values()) {
+      const covered = group.map(isCovered).every(Boolean);
+      if (covered && !opts.force) {
+        opts.onCovered?.(group[0]!);
+        continue;
+      }
+      for (const s of group) yield decide(s, covered)!;
+    }
+  };
+  for await (const s of source.items()) {
+    if (day.length && day[0]!.date.toMillis() !== s.date.toMillis()) yield* flushDay();
+    day.push(s);
+  }
+  yield* flushDay();
 }
 

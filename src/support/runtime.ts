@@ -7,7 +7,6 @@ import path from "node:path";
 import { createDriver, isDriverSpec, type DriverInput } from "../config/factory.js";
 import { loadConfig, createSecretSource, type LoadOptions } from "../config/load.js";
 import type { LakeConfig, Purpose } from "../config/schema.js";
-import { DEFAULT_DATASETS } from "../config/defaults.js";
 import type { DriverContext, SecretSource } from "../drivers/define.js";
 import { CALLS, driverEntry, type DriverKind, type DriverKinds } from "../drivers/registry.js";
 import { ConfigError } from "./errors.js";
@@ -147,18 +146,15 @@ export class LakeRuntime {
     return made;
   }
 
-  repository(purpose: Purpose, debug: boolean): string {
-    const names = this.config.repositories[purpose];
-    if (!names) throw new ConfigError(`Unknown purpose "${purpose}": use raw, standardized, ready or public`);
+  /** The repository of the lake's own bookkeeping (not a layer: nothing in it is catalogued). */
+  stateRepository(debug: boolean): string {
+    const names = this.config.repositories.state;
     return debug ? names.debug : names.production;
   }
 
-  /** Publish target id of a dataset key ("wt", "bt.matched", ...); debug → the separate test dataset (fixes B24). */
-  dataset(key: string, debug: boolean): string {
-    const names = this.config.datasets[key] ?? DEFAULT_DATASETS[key];
-    if (!names) {
-      throw new ConfigError(`No publish dataset configured for "${key}": add datasets.${key}.production and .debug to the config`);
-    }
+  repository(purpose: Purpose, debug: boolean): string {
+    const names = this.config.repositories[purpose];
+    if (!names) throw new ConfigError(`Unknown purpose "${purpose}": use raw, standardized, ready or public`);
     return debug ? names.debug : names.production;
   }
 

@@ -43,10 +43,6 @@ export function addDays(dt: DateTime, days: number): DateTime {
   return dt.plus({ days });
 }
 
-export function startOfDay(dt: DateTime): DateTime {
-  return dt.startOf("day");
-}
-
 const ISO_DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const UNIX_SECONDS = /^\d{9,11}(\.\d+)?$/;
 
@@ -97,12 +93,6 @@ export function pyStr(dt: DateTime, micros?: number): string {
   const us = micros ?? dt.millisecond * 1000;
   const frac = us !== 0 ? `.${pad(us, 6)}` : "";
   return `${dt.toFormat("yyyy-MM-dd HH:mm:ss")}${frac}${offsetText(dt.offset)}`;
-}
-
-/** Python's str(datetime) for a naive datetime (no offset). */
-export function pyStrNaive(dt: DateTime): string {
-  const us = dt.millisecond * 1000;
-  return `${dt.toFormat("yyyy-MM-dd HH:mm:ss")}${us ? `.${pad(us, 6)}` : ""}`;
 }
 
 export function offsetText(offsetMinutes: number): string {

@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "./helpers.js";
+import { ensureBuilt } from "../helpers/build.js";
 import { sources } from "../../src/sources/index.js";
 import { SourceRegistry } from "../../src/support/registry.js";
 
@@ -16,7 +17,16 @@ const tt = (args: string[], cwd: string) =>
     env: { ...process.env, LAKE_HOME: cwd },
   });
 
+// bin/lake.js runs the compiled bundle.
+beforeAll(() => ensureBuilt(), 900_000);
+
 describe("lake CLI", () => {
+  it("--version prints the package's version", () => {
+    const r = lake(["--version"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).version);
+  });
+
   it("--help works offline and lists the commands", () => {
     const r = lake(["--help"]);
     expect(r.status).toBe(0);

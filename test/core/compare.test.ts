@@ -15,7 +15,11 @@ const item = (base: string, ext: string, d: string, end?: string): ProvItem => (
   label: `${base}/${ext}/${d}`,
 });
 
-async function run(src: ProvItem[], tgt: ProvItem[] | undefined, opts: { force?: boolean; baseExtKey?: boolean; start?: string; end?: string; metadataExts?: string[] } = {}) {
+async function run(
+  src: ProvItem[],
+  tgt: ProvItem[] | undefined,
+  opts: { force?: boolean; baseExtKey?: boolean; start?: string; end?: string; metadataExts?: string[]; groupBy?: "base"; covered?: string[] } = {},
+) {
   const forced: string[] = [];
   const out: string[] = [];
   for await (const u of compare(new ListProvider(() => src, popts), tgt ? new ListProvider(() => tgt, popts) : undefined, {
@@ -23,12 +27,47 @@ async function run(src: ProvItem[], tgt: ProvItem[] | undefined, opts: { force?:
     force: opts.force ?? false,
     baseExtKey: opts.baseExtKey ?? true,
     ...(opts.metadataExts ? { metadataExts: new Set(opts.metadataExts) } : {}),
+    ...(opts.groupBy ? { groupBy: opts.groupBy } : {}),
     onForced: (s) => forced.push(s.label),
+    onCovered: (s) => opts.covered?.push(s.label),
   })) {
     out.push(u.label);
   }
   return { out, forced };
 }
+
+const v = (i: ProvItem, version?: string, from?: string): ProvItem => ({ ...i, ...(version ? { version } : {}), ...(from ? { from } : {}) });
+
+describe("compare loop: versions (a changed source is not covered by what was made from its earlier version)", () => {
+  it("a target made from another version of the source does not cover it; the same version or an unknown one does", async () => {
+    const src = [v(item("A", "csv", "2024-11-01"), "h2"), v(item("A", "csv", "2024-11-02"), "h1"), item("A", "csv", "2024-11-03")];
+    const tgt = [v(item("A", "csv", "2024-11-01"), undefined, "h1"), v(item("A", "csv", "2024-11-02"), undefined, "h1"), v(item("A", "csv", "2024-11-03"), undefined, "h9")];
+    expect((await run(src, tgt)).out).toEqual(["A/csv/2024-11-01"]);
+    const legacy = [item("A", "csv", "2024-11-01"), item("A", "csv", "2024-11-02"), item("A", "csv", "2024-11-03")];
+    expect((await run(src, legacy)).out).toEqual([]);
+  });
+
+  it("a target made from several sources lists their versions; any one of them covers", async () => {
+    const src = [v(item("A", "z1.json", "2024-11-01"), "a"), v(item("A", "z2.json", "2024-11-01"), "b")];
+    const tgt = [v(item("A", "counts.json", "2024-11-01"), undefined, "a\nb")];
+    expect((await run(src, tgt, { baseExtKey: false })).out).toEqual([]);
+    const changed = [v(item("A", "z1.json", "2024-11-01"), "a"), v(item("A", "z2.json", "2024-11-01"), "c")];
+    expect((await run(changed, tgt, { baseExtKey: false })).out).toEqual(["A/z2.json/2024-11-01"]);
+  });
+
+  it("grouped per (day, base): one changed item yields all items of its group; a covered group is reported once", async () => {
+    const src = [
+      v(item("A", "z1.json", "2024-11-01"), "a"),
+      v(item("A", "z2.json", "2024-11-01"), "c"),
+      v(item("B", "z1.json", "2024-11-01"), "x"),
+      v(item("B", "z2.json", "2024-11-01"), "y"),
+    ];
+    const tgt = [v(item("A", "counts.json", "2024-11-01"), undefined, "a\nb"), v(item("B", "counts.json", "2024-11-01"), undefined, "x\ny")];
+    const covered: string[] = [];
+    expect((await run(src, tgt, { baseExtKey: false, groupBy: "base", covered })).out).toEqual(["A/z1.json/2024-11-01", "A/z2.json/2024-11-01"]);
+    expect(covered).toEqual(["B/z1.json/2024-11-01"]);
+  });
+});
 
 describe("compare loop", () => {
   it("yields source items no target covers (gap filling)", async () => {

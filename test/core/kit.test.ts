@@ -25,7 +25,7 @@ interface KtConfig {
 }
 
 /** Behaviour steered per test. */
-const steer: { failPublishDay?: string; recordSkipDay?: string } = {};
+const steer: { failPublishDay?: string; recordSkipDay?: string; idScheme?: string; rowsPerItem?: number } = {};
 
 const kt = defineSource<KtConfig>({
   code: "kt",
@@ -77,9 +77,10 @@ const kt = defineSource<KtConfig>({
           return;
         }
         const doc = JSON.parse(body.toString("utf8")) as { base: string; items: number };
-        yield [{ id: `${doc.base}-${item.date.toISODate()}`, n: doc.items }];
+        const id = (k: number) => `${steer.idScheme ?? ""}${doc.base}-${item.date.toISODate()}${k ? `-${k + 1}` : ""}`;
+        yield [{ id: id(0), n: doc.items }];
         if (item.date.toISODate() === steer.failPublishDay) throw new TerminalError("publisher went away mid-item");
-        yield [{ id: `${doc.base}-${item.date.toISODate()}-2`, n: doc.items }];
+        yield Array.from({ length: (steer.rowsPerItem ?? 2) - 1 }, (_, k) => ({ id: id(k + 1), n: doc.items }));
       },
     }),
   ],
@@ -108,6 +109,8 @@ describe("the source kit", () => {
     inventoryCalls.length = 0;
     steer.failPublishDay = undefined;
     steer.recordSkipDay = undefined;
+    steer.idScheme = undefined;
+    steer.rowsPerItem = undefined;
     runtime = testRuntime(tempDir(), { drivers: { catalog, storage: new MemoryStorage(), publisher, perfmet, unitdata } });
   });
   afterEach(() => runtime.close());
@@ -188,6 +191,31 @@ describe("the source kit", () => {
     expect(await run("publish")).toMatchObject({ processed: 0, skipped: 6 });
     steer.recordSkipDay = undefined;
     expect(await run("publish", { force: true })).toMatchObject({ processed: 6, failed: 0 });
+  });
+
+  it("republishing replaces: rows the new version no longer has are deleted (fewer rows, a new id scheme), none duplicated", async () => {
+    await run("make");
+    await run("join");
+    steer.rowsPerItem = 3;
+    await run("publish");
+    const ids = () => publisher.rows("kt-rows").map((r) => String(r.id)).sort();
+    expect(ids()).toHaveLength(18);
+    // The fixed source yields two rows per item: a forced rerun leaves exactly those.
+    steer.rowsPerItem = 2;
+    const fewer = await run("publish", { force: true });
+    expect(fewer).toMatchObject({ processed: 6, failed: 0, records: 12 });
+    expect(ids()).toHaveLength(12);
+    expect(ids().some((id) => id.endsWith("-3"))).toBe(false);
+    // A new row-id scheme: the old rows go, the count stays.
+    steer.idScheme = "v2:";
+    await run("publish", { force: true });
+    expect(ids()).toHaveLength(12);
+    expect(ids().every((id) => id.startsWith("v2:"))).toBe(true);
+    // Simulated: nothing deleted, the deletes planned.
+    steer.idScheme = "v3:";
+    const planned = await run("publish", { force: true, simulate: true });
+    expect(ids().every((id) => id.startsWith("v2:"))).toBe(true);
+    expect(planned.plan!.filter((p) => p.kind === "publish" && p.detail.startsWith("delete"))).toHaveLength(6);
   });
 
   it("simulation writes nothing anywhere and plans what it would write", async () => {

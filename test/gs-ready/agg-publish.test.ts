@@ -116,7 +116,7 @@ describe("gs-agg-extract-soc", () => {
   it("records the publication in the public repository's catalog; reruns publish nothing and -F no duplicates", async () => {
     const lake = await aggLake();
     await publish(W, { runtime: lake.runtime });
-    const cat = lake.rows(REPO.public, "agg15.json").filter((r) => !r.metadata);
+    const cat = lake.rows(REPO.public, "agg15.json").filter((r) => !r.metadata?.skipped);
     expect(cat.map((r) => [r.id_base, r.pointer])).toEqual([[BURNET, DATASET], [LOOP360, DATASET]]);
     const n = await lake.publisher.countRows(DATASET);
     expect(n).toBe(10);
@@ -154,7 +154,7 @@ describe("gs-agg-extract-soc", () => {
     // ... and --retry_skipped publishes it (only it), clearing the marker.
     const retried = await publish({ ...W, retry_skipped: true }, { runtime: rt });
     expect(retried.processed).toBe(1);
-    expect(lake.rows(REPO.public).find((r) => r.id_base === NOWHERE)!.metadata).toBeNull();
+    expect(lake.rows(REPO.public).find((r) => r.id_base === NOWHERE)!.metadata?.skipped).toBeUndefined();
     expect(rowsOf(lake, "S LAMAR BLVD / MANCHACA RD")).toHaveLength(1);
     expect(rowsOf(lake, "S LAMAR BLVD / MANCHACA RD")[0]!.direction).toBe("UNASSIGNED");
   });
@@ -168,7 +168,7 @@ describe("gs-agg-extract-soc", () => {
     const forced = await publish({ ...W, force: true }, { runtime: rt });
     expect(forced.processed).toBe(3);
     expect(forced.skipReasons[SKIP_NO_DEVICE]).toBeUndefined();
-    expect(lake.rows(REPO.public).every((r) => r.metadata === null)).toBe(true);
+    expect(lake.rows(REPO.public).every((r) => r.metadata?.skipped === undefined)).toBe(true);
   });
 
   it("writes no catalog row when the publish fails (the file is retried next run)", async () => {
@@ -181,7 +181,7 @@ describe("gs-agg-extract-soc", () => {
     Object.assign(rt.config.retry, { retries: 0, minTimeoutMs: 0, maxTimeoutMs: 0 });
     const s = await publish(W, { runtime: rt });
     expect(s.failed).toBe(2);
-    expect(lake.rows(REPO.public).filter((r) => !r.metadata)).toEqual([]);
+    expect(lake.rows(REPO.public).filter((r) => !r.metadata?.skipped)).toEqual([]);
     lake.publisher.upsert = upsert;
     expect((await publish(W, { runtime: rt })).processed).toBe(2);
   });

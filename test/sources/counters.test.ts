@@ -1,7 +1,7 @@
 /** The example source of docs/sources/new-source.md: its transform on DST days, bad rows, and the whole source end to end. */
 import { afterEach, describe, expect, it } from "vitest";
 import { DateTime } from "luxon";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import counters from "../../src/sources/counters/source.js";
 import { binCounts, binRow } from "../../src/sources/counters/transform.js";
 import { dayFile } from "../../src/sources/counters/simulate.js";
@@ -65,5 +65,60 @@ describe("counters: the source end to end on the embedded default", () => {
     for (const name of counters.stageNames) expect((await counters.stage(name).main(window, { runtime })).failed).toBe(0);
     expect(await publisher.countRows("counters-15min")).toBe(3 * (96 + 100 + 96));
     for (const name of counters.stageNames) expect((await counters.stage(name).main(window, { runtime })).processed).toBe(0);
+  });
+});
+
+describe("counters: a changed source file is seen by a plain rerun (changed sources reprocessed downstream)", () => {
+  let runtime: LakeRuntime;
+  let home: string;
+  afterEach(async () => {
+    await runtime.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it("fixing a day's file republishes that day only, and the destination equals a clean run", async () => {
+    home = tempDir();
+    const publisher = createMemoryPublisher();
+    runtime = testRuntime(home, { drivers: { publisher } });
+    const settings = await (await counters.loadDemo())!.simulate({ home, zone: ZONE, from: "2024-11-02", to: "2024-11-05" });
+    runtime.overrideSourceConfig("counters", settings);
+    const dir = String(settings.dropdir);
+    const file = `${dir}/counts_2024-11-04.csv`;
+    const good = readFileSync(file, "utf8");
+    // The day arrives broken: one counter's readings are missing, another's bins are shifted by a bad clock.
+    const broken = good
+      .split("\n")
+      .filter((l) => !l.startsWith("congress-n,"))
+      .map((l) => (l.startsWith("lamar-s,") ? l.replace(/T(\d\d):/, (_m, h: string) => `T${String((Number(h) + 1) % 24).padStart(2, "0")}:`) : l))
+      .join("\n");
+    writeFileSync(file, broken);
+    utimesSync(file, new Date("2024-11-05T06:00:00Z"), new Date("2024-11-05T06:00:00Z"));
+    const window = { start_date: "2024-11-02", end_date: "2024-11-05" };
+    const runAll = async () => {
+      const out = [];
+      for (const name of counters.stageNames) out.push(await counters.stage(name).main(window, { runtime }));
+      return out;
+    };
+    await runAll();
+    const brokenRows = await publisher.countRows("counters-15min");
+    // The fix: the right file, a later modification time. A plain rerun (no -F) redoes that day in every stage.
+    writeFileSync(file, good);
+    utimesSync(file, new Date("2024-11-06T06:00:00Z"), new Date("2024-11-06T06:00:00Z"));
+    const rerun = await runAll();
+    expect(rerun.map((s) => s.processed)).toEqual([1, 1, 1]);
+    expect(rerun.map((s) => s.skipped)).toEqual([2, 2, 2]);
+    const fixed = publisher.rows("counters-15min").map((r) => JSON.stringify(r)).sort();
+    expect(fixed.length).toBeGreaterThan(brokenRows);
+    // A clean run of the same days gives exactly the same rows.
+    const clean = createMemoryPublisher();
+    const home2 = tempDir();
+    const runtime2 = testRuntime(home2, { drivers: { publisher: clean } });
+    runtime2.overrideSourceConfig("counters", settings);
+    for (const name of counters.stageNames) await counters.stage(name).main(window, { runtime: runtime2 });
+    await runtime2.close();
+    rmSync(home2, { recursive: true, force: true });
+    expect(fixed).toEqual(clean.rows("counters-15min").map((r) => JSON.stringify(r)).sort());
+    // And nothing more to do.
+    expect((await runAll()).map((s) => s.processed)).toEqual([0, 0, 0]);
   });
 });

@@ -9,7 +9,7 @@ import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import sqliteDriver, { SqliteSqlDriver } from "../../src/drivers/sql/sqlite.js";
 import { PostgresSql } from "../../src/drivers/sql/postgres.js";
-import type { SqlDriver } from "../../src/support/drivers.js";
+import { placeholder, type SqlDriver } from "../../src/support/drivers.js";
 import { SqlDayProvider, windowFor } from "../../src/support/last-update.js";
 import { KITS_COLUMNS, wtQueries, type KitsRow, type WtQueries } from "../../src/sources/wt/queries.js";
 import { kitsCsv } from "../../src/sources/wt/transform.js";
@@ -23,11 +23,35 @@ const ZONE = "America/Chicago";
 const day = (s: string) => DateTime.fromISO(s, { zone: ZONE });
 
 /** The contract every dialect's queries must meet on the kits-small.json data. */
-function contract(name: string, setup: () => Promise<{ db: SqlDriver; queries: WtQueries }>) {
+function contract(name: string, setup: () => Promise<{ db: SqlDriver; queries: WtQueries; writer: SqlDriver; tables: { history: string; detectors: string } }>) {
   let db: SqlDriver;
   let queries: WtQueries;
+  let writer: SqlDriver;
+  let tables: { history: string; detectors: string };
   beforeAll(async () => {
-    ({ db, queries } = await setup());
+    ({ db, queries, writer, tables } = await setup());
+  });
+
+  it(`${name}: a day's fingerprint is stable, and changes when a reading is corrected or a detector renamed`, async () => {
+    const fingerprints = async () => {
+      const { sql, params } = queries.fingerprint!(db.dialect, { start: "2024-11-04 00:00:00", end: "2024-11-08 00:00:00" });
+      const rows = await db.query<{ day: unknown }>(sql, params);
+      return new Map(rows.map(({ day, ...rest }) => [String(day).slice(0, 10), JSON.stringify(rest)]));
+    };
+    const before = await fingerprints();
+    expect([...before.keys()].sort()).toEqual(["2024-11-04", "2024-11-05", "2024-11-07"]);
+    expect(await fingerprints()).toEqual(before);
+    const p = (i: number) => placeholder(writer.dialect, i);
+    await writer.query(`UPDATE ${tables.history} SET VOLUME = VOLUME + 1 WHERE DETID = ${p(0)} AND CURDATETIME < ${writer.dialect === "sqlite" ? p(1) : `CAST(${p(1)} AS timestamp)`}`, [401, "2024-11-05 00:15:00"]);
+    const corrected = await fingerprints();
+    expect(corrected.get("2024-11-05")).not.toBe(before.get("2024-11-05"));
+    expect(corrected.get("2024-11-04")).toBe(before.get("2024-11-04"));
+    await writer.query(`UPDATE ${tables.detectors} SET INTNAME = ${p(0)} WHERE DETID = ${p(1)}`, ["LAMAR_BRAKER", 401]);
+    expect((await fingerprints()).get("2024-11-05")).not.toBe(corrected.get("2024-11-05"));
+    // Put the fixture back for the other tests of the contract.
+    await writer.query(`UPDATE ${tables.detectors} SET INTNAME = ${p(0)} WHERE DETID = ${p(1)}`, ["LAMARBRAKER", 401]);
+    await writer.query(`UPDATE ${tables.history} SET VOLUME = VOLUME - 1 WHERE DETID = ${p(0)} AND CURDATETIME < ${writer.dialect === "sqlite" ? p(1) : `CAST(${p(1)} AS timestamp)`}`, [401, "2024-11-05 00:15:00"]);
+    expect(await fingerprints()).toEqual(before);
   });
 
   const days = async (w: { start?: string; end?: string }) => {
@@ -73,7 +97,8 @@ describe("KITS queries on SQLite", () => {
   contract("sqlite", async () => {
     loadKitsFixture(file);
     driver = await sqliteDriver.create(sqliteDriver.options.parse({ path: "kits.sqlite" }), testContext({}, { baseDir: dir }));
-    return { db: driver, queries: wtQueries() };
+    const writer = await sqliteDriver.create(sqliteDriver.options.parse({ path: "kits.sqlite", readonly: false }), testContext({}, { baseDir: dir }));
+    return { db: driver, queries: wtQueries(), writer, tables: { history: "SYSDETHISTORYRM", detectors: "DETECTORSRM" } };
   });
 
   it("the driver opens read-only by default and resolves paths against the base folder", async () => {
@@ -162,6 +187,7 @@ describeService(["PG_URL"], "KITS queries on PostgreSQL", () => {
     for (const r of spec.readings) {
       await pg.query(`INSERT INTO ${schema}.SYSDETHISTORYRM (${spec.columns.join(", ")}) VALUES (${spec.columns.map((_, i) => `$${i + 1}`).join(", ")})`, r);
     }
-    return { db: pg, queries: wtQueries({ history: `${schema}.SYSDETHISTORYRM`, detectors: `${schema}.DETECTORSRM` }) };
+    const tables = { history: `${schema}.SYSDETHISTORYRM`, detectors: `${schema}.DETECTORSRM` };
+    return { db: pg, queries: wtQueries(tables), writer: pg, tables };
   });
 });

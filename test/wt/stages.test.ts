@@ -151,6 +151,7 @@ describe("bad input", () => {
       dialect: "mssql",
       async query<T>(sql: string, params: unknown[] = []) {
         calls.push({ sql, params });
+        if (sql.includes("CHECKSUM_AGG")) return [{ day: "2024-11-03", n: 2, h: 12345 }] as T[];
         if (sql.includes("COUNT(1)")) return [{ day: "2024-11-03", n: 2 }] as T[];
         return [
           { ...reading, curDateTime: "2024-11-03 01:30:00", dailyCumulative: 4 },
@@ -164,9 +165,13 @@ describe("bad input", () => {
     expect(calls.map((c) => c.params)).toEqual([
       ["2024-11-03 00:00:00", "2024-11-04 00:00:00"],
       ["2024-11-03 00:00:00", "2024-11-04 00:00:00"],
+      ["2024-11-03 00:00:00", "2024-11-04 00:00:00"],
     ]);
     expect(calls[0]!.sql).toContain("FROM KITS.SYSDETHISTORYRM WHERE CURDATETIME >= CONVERT(datetime2, @p1, 120) AND CURDATETIME < CONVERT(datetime2, @p2, 120)");
-    expect(calls[1]!.sql).toContain("FROM KITS.SYSDETHISTORYRM a INNER JOIN KITS.DETECTORSRM b ON a.DETID = b.DETID");
+    // The day's fingerprint: every field of every reading and its detector, hashed by the server.
+    expect(calls[1]!.sql).toContain("CHECKSUM_AGG(CHECKSUM(a.DETID, b.INTID, b.INTNAME, b.DETNAME, a.CURDATETIME");
+    expect(calls[1]!.sql).toContain("FROM KITS.SYSDETHISTORYRM a LEFT JOIN KITS.DETECTORSRM b ON a.DETID = b.DETID WHERE a.CURDATETIME >= CONVERT(datetime2, @p1, 120)");
+    expect(calls[2]!.sql).toContain("FROM KITS.SYSDETHISTORYRM a INNER JOIN KITS.DETECTORSRM b ON a.DETID = b.DETID");
     const std = await h.run("standard", { last_run_date: "0", start_date: "2024-11-03", end_date: "2024-11-03" });
     expect(std.records).toBe(2);
     const json = JSON.parse(await h.object(REPO.standardized, "2024/11/03/wt/Austin_wt_2024-11-03.json")) as { data: { curDateTime: string }[] };

@@ -5,7 +5,6 @@
  */
 import type { PyFloat } from "../../util/pyjson.js";
 
-export const GS_DATA_SOURCE = "gs";
 
 /** Identifier exts (original §0.3). A zone file's ext is `<dashed GUID>.json` (zoneExt). */
 export const GS_EXT = {

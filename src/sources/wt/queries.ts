@@ -117,6 +117,27 @@ function whereWindow(dialect: SqlDialect, column: string, w: WallWindow): { clau
   return { clause: parts.length ? ` WHERE ${parts.join(" AND ")}` : "", params };
 }
 
+/**
+ * A day's fingerprint over what its raw CSV is made of (the readings joined with their detectors): a reading
+ * corrected, added or removed, or a detector or intersection renamed, changes it. MS SQL and PostgreSQL hash every
+ * field of every row; SQLite (the demo's database) has no hash function, so it sums the numbers and lists the names.
+ */
+function fingerprintColumns(dialect: SqlDialect): string {
+  const fields = "a.DETID, b.INTID, b.INTNAME, b.DETNAME, a.CURDATETIME, a.VOLUME, a.OCCUPANCY, a.SPEED, a.STATUS, a.UPLOADSUCCESS, a.DETCOUNTCOMPARISON, a.DAILYCUMULATIVE";
+  const n = quoteAlias(dialect, "n");
+  switch (dialect) {
+    case "mssql":
+      return `COUNT(1) AS ${n}, CHECKSUM_AGG(CHECKSUM(${fields})) AS ${quoteAlias(dialect, "h")}`;
+    case "postgres":
+      return `COUNT(1) AS ${n}, SUM(hashtext(concat_ws('|', ${fields}))::bigint) AS ${quoteAlias(dialect, "h")}`;
+    case "sqlite":
+      return (
+        `COUNT(1) AS ${n}, TOTAL(a.VOLUME) AS "v", TOTAL(a.OCCUPANCY) AS "o", TOTAL(a.SPEED) AS "s", TOTAL(a.DETID * 7 + b.INTID * 13) AS "d",` +
+        ` TOTAL(a.VOLUME * a.DETID + a.SPEED * b.INTID) AS "x", GROUP_CONCAT(DISTINCT COALESCE(b.INTNAME, '') || '/' || COALESCE(b.DETNAME, '')) AS "names"`
+      );
+  }
+}
+
 export interface WtQueries extends SqlDayQueries {
   readonly tables: (dialect: SqlDialect) => WtTables;
   /** Every reading of [start, end) joined with its detector, ordered by CURDATETIME, INTNAME, DETNAME. */
@@ -137,6 +158,15 @@ export function wtQueries(overrides: Partial<WtTables> = {}): WtQueries {
       const sql =
         `SELECT ${day} AS ${quoteAlias(dialect, "day")}, COUNT(1) AS ${quoteAlias(dialect, "n")} FROM ${t.history}${clause}` +
         ` GROUP BY ${day} ORDER BY ${day}`;
+      return { sql, params };
+    },
+    fingerprint(dialect, window) {
+      const t = tables(dialect);
+      const day = dayText(dialect, "a.CURDATETIME");
+      const { clause, params } = whereWindow(dialect, "a.CURDATETIME", window);
+      const sql =
+        `SELECT ${day} AS ${quoteAlias(dialect, "day")}, ${fingerprintColumns(dialect)}` +
+        ` FROM ${t.history} a LEFT JOIN ${t.detectors} b ON a.DETID = b.DETID${clause} GROUP BY ${day}`;
       return { sql, params };
     },
     retrieval(dialect, window) {

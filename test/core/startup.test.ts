@@ -1,0 +1,82 @@
+/**
+ * Start-up of the compiled `lake` (dist/): which packages and built-ins a short command loads. Vendor SDKs load only
+ * when their driver is chosen, YAML only for a YAML config file, simulated source systems only for a stage that
+ * reads its source system, and never tsx. (Counts modules, not time: `npm run bench -- startup` gives the figures.)
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt, root } from "../helpers/build.js";
+import { tempDir } from "./helpers.js";
+
+const TRACE = path.join(root, "test/helpers/module-trace.mjs");
+const VENDOR = ["@aws-sdk/client-s3", "@aws-sdk/lib-storage", "@supabase/postgrest-js", "pg", "mssql", "tedious", "bullmq", "ioredis", "soda-js"];
+
+let home: string;
+let work: string;
+
+/** Runs bin/lake.js with the module trace; returns the exit status and the distinct names it loaded. */
+function traced(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; loaded: Set<string> } {
+  const out = path.join(work, `trace-${Math.random().toString(36).slice(2)}.txt`);
+  writeFileSync(out, "");
+  const r = spawnSync(process.execPath, ["--import", TRACE, path.join(root, "bin/lake.js"), ...args], {
+    cwd: work,
+    encoding: "utf8",
+    env: { ...process.env, LAKE_HOME: home, LAKE_MODULE_TRACE: out, ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, loaded: new Set(readFileSync(out, "utf8").split("\n").filter(Boolean)) };
+}
+
+beforeAll(async () => {
+  await ensureBuilt();
+  work = tempDir("lake-startup-");
+  home = path.join(work, "lake");
+  // A demo lake with a source that has a simulated system running alongside its stages (gs: the device API).
+  const demo = spawnSync(process.execPath, [path.join(root, "bin/lake.js"), "demo", "--dir", home, "--sources", "wt,gs", "--json"], { cwd: work, encoding: "utf8" });
+  expect(demo.status, demo.stderr).toBe(0);
+}, 900_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("start-up of the compiled lake", () => {
+  it("lake --help loads no package from node_modules (everything it needs is in the bundle) and not tsx", () => {
+    const r = traced(["--help"]);
+    expect(r.status).toBe(0);
+    expect([...r.loaded].filter((m) => !m.startsWith("node:"))).toEqual([]);
+  });
+
+  it("a stage with nothing to do loads SQLite for the catalog, and no vendor SDK, no YAML parser, no simulated system of another source", () => {
+    const r = traced(["run", "wt-ready", "-s", "2024-11-01", "-e", "2024-11-02"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/skipped 1: already done/);
+    expect(r.loaded.has("better-sqlite3")).toBe(true);
+    for (const m of [...VENDOR, "yaml", "tsx", "esbuild", "cli-progress"]) expect(r.loaded.has(m), m).toBe(false);
+    // The demo's GRIDSMART device API (an HTTP server) is not started for a Wavetronix stage.
+    expect(r.loaded.has("node:http")).toBe(false);
+  });
+
+  it("an ingest stage of a source with a simulated system starts it (the positive case of the test above)", () => {
+    const r = traced(["run", "gs-insert-lake", "-s", "2024-11-01", "-e", "2024-11-02"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.loaded.has("node:http")).toBe(true);
+  });
+
+  it("the YAML parser loads when the config file is YAML", () => {
+    const config = path.join(work, "lake.config.yaml");
+    writeFileSync(config, `home: ${home}\n`);
+    const r = traced(["run", "wt-ready", "-s", "2024-11-01", "-e", "2024-11-02", "--config", config]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.loaded.has("yaml")).toBe(true);
+  });
+
+  it("a vendor SDK loads when its driver is chosen (the trace sees externals)", () => {
+    const config = path.join(work, "pg.config.json");
+    // An unreachable PostgreSQL catalog: the run fails, but only after loading pg for the chosen driver.
+    writeFileSync(config, JSON.stringify({ home, catalog: { driver: "postgres", options: { connectionString: "postgres://nobody@127.0.0.1:1/none" } } }));
+    const r = traced(["run", "wt-ready", "-s", "2024-11-01", "-e", "2024-11-02", "--no-leases", "--config", config]);
+    expect(r.status).not.toBe(0);
+    expect(r.loaded.has("pg")).toBe(true);
+    expect(r.loaded.has("@aws-sdk/client-s3")).toBe(false);
+  });
+});
