@@ -34,7 +34,7 @@ export async function run(): Promise<void> {
   try {
     const share = path.join(home, "sources", "awam");
     const readers = manyReaders(7); // 42 ordered pairs, 30 used by the summary
-    const lines = writeShare(share, "America/Chicago", DAY, "2024-11-13", VOLUME, readers);
+    const lines = await writeShare(share, "America/Chicago", DAY, "2024-11-13", VOLUME, readers);
     writeInventorySection(path.join(home, "sources", "inventory.json"), "bt", bluetoothDevices(readers, "none"));
     const sizes = readdirSync(share).map((f) => `${f} ${fmt(statSync(path.join(share, f)).size / 2 ** 20, 1)} MiB`);
     console.log(`one day (${DAY}): ${lines.toLocaleString("en-US")} share lines (${sizes.join(", ")}); embedded defaults in ${home}`);

@@ -260,7 +260,7 @@ describe("bt-extract-soc", () => {
 
   it("a matched file waits while the day's unmatched file is in raw or standardized but not yet ready", async () => {
     const h = harness({ now: WEEK_NOW });
-    writeShare(h.share, "America/Chicago", "2019-06-03", "2019-06-04", SMALL);
+    await writeShare(h.share, "America/Chicago", "2019-06-03", "2019-06-04", SMALL);
     for (const s of ["insert", "standard", "ready"] as const) await h.run(s, ["-r", "0"]);
     const key = "2019/06/03/bt/Austin_bt_2019-06-03_unmatched.json";
     for (const [k, r] of h.catalog.rows) if (r.repository === REPO.ready && r.id_ext === "unmatched.json") h.catalog.rows.delete(k);
@@ -272,7 +272,7 @@ describe("bt-extract-soc", () => {
     await h.run("soc", ["-r", "0"]);
     expect(publicEntries(h)).toEqual(["2019-06-03 matched.json", "2019-06-03 traf_match_summary.json", "2019-06-03 unmatched.json"]);
     const once = harness({ now: WEEK_NOW });
-    writeShare(once.share, "America/Chicago", "2019-06-03", "2019-06-04", SMALL);
+    await writeShare(once.share, "America/Chicago", "2019-06-03", "2019-06-04", SMALL);
     await once.runAll({ last_run_date: "0" });
     expect(dayRows(h, "2019-06-03")).toEqual(dayRows(once, "2019-06-03"));
   });
@@ -281,7 +281,7 @@ describe("bt-extract-soc", () => {
     const DAY = "2019-06-03";
     async function weekRun(): Promise<Harness> {
       const h = harness({ now: WEEK_NOW });
-      writeShare(h.share, "America/Chicago", "2019-06-01", "2019-06-08", SMALL);
+      await writeShare(h.share, "America/Chicago", "2019-06-01", "2019-06-08", SMALL);
       await h.runAll({ start_date: "2019-06-01", end_date: "2019-06-08" });
       return h;
     }
@@ -289,7 +289,7 @@ describe("bt-extract-soc", () => {
     it("reprocessing one day alone gives the ids of a week-long run", async () => {
       const week = await weekRun();
       const alone = harness({ now: WEEK_NOW });
-      writeShare(alone.share, "America/Chicago", DAY, "2019-06-04", SMALL);
+      await writeShare(alone.share, "America/Chicago", DAY, "2019-06-04", SMALL);
       await alone.runAll({ start_date: DAY, end_date: DAY });
       const a = dayRows(alone, DAY);
       expect(a.unmatched.length).toBeGreaterThan(10);
@@ -308,7 +308,7 @@ describe("bt-extract-soc", () => {
     it("publishing matched and unmatched in separate runs gives the ids of one run", async () => {
       const week = await weekRun();
       const h = harness({ now: WEEK_NOW });
-      writeShare(h.share, "America/Chicago", DAY, "2019-06-04", SMALL);
+      await writeShare(h.share, "America/Chicago", DAY, "2019-06-04", SMALL);
       for (const s of ["insert", "standard", "ready"] as const) await h.run(s, { start_date: DAY, end_date: DAY });
       const upsert = h.publisher.upsert.bind(h.publisher);
       let failUnmatched = true;

@@ -3,13 +3,14 @@
  * generator (the same days always give the same bytes), and the BLUETOOTH part of the shared device inventory.
  * Five readers appear in the data; the inventory lists four of them, so the ready stage shows a dropped reader.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
 import type { UnitDevice } from "../../support/drivers.js";
 import { shareFilename } from "./files.js";
 import { seededRandom } from "../../util/random.js";
 import { writeInventorySection } from "../../util/inventory-file.js";
+import { writeIfChanged } from "../../util/same-file.js";
 import type { SourceDemo } from "../../support/kit.js";
 
 export interface Reader {
@@ -151,33 +152,30 @@ export function* dayFiles(
   };
 }
 
-/** Writes the share's files for every day in [from, to); returns the lines written. */
-export function writeShare(
+/**
+ * Writes the share's files for every day in [from, to) (a file that already holds the same lines is left as it is);
+ * returns the lines written.
+ */
+export async function writeShare(
   dir: string,
   zone: string,
   from: string,
   to: string,
   volume: DayVolume = DEMO_VOLUME,
   readers: readonly Reader[] = SIM_READERS,
-): number {
+): Promise<number> {
   mkdirSync(dir, { recursive: true });
   let lines = 0;
   const end = DateTime.fromISO(to, { zone });
   for (let day = DateTime.fromISO(from, { zone }); day < end; day = day.plus({ days: 1 })) {
     for (const f of dayFiles(day, volume, readers)) {
-      const file = path.join(dir, f.name);
-      writeFileSync(file, "");
-      let chunk: string[] = [];
-      const flush = () => {
-        appendFileSync(file, chunk.join(""));
-        chunk = [];
-      };
-      for (const line of f.lines) {
-        chunk.push(line);
-        lines++;
-        if (chunk.length === 10_000) flush();
-      }
-      flush();
+      const counted = (function* () {
+        for (const line of f.lines) {
+          lines++;
+          yield line;
+        }
+      })();
+      await writeIfChanged(path.join(dir, f.name), counted);
     }
   }
   return lines;
@@ -208,7 +206,7 @@ export function bluetoothDevices(readers: readonly Reader[] = SIM_READERS, missi
 const demo: SourceDemo = {
   async simulate(ctx) {
     const dir = path.resolve(ctx.home, "sources", "awam");
-    writeShare(dir, ctx.zone, ctx.from, ctx.to);
+    await writeShare(dir, ctx.zone, ctx.from, ctx.to);
     writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "bt", bluetoothDevices());
     return { sourcedir: dir };
   },

@@ -1,9 +1,10 @@
 /** The example source's demo: a drop folder with one CSV of per-minute counts per day for three counters. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
 import type { SourceDemo } from "../../support/kit.js";
 import { seededRandom } from "../../util/random.js";
+import { writeIfChanged } from "../../util/same-file.js";
 
 const COUNTERS = ["lamar-n", "lamar-s", "congress-n"];
 
@@ -25,7 +26,7 @@ const demo: SourceDemo = {
     mkdirSync(dir, { recursive: true });
     const end = DateTime.fromISO(ctx.to, { zone: ctx.zone });
     for (let d = DateTime.fromISO(ctx.from, { zone: ctx.zone }); d < end; d = d.plus({ days: 1 })) {
-      writeFileSync(path.join(dir, `counts_${d.toISODate()}.csv`), dayFile(d));
+      await writeIfChanged(path.join(dir, `counts_${d.toISODate()}.csv`), [dayFile(d)]);
     }
     return { dropdir: dir };
   },
