@@ -31,14 +31,6 @@ export interface CatalogQueryOptions {
   limit?: number;
 }
 
-/**
- * Filters given as text: a "%" (one or the original's "%%") is a wildcard (fixes B8); "*" in {like} is the wildcard.
- */
-export function normaliseFilter(filter: TextFilter | undefined): TextFilter | undefined {
-  if (filter === undefined) return undefined;
-  if (typeof filter === "string" && filter.includes("%")) return { like: filter.replace(/%+/g, "*") };
-  return filter;
-}
 
 export function entryKey(e: Pick<CatalogEntry, "repository" | "dataSource" | "base" | "ext" | "collectionDate">): string {
   return `${e.repository}\u0000${e.dataSource}\u0000${e.base}\u0000${e.ext}\u0000${e.collectionDate.toMillis()}`;
@@ -108,8 +100,9 @@ export class Catalog {
 
   /** Every matching entry of this data source in a repository, streamed in order. */
   async *query(repository: string, q: CatalogQueryOptions = {}): AsyncGenerator<CatalogEntry> {
-    const base = normaliseFilter(q.base);
-    const ext = normaliseFilter(q.ext);
+    // Text is always exact: an id holding "%" or "_" matches only itself; patterns are explicit ({like: "A*"}).
+    const base = q.base;
+    const ext = q.ext;
     const iter = this.driver.query({
       repository,
       dataSource: this.dataSource,

@@ -2,7 +2,8 @@
  * The compare loop's providers and the comparison itself (original §1.8–1.9), with fixes:
  * - B9: a window whose start equals its end is exactly that day (normalised by windowFor()).
  * - B37: a target that started before the source item but still covers it counts as overlap.
- * - B8: "%" wildcards in catalog filters (see catalog.ts normaliseFilter).
+ * - B8: pattern filters are explicit ({like: "*.json"}, "*" the only wildcard); text filters are exact, so an id
+ *   holding "%" or "_" never acts as a pattern.
  * - B32: "today" is the configured zone's midnight from the injected clock.
  */
 import { createHash } from "node:crypto";

@@ -376,7 +376,7 @@ const ready = defineStage<GsSourceConfig, ReadyState>({
   to: "ready",
   compareOn: "base",
   // Zone files only: site files and unit data are read separately, per day.
-  select: { ext: "%.json", accept: (e) => e.ext.toLowerCase() !== GS_EXT.site && e.ext.toLowerCase() !== GS_EXT.unitData },
+  select: { ext: { like: "*.json" }, accept: (e) => e.ext.toLowerCase() !== GS_EXT.site && e.ext.toLowerCase() !== GS_EXT.unitData },
   groupBy: "base",
   options: [
     { flags: "-p, --ignore_prev", description: "write a day even when a previous day's zone file it needs is missing", default: false },
