@@ -22,7 +22,7 @@ export function printSummary(summary: RunSummary, json: boolean, out: (s: string
   const head = `${summary.app}: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.records} records in ${summary.seconds.toFixed(2)} s`;
   out(`${head}\n`);
   for (const [reason, n] of Object.entries(summary.skipReasons)) out(`  skipped ${n}: ${reason}\n`);
-  for (const f of summary.failures) out(`  FAILED ${f.item}: ${f.error}\n`);
+  for (const f of summary.failures) out(`  FAILED ${f.item}: ${f.error}${f.terminal ? " (failed-terminal: the same failure on consecutive runs; later runs skip it until its source changes, or -F)" : ""}\n`);
   if (summary.plan) {
     out(`  simulation plan (${summary.plan.length} writes, nothing written):\n`);
     for (const p of summary.plan.slice(0, 200)) out(`    ${p.kind} → ${p.target}: ${p.detail}\n`);

@@ -68,6 +68,11 @@ export const configSchema = z.strictObject({
     }),
     {},
   ),
+  /**
+   * An item that fails the same way on this many consecutive runs is marked failed-terminal: later runs skip it
+   * (and no longer fail) until its source changes or -F forces it; 0 = never.
+   */
+  failTerminalAfter: z._default(intAtLeast(0), 3),
   /** Job runner for backfills: in-process (default) or a queue. */
   queue: z._default(driverSpec, { driver: "inprocess", options: {} }),
   /**

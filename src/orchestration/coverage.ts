@@ -8,7 +8,7 @@ import type { Purpose } from "../config/schema.js";
 import { Catalog } from "../support/catalog.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import type { SourceDefinition } from "../support/kit.js";
-import { METADATA_EXTS } from "../support/unitdata.js";
+import { isMetadataExt } from "../support/unitdata.js";
 import { addDays, dayText, eachDay, parseDay } from "../util/dates.js";
 import { UsageError } from "../support/errors.js";
 
@@ -24,6 +24,8 @@ export interface CoverageCell {
   status: CellStatus;
   /** What a complete day has (known count, else the window's maximum). */
   expected: number | null;
+  /** Items of the day that failed the same way on consecutive runs (failed-terminal: skipped until fixed), with why. */
+  failed?: { stage: string; item: string; error: string; runs: number }[];
 }
 
 export interface CoverageReport {
@@ -67,7 +69,7 @@ export async function coverageReport(
 ): Promise<CoverageReport> {
   const days = coverageDays(opts.from, opts.to, runtime.zone);
   const applicable = applicableLayers(pipeline);
-  const metadata = new Set([...METADATA_EXTS, ...(pipeline.metadataExts ?? [])]);
+  const declaredMetadata = new Set((pipeline.metadataExts ?? []).map((e) => e.toLowerCase()));
   const aggregateExt = pipeline.coverage?.aggregateExt;
   const catalog = new Catalog(await runtime.driver("catalog", Boolean(opts.debug)), pipeline.code, { zone: runtime.zone });
   const early = parseDay(days[0]!, runtime.zone);
@@ -77,13 +79,25 @@ export async function coverageReport(
   for (const l of applicable) repos.set(LAYER_PURPOSE[l], [...(repos.get(LAYER_PURPOSE[l]) ?? []), l]);
   for (const [purpose, layers] of repos) {
     for await (const e of catalog.query(runtime.repository(purpose, Boolean(opts.debug)), { early, late })) {
-      if (metadata.has(e.ext.toLowerCase())) continue;
+      if (isMetadataExt(e.ext, declaredMetadata)) continue;
       const isAggregate = layers.includes("aggregated") && aggregateExt !== undefined && aggregateExt.test(e.ext);
       const layer = isAggregate ? "aggregated" : layers.find((l) => l !== "aggregated");
       if (!layer) continue;
       const day = dayText(e.collectionDate);
       counts.get(layer)!.set(day, (counts.get(layer)!.get(day) ?? 0) + 1);
     }
+  }
+  // Failed-terminal items, by the layer their stage writes (kept in the catalog under the state repository).
+  const failed = new Map<string, NonNullable<CoverageCell["failed"]>>();
+  const stageLayer = new Map(pipeline.stages.map((s) => [s.name, (s.decl.perfmet === "Aggregate" ? "aggregated" : s.decl.kind === "publish" ? "published" : s.decl.to) as Layer]));
+  for await (const e of catalog.query(runtime.stateRepository(Boolean(opts.debug)), { ext: { like: "failed:*" }, early, late })) {
+    const m = e.metadata ?? {};
+    const layer = stageLayer.get(String(m.stage));
+    if (m.terminal !== true || !layer) continue;
+    const key = `${dayText(e.collectionDate)}|${layer}`;
+    const list = failed.get(key) ?? [];
+    list.push({ stage: String(m.stage), item: `${e.base}/${e.ext.split(":").slice(2).join(":") || "day"}`, error: String(m.error ?? ""), runs: Number(m.runs ?? 0) });
+    failed.set(key, list);
   }
   const known = { ...(pipeline.coverage?.expectedPerDay ?? {}), ...(opts.expected ?? {}) };
   const report: CoverageReport = { source: pipeline.code, from: days[0]!, to: dayText(late), zone: runtime.zone, layers: [...LAYERS], applicable, days: [], gaps: [] };
@@ -98,7 +112,8 @@ export async function coverageReport(
       const count = counts.get(layer)!.get(day) ?? 0;
       const expected = known[layer] ?? (maxSeen.get(layer)! || null);
       const status: CellStatus = count === 0 ? "missing" : expected !== null && count < expected ? "partial" : "ok";
-      cells[layer] = { count, status, expected };
+      const failedHere = failed.get(`${day}|${layer}`);
+      cells[layer] = { count, status, expected, ...(failedHere ? { failed: failedHere } : {}) };
       if (status === "missing" || status === "partial") report.gaps.push({ day, layer, status, count, expected });
     }
     report.days.push({ day, cells });
@@ -116,13 +131,18 @@ export function formatCoverage(r: CoverageReport, name?: string): string {
     const cells = r.layers.map((l) => {
       const c = d.cells[l];
       const text = c.status === "n/a" ? "n/a" : c.status === "missing" ? "MISSING" : c.status === "partial" ? `${c.count}/${c.expected} PART` : String(c.count);
-      return text.padStart(width);
+      return `${text}${c.failed ? ` F${c.failed.length}` : ""}`.padStart(width);
     });
     lines.push([d.day.padEnd(10), ...cells].join(" "));
   }
   const missing = r.gaps.filter((g) => g.status === "missing").length;
   const partial = r.gaps.length - missing;
   lines.push("", r.gaps.length ? `${missing} missing and ${partial} partial day-layer cell(s); fill them with \`lake backfill ${r.source} --time-min … --time-max …\`` : "no gaps");
+  const failures = r.days.flatMap((d) => r.layers.flatMap((l) => (d.cells[l].failed ?? []).map((f) => ({ day: d.day, ...f }))));
+  if (failures.length) {
+    lines.push(`${failures.length} item(s) failed-terminal (Fn: skipped by later runs until the source changes, or -F):`);
+    for (const f of failures) lines.push(`  ${f.day} ${f.stage} ${f.item}: failed ${f.runs} times: ${f.error}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 

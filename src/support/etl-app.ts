@@ -20,7 +20,7 @@ import { PerfMet } from "./perfmet.js";
 import { Publisher } from "./publisher.js";
 import { LakeRuntime, type RuntimeOptions } from "./runtime.js";
 import { Storage } from "./storage.js";
-import { fetchUnitData, METADATA_EXTS, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
+import { fetchUnitData, isMetadataExt, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
 import { addDays, earliestTime, nowIn, parseDate, todayMidnight } from "../util/dates.js";
 
 export interface AppDefinition {
@@ -150,6 +150,8 @@ export function parseOptions(App: AppClass, args: string[] | Record<string, unkn
 export interface ItemFailure {
   item: string;
   error: string;
+  /** Failed the same way on the configured number of consecutive runs: later runs skip it. */
+  terminal?: boolean;
 }
 
 /** A unit of a grouped stage: the items of one (day, base). */
@@ -392,6 +394,11 @@ export abstract class ETLApp {
     return 0;
   }
 
+  /** Hears an item (or group) that failed; returns true when it is now failed-terminal. */
+  protected async itemFailed(_unit: UpdateItem | GroupInput, _error: string): Promise<boolean> {
+    return false;
+  }
+
   /** Work for one unit of a grouped stage (the items of one day and base); returns 1 when processed. */
   protected async groupActivity(_group: GroupInput): Promise<number> {
     return 0;
@@ -410,11 +417,12 @@ export abstract class ETLApp {
     this.itemCount = 0;
     let prevDate: number | undefined;
     const grouped = opts.groupBy === "base";
+    const declaredMetadata = new Set((this.def.metadataExts ?? []).map((e) => e.toLowerCase()));
     const items = compare(source, target, {
       window: this.window,
       force: this.force,
       baseExtKey: opts.baseExtKey,
-      metadataExts: new Set([...METADATA_EXTS, ...(this.def.metadataExts ?? [])].map((e) => e.toLowerCase())),
+      isMetadata: (ext) => isMetadataExt(ext, declaredMetadata),
       onForced: (s) => {
         this.log("info", `Forcing processing of ${s.base}${opts.baseExtKey ? `/${s.ext}` : ""} for date ${s.date.toISODate()}`);
         this.runtime.events.emit("item.forced", { app: this.def.name, item: describeItem(s) });
@@ -450,7 +458,8 @@ export abstract class ETLApp {
           // Nothing half-done is recorded: rows this item staged are dropped; its objects are rewritten on rerun.
           this.catalog.discardStagedExcept(stagedBefore);
           const error = errorMessage(err);
-          this.failures.push({ item: label, error });
+          const terminal = await this.itemFailed(unit, error);
+          this.failures.push({ item: label, error, ...(terminal ? { terminal } : {}) });
           this.runtime.events.emit("item.failed", { app: this.def.name, item: label, error, ms: Date.now() - t0 });
           continue;
         }

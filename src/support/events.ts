@@ -35,7 +35,8 @@ export interface RunSummary {
   /** Records written or published. */
   records: number;
   seconds: number;
-  failures: { item: string; error: string }[];
+  /** terminal: the item failed the same way on `failTerminalAfter` consecutive runs; later runs skip it. */
+  failures: { item: string; error: string; terminal?: boolean }[];
   /** Reasons items were skipped, counted (e.g. "no matched device": 2). */
   skipReasons: Record<string, number>;
   simulate: boolean;

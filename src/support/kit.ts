@@ -39,7 +39,7 @@ import {
 import type { Publisher } from "./publisher.js";
 import type { SensorObservation } from "./perfmet.js";
 import type { Storage } from "./storage.js";
-import { storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
+import { QUARANTINE_SUFFIX, storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
 import { StateStore } from "./state.js";
 import { pyJson } from "../util/pyjson.js";
 
@@ -411,6 +411,11 @@ export interface StageContext<Cfg = Record<string, unknown>> {
   skip(reason: string, opts?: { record?: Record<string, unknown> }): void;
   /** Rows of the item not carried over, counted by reason. */
   drop(reason: string, rows: number): void;
+  /**
+   * A row not carried over because it breaks the source's rules (a value out of range, a time outside the day):
+   * counted by reason (summary and perfmet) and written, with where and why, to a quarantine object beside the day.
+   */
+  quarantine(row: QuarantinedRow): void;
   /** A failure of a part of the run (a device, a sub-unit) that does not stop it. */
   fail(label: string, err: unknown): void;
   /** Adds to the item's row count (outputs with `rows` count themselves). */
@@ -474,6 +479,34 @@ interface ItemScope {
   observations: { sensor: string; dataType: string; obs: SensorObservation }[];
   /** Versions of what the item (or group) was made from, one per line; undefined when one is not known. */
   from?: string;
+  /** Rows not carried over, with where and why (written as the item's quarantine object). */
+  quarantine: QuarantinedRow[];
+}
+
+/** A row of an item that was not carried over: where it was and why. */
+export interface QuarantinedRow {
+  reason: string;
+  /** The object or file it came from (default: the item's). */
+  file?: string;
+  line?: number;
+  field?: string;
+  value?: unknown;
+  /** The row's text or values, as far as they could be read (cut to a few hundred characters). */
+  text?: string;
+}
+
+/** What the catalog keeps of an item that failed (in the state repository; ext `failed:<stage>:<ext>`). */
+interface FailureRecord {
+  entry: CatalogEntry;
+  runs: number;
+  error: string;
+  version: string;
+  terminal: boolean;
+}
+
+/** An error message without its numbers (durations, counts), to tell whether an item failed "the same way". */
+function errorShape(error: string): string {
+  return error.replace(/\d+(\.\d+)?/g, "#");
 }
 
 /** The `from` of a unit: its items' versions, sorted; undefined when any is unknown. */
@@ -566,7 +599,7 @@ abstract class KitApp extends ETLApp {
 
   private ctx!: StageContext<unknown>;
   private state: unknown;
-  scope: ItemScope = { observations: [] };
+  scope: ItemScope = { observations: [], quarantine: [] };
   private readonly layers = new Map<Purpose, LayerAccess>();
   private readonly storages = new Map<Purpose, Storage>();
   private readonly unitStores = new Map<Purpose, UnitDataStorage>();
@@ -578,6 +611,7 @@ abstract class KitApp extends ETLApp {
     const config = this.source.settings(this.runtime.sourceConfig(this.source.code));
     this.ctx = this.makeContext(config);
     this.state = this.decl.setup ? await this.decl.setup(this.ctx) : undefined;
+    await this.loadFailures();
     const decl = this.decl;
     const popts = this.providerOptions();
     let src: LastUpdateProvider;
@@ -589,7 +623,10 @@ abstract class KitApp extends ETLApp {
       const ext = typeof sel.ext === "function" ? sel.ext(this.ctx as StageContext<never>) : sel.ext;
       const filters = { ...(sel.base !== undefined ? { base: sel.base } : {}), ...(ext !== undefined ? { ext } : {}) };
       const listed = new CatalogProvider(this.catalog, this.layerStorage(decl.from).repository, filters, popts);
-      src = sel.accept ? new MappedProvider(listed, (i: ProvItem<CatalogEntry>) => (sel.accept!(i.payload) ? i : undefined)) : listed;
+      // Quarantine objects sit beside the days they belong to: never an item of a stage.
+      src = new MappedProvider(listed, (i: ProvItem<CatalogEntry>) =>
+        i.ext.toLowerCase().endsWith(QUARANTINE_SUFFIX) || (sel.accept && !sel.accept(i.payload)) ? undefined : i,
+      );
     }
     const targetRepo = decl.kind === "publish" ? this.repository("public") : this.layerStorage(decl.to).repository;
     const tdecl = decl.target ?? {};
@@ -614,22 +651,87 @@ abstract class KitApp extends ETLApp {
   }
 
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
-    const from = fromOf([item]);
-    this.scope = { observations: [], ...(from !== undefined ? { from } : {}) };
-    this.itemRows = 0;
     const decl = this.decl;
-    if (decl.storesInventory) await this.ctx.storeInventory(decl.kind === "publish" ? undefined : decl.to);
-    let done: number;
-    if (decl.kind === "ingest") {
-      done = await this.writeOutputs(await decl.process(item, this.ctx, this.state), item.base, item.date);
-    } else if (decl.kind === "transform") {
-      if (!decl.process) throw new ConfigError(`${this.def.name}: a transform stage needs process() (or groupBy with processGroup())`);
-      const input = await this.layerInput(item as UpdateItem<CatalogEntry>, decl.read ?? "buffer");
-      done = await this.writeOutputs(await decl.process(input as never, this.ctx, this.state), item.base, item.date);
-    } else {
-      done = await this.publish(decl, item as UpdateItem<CatalogEntry>);
+    return this.runUnit(item, fromOf([item]), async () => {
+      if (decl.storesInventory) await this.ctx.storeInventory(decl.kind === "publish" ? undefined : decl.to);
+      if (decl.kind === "ingest") return this.writeOutputs(await decl.process(item, this.ctx, this.state), item.base, item.date);
+      if (decl.kind === "transform") {
+        if (!decl.process) throw new ConfigError(`${this.def.name}: a transform stage needs process() (or groupBy with processGroup())`);
+        const input = await this.layerInput(item as UpdateItem<CatalogEntry>, decl.read ?? "buffer");
+        return this.writeOutputs(await decl.process(input as never, this.ctx, this.state), item.base, item.date);
+      }
+      return this.publish(decl, item as UpdateItem<CatalogEntry>);
+    });
+  }
+
+  /**
+   * One item or group: skipped when it is failed-terminal for the same source version (unless -F); else its work,
+   * then its skip, observations, rows and quarantine recorded; a success clears its failure record.
+   */
+  private async runUnit(unit: Pick<UpdateItem, "base" | "ext" | "date" | "label">, from: string | undefined, work: () => Promise<number>): Promise<number> {
+    this.scope = { observations: [], quarantine: [], ...(from !== undefined ? { from } : {}) };
+    this.itemRows = 0;
+    const failure = this.failureRecords.get(this.failureKey(unit));
+    if (failure?.terminal && !this.force && failure.version === (from ?? "")) {
+      this.ctx.skip(`failed the same way on ${failure.runs} runs (terminal): ${failure.error} — fix the source, or rerun with -F`);
+      return this.finishItem(unit, 0);
     }
-    return this.finishItem(item, done);
+    const n = await this.finishItem(unit, await work());
+    if (failure && !this.simulate) {
+      await this.catalog.delete([failure.entry]);
+      this.failureRecords.delete(this.failureKey(unit));
+    }
+    return n;
+  }
+
+  private readonly failureRecords = new Map<string, FailureRecord>();
+
+  private failureKey(unit: Pick<UpdateItem, "base" | "ext" | "date">): string {
+    return `${unit.date.toMillis()}\u0000${unit.base}\u0000${unit.ext}`;
+  }
+
+  private failureExt(ext: string): string {
+    return `failed:${this.def.name}:${ext}`;
+  }
+
+  /** The failure records of this stage (a few: items that failed on earlier runs). */
+  private async loadFailures(): Promise<void> {
+    const prefix = this.failureExt("");
+    for (const e of await this.catalog.list(this.runtime.stateRepository(this.debug), { ext: { like: `${prefix}*` } })) {
+      const m = e.metadata ?? {};
+      this.failureRecords.set(this.failureKey({ base: e.base, ext: e.ext.slice(prefix.length), date: e.collectionDate }), {
+        entry: e,
+        runs: Number(m.runs ?? 0),
+        error: String(m.error ?? ""),
+        version: String(m.version ?? ""),
+        terminal: m.terminal === true,
+      });
+    }
+  }
+
+  /**
+   * Counts an item's consecutive failures of the same shape (same message apart from numbers, same source
+   * version) in the catalog; at `failTerminalAfter` it is failed-terminal, and later runs skip it until its source
+   * changes or -F forces it (a nightly run no longer fails forever on one bad file).
+   */
+  protected override async itemFailed(unit: UpdateItem | GroupInput, error: string): Promise<boolean> {
+    if (this.simulate) return false;
+    const ext = "items" in unit ? "" : unit.ext;
+    const key = this.failureKey({ base: unit.base, ext, date: unit.date });
+    const version = ("items" in unit ? fromOf(unit.items) : fromOf([unit])) ?? "";
+    const prev = this.failureRecords.get(key);
+    const same = prev !== undefined && errorShape(prev.error) === errorShape(error) && prev.version === version;
+    const runs = same ? prev.runs + 1 : 1;
+    const limit = this.runtime.config.failTerminalAfter;
+    const terminal = limit > 0 && runs >= limit;
+    const entry = this.catalog.build(this.runtime.stateRepository(this.debug), unit.base, this.failureExt(ext), unit.date, "", {
+      processingDate: this.processingDate,
+      metadata: { stage: this.def.name, runs, error, version, terminal },
+    });
+    await this.catalog.upsert(entry);
+    this.failureRecords.set(key, { entry, runs, error, version, terminal });
+    if (terminal) this.log("warn", `${unit.label}: failed the same way on ${runs} consecutive runs; marked failed-terminal: later runs skip it until its source changes (or -F)`);
+    return terminal;
   }
 
   protected override async afterLoop(): Promise<number> {
@@ -639,25 +741,46 @@ abstract class KitApp extends ETLApp {
   }
 
   protected override async groupActivity(group: GroupInput): Promise<number> {
-    const from = fromOf(group.items);
-    this.scope = { observations: [], ...(from !== undefined ? { from } : {}) };
-    this.itemRows = 0;
     const decl = this.decl;
     if (decl.kind !== "transform" || !decl.processGroup) throw new ConfigError(`${this.def.name}: groupBy needs processGroup()`);
-    if (decl.storesInventory) await this.ctx.storeInventory(decl.to);
-    const done = await this.writeOutputs(await decl.processGroup(group, this.ctx, this.state), group.base, group.date);
-    return this.finishItem({ base: group.base, ext: "", date: group.date, label: group.label }, done);
+    const processGroup = decl.processGroup;
+    return this.runUnit({ base: group.base, ext: "", date: group.date, label: group.label }, fromOf(group.items), async () => {
+      if (decl.storesInventory) await this.ctx.storeInventory(decl.to);
+      return this.writeOutputs(await processGroup(group, this.ctx, this.state), group.base, group.date);
+    });
   }
 
   /** After an item's work: a skip is counted (and remembered when asked), observations and rows recorded. */
   private async finishItem(item: Pick<UpdateItem, "base" | "ext" | "date" | "label">, done: number): Promise<number> {
     const skipped = this.scope.skipped;
     if (skipped?.record) await this.recordSkip(item, skipped.reason, skipped.record);
+    if (this.scope.quarantine.length) await this.writeQuarantine(item);
     for (const o of this.scope.observations) this.perfmet?.recordSensorObs(o.sensor, o.dataType, o.obs);
     await this.perfmet?.writeSensorObs();
     this.addRecords(this.itemRows);
     if (skipped) return this.skipItem(item.label.includes("/") ? item.label : `${item.base}/${item.ext}/${item.date.toISODate()}`, skipped.reason);
     return done > 0 ? 1 : 0;
+  }
+
+  /**
+   * The item's quarantined rows, beside the day in the layer the stage writes (a publish stage: the layer it reads):
+   * `<base>_<ds>_<day>_<ext>.quarantine.json` = {header, rows}; counted per reason in perfmet ("Quarantined rows").
+   */
+  private async writeQuarantine(item: Pick<UpdateItem, "base" | "ext" | "date" | "label">): Promise<void> {
+    const decl = this.decl;
+    const layer = decl.kind === "publish" ? decl.from : decl.to;
+    const rows = this.scope.quarantine;
+    const byReason = new Map<string, number>();
+    for (const r of rows) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
+    for (const [reason, n] of byReason) {
+      this.scope.observations.push({ sensor: item.base, dataType: `Quarantined rows: ${reason}`, obs: { observation: n, collectionDate: item.date } });
+    }
+    const ext = `${item.ext || "day"}${QUARANTINE_SUFFIX}`;
+    const header = { stage: this.def.name, item: item.label, collection_date: item.date.toISO(), processing_date: this.processingDate.toISO(), rows: rows.length };
+    const rowsWritten = this.itemRows;
+    await this.layerAccess(layer).write({ base: item.base, ext, date: item.date, json: { header, rows } });
+    this.itemRows = rowsWritten; // a quarantine object's rows are not output rows
+    this.log("warn", `${item.label}: ${rows.length} row(s) quarantined (${[...byReason].map(([r, n]) => `${n} ${r}`).join("; ")}) -> ${this.layerAccess(layer).filename(item.base, ext, item.date)}`);
   }
 
   private async recordSkip(item: Pick<UpdateItem, "base" | "ext" | "date">, reason: string, record: Record<string, unknown>): Promise<void> {
@@ -886,6 +1009,11 @@ abstract class KitApp extends ETLApp {
       },
       drop: (reason, rows) => {
         if (rows > 0) this.skipReasons[reason] = (this.skipReasons[reason] ?? 0) + rows;
+      },
+      quarantine: (row) => {
+        const key = `quarantined: ${row.reason}`;
+        this.skipReasons[key] = (this.skipReasons[key] ?? 0) + 1;
+        this.scope.quarantine.push({ ...row, ...(row.text !== undefined ? { text: row.text.slice(0, 400) } : {}) });
       },
       fail: (label, err) => this.recordFailure(label, err),
       addRows: (n) => {

@@ -329,8 +329,8 @@ export interface CompareOptions {
   force: boolean;
   /** Key on (base, ext) when true; on base alone when false (target metadata objects then ignored). */
   baseExtKey: boolean;
-  /** Exts of target objects that are not a day's output (unit data, a source's metadata), lower case. */
-  metadataExts?: ReadonlySet<string>;
+  /** Target objects that are not a day's output (unit data, quarantine objects, a source's metadata), by ext. */
+  isMetadata?: (ext: string) => boolean;
   /**
    * Decide per (day, base) instead of per item: a day's items of one base are all yielded when any of them is not
    * covered (a grouped stage remakes the day from all of them), or are all covered. onCovered then hears each group
@@ -378,7 +378,7 @@ export async function* compare<P>(
   if (target) {
     await target.prepare(opts.window);
     for await (const t of target.items()) {
-      if (!opts.baseExtKey && opts.metadataExts?.has(t.ext.toLowerCase())) continue;
+      if (!opts.baseExtKey && opts.isMetadata?.(t.ext)) continue;
       const key = keyOf(t.base, t.ext);
       let slot = targets.get(key);
       if (!slot) targets.set(key, (slot = { spans: [], cursor: 0 }));

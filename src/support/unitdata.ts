@@ -15,6 +15,18 @@ export const UNIT_DATA_EXT = "unit_data.json";
 /** Exts of objects that describe the lake rather than a day's data (a source may declare more, e.g. site files). */
 export const METADATA_EXTS: readonly string[] = [UNIT_DATA_EXT];
 
+/** Ext suffix of a quarantine object: the rows of an item that were not carried over, with file, line and reason. */
+export const QUARANTINE_SUFFIX = ".quarantine.json";
+
+/**
+ * Whether an object of this ext is lake metadata, not a day's data: unit data, quarantine objects, or one of the
+ * source's declared metadata exts (lower case).
+ */
+export function isMetadataExt(ext: string, declared: ReadonlySet<string> = new Set()): boolean {
+  const e = ext.toLowerCase();
+  return e === UNIT_DATA_EXT || e.endsWith(QUARANTINE_SUFFIX) || declared.has(e);
+}
+
 /** Keys of a sensor device (Knack's sensors object: Bluetooth readers, Wavetronix radars), in order (original §6.1). */
 export const SENSOR_DEVICE_KEYS = [
   "device_type",

@@ -26,7 +26,7 @@ async function run(
     window: windowFor(opts.start ? day(opts.start) : undefined, opts.end ? day(opts.end) : undefined),
     force: opts.force ?? false,
     baseExtKey: opts.baseExtKey ?? true,
-    ...(opts.metadataExts ? { metadataExts: new Set(opts.metadataExts) } : {}),
+    ...(opts.metadataExts ? { isMetadata: (ext: string) => opts.metadataExts!.includes(ext) } : {}),
     ...(opts.groupBy ? { groupBy: opts.groupBy } : {}),
     onForced: (s) => forced.push(s.label),
     onCovered: (s) => opts.covered?.push(s.label),

@@ -22,10 +22,12 @@ const DAYS = ["2024-11-02", "2024-11-03", "2024-11-04"];
 interface KtConfig {
   failDay?: string;
   skipDay?: string;
+  /** Rows of the join stage that break a rule, quarantined. */
+  quarantineDay?: string;
 }
 
 /** Behaviour steered per test. */
-const steer: { failPublishDay?: string; recordSkipDay?: string; idScheme?: string; rowsPerItem?: number } = {};
+const steer: { failPublishDay?: string; recordSkipDay?: string; idScheme?: string; rowsPerItem?: number; makeError?: string } = {};
 
 const kt = defineSource<KtConfig>({
   code: "kt",
@@ -43,7 +45,7 @@ const kt = defineSource<KtConfig>({
       storesInventory: true,
       items: (ctx) => ctx.providers.list(() => DAYS.flatMap((d) => ["a", "b"].map((base) => ({ base, ext: "txt", date: day(d), payload: d, label: `${base}-${d}` })))),
       process(item, ctx) {
-        if (item.provItem.payload === ctx.config.failDay && item.base === "b") throw new TerminalError(`bad input for ${item.label}`);
+        if (item.provItem.payload === ctx.config.failDay && item.base === "b") throw new TerminalError(steer.makeError ?? `bad input for ${item.label}`);
         ctx.observe(item.base, "Made", { observation: 1, collectionDate: item.date });
         return { ext: "txt", body: `${item.base} ${item.date.toISODate()}\n1\n2\n`, rows: 2 };
       },
@@ -60,6 +62,11 @@ const kt = defineSource<KtConfig>({
       select: { ext: "txt" },
       processGroup(group, ctx) {
         if (group.date.toISODate() === ctx.config.skipDay) return ctx.skip("skipped on purpose");
+        if (group.date.toISODate() === ctx.config.quarantineDay) {
+          ctx.quarantine({ reason: "volume out of range", file: group.items[0]!.label, line: 3, field: "volume", value: -5 });
+          ctx.quarantine({ reason: "volume out of range", line: 9, field: "volume", value: 1e20 });
+          ctx.quarantine({ reason: "time outside the day", line: 4, text: "2023-01-01 00:00:00,1,2" });
+        }
         return { ext: "json", json: { base: group.base, items: group.items.length }, rows: group.items.length };
       },
     }),
@@ -111,6 +118,7 @@ describe("the source kit", () => {
     steer.recordSkipDay = undefined;
     steer.idScheme = undefined;
     steer.rowsPerItem = undefined;
+    steer.makeError = undefined;
     runtime = testRuntime(tempDir(), { drivers: { catalog, storage: new MemoryStorage(), publisher, perfmet, unitdata } });
   });
   afterEach(() => runtime.close());
@@ -216,6 +224,62 @@ describe("the source kit", () => {
     const planned = await run("publish", { force: true, simulate: true });
     expect(ids().every((id) => id.startsWith("v2:"))).toBe(true);
     expect(planned.plan!.filter((p) => p.kind === "publish" && p.detail.startsWith("delete"))).toHaveLength(6);
+  });
+
+  it("an item failing the same way on 3 runs is failed-terminal: later runs skip it and succeed; a fix of its source or -F retries it", async () => {
+    const fail = () => kt.stage("make").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { failDay: "2024-11-03" }) });
+    const first = await fail();
+    expect(first.failures).toEqual([{ item: "b/txt/2024-11-03", error: "bad input for b-2024-11-03" }]);
+    expect((await fail()).failed).toBe(1);
+    const third = await fail();
+    expect(third.failures).toEqual([{ item: "b/txt/2024-11-03", error: "bad input for b-2024-11-03", terminal: true }]);
+    const marker = catalogRows(catalog, "atd-datalake-state").find((r) => r.id_ext === "failed:kt-make:txt")!;
+    expect(marker.metadata).toMatchObject({ stage: "kt-make", runs: 3, terminal: true, error: "bad input for b-2024-11-03" });
+    const fourth = await fail();
+    expect(fourth).toMatchObject({ processed: 0, failed: 0 });
+    expect(Object.keys(fourth.skipReasons).some((r) => r.startsWith("failed the same way on 3 runs (terminal)"))).toBe(true);
+    // -F tries it again (and it fails again); once the input is fixed, a forced run clears the record.
+    expect((await kt.stage("make").main({ start_date: "2024-11-03", end_date: "2024-11-03", force: true }, { runtime: withSource(runtime, { failDay: "2024-11-03" }) })).failed).toBe(1);
+    const fixed = await kt.stage("make").main({ start_date: "2024-11-03", end_date: "2024-11-03", force: true }, { runtime: withSource(runtime, {}) });
+    expect(fixed).toMatchObject({ processed: 2, failed: 0 });
+    expect(catalogRows(catalog, "atd-datalake-state").filter((r) => r.id_ext.startsWith("failed:"))).toEqual([]);
+  });
+
+  it("a different failure restarts the count: only the same failure on consecutive runs is terminal", async () => {
+    await kt.stage("make").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { failDay: "2024-11-03" }) });
+    await kt.stage("make").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { failDay: "2024-11-03" }) });
+    steer.makeError = "a different problem";
+    const third = await kt.stage("make").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { failDay: "2024-11-03" }) });
+    expect(third.failures[0]!.terminal).toBeUndefined();
+    expect(catalogRows(catalog, "atd-datalake-state")[0]!.metadata).toMatchObject({ runs: 1, terminal: false });
+  });
+
+  it("quarantined rows: counted by reason, written with where and why beside the day, in perfmet, never an item of a later stage", async () => {
+    await run("make");
+    const s = await kt.stage("join").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { quarantineDay: "2024-11-03" }) });
+    expect(s).toMatchObject({ processed: 6, failed: 0 });
+    expect(s.skipReasons).toEqual({ "quarantined: volume out of range": 4, "quarantined: time outside the day": 2 });
+    const q = catalogRows(catalog, "atd-datalake-ready").filter((r) => r.id_ext.endsWith(".quarantine.json"));
+    expect(q.map((r) => r.pointer).sort()).toEqual(["2024/11/03/kt/a_kt_2024-11-03_day.quarantine.json", "2024/11/03/kt/b_kt_2024-11-03_day.quarantine.json"]);
+    const doc = JSON.parse((await runtime.driver("storage", false).then((d) => d.get("atd-datalake-ready", q[0]!.pointer))).toString("utf8"));
+    expect(doc.header).toMatchObject({ stage: "kt-join", rows: 3 });
+    expect(doc.rows).toEqual([
+      { reason: "volume out of range", file: expect.stringContaining("2024-11-03"), line: 3, field: "volume", value: -5 },
+      { reason: "volume out of range", line: 9, field: "volume", value: 1e20 },
+      { reason: "time outside the day", line: 4, text: "2023-01-01 00:00:00,1,2" },
+    ]);
+    const obs = await perfmet.readObs({ from: 0, to: Number.MAX_SAFE_INTEGER });
+    expect(obs.filter((o) => o.data_type.startsWith("Quarantined rows")).map((o) => `${o.sensor_name} ${o.data_type} ${o.data}`).sort()).toEqual([
+      "a Quarantined rows: time outside the day 1",
+      "a Quarantined rows: volume out of range 2",
+      "b Quarantined rows: time outside the day 1",
+      "b Quarantined rows: volume out of range 2",
+    ]);
+    // The publish stage reads the ready layer: the quarantine objects are not items; its rerun is a no-op.
+    const pub = await run("publish");
+    expect(pub).toMatchObject({ processed: 6, failed: 0 });
+    expect(await publisher.countRows("kt-rows")).toBe(12);
+    expect((await kt.stage("join").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime })).processed).toBe(0);
   });
 
   it("simulation writes nothing anywhere and plans what it would write", async () => {

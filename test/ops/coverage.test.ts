@@ -73,6 +73,18 @@ describe("lake coverage", () => {
     expect(max.gaps.map((g) => `${g.day} ${g.layer} ${g.status} ${g.count}/${g.expected}`)).toEqual(["2024-11-02 raw partial 1/2"]);
   });
 
+  it("shows failed-terminal items in their day and layer, with why", async () => {
+    const { runtime } = lake({ failDays: ["2024-11-02"] });
+    for (let i = 0; i < 3; i++) await ttPipeline.stage("tt-make").main({ start_date: "2024-11-01", end_date: "2024-11-04" }, { runtime });
+    const report = await coverageReport(runtime, ttPipeline, { from: "2024-11-01", to: "2024-11-04" });
+    expect(report.days[1]!.cells.raw).toMatchObject({ status: "missing", failed: [{ stage: "tt-make", item: "counts/json", runs: 3, error: "tt-make: injected failure for 2024-11-02" }] });
+    expect(report.days[0]!.cells.raw.failed).toBeUndefined();
+    const text = formatCoverage(report);
+    expect(text).toMatch(/2024-11-02\s+MISSING F1/);
+    expect(text).toContain("1 item(s) failed-terminal");
+    expect(text).toContain("2024-11-02 tt-make counts/json: failed 3 times: tt-make: injected failure for 2024-11-02");
+  });
+
   it("needs --from and --to (exit 2) and counts --to as exclusive", async () => {
     const { d } = lake();
     const err = process.stderr.write;
