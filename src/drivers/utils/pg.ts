@@ -77,14 +77,23 @@ export async function pgQuery(pool: PgPool, sql: string, params: unknown[], sign
 
 /** Asks the server to cancel the statement a connection is running (PostgreSQL's cancel request; no login needed). */
 function cancelStatement(pool: PgPool, client: pg.PoolClient): void {
+  const target = client as unknown as { processID: number | null; secretKey: number | null };
+  if (target.processID === null || target.secretKey === null) return;
   try {
-    const side = new pg.Client((pool as unknown as { options: pg.ClientConfig }).options) as pg.Client & {
-      cancel(target: pg.PoolClient, query: unknown): void;
-      connection: { on(event: string, fn: (...a: unknown[]) => void): void; end(): void };
+    const side = new pg.Client((pool as unknown as { options: pg.ClientConfig }).options) as unknown as {
+      host: string;
+      port: number;
+      connection: {
+        on(event: string, fn: (...a: unknown[]) => void): void;
+        connect(port: number | string, host?: string): void;
+        cancel(processID: number, secretKey: number): void;
+      };
     };
-    side.connection.on("error", () => undefined);
-    side.connection.on("end", () => undefined);
-    side.cancel(client, (client as unknown as { activeQuery: unknown }).activeQuery);
+    const con = side.connection;
+    con.on("error", () => undefined);
+    con.on("connect", () => con.cancel(target.processID!, target.secretKey!));
+    if (side.host?.startsWith("/")) con.connect(`${side.host}/.s.PGSQL.${side.port}`);
+    else con.connect(side.port, side.host);
   } catch {
     // the connection is closed below anyway; the server ends the statement when it notices
   }
