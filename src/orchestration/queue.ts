@@ -96,6 +96,8 @@ export async function enqueuePlan(
     });
   }
   if (opts.dryRun || jobs.length === 0) return { runId: opts.runId, jobs, doneDays };
+  // An unreachable queue fails here, within its deadline, before any block is marked queued.
+  await queue.pending();
   for (const j of jobs) await store.markPending(j, now(), `queued (run ${j.runId})`);
   await queue.add(jobs.map(toJob));
   return { runId: opts.runId, jobs, doneDays };

@@ -32,6 +32,8 @@ export type CallTable = Readonly<Record<string, CallSpec>>;
 export interface DriverBase {
   /** Driver name as registered ("local", "s3", "sqlite", ...). */
   readonly driverName: string;
+  /** Where the driver's calls go, without credentials ("queue lake-blocks at 127.0.0.1:6379"), for messages. */
+  readonly where?: string;
   close?(): Promise<void>;
 }
 

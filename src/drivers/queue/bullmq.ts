@@ -46,6 +46,7 @@ export class BullmqQueue implements QueueDriver {
   readonly driverName = "bullmq";
   readonly capabilities = { shared: true };
   readonly queueName: string;
+  readonly where: string;
   readonly #s: Settings;
   readonly #where: string;
   #queue: Promise<Queue> | undefined;
@@ -55,6 +56,7 @@ export class BullmqQueue implements QueueDriver {
     this.#s = s;
     this.queueName = s.queueName;
     this.#where = redisWhere(s.url);
+    this.where = `queue ${s.queueName} at Redis ${this.#where}`;
   }
 
   #connection() {
