@@ -14,7 +14,7 @@ import { backfillAction } from "../src/cli/backfill.js";
 import { enqueueAction } from "../src/cli/enqueue.js";
 import { openBlockStore } from "../src/orchestration/blocks.js";
 import { createProgress } from "../src/cli/progress.js";
-import { openQueue, queueSettings } from "../src/orchestration/queue.js";
+import { rawBullQueue } from "../test/ops/helpers.js";
 import { LakeRuntime } from "../src/support/runtime.js";
 import { fixedClock } from "../src/util/dates.js";
 import { ttRegistry } from "../test/ops/fixtures/tt-source.js";
@@ -64,7 +64,7 @@ async function rate(lake: Lake): Promise<{ blocks: number; seconds: number }> {
 
 async function dispose(lake: Lake): Promise<void> {
   if (process.env.REDIS_URL) {
-    const q = await openQueue(queueSettings(lake.runtime));
+    const q = await rawBullQueue(lake.runtime);
     await q.obliterate({ force: true });
     await q.close();
   }

@@ -25,17 +25,17 @@ export function register(program: Command): void {
 export async function enqueueAction(source: string, flags: EnqueueFlags, deps: ActionDeps = {}): Promise<number> {
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
-    const { queueSettings, enqueuePlan } = await import("../orchestration/queue.js");
+    const { jobQueue, enqueuePlan } = await import("../orchestration/queue.js");
     const { defaultRegistry } = await import("../orchestration/pipelines.js");
     const { planRange } = await import("../orchestration/backfill.js");
     const { openBlockStore } = await import("../orchestration/blocks.js");
-    const settings = queueSettings(runtime);
+    const queue = await jobQueue(runtime, { shared: true });
     const registry = deps.registry ?? (await defaultRegistry());
     const plan = await planRange(runtime, registry, source, flags);
     const store = await openBlockStore(runtime, { readOnly: Boolean(flags.dryRun) });
     try {
       const runId = flags.runId ?? `r${Date.now().toString(36)}`;
-      const res = await enqueuePlan(settings, store, plan, {
+      const res = await enqueuePlan(queue, store, plan, {
         runId,
         force: Boolean(flags.force),
         debug: Boolean(flags.debug),
@@ -44,10 +44,10 @@ export async function enqueueAction(source: string, flags: EnqueueFlags, deps: A
         ...(deps.now ? { now: deps.now } : {}),
       });
       if (flags.json) {
-        out(`${JSON.stringify({ source, queue: settings.queueName, runId, jobs: res.jobs.length, dryRun: Boolean(flags.dryRun), doneDays: res.doneDays, first: res.jobs.map((j) => `${j.stage} ${j.day}`) })}\n`);
+        out(`${JSON.stringify({ source, queue: queue.queueName, runId, jobs: res.jobs.length, dryRun: Boolean(flags.dryRun), doneDays: res.doneDays, first: res.jobs.map((j) => `${j.stage} ${j.day}`) })}\n`);
       } else {
         const verb = flags.dryRun ? "would enqueue" : "enqueued";
-        out(`${verb} ${res.jobs.length} job(s) on queue ${settings.queueName} (run ${runId}); each day's later stages follow as its earlier stage finishes\n`);
+        out(`${verb} ${res.jobs.length} job(s) on queue ${queue.queueName} (run ${runId}); each day's later stages follow as its earlier stage finishes\n`);
         for (const j of res.jobs) out(`  ${j.stage} ${j.day}${j.next.length ? ` → ${j.next.join(" → ")}` : ""}\n`);
         if (res.doneDays.length) out(`  ${res.doneDays.length} day(s) already done: ${res.doneDays.join(", ")}\n`);
       }

@@ -4,7 +4,8 @@
  */
 import { CommanderError } from "commander";
 import type { MainFn } from "../support/etl-app.js";
-import { ConfigError } from "../support/errors.js";
+import { ConfigError, TerminalError, TransientError } from "../support/errors.js";
+import { redact } from "../util/redact.js";
 import type { RunSummary } from "../support/events.js";
 import { LakeEventBus } from "../support/events.js";
 import { attachConsole } from "./console.js";
@@ -30,15 +31,17 @@ export function printSummary(summary: RunSummary, json: boolean, out: (s: string
   }
 }
 
-/** Maps an error to the exit code and prints it clearly (no stack for expected errors unless --debug). */
-export function reportError(err: unknown): number {
+/**
+ * Maps an error to the exit code and prints it clearly: the framework's own errors (configuration, transient,
+ * terminal) as their message, which says what, where and what to do; a stack only for an unexpected error or under
+ * --debug. Whatever is printed passes the secret redactor.
+ */
+export function reportError(err: unknown, debug = process.argv.includes("--debug")): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-  if (err instanceof ConfigError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    return 2;
-  }
-  process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return 1;
+  const known = err instanceof ConfigError || err instanceof TransientError || err instanceof TerminalError;
+  const text = err instanceof Error ? (debug || !known ? (err.stack ?? err.message) : `${err.name}: ${err.message}`) : String(err);
+  process.stderr.write(`error: ${redact(err instanceof ConfigError && !debug ? err.message : text)}\n`);
+  return err instanceof ConfigError ? 2 : 1;
 }
 
 /** Runs a stage's main with the process arguments (a compiled stage file executed as a script, see script.ts). */

@@ -30,12 +30,12 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
     const q = await import("../orchestration/queue.js");
-    const settings = q.queueSettings(runtime);
+    const queue = await q.jobQueue(runtime, { shared: true });
     if (flags.deadLetters) {
-      const dead = await q.deadLetters(settings);
+      const dead = (await q.deadLetters(queue)).map(({ data: _data, next: _next, ...d }) => d);
       if (flags.json) out(`${JSON.stringify(dead)}\n`);
       else {
-        out(`${dead.length} dead letter(s) on queue ${settings.queueName}\n`);
+        out(`${dead.length} dead letter(s) on queue ${queue.queueName}\n`);
         for (const d of dead) {
           const at = d.failedAt ? new Date(d.failedAt).toISOString() : "?";
           out(`  ${d.stage} ${d.day} (job ${d.id}, ${d.attempts} attempt(s), failed ${at}): ${d.reason}\n`);
@@ -44,7 +44,7 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
       return 0;
     }
     if (flags.retryDeadLetters) {
-      out(`moved ${await q.retryDeadLetters(settings)} dead letter(s) back to wait\n`);
+      out(`moved ${await queue.retryDeadLetters()} dead letter(s) back to wait\n`);
       return 0;
     }
     const { defaultRegistry } = await import("../orchestration/pipelines.js");
@@ -53,7 +53,7 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
     const concurrency = parseConcurrency(flags.concurrency);
     const registry = deps.registry ?? (await defaultRegistry());
     const store = await openBlockStore(runtime);
-    const progress = deps.progress ?? createProgress({ quiet: Boolean(flags.json), label: `worker ${settings.queueName}` });
+    const progress = deps.progress ?? createProgress({ quiet: Boolean(flags.json), label: `worker ${queue.queueName}` });
     const detach = relayStageLogs(runtime.events, progress);
     // First SIGTERM/SIGINT: take no new job, let the current blocks finish (leases released). Second: leave now; the
     // jobs' locks and the blocks' leases expire and another worker retries them.
@@ -77,7 +77,7 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
         runtime,
         registry,
         store,
-        settings,
+        queue,
         owner: makeOwner("worker"),
         concurrency,
         progress,

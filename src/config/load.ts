@@ -108,7 +108,7 @@ export function formatZodError(err: z.core.$ZodError, where: string): string {
 }
 
 /** The registry's driver kinds a configuration names at its top level. */
-const DRIVER_SECTIONS = ["storage", "catalog", "perfmet", "publisher", "unitdata"] as const;
+const DRIVER_SECTIONS = ["storage", "catalog", "perfmet", "publisher", "unitdata", "queue"] as const;
 
 /**
  * Problems of one driver spec against the registry: an unknown driver name (with the known ones) or options its
@@ -126,6 +126,8 @@ export function validateConfig(raw: unknown, where: string): LakeConfig {
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new ConfigError(formatZodError(parsed.error, where));
   const problems = DRIVER_SECTIONS.flatMap((kind) => driverSpecProblems(kind, parsed.data[kind], kind));
+  const blocks = parsed.data.blocks;
+  if (blocks.driver) problems.push(...driverSpecProblems("blocks", { driver: blocks.driver, options: blocks.options }, "blocks"));
   if (problems.length) throw new ConfigError(`Invalid configuration in ${where}:\n${problems.join("\n")}`);
   return parsed.data;
 }

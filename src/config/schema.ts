@@ -73,16 +73,16 @@ export const configSchema = z.strictObject({
    * (and no longer fail) until its source changes or -F forces it; 0 = never.
    */
   failTerminalAfter: z._default(intAtLeast(0), 3),
-  /** Job runner for backfills: in-process (default) or a queue. */
+  /** The job queue of `lake enqueue` / `lake worker`: inprocess (this process only, the default) or bullmq (Redis). */
   queue: z._default(driverSpec, { driver: "inprocess", options: {} }),
   /**
    * Block status and partition leases of backfills and workers. Without a driver, the catalog's database holds
    * them (sqlite catalog → the same file; postgres catalog → the same database; memory → memory).
    */
   blocks: z.prefault(
-    z.object({
+    z.strictObject({
+      ...driverSpec.shape,
       driver: z.optional(z.string().check(z.minLength(1))),
-      options: z._default(z.record(z.string(), z.unknown()), {}),
       /** A lease not renewed for this long is taken over (a crashed run's block is retried). */
       leaseMs: z._default(intAtLeast(100), 60_000),
     }),
@@ -106,4 +106,7 @@ export const configSchema = z.strictObject({
 
 export type LakeConfig = z.infer<typeof configSchema>;
 /** The config as written: each driver section typed by the registry (its driver names and their options). */
-export type LakeConfigInput = Omit<z.input<typeof configSchema>, DriverKind> & { [K in DriverKind]?: DriverSpecOf<K> };
+export type LakeConfigInput = Omit<z.input<typeof configSchema>, DriverKind> & { [K in Exclude<DriverKind, "blocks" | "sql">]?: DriverSpecOf<K> } & {
+  /** The block store (default: the one in the catalog's database) and the lease time. */
+  blocks?: Partial<DriverSpecOf<"blocks">> & { leaseMs?: number };
+};

@@ -175,6 +175,64 @@ export const knackOptions = z.strictObject({
 });
 export type KnackOptions = z.infer<typeof knackOptions>;
 
+// ---------------------------------------------------------------- block stores
+
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+/** Dry runs open the block store read-only: no table is created and nothing is written. */
+const readOnly = z._default(z.boolean(), false);
+
+export const sqliteBlocksOptions = z.strictObject({
+  /** Database file (default: the embedded catalog's, <home>/catalog.sqlite). */
+  path: z.optional(z.string()),
+  readOnly,
+});
+
+export const memoryBlocksOptions = z.strictObject({ readOnly });
+
+export const postgresBlocksOptions = z.strictObject({
+  /** postgres://user:password@host:5432/database; else the secret CATALOG_PG_URL, then PG_URL. */
+  connectionString: z.optional(z.string().check(z.minLength(1))),
+  /** Same as connectionString. */
+  url: z.optional(z.string().check(z.minLength(1))),
+  /** Schema of the tables lake_blocks and lake_leases. @default "lake_ops" */
+  schema: z._default(z.string().check(z.regex(IDENT, "a lower-case SQL identifier")), "lake_ops"),
+  /** Connections in the pool. @default 4 */
+  poolSize: z._default(z.int().check(z.minimum(1)), 4),
+  readOnly,
+});
+
+// ---------------------------------------------------------------- job queues
+
+/** How queued jobs are tried, for every queue driver. */
+const jobPolicy = {
+  /** Tries of a job with transient failures (the first included). @default 5 */
+  attempts: z._default(z.int().check(z.minimum(1)), 5),
+  /** First retry delay, ms; doubles each time. @default 5000 */
+  backoffMs: z._default(z.int().check(z.minimum(0)), 5_000),
+  /** How long a job waits before it is tried again when its block is leased elsewhere, ms. @default 5000 */
+  busyDelayMs: z._default(z.int().check(z.minimum(10)), 5_000),
+  /** Completed jobs kept (failed jobs, the dead letters, are all kept). @default 10000 */
+  keepCompleted: z._default(z.int().check(z.minimum(0)), 10_000),
+};
+
+/** In this process only: jobs vanish with it (tests, embedding; `lake backfill` runs blocks in process without one). */
+export const inprocessQueueOptions = z.strictObject({ ...jobPolicy });
+
+export const bullmqOptions = z.strictObject({
+  /** redis://[user:password@]host:port; default the secret REDIS_URL. */
+  url: z.optional(z.string()),
+  /** @default "lake-blocks" */
+  queueName: z._default(z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/)), "lake-blocks"),
+  /** Key prefix in Redis. @default "bull" */
+  prefix: z._default(z.string(), "bull"),
+  /** A job whose worker stops renewing its lock for this long is moved back to wait (crashed worker), ms. */
+  lockMs: z._default(z.int().check(z.minimum(500)), 30_000),
+  /** How often workers look for such stalled jobs, ms. */
+  stalledIntervalMs: z._default(z.int().check(z.minimum(500)), 30_000),
+  ...jobPolicy,
+});
+export type BullmqOptions = z.infer<typeof bullmqOptions>;
+
 // ---------------------------------------------------------------- SQL sources
 
 export const sqliteSqlOptions = z.strictObject({

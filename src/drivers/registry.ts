@@ -9,11 +9,13 @@ import type {
   CatalogDriver,
   PerfmetDriver,
   PublisherDriver,
+  QueueDriver,
   SqlDriver,
   StorageDriver,
   UnitDataDriver,
 } from "../support/drivers.js";
-import { CATALOG_CALLS, PERFMET_CALLS, PUBLISHER_CALLS, SQL_CALLS, STORAGE_CALLS, UNITDATA_CALLS } from "../support/drivers.js";
+import { CATALOG_CALLS, PERFMET_CALLS, PUBLISHER_CALLS, QUEUE_CALLS, SQL_CALLS, STORAGE_CALLS, UNITDATA_CALLS } from "../support/drivers.js";
+import { BLOCK_CALLS, type BlockStore } from "../support/block-store.js";
 import type { DriverModule } from "./define.js";
 import * as o from "./options.js";
 
@@ -24,6 +26,8 @@ export interface DriverKinds {
   perfmet: PerfmetDriver;
   unitdata: UnitDataDriver;
   sql: SqlDriver;
+  blocks: BlockStore;
+  queue: QueueDriver;
 }
 export type DriverKind = keyof DriverKinds;
 
@@ -33,6 +37,8 @@ export interface RuntimeDefaults {
   timeoutMs: number;
   /** Calls at once; 0 = no limit. */
   concurrency: number;
+  /** Retries of a transient failure, when not the configuration's (`retry.retries`). */
+  retries?: number;
 }
 
 export interface DriverEntry<I, S extends z.ZodMiniType = z.ZodMiniType> {
@@ -43,6 +49,8 @@ export interface DriverEntry<I, S extends z.ZodMiniType = z.ZodMiniType> {
 
 const LOCAL: RuntimeDefaults = { timeoutMs: 0, concurrency: 0 };
 const NETWORK = (timeoutMs: number, concurrency: number): RuntimeDefaults => ({ timeoutMs, concurrency });
+/** ioredis reconnects by itself and BullMQ retries jobs: the runtime adds no retries, so a call fails within its deadline. */
+const REDIS: RuntimeDefaults = { timeoutMs: 10_000, concurrency: 0, retries: 0 };
 
 function entry<I, S extends z.ZodMiniType>(options: S, runtime: RuntimeDefaults, load: () => Promise<{ default: DriverModule<I, S> }>): DriverEntry<I, S> {
   return { options, runtime, load };
@@ -79,6 +87,15 @@ export const drivers = {
     postgres: entry<SqlDriver, typeof o.postgresSqlOptions>(o.postgresSqlOptions, NETWORK(60_000, 0), () => import("./sql/postgres.js")),
     mssql: entry<SqlDriver, typeof o.mssqlOptions>(o.mssqlOptions, NETWORK(60_000, 0), () => import("./sql/mssql.js")),
   },
+  blocks: {
+    sqlite: entry<BlockStore, typeof o.sqliteBlocksOptions>(o.sqliteBlocksOptions, LOCAL, () => import("./blocks/sqlite.js")),
+    memory: entry<BlockStore, typeof o.memoryBlocksOptions>(o.memoryBlocksOptions, LOCAL, () => import("./blocks/memory.js")),
+    postgres: entry<BlockStore, typeof o.postgresBlocksOptions>(o.postgresBlocksOptions, NETWORK(30_000, 0), () => import("./blocks/postgres.js")),
+  },
+  queue: {
+    inprocess: entry<QueueDriver, typeof o.inprocessQueueOptions>(o.inprocessQueueOptions, LOCAL, () => import("./queue/inprocess.js")),
+    bullmq: entry<QueueDriver, typeof o.bullmqOptions>(o.bullmqOptions, REDIS, () => import("./queue/bullmq.js")),
+  },
 } satisfies { [K in DriverKind]: Record<string, DriverEntry<DriverKinds[K], any>> };
 
 /** The call table of each interface: which methods the runtime wraps, and how. */
@@ -89,6 +106,8 @@ export const CALLS: { [K in DriverKind]: CallTable } = {
   perfmet: PERFMET_CALLS,
   unitdata: UNITDATA_CALLS,
   sql: SQL_CALLS,
+  blocks: BLOCK_CALLS,
+  queue: QUEUE_CALLS,
 };
 
 type Registry = typeof drivers;

@@ -7,7 +7,7 @@ import { parseOptions, runApp } from "../support/etl-app.js";
 import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import type { RunSummary } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
-import type { BlockCounts, BlockKey, BlockStatus, BlockStore, LeaseRecord } from "../support/block-store.js";
+import { describeHolder, takeLease, type BlockCounts, type BlockKey, type BlockStatus, type BlockStore, type LeaseRecord } from "../support/block-store.js";
 import type { SourceRegistry } from "../support/registry.js";
 
 export interface BlockEnv {
@@ -78,7 +78,7 @@ async function withLease<T>(
   onLost?: () => void,
 ): Promise<{ ran: true; value: T } | { ran: false; holder: LeaseRecord | undefined }> {
   const now = env.now ?? Date.now;
-  const got = await env.store.acquireLease(key, env.owner, now(), env.leaseMs);
+  const got = await takeLease(env.store, key, env.owner, now(), env.leaseMs);
   if (!got.acquired) return { ran: false, holder: got.holder };
   let renewing: Promise<unknown> = Promise.resolve();
   const beat = setInterval(() => {
@@ -137,7 +137,7 @@ export async function runBlock(env: BlockEnv, key: BlockKey, opts: { force?: boo
     return {
       ...key,
       status: "busy",
-      message: holder ? `held by ${holder.owner} until ${new Date(holder.expiresAt).toISOString()}` : "held by another run",
+      message: describeHolder(holder),
       counts: NO_COUNTS,
       seconds: 0,
       ...(holder ? { holder } : {}),

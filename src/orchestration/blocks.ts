@@ -6,8 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type * as z from "zod/mini";
-import type { DriverModule } from "../drivers/define.js";
+import type { DriverSpec } from "../config/schema.js";
 import { ConfigError } from "../support/errors.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import type { BlockStore } from "../support/block-store.js";
@@ -25,23 +24,13 @@ export function blockSource(code: string, debug: boolean): string {
   return debug ? `${code}@debug` : code;
 }
 
-type BlockDriverModule = DriverModule<BlockStore>;
-type BlockDriverFactory = (readOnly: boolean) => BlockDriverModule;
-
-/** Block store drivers, loaded lazily (pg loads only for the postgres store). */
-const blockDrivers: Record<string, () => Promise<{ default: BlockDriverFactory }>> = {
-  sqlite: () => import("../drivers/blocks/sqlite.js"),
-  postgres: () => import("../drivers/blocks/postgres.js"),
-  memory: () => import("../drivers/blocks/memory.js"),
-};
-
 /** Catalog driver → the block store in the same database. */
 const FROM_CATALOG: Record<string, string> = { sqlite: "sqlite", postgres: "postgres", memory: "memory" };
 
 /** The configured block store (`blocks:`), or the one in the catalog's database. */
-export function blockStoreSpec(runtime: LakeRuntime): { driver: string; options: Record<string, unknown> } {
-  const cfg = runtime.config.blocks;
-  if (cfg.driver) return { driver: cfg.driver, options: cfg.options };
+export function blockStoreSpec(runtime: LakeRuntime): DriverSpec {
+  const { leaseMs: _lease, ...cfg } = runtime.config.blocks;
+  if (cfg.driver) return { ...cfg, driver: cfg.driver };
   const catalog = runtime.config.catalog as { driver?: string; options?: Record<string, unknown> } | undefined;
   const name = catalog?.driver;
   const driver = name ? FROM_CATALOG[name] : undefined;
@@ -56,26 +45,22 @@ export function blockStoreSpec(runtime: LakeRuntime): { driver: string; options:
   const co = catalog?.options ?? {};
   if (driver === "sqlite" && co.path !== undefined) where.path = co.path;
   if (driver === "postgres" && co.connectionString !== undefined) where.connectionString = co.connectionString;
-  return { driver, options: { ...where, ...cfg.options } };
+  return { ...cfg, driver, options: { ...where, ...cfg.options } };
 }
 
-/** Opens the block store. readOnly = dry run: nothing is created or written. */
+/**
+ * Opens the block store through the driver registry, behind the driver runtime; the caller closes it.
+ * readOnly = dry run: nothing is created or written.
+ */
 export async function openBlockStore(runtime: LakeRuntime, opts: { readOnly?: boolean } = {}): Promise<BlockStore> {
   const spec = blockStoreSpec(runtime);
-  const load = blockDrivers[spec.driver];
-  if (!load) throw new ConfigError(`blocks.driver: unknown block store "${spec.driver}" (known: ${Object.keys(blockDrivers).join(", ")})`);
   const readOnly = opts.readOnly ?? false;
   if (readOnly && spec.driver === "sqlite") {
     // A dry run must not create the database file.
     const file = path.resolve(runtime.baseDir, String(spec.options.path ?? path.join(runtime.home, "catalog.sqlite")));
-    if (!existsSync(file)) return emptyStore();
+    if (!existsSync(file)) return runtime.wrap("blocks", emptyStore());
   }
-  const mod = (await load()).default(readOnly);
-  const parsed = (mod.options as z.ZodMiniType).safeParse(spec.options);
-  if (!parsed.success) {
-    throw new ConfigError(`blocks.options (store ${spec.driver}): ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  }
-  return mod.create(parsed.data, runtime.driverContext(false));
+  return runtime.openDriver("blocks", { ...spec, options: { ...spec.options, ...(readOnly ? { readOnly } : {}) } });
 }
 
 /** A store with nothing in it that refuses writes (dry run on a lake without a database yet). */

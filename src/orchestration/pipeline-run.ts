@@ -12,6 +12,7 @@ import { parseOptions, type AppClass, type AppOptions, type ETLApp } from "../su
 import { dayText, eachDay } from "../util/dates.js";
 import { leaseWindow, type WindowLeaseOptions } from "./window-leases.js";
 import { blockSource } from "./blocks.js";
+import { describeHolder } from "../support/block-store.js";
 import type { RunSummary } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import type { SourceRegistry } from "../support/registry.js";
@@ -54,7 +55,10 @@ export async function runStage(runtime: LakeRuntime, App: AppClass, options: App
     return app.run();
   }
   const keys = days.map((day) => ({ source: blockSource(app.dataSource, app.debug), stage: app.def.name, day }));
-  const lease = await leaseWindow(keys, leases);
+  const lease = await leaseWindow(keys, {
+    ...leases,
+    onWait: (key, holder) => app.log("warn", `waiting for block ${key.stage} ${key.day}: ${describeHolder(holder)} (waiting up to ${Math.round(leases.waitMs / 1000)} s)`),
+  });
   if (!lease.held) {
     const who = lease.holder ? `${lease.holder.owner} (until ${new Date(lease.holder.expiresAt).toISOString()})` : "another run";
     throw new TerminalError(`${app.def.name}: block ${lease.key.day} is being processed by ${who}; waited ${Math.round(leases.waitMs / 1000)} s — try again later`);

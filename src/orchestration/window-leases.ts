@@ -1,10 +1,12 @@
 /**
  * Leases over a whole window: `lake pipeline` takes the lease of every (source, stage, day) its stage run covers, so a
  * backfill or a worker never runs one of those blocks at the same time (and it waits for theirs). All or nothing: when
- * one day is held elsewhere, the ones taken are released and the whole set is tried again until waitMs runs out.
+ * one day is held elsewhere, the ones taken are released and the whole set is tried again until waitMs runs out. A
+ * day held by a dead process of this host is taken over at once (takeLease); for any other holder the waiting run
+ * is told who holds it and until when.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BlockKey, BlockStore, LeaseRecord } from "../support/block-store.js";
+import { takeLease, type BlockKey, type BlockStore, type LeaseRecord } from "../support/block-store.js";
 
 export interface WindowLeaseOptions {
   store: BlockStore;
@@ -15,6 +17,8 @@ export interface WindowLeaseOptions {
   /** Pause between tries. */
   retryMs?: number;
   now?: () => number;
+  /** Told once when a day is held elsewhere (by a live run): which day, who holds it and until when. */
+  onWait?: (key: BlockKey, holder: LeaseRecord | undefined) => void;
 }
 
 export type WindowLease = { held: true; release(): Promise<void> } | { held: false; key: BlockKey; holder: LeaseRecord | undefined };
@@ -22,11 +26,12 @@ export type WindowLease = { held: true; release(): Promise<void> } | { held: fal
 export async function leaseWindow(keys: BlockKey[], o: WindowLeaseOptions): Promise<WindowLease> {
   const now = o.now ?? Date.now;
   const deadline = now() + o.waitMs;
+  let told = false;
   for (;;) {
     const taken: BlockKey[] = [];
     let refused: { key: BlockKey; holder: LeaseRecord | undefined } | undefined;
     for (const key of keys) {
-      const r = await o.store.acquireLease(key, o.owner, now(), o.leaseMs);
+      const r = await takeLease(o.store, key, o.owner, now(), o.leaseMs);
       if (!r.acquired) {
         refused = { key, holder: r.holder };
         break;
@@ -48,6 +53,10 @@ export async function leaseWindow(keys: BlockKey[], o: WindowLeaseOptions): Prom
     }
     for (const key of taken) await o.store.releaseLease(key, o.owner).catch(() => undefined);
     if (now() >= deadline) return { held: false, ...refused };
+    if (!told) {
+      told = true;
+      o.onWait?.(refused.key, refused.holder);
+    }
     await sleep(Math.min(o.retryMs ?? 1_000, Math.max(10, deadline - now())));
   }
 }

@@ -32,6 +32,8 @@ export type CallTable = Readonly<Record<string, CallSpec>>;
 export interface DriverBase {
   /** Driver name as registered ("local", "s3", "sqlite", ...). */
   readonly driverName: string;
+  /** Where the driver's calls go, without credentials ("queue lake-blocks at 127.0.0.1:6379"), for messages. */
+  readonly where?: string;
   close?(): Promise<void>;
 }
 
@@ -225,6 +227,65 @@ export interface UnitDataDriver extends DriverBase {
 
 export const UNITDATA_CALLS: CallTable = {
   devices: { at: 1, what: (a) => `${(a[0] as DeviceRequest).dataSource} ${(a[0] as DeviceRequest).deviceType}` },
+};
+
+// ---------------------------------------------------------------- job queue
+/** One job: its id (a job whose id is already queued is not added again), its name and its data. */
+export interface QueueJob<D = unknown> {
+  id: string;
+  name: string;
+  data: D;
+}
+
+/**
+ * What a job handler decides: done; retry (a transient failure: again after backoff while attempts last); fail (at
+ * once, to the dead letters); busy (its resource is held elsewhere: again after the queue's busy delay, without
+ * using an attempt).
+ */
+export type JobVerdict = { verdict: "done" } | { verdict: "retry" | "fail" | "busy"; reason: string };
+
+export type JobHandler<D = unknown> = (job: QueueJob<D> & { attempt: number }) => Promise<JobVerdict>;
+
+/** A failed job kept by the queue (terminal failure or attempts used up). */
+export interface DeadLetter<D = unknown> extends QueueJob<D> {
+  attempts: number;
+  reason: string;
+  failedAt: number | null;
+}
+
+export interface QueueCapabilities {
+  /** Jobs outlive this process and reach workers in other processes (lake enqueue / lake worker need it). */
+  shared: boolean;
+}
+
+export interface QueueConsumer {
+  /** Takes no new job, waits for the running ones to finish. */
+  close(): Promise<void>;
+}
+
+export interface QueueDriver extends DriverBase {
+  readonly capabilities: QueueCapabilities;
+  /** The queue's name, for messages. */
+  readonly queueName: string;
+  add(jobs: QueueJob[], opts?: CallOptions): Promise<void>;
+  /** Jobs waiting, delayed or running. */
+  pending(opts?: CallOptions): Promise<number>;
+  deadLetters(opts?: CallOptions): Promise<DeadLetter[]>;
+  /** Moves every dead letter back to wait; returns how many. */
+  retryDeadLetters(opts?: CallOptions): Promise<number>;
+  /**
+   * Starts running jobs, `concurrency` at once, and resolves once the queue is reachable and the consumer
+   * listens. onError hears the queue's own connection trouble while it runs.
+   */
+  consume(handler: JobHandler, o: { concurrency: number; onError?: (err: Error) => void }, opts?: CallOptions): Promise<QueueConsumer>;
+}
+
+export const QUEUE_CALLS: CallTable = {
+  add: { at: 1, what: (a) => `(${(a[0] as unknown[]).length} jobs)` },
+  pending: { at: 0 },
+  deadLetters: { at: 0 },
+  retryDeadLetters: { at: 0 },
+  consume: { at: 2 },
 };
 
 // ---------------------------------------------------------------- SQL sources

@@ -228,6 +228,8 @@ export function wrapDriver<D extends object>(driver: D, o: WrapOptions): D {
   const { policy } = o;
   const limit = policy.concurrency > 0 ? pLimit(policy.concurrency) : undefined;
   const name = String((driver as { driverName?: string }).driverName ?? o.kind);
+  const whereText = (driver as { where?: string }).where;
+  const at = whereText ? ` (${whereText})` : "";
   const wrapped = new WeakMap<object, unknown>();
 
   const emit = (op: string, what: string, started: number, attempts: number, ok: boolean) =>
@@ -235,7 +237,7 @@ export function wrapDriver<D extends object>(driver: D, o: WrapOptions): D {
 
   function call(op: string, spec: CallSpec, fn: (...a: unknown[]) => Promise<unknown>) {
     return (...args: unknown[]) => {
-      const what = `${name} ${o.kind} ${op}${spec.what ? ` ${spec.what(args)}` : ""}`;
+      const what = `${name} ${o.kind} ${op}${spec.what ? ` ${spec.what(args)}` : ""}${at}`;
       const retry = spec.replayable && !spec.replayable(args) ? NO_RETRY : policy.retry;
       const attempt = async () => {
         const started = Date.now();
@@ -261,7 +263,7 @@ export function wrapDriver<D extends object>(driver: D, o: WrapOptions): D {
   function iterate(op: string, spec: CallSpec, fn: (...a: unknown[]) => AsyncIterable<unknown>) {
     return (...args: unknown[]): AsyncIterable<unknown> => ({
       [Symbol.asyncIterator]() {
-        const what = `${name} ${o.kind} ${op}${spec.what ? ` ${spec.what(args)}` : ""}`;
+        const what = `${name} ${o.kind} ${op}${spec.what ? ` ${spec.what(args)}` : ""}${at}`;
         const ms = policy.timeoutMs;
         let controller: AbortController | undefined;
         let inner: AsyncIterator<unknown> | undefined;

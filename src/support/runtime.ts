@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { createDriver, isDriverSpec, type DriverInput } from "../config/factory.js";
 import { loadConfig, createSecretSource, type LoadOptions } from "../config/load.js";
-import type { LakeConfig, Purpose } from "../config/schema.js";
+import type { DriverSpec, LakeConfig, Purpose } from "../config/schema.js";
 import type { DriverContext, SecretSource } from "../drivers/define.js";
 import { CALLS, driverEntry, type DriverKind, type DriverKinds } from "../drivers/registry.js";
 import { ConfigError } from "./errors.js";
@@ -109,7 +109,7 @@ export class LakeRuntime {
   policy(kind: DriverKind, driverName: string, spec?: { timeoutMs?: number | undefined; concurrency?: number | undefined }): DriverPolicy {
     const defaults = driverEntry(kind, driverName)?.runtime ?? { timeoutMs: 0, concurrency: 0 };
     return {
-      retry: this.config.retry,
+      retry: defaults.retries === undefined ? this.config.retry : { ...this.config.retry, retries: defaults.retries },
       timeoutMs: spec?.timeoutMs ?? defaults.timeoutMs,
       concurrency: spec?.concurrency ?? defaults.concurrency,
     };
@@ -144,6 +144,15 @@ export class LakeRuntime {
       made.catch(() => this.instances.delete(cacheKey));
     }
     return made;
+  }
+
+  /**
+   * A new driver of its own (not shared, not cached), behind the driver runtime: the caller closes it. For
+   * resources a command opens and closes itself, such as the block store.
+   */
+  async openDriver<K extends DriverKind>(kind: K, spec: DriverSpec, debug = false): Promise<DriverKinds[K]> {
+    const made = await createDriver(kind, spec, this.driverContext(debug));
+    return this.wrap(kind, made, spec);
   }
 
   /** The repository of the lake's own bookkeeping (not a layer: nothing in it is catalogued). */

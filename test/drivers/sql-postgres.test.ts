@@ -3,7 +3,7 @@ import { expect, it } from "vitest";
 import postgresSql, { type PostgresSql } from "../../src/drivers/sql/postgres.js";
 import { placeholder } from "../../src/support/drivers.js";
 import { ConfigError, TerminalError, TransientError } from "../../src/support/errors.js";
-import { testContext } from "../helpers/context.js";
+import { runtimeDriver, testContext } from "../helpers/context.js";
 import { describeService, serviceEnv } from "../helpers/services.js";
 
 const make = (over: Record<string, unknown> = {}) =>
@@ -35,6 +35,23 @@ describeService(["PG_URL"], "postgres sql driver", () => {
     await expect(db.query("selec 1")).rejects.toBeInstanceOf(TerminalError);
     await expect(db.query("select * from no_such_table")).rejects.toBeInstanceOf(ConfigError);
     await db.close();
+  });
+
+  it("the runtime's deadline cancels a stuck statement on the server and gives its connection back", async () => {
+    const tag = `lake_deadline_${process.pid}_${Date.now()}`;
+    const db = runtimeDriver("sql", make({ maxConnections: 1 }), { timeoutMs: 300, retry: { retries: 0, minTimeoutMs: 0, maxTimeoutMs: 0 } });
+    const watcher = make();
+    const running = async () =>
+      (await watcher.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where state = 'active' and query like $1", [`%${tag}%`]))[0]!.n;
+    try {
+      await expect(db.query(`select pg_sleep(60) as "${tag}"`)).rejects.toBeInstanceOf(TransientError);
+      expect(await db.query("select 1 as one")).toEqual([{ one: 1 }]); // the only connection is free again
+      for (let i = 0; i < 100 && (await running()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await running()).toBe(0); // and the server stopped the statement
+    } finally {
+      await db.close?.();
+      await watcher.close();
+    }
   });
 
   it("a closed port is a TransientError; no connection string is a ConfigError naming the secret", async () => {

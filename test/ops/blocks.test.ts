@@ -1,9 +1,10 @@
-/** Block store conformance: every store (SQLite file, memory, PostgreSQL when PG_URL is set) behaves the same. */
-import { mkdtempSync, rmSync } from "node:fs";
+/** Every block store (SQLite file, memory, PostgreSQL when PG_URL is set) through the conformance suite; which store a lake gets. */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BlockStore } from "../../src/support/block-store.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { blockStoreConformance } from "../conformance/blocks.js";
+import { openBlockStore } from "../../src/orchestration/blocks.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import { memoryBlockStore } from "../../src/drivers/blocks/memory.js";
 import { postgresBlockStore } from "../../src/drivers/blocks/postgres.js";
@@ -12,82 +13,21 @@ import { validateConfig } from "../../src/config/load.js";
 import { describeService } from "../helpers/services.js";
 
 const key = { source: "tt", stage: "tt-make", day: "2024-11-03" };
-const counts = { processed: 2, skipped: 1, failed: 0, records: 7 };
-
-function conformance(name: string, open: () => Promise<BlockStore>) {
-  describe(`block store ${name}`, () => {
-    let store: BlockStore;
-    beforeAll(async () => {
-      store = await open();
-    });
-    afterAll(async () => {
-      await store.close();
-    });
-
-    it("records a block's life: pending, running (attempts), finished with counts and message", async () => {
-      expect(await store.get(key)).toBeUndefined();
-      await store.markPending(key, 1000, "queued");
-      expect((await store.get(key))!.status).toBe("pending");
-      await store.markRunning(key, "a", 2000);
-      let b = (await store.get(key))!;
-      expect([b.status, b.attempts, b.owner, b.startedAt, b.finishedAt, b.message]).toEqual(["running", 1, "a", 2000, null, null]);
-      await store.markPending(key, 2500); // a running block is not reset by a new enqueue
-      expect((await store.get(key))!.status).toBe("running");
-      await store.markFinished(key, { status: "failed", message: "boom", counts }, 3000);
-      b = (await store.get(key))!;
-      expect([b.status, b.message, b.processed, b.skipped, b.records, b.finishedAt]).toEqual(["failed", "boom", 2, 1, 7, 3000]);
-      await store.markRunning(key, "b", 4000);
-      await store.markFinished(key, { status: "succeeded", message: null, counts }, 5000);
-      b = (await store.get(key))!;
-      expect([b.status, b.attempts, b.owner, b.message]).toEqual(["succeeded", 2, "b", null]);
-    });
-
-    it("lists blocks by source, stage and day range (end exclusive)", async () => {
-      for (const day of ["2024-11-01", "2024-11-02", "2024-11-04"]) await store.markPending({ ...key, day }, 1);
-      await store.markPending({ ...key, stage: "tt-copy", day: "2024-11-02" }, 1);
-      await store.markPending({ ...key, source: "other" }, 1);
-      const all = await store.list({ source: "tt", from: "2024-11-02", to: "2024-11-04" });
-      expect(all.map((b) => `${b.stage} ${b.day}`)).toEqual(["tt-copy 2024-11-02", "tt-make 2024-11-02", "tt-make 2024-11-03"]);
-      expect((await store.list({ source: "tt", stage: "tt-copy" })).length).toBe(1);
-    });
-
-    it("leases: one holder at a time, renewals, release, takeover after expiry", async () => {
-      const k = { ...key, day: "2024-12-01" };
-      expect(await store.acquireLease(k, "w1", 1000, 500)).toEqual({ acquired: true });
-      const refused = await store.acquireLease(k, "w2", 1200, 500);
-      expect(refused.acquired).toBe(false);
-      expect(refused.acquired === false && refused.holder?.owner).toBe("w1");
-      expect(await store.acquireLease(k, "w1", 1300, 500)).toEqual({ acquired: true }); // re-entrant for its owner
-      expect(await store.renewLease(k, "w1", 1400, 500)).toBe(true); // now expires at 1900
-      expect((await store.acquireLease(k, "w2", 1800, 500)).acquired).toBe(false);
-      expect((await store.acquireLease(k, "w2", 1900, 500)).acquired).toBe(true); // expired: taken over
-      expect(await store.renewLease(k, "w1", 1950, 500)).toBe(false); // w1 lost it
-      await store.releaseLease(k, "w1"); // not w1's any more: no effect
-      expect((await store.leases({ source: "tt" })).map((l) => l.owner)).toEqual(["w2"]);
-      await store.releaseLease(k, "w2");
-      expect(await store.leases({ source: "tt" })).toEqual([]);
-      expect((await store.acquireLease(k, "w3", 1960, 500)).acquired).toBe(true);
-      await store.releaseLease(k, "w3");
-    });
-
-    it("grants a contested lease to exactly one of many concurrent callers", async () => {
-      const k = { ...key, day: "2024-12-02" };
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.acquireLease(k, `w${i}`, 10_000, 60_000)));
-      expect(results.filter((r) => r.acquired).length).toBe(1);
-    });
-  });
-}
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "lake-blocks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-conformance("sqlite", async () => sqliteBlockStore(path.join(dir, "catalog.sqlite")));
-conformance("memory", async () => memoryBlockStore());
+blockStoreConformance("sqlite", () => sqliteBlockStore(path.join(dir, "catalog.sqlite")));
+blockStoreConformance("memory", () => memoryBlockStore());
+blockStoreConformance("sqlite through the registry", async () => {
+  const rt = new LakeRuntime(validateConfig({ home: dir }, "test"), dir, {}, { env: {} });
+  return openBlockStore(rt);
+});
 
 const PG_URL = process.env.PG_URL;
 describeService(["PG_URL"], "postgres", () => {
   const schema = `lake_ops_test_${process.pid}`;
-  conformance("postgres", () => postgresBlockStore(PG_URL!, schema, 4, false));
+  blockStoreConformance("postgres", () => postgresBlockStore(PG_URL!, schema, 4, false));
   afterAll(async () => {
     const { default: pg } = await import("pg");
     const c = new pg.Client({ connectionString: PG_URL });
@@ -129,6 +69,32 @@ describe("which block store", () => {
       options: { schema: "ops" },
     });
     await expect(blockStoreSpec({ catalog: { driver: "postgrest", options: { url: "http://127.0.0.1:1" } } })).rejects.toThrow(/No block store for the "postgrest" catalog: add a blocks section/);
+  });
+
+  it("checks the blocks and queue sections against the registry when the config is loaded, every problem at once", () => {
+    const load = (cfg: Record<string, unknown>) => () => validateConfig({ home: dir, ...cfg }, "lake.config.yaml");
+    expect(load({ blocks: { driver: "redis" } })).toThrow(/blocks\.driver: unknown driver "redis" \(known: sqlite, memory, postgres\)/);
+    let text = "";
+    try {
+      load({ blocks: { driver: "postgres", options: { schema: "Bad-Name" } }, queue: { driver: "bullmq", options: { attempts: 0, queueName: "a b" } } })();
+    } catch (err) {
+      text = (err as Error).message;
+    }
+    expect(text).toMatch(/blocks\.options\.schema/);
+    expect(text).toMatch(/queue\.options\.attempts/);
+    expect(text).toMatch(/queue\.options\.queueName/);
+    expect(load({ queue: { driver: "rabbit" } })).toThrow(/queue\.driver: unknown driver "rabbit" \(known: inprocess, bullmq\)/);
+  });
+
+  it("a dry run on a lake without a database opens an empty read-only store and creates no file", async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), "lake-blocks-ro-"));
+    const rt = new LakeRuntime(validateConfig({ home }, "test"), home, {}, { env: {} });
+    const store = await openBlockStore(rt, { readOnly: true });
+    expect(await store.list({ source: "tt" })).toEqual([]);
+    await expect(store.markPending(key, 1)).rejects.toThrow(/read-only/);
+    await store.close();
+    expect(existsSync(path.join(home, "catalog.sqlite"))).toBe(false);
+    rmSync(home, { recursive: true, force: true });
   });
 
 });

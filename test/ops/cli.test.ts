@@ -76,6 +76,28 @@ describe("lake operations commands", () => {
     expect(coverage.code).toBe(2);
   });
 
+  it("lake enqueue and lake worker with an unreachable Redis fail within the queue's timeoutMs, naming it, without the password", { timeout: 60_000 }, async () => {
+    const cfg = path.join(home, "unreachable.json");
+    writeFileSync(cfg, JSON.stringify({ home, queue: { driver: "bullmq", timeoutMs: 800, options: { url: "redis://lake:qu3ue-pw@127.0.0.1:1" } } }));
+    const enq = await cli(["enqueue", "wt", "--time-min", "2024-11-01", "--time-max", "2024-11-03", "--config", cfg]);
+    expect(enq.code).toBe(1);
+    expect(enq.err).toMatch(/queue lake-blocks at Redis 127\.0\.0\.1:1\): no answer within 800 ms/);
+    expect(enq.err).not.toContain("qu3ue-pw");
+    const { openBlockStore } = await import("../../src/orchestration/blocks.js");
+    const { LakeRuntime } = await import("../../src/support/runtime.js");
+    const rt = LakeRuntime.create({ file: cfg, env: {} });
+    const store = await openBlockStore(rt);
+    expect(await store.list({ source: "wt" })).toEqual([]); // no block was marked queued
+    await store.close();
+    await rt.close();
+    for (const args of [["worker", "--until-empty"], ["worker", "--dead-letters"]]) {
+      const w = await cli([...args, "--config", cfg]);
+      expect(w.code, args.join(" ")).toBe(1);
+      expect(w.err).toMatch(/Redis 127\.0\.0\.1:1\): no answer within 800 ms/);
+      expect(w.err).not.toContain("qu3ue-pw");
+    }
+  });
+
   it("lake coverage on an empty lake: every applicable layer missing", async () => {
     const r = await cli(["coverage", "gs", "--from", "2024-11-01", "--to", "2024-11-02", "--json", "--config", config]);
     expect(r.code, r.err).toBe(0);

@@ -70,3 +70,11 @@ export function useLakes() {
     },
   };
 }
+
+/** The raw BullMQ queue a lake's `queue: {driver: bullmq}` names (tests look past the driver: workers, counts, cleanup). */
+export async function rawBullQueue(runtime: LakeRuntime) {
+  const { Queue } = await import("bullmq");
+  const o = runtime.config.queue.options as { url?: string; queueName?: string; prefix?: string };
+  const url = o.url ?? runtime.secrets.get("REDIS_URL");
+  return new Queue(o.queueName ?? "lake-blocks", { connection: { url: url!, maxRetriesPerRequest: null }, prefix: o.prefix ?? "bull" });
+}

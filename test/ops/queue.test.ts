@@ -10,10 +10,9 @@ import { afterAll, expect, it } from "vitest";
 import { enqueueAction } from "../../src/cli/enqueue.js";
 import { workerAction } from "../../src/cli/worker.js";
 import { openBlockStore } from "../../src/orchestration/blocks.js";
-import { queueSettings, openQueue } from "../../src/orchestration/queue.js";
 import { Catalog } from "../../src/support/catalog.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
-import { deps, runLog, tempHome, ttConfig } from "./helpers.js";
+import { deps, rawBullQueue, runLog, tempHome, ttConfig } from "./helpers.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import { describeService } from "../helpers/services.js";
 
@@ -44,7 +43,7 @@ function makeLake(tt: Record<string, unknown>, queue: Record<string, unknown> = 
   writeFileSync(config, JSON.stringify(cfg));
   const runtime = LakeRuntime.create({ file: config, env: { REDIS_URL: REDIS_URL! } });
   cleanups.push(async () => {
-    const q = await openQueue(queueSettings(runtime));
+    const q = await rawBullQueue(runtime);
     await q.obliterate({ force: true });
     await q.close();
     await runtime.close();
@@ -90,7 +89,7 @@ describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", (
     // Both workers listen before the first job exists, so both take blocks however slowly each process starts.
     const a = startWorker(lake, 2, false);
     const b = startWorker(lake, 2, false);
-    const q = await openQueue(queueSettings(lake.runtime));
+    const q = await rawBullQueue(lake.runtime);
     let workers = 0;
     await waitFor(() => workers >= 2, "both workers to connect", 60_000, async () => void (workers = await q.getWorkersCount()));
     await q.close();
@@ -195,7 +194,7 @@ describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", (
     expect([block.status, block.attempts]).toEqual(["succeeded", 1]);
     expect(block.startedAt!).toBeGreaterThanOrEqual(releasedAt); // it waited for the other holder
     expect(runLog(lake.home).length).toBe(1);
-    const q = await openQueue(queueSettings(lake.runtime));
+    const q = await rawBullQueue(lake.runtime);
     const [job] = await q.getCompleted();
     await q.close();
     expect(job!.attemptsMade).toBeLessThanOrEqual(1); // the busy turns did not count as failed attempts
@@ -221,7 +220,7 @@ describeService(["REDIS_URL"], "lake enqueue + lake worker (BullMQ on Redis)", (
     expect((await store.get({ source: "tt", stage: "tt-make", day: "2024-10-01" }))!.status).toBe("succeeded");
     expect(await store.leases({})).toEqual([]);
     await store.close();
-    const q = await openQueue(queueSettings(lake.runtime));
+    const q = await rawBullQueue(lake.runtime);
     const counts = await q.getJobCounts("waiting", "active", "completed");
     await q.close();
     expect(counts).toEqual({ waiting: 3, active: 0, completed: 1 }); // 2 first stages + the finished day's successor

@@ -3,11 +3,15 @@
  * the DDL column types and how a statement is executed. Lease acquisition is one INSERT … ON CONFLICT DO UPDATE …
  * WHERE (expired or ours) RETURNING statement, atomic in both databases.
  */
-import type { BlockCounts, BlockKey, BlockQuery, BlockRecord, BlockStatus, BlockStore, LeaseRecord, LeaseResult } from "../../support/block-store.js";
+import type { AcquireOptions, BlockCounts, BlockKey, BlockQuery, BlockRecord, BlockStatus, BlockStore, LeaseRecord, LeaseResult } from "../../support/block-store.js";
+import type { CallOptions } from "../../support/drivers.js";
 
 export interface SqlExecutor {
-  /** Runs one statement; `?` placeholders are rewritten for the dialect. Returns rows (RETURNING/SELECT) and changes. */
-  run(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[]; changes: number }>;
+  /**
+   * Runs one statement; `?` placeholders are rewritten for the dialect. Returns rows (RETURNING/SELECT) and changes.
+   * A statement still running when signal aborts is cancelled and its connection given back.
+   */
+  run(sql: string, params: unknown[], signal?: AbortSignal): Promise<{ rows: Record<string, unknown>[]; changes: number }>;
   close(): Promise<void>;
   /** "no such table" and the like: a read-only store with no tables yet reads as empty. */
   isMissingTable(err: unknown): boolean;
@@ -72,45 +76,46 @@ export class SqlBlockStore implements BlockStore {
     private readonly readOnly: boolean,
   ) {}
 
-  private async read(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+  private async read(sql: string, params: unknown[], opts?: CallOptions): Promise<Record<string, unknown>[]> {
     try {
-      return (await this.db.run(sql, params)).rows;
+      return (await this.db.run(sql, params, opts?.signal)).rows;
     } catch (err) {
       if (this.readOnly && this.db.isMissingTable(err)) return [];
       throw err;
     }
   }
 
-  private write(sql: string, params: unknown[]) {
+  private async write(sql: string, params: unknown[], opts?: CallOptions) {
     if (this.readOnly) throw new Error(`read-only block store (${this.driverName}): nothing may be written in a dry run`);
-    return this.db.run(sql, params);
+    return this.db.run(sql, params, opts?.signal);
   }
 
-  async list(q: BlockQuery): Promise<BlockRecord[]> {
+  async list(q: BlockQuery, opts?: CallOptions): Promise<BlockRecord[]> {
     const where = ["source = ?"];
     const params: unknown[] = [q.source];
     if (q.stage !== undefined) (where.push("stage = ?"), params.push(q.stage));
     if (q.from !== undefined) (where.push("day >= ?"), params.push(q.from));
     if (q.to !== undefined) (where.push("day < ?"), params.push(q.to));
-    const rows = await this.read(`SELECT * FROM ${this.table} WHERE ${where.join(" AND ")} ORDER BY day, stage`, params);
+    const rows = await this.read(`SELECT * FROM ${this.table} WHERE ${where.join(" AND ")} ORDER BY day, stage`, params, opts);
     return rows.map(toBlock);
   }
 
-  async get(key: BlockKey): Promise<BlockRecord | undefined> {
-    const rows = await this.read(`SELECT * FROM ${this.table} WHERE source = ? AND stage = ? AND day = ?`, [key.source, key.stage, key.day]);
+  async get(key: BlockKey, opts?: CallOptions): Promise<BlockRecord | undefined> {
+    const rows = await this.read(`SELECT * FROM ${this.table} WHERE source = ? AND stage = ? AND day = ?`, [key.source, key.stage, key.day], opts);
     return rows[0] ? toBlock(rows[0]) : undefined;
   }
 
-  async markPending(key: BlockKey, now: number, message?: string): Promise<void> {
+  async markPending(key: BlockKey, now: number, message?: string, opts?: CallOptions): Promise<void> {
     await this.write(
       `INSERT INTO ${this.table} (source, stage, day, status, message, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)
        ON CONFLICT (source, stage, day) DO UPDATE SET status = 'pending', message = excluded.message, updated_at = excluded.updated_at
        WHERE ${this.table}.status <> 'running'`,
       [key.source, key.stage, key.day, message ?? null, now],
+      opts,
     );
   }
 
-  async markRunning(key: BlockKey, owner: string, now: number): Promise<void> {
+  async markRunning(key: BlockKey, owner: string, now: number, opts?: CallOptions): Promise<void> {
     await this.write(
       `INSERT INTO ${this.table} (source, stage, day, status, attempts, owner, started_at, updated_at)
        VALUES (?, ?, ?, 'running', 1, ?, ?, ?)
@@ -118,10 +123,11 @@ export class SqlBlockStore implements BlockStore {
          failed = 0, records = 0, attempts = ${this.table}.attempts + 1, owner = excluded.owner,
          started_at = excluded.started_at, finished_at = NULL, updated_at = excluded.updated_at`,
       [key.source, key.stage, key.day, owner, now, now],
+      opts,
     );
   }
 
-  async markFinished(key: BlockKey, result: { status: BlockStatus; message: string | null; counts: BlockCounts }, now: number): Promise<void> {
+  async markFinished(key: BlockKey, result: { status: BlockStatus; message: string | null; counts: BlockCounts }, now: number, opts?: CallOptions): Promise<void> {
     const c = result.counts;
     await this.write(
       `INSERT INTO ${this.table} (source, stage, day, status, message, processed, skipped, failed, records, finished_at, updated_at)
@@ -130,44 +136,43 @@ export class SqlBlockStore implements BlockStore {
          processed = excluded.processed, skipped = excluded.skipped, failed = excluded.failed, records = excluded.records,
          finished_at = excluded.finished_at, updated_at = excluded.updated_at`,
       [key.source, key.stage, key.day, result.status, result.message, c.processed, c.skipped, c.failed, c.records, now, now],
+      opts,
     );
   }
 
-  async acquireLease(key: BlockKey, owner: string, now: number, ttlMs: number): Promise<LeaseResult> {
+  async acquireLease(key: BlockKey, owner: string, now: number, ttlMs: number, opts?: AcquireOptions): Promise<LeaseResult> {
     const { rows } = await this.write(
       `INSERT INTO ${this.leaseTable} (source, stage, day, owner, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (source, stage, day) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at,
          expires_at = excluded.expires_at
        WHERE ${this.leaseTable}.expires_at <= excluded.acquired_at OR ${this.leaseTable}.owner = excluded.owner
+         OR ${this.leaseTable}.owner = ?
        RETURNING owner`,
-      [key.source, key.stage, key.day, owner, now, now + ttlMs],
+      [key.source, key.stage, key.day, owner, now, now + ttlMs, opts?.takeOver ?? owner],
+      opts,
     );
     if (rows.length > 0 && rows[0]!.owner === owner) return { acquired: true };
-    const held = await this.read(`SELECT * FROM ${this.leaseTable} WHERE source = ? AND stage = ? AND day = ?`, [key.source, key.stage, key.day]);
+    const held = await this.read(`SELECT * FROM ${this.leaseTable} WHERE source = ? AND stage = ? AND day = ?`, [key.source, key.stage, key.day], opts);
     return { acquired: false, holder: held[0] ? toLease(held[0]) : undefined };
   }
 
-  async renewLease(key: BlockKey, owner: string, now: number, ttlMs: number): Promise<boolean> {
+  async renewLease(key: BlockKey, owner: string, now: number, ttlMs: number, opts?: CallOptions): Promise<boolean> {
     const { changes } = await this.write(
       `UPDATE ${this.leaseTable} SET expires_at = ? WHERE source = ? AND stage = ? AND day = ? AND owner = ?`,
       [now + ttlMs, key.source, key.stage, key.day, owner],
+      opts,
     );
     return changes > 0;
   }
 
-  async releaseLease(key: BlockKey, owner: string): Promise<void> {
-    await this.write(`DELETE FROM ${this.leaseTable} WHERE source = ? AND stage = ? AND day = ? AND owner = ?`, [
-      key.source,
-      key.stage,
-      key.day,
-      owner,
-    ]);
+  async releaseLease(key: BlockKey, owner: string, opts?: CallOptions): Promise<void> {
+    await this.write(`DELETE FROM ${this.leaseTable} WHERE source = ? AND stage = ? AND day = ? AND owner = ?`, [key.source, key.stage, key.day, owner], opts);
   }
 
-  async leases(q: { source?: string }): Promise<LeaseRecord[]> {
+  async leases(q: { source?: string }, opts?: CallOptions): Promise<LeaseRecord[]> {
     const rows = q.source
-      ? await this.read(`SELECT * FROM ${this.leaseTable} WHERE source = ? ORDER BY day, stage`, [q.source])
-      : await this.read(`SELECT * FROM ${this.leaseTable} ORDER BY source, day, stage`, []);
+      ? await this.read(`SELECT * FROM ${this.leaseTable} WHERE source = ? ORDER BY day, stage`, [q.source], opts)
+      : await this.read(`SELECT * FROM ${this.leaseTable} ORDER BY source, day, stage`, [], opts);
     return rows.map(toLease);
   }
 

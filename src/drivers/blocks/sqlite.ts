@@ -3,8 +3,8 @@
  * through the process-wide shared connection. Several processes may use the file at once (WAL, busy timeout).
  */
 import path from "node:path";
-import * as z from "zod/mini";
 import { defineDriver } from "../define.js";
+import { sqliteBlocksOptions } from "../options.js";
 import { closeSqlite, openSqlite } from "../sqlite-db.js";
 import { blocksDdl, SqlBlockStore, type SqlExecutor } from "./sql-store.js";
 
@@ -28,8 +28,7 @@ export function sqliteBlockStore(file: string, readOnly = false, name = "sqlite"
   return new SqlBlockStore(name, exec, BLOCKS_TABLE, LEASES_TABLE, readOnly);
 }
 
-export default (readOnly: boolean) =>
-  defineDriver({
-    options: z.strictObject({ path: z.optional(z.string()) }),
-    create: (o, ctx) => sqliteBlockStore(path.resolve(ctx.baseDir, o.path ?? path.join(ctx.home, "catalog.sqlite")), readOnly),
-  });
+export default defineDriver({
+  options: sqliteBlocksOptions,
+  create: (o, ctx) => sqliteBlockStore(path.resolve(ctx.baseDir, o.path ?? path.join(ctx.home, "catalog.sqlite")), o.readOnly),
+});

@@ -5,9 +5,9 @@
  */
 import { defineDriver } from "../define.js";
 import { postgresCatalogOptions, type PostgresCatalogOptions, CATALOG_COLUMNS } from "../options.js";
-import type { CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord, TextFilter } from "../../support/drivers.js";
+import type { CallOptions, CatalogDriver, CatalogKey, CatalogQuery, CatalogRecord, TextFilter } from "../../support/drivers.js";
 import { TerminalError } from "../../support/errors.js";
-import { pgConnectionString, pgError, pgPool, pgWhere, quoteIdent, type PgPool } from "../utils/pg.js";
+import { pgConnectionString, pgError, pgPool, pgQuery, pgWhere, quoteIdent, withPgClient, type PgPool } from "../utils/pg.js";
 
 export const DRIVER_NAME = "postgres";
 /** Columns per row in an INSERT; batches stay under PostgreSQL's 65,535 bind parameters. */
@@ -44,7 +44,7 @@ export class PostgresCatalog implements CatalogDriver {
     this.#table = quoteIdent(options.schema, options.table);
   }
 
-  async *query(q: CatalogQuery): AsyncIterable<CatalogRecord> {
+  async *query(q: CatalogQuery, opts?: CallOptions): AsyncIterable<CatalogRecord> {
     await this.#ensure();
     const desc = q.order === "desc";
     const params: unknown[] = [q.repository, q.dataSource];
@@ -72,7 +72,7 @@ export class PostgresCatalog implements CatalogDriver {
       }
       p.push(want);
       const sql = `select ${COLUMNS.join(", ")} from ${this.#table} where ${where.join(" and ")}${keyset} ${order} limit $${p.length}`;
-      const rows = await this.#run<Row>("query", sql, p);
+      const rows = await this.#run<Row>("query", sql, p, opts?.signal);
       for (const r of rows) yield _toRecord(r);
       remaining -= rows.length;
       if (rows.length < want) return;
@@ -80,15 +80,20 @@ export class PostgresCatalog implements CatalogDriver {
     }
   }
 
-  async upsert(records: CatalogRecord[]): Promise<void> {
+  async upsert(records: CatalogRecord[], opts?: CallOptions): Promise<void> {
     if (records.length === 0) return;
     await this.#ensure();
     const byKey = new Map<string, { index: number; record: CatalogRecord }>();
     records.forEach((record, index) => byKey.set(_keyText(record), { index, record }));
     const unique = [...byKey.values()];
-    const client = await this.#pool.connect().catch((err: unknown) => {
+    try {
+      await withPgClient(this.#pool, opts?.signal, (client) => this.#upsertOn(client, unique));
+    } catch (err) {
       throw pgError("postgres catalog", "upsert", this.#where, err);
-    });
+    }
+  }
+
+  async #upsertOn(client: import("pg").PoolClient, unique: { index: number; record: CatalogRecord }[]): Promise<void> {
     try {
       await client.query("begin");
       for (let i = 0; i < unique.length; i += this.options.upsertBatch) {
@@ -104,27 +109,28 @@ export class PostgresCatalog implements CatalogDriver {
       await client.query("commit");
     } catch (err) {
       await client.query("rollback").catch(() => {});
-      throw pgError("postgres catalog", "upsert", this.#where, err);
-    } finally {
-      client.release();
+      throw err;
     }
   }
 
-  async delete(keys: CatalogKey[]): Promise<number> {
+  async delete(keys: CatalogKey[], opts?: CallOptions): Promise<number> {
     if (keys.length === 0) return 0;
     await this.#ensure();
     const sql =
       `delete from ${this.#table} where (collection_date, repository, data_source, id_base, id_ext) in ` +
       "(select * from unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[]))";
-    const res = await this.#pool
-      .query(sql, [
+    const res = await pgQuery(
+      this.#pool,
+      sql,
+      [
         keys.map((k) => new Date(k.collection_date)),
         keys.map((k) => k.repository),
         keys.map((k) => k.data_source),
         keys.map((k) => k.id_base),
         keys.map((k) => k.id_ext),
-      ])
-      .catch((err: unknown) => {
+      ],
+      opts?.signal,
+    ).catch((err: unknown) => {
         throw pgError("postgres catalog", "delete", this.#where, err);
       });
     return res.rowCount ?? 0;
@@ -172,9 +178,9 @@ export class PostgresCatalog implements CatalogDriver {
     }
   }
 
-  async #run<T>(op: string, sql: string, params: unknown[]): Promise<T[]> {
+  async #run<T>(op: string, sql: string, params: unknown[], signal?: AbortSignal): Promise<T[]> {
     try {
-      return (await this.#pool.query(sql, params)).rows as T[];
+      return (await pgQuery(this.#pool, sql, params, signal)).rows as T[];
     } catch (err) {
       throw pgError("postgres catalog", op, this.#where, err);
     }

@@ -4,8 +4,8 @@
  */
 import { defineDriver } from "../define.js";
 import { postgresSqlOptions } from "../options.js";
-import type { SqlDriver } from "../../support/drivers.js";
-import { pgConnectionString, pgError, pgPool, pgWhere, type PgPool } from "../utils/pg.js";
+import type { CallOptions, SqlDriver } from "../../support/drivers.js";
+import { pgConnectionString, pgError, pgPool, pgQuery, pgWhere, type PgPool } from "../utils/pg.js";
 
 export const DRIVER_NAME = "postgres";
 
@@ -21,9 +21,9 @@ export class PostgresSql implements SqlDriver {
     this.#where = pgWhere(connectionString);
   }
 
-  async query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  async query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: unknown[] = [], opts?: CallOptions): Promise<T[]> {
     try {
-      const res = await this.#pool.query(sql, params);
+      const res = await pgQuery(this.#pool, sql, params, opts?.signal);
       return res.rows as T[];
     } catch (err) {
       throw pgError("postgres sql", "query", this.#where, err);

@@ -21,6 +21,84 @@ export function pgConnectionString(driver: string, option: string | undefined, s
   );
 }
 
+/**
+ * Runs fn on a connection of the pool, bound to the call's deadline: when signal aborts, the statement in flight is
+ * cancelled on the server (a cancel request on a side connection, as psql's Ctrl-C) and the connection is closed and
+ * given back, so a stuck query never keeps a pool connection (nor a transaction) after its call failed. Without a
+ * signal, a plain pool connection.
+ */
+export async function withPgClient<T>(pool: PgPool, signal: AbortSignal | undefined, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  signal?.throwIfAborted();
+  const connecting = pool.connect();
+  let client: pg.PoolClient;
+  if (!signal) client = await connecting;
+  else {
+    let onAbort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      client = await Promise.race([connecting, aborted]);
+    } catch (err) {
+      // A connection that arrives after the deadline goes straight back.
+      void connecting.then((c) => c.release(), () => undefined);
+      throw err;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+  let released = false;
+  const release = (err?: Error) => {
+    if (released) return;
+    released = true;
+    // release(error) closes the connection instead of returning it: it may be mid-statement or mid-transaction.
+    client.release(err);
+  };
+  const onAbort = () => {
+    cancelStatement(pool, client);
+    release(signal!.reason instanceof Error ? signal!.reason : new Error("deadline"));
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) onAbort();
+  try {
+    return await fn(client);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    release();
+  }
+}
+
+/** One statement on the pool under the call's deadline (see withPgClient). */
+export async function pgQuery(pool: PgPool, sql: string, params: unknown[], signal?: AbortSignal): Promise<pg.QueryResult> {
+  if (!signal) return pool.query(sql, params);
+  return withPgClient(pool, signal, (client) => client.query(sql, params));
+}
+
+/** Asks the server to cancel the statement a connection is running (PostgreSQL's cancel request; no login needed). */
+function cancelStatement(pool: PgPool, client: pg.PoolClient): void {
+  const target = client as unknown as { processID: number | null; secretKey: number | null };
+  if (target.processID === null || target.secretKey === null) return;
+  try {
+    const side = new pg.Client((pool as unknown as { options: pg.ClientConfig }).options) as unknown as {
+      host: string;
+      port: number;
+      connection: {
+        on(event: string, fn: (...a: unknown[]) => void): void;
+        connect(port: number | string, host?: string): void;
+        cancel(processID: number, secretKey: number): void;
+      };
+    };
+    const con = side.connection;
+    con.on("error", () => undefined);
+    con.on("connect", () => con.cancel(target.processID!, target.secretKey!));
+    if (side.host?.startsWith("/")) con.connect(`${side.host}/.s.PGSQL.${side.port}`);
+    else con.connect(side.port, side.host);
+  } catch {
+    // the connection is closed below anyway; the server ends the statement when it notices
+  }
+}
+
 export function pgPool(connectionString: string, max: number): PgPool {
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 10_000 });
   // An idle client losing its server must not crash the process; the next query reports the failure.
