@@ -4,13 +4,13 @@
  * adjacent days) on the embedded defaults (local storage, SQLite catalog and perfmet, CSV publisher, local inventory)
  * in a temp home, with the device fake in-process. The adjacent days are ingested and standardized first (not
  * timed); then each stage runs for the day alone. Prints seconds, peak RSS growth and peak heap per stage.
- * Target per stage: < 0.5 s and < 100 MiB. Stages whose entry file does not exist yet are left out.
+ * Target per stage: < 0.5 s and < 100 MiB.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type { MainFn } from "../src/support/etl-app.js";
+import gsSource from "../src/sources/gs/source.js";
 import { LakeRuntime } from "../src/support/runtime.js";
 import { fixedClock } from "../src/util/dates.js";
 import { writeInventorySection } from "../src/util/inventory-file.js";
@@ -24,13 +24,6 @@ const VEHICLES_PER_ZONE = 2_780; // × 36 zones ≈ 100,000 vehicles a day
 const ALL_STAGES = ["gs-insert-lake", "gs-json-standard", "gs-ready", "gs-ready-agg", "gs-agg-extract-soc"];
 /** GS_BENCH_STAGES=n runs only the first n stages (e.g. 2 for ingest and standardize). */
 const STAGES = ALL_STAGES.slice(0, Number(process.env.GS_BENCH_STAGES ?? ALL_STAGES.length));
-const entries = path.join(path.dirname(fileURLToPath(import.meta.url)), "../src/entries");
-
-async function loadMain(stage: string): Promise<MainFn | undefined> {
-  const file = path.join(entries, `${stage}.ts`);
-  if (!existsSync(file)) return undefined;
-  return ((await import(pathToFileURL(file).href)) as { main: MainFn }).main;
-}
 
 export async function run(): Promise<void> {
   const home = mkdtempSync(path.join(os.tmpdir(), "bench-gs-"));
@@ -50,12 +43,7 @@ export async function run(): Promise<void> {
       clock: fixedClock("2024-11-20T10:00:00-06:00"),
     });
     try {
-      const mains = new Map<string, MainFn>();
-      for (const s of STAGES) {
-        const m = await loadMain(s);
-        if (m) mains.set(s, m);
-        else console.log(`  ${s}: no entry file yet, left out`);
-      }
+      const mains = new Map<string, MainFn>(STAGES.map((s) => [s, gsSource.stage(s).main]));
       // The adjacent days, untimed.
       for (const s of ["gs-insert-lake", "gs-json-standard"]) {
         for (const d of [DAYS[0]!, DAYS[2]!]) await mains.get(s)?.({ last_run_date: "0", start_date: d, end_date: d }, { runtime });
