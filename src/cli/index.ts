@@ -13,6 +13,7 @@ import { register as registerWorker } from "./worker.js";
 import { register as registerPipeline } from "./pipeline.js";
 import { register as registerSchedule } from "./schedule.js";
 import { register as registerCoverage } from "./coverage.js";
+import { register as registerServe } from "./serve.js";
 
 /** Written in by the build (scripts/build.mjs); undefined when the sources run directly. */
 declare const LAKE_VERSION: string | undefined;
@@ -37,6 +38,7 @@ function buildProgram(): Command {
   registerPipeline(program);
   registerSchedule(program);
   registerCoverage(program);
+  registerServe(program);
   return program;
 }
 

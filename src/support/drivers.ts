@@ -156,6 +156,8 @@ export interface PublisherDriver extends DriverBase {
   delete(dataset: string, rowIds: string[], rowIdField: string, opts?: CallOptions): Promise<number>;
   /** Rows now in the dataset (audit, tests). */
   countRows?(dataset: string, opts?: CallOptions): Promise<number>;
+  /** How many of these row ids the dataset holds (the publish audit); unknown ids are not counted. */
+  countIds?(dataset: string, rowIds: string[], rowIdField: string, opts?: CallOptions): Promise<number>;
 }
 
 const dataset = (a: unknown[]) => String(a[0]);
@@ -164,6 +166,7 @@ export const PUBLISHER_CALLS: CallTable = {
   upsert: { at: 3, lock: dataset, what: (a) => `${dataset(a)} (${(a[1] as unknown[]).length} rows)` },
   delete: { at: 3, lock: dataset, what: (a) => `${dataset(a)} (${(a[1] as unknown[]).length} row ids)` },
   countRows: { at: 1, lock: dataset, what: dataset },
+  countIds: { at: 3, lock: dataset, what: (a) => `${dataset(a)} (${(a[1] as unknown[]).length} row ids)` },
 };
 
 // ---------------------------------------------------------------- perfmet

@@ -94,6 +94,8 @@ export interface DeviceDeclaration {
   type: string;
   /** Inventory keys in order (the unit-data drivers normalise every device to them). */
   keys: readonly string[];
+  /** The name the source's perfmet observations give a device (default: its device_name): device health joins on it. */
+  sensorName?(device: UnitDevice): string | undefined;
 }
 
 export interface CoverageDeclaration {

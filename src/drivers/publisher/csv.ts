@@ -56,6 +56,7 @@ export interface CsvPublisherMemory {
 
 export type CsvPublisher = PublisherDriver & {
   countRows(dataset: string, opts?: CallOptions): Promise<number>;
+  countIds(dataset: string, rowIds: string[], rowIdField: string, opts?: CallOptions): Promise<number>;
   /** Rows held in memory: at most one call's rows; the index holds ids and hashes only. */
   memory(): CsvPublisherMemory;
   close(): Promise<void>;
@@ -308,6 +309,10 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
       for (const id of found) s.ids.delete(id);
       s.uniform = true;
       return found.size;
+    },
+    async countIds(dataset, rowIds, rowIdField) {
+      const s = await sync(dataset, rowIdField);
+      return new Set(rowIds.map(String).filter((id) => s.ids.has(id))).size;
     },
     async countRows(dataset) {
       const file = fileOf(dataset);

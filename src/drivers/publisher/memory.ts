@@ -17,6 +17,7 @@ export interface MemoryPublisher extends PublisherDriver {
   /** Size of every upsert request received, in order. */
   readonly batches: { dataset: string; rows: number }[];
   countRows(dataset: string): Promise<number>;
+  countIds(dataset: string, rowIds: string[]): Promise<number>;
 }
 
 export function createMemoryPublisher(maxRowsPerRequest = 10_000): MemoryPublisher {
@@ -65,6 +66,10 @@ export function createMemoryPublisher(maxRowsPerRequest = 10_000): MemoryPublish
     },
     async countRows(dataset) {
       return datasets.get(dataset)?.size ?? 0;
+    },
+    async countIds(dataset, rowIds) {
+      const t = datasets.get(dataset);
+      return t ? new Set(rowIds.map(String).filter((id) => t.has(id))).size : 0;
     },
   };
 }

@@ -164,7 +164,7 @@ export default defineSource<WtSourceConfig>({
   description: "Radar traffic counts from the KITS database",
   config: wtSourceSchema,
   datasets: { [WT_DATASET_KEY]: { production: "i626-g7ub", debug: "i626-g7ub-test", rowId: "row_id" } },
-  devices: { type: "RADAR", keys: SENSOR_DEVICE_KEYS },
+  devices: { type: "RADAR", keys: SENSOR_DEVICE_KEYS, sensorName: (d) => (typeof d.device_name === "string" ? d.device_name.replace(/_RADAR$/, "") : undefined) },
   stages: [insertLake, jsonStandard, ready, extractSoc],
   demo: () => import("./simulate.js"),
 });
