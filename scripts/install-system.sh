@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test services need (PostgreSQL 15, Redis, memcached, OpenStack Swift with s3api,
-# openssl, curl). Quick no-op when everything is present. Run as root; never starts a service (see scripts/services.sh).
+# openssl, curl; Chromium for the console's browser tests). Quick no-op when everything is present. Run as root; never starts a service (see scripts/services.sh).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-PKGS=(postgresql redis-server memcached swift swift-proxy swift-account swift-container swift-object openssl curl)
+PKGS=(postgresql redis-server memcached swift swift-proxy swift-account swift-container swift-object openssl curl chromium)
 
 missing=()
 for p in "${PKGS[@]}"; do

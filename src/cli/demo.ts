@@ -64,6 +64,8 @@ export async function runDemo(opts: DemoFlags): Promise<number> {
       out(`\nPublished datasets (CSV files under ${path.join(result.home, "published")}):`);
       for (const [id, n] of Object.entries(result.published)) out(`  ${id}: ${n} rows`);
       out(`\nTotal: ${processed} items processed, ${failed} failed.${processed === 0 ? " Nothing new: the lake is up to date." : " Run it again: nothing is new, so 0 items are processed."}`);
+      const home = path.resolve(opts.dir) === path.resolve("demo-lake") ? "" : `LAKE_HOME=${opts.dir} `;
+      out(`\nSee it in the console (runs, coverage, devices, audit): ${home}npx lake serve   → http://127.0.0.1:8765`);
     }
     return failed > 0 ? 1 : 0;
   } finally {

@@ -52,7 +52,7 @@ export interface RunRow {
   seconds: number;
   /** Objects (or publications) the run wrote, from the catalog. */
   items: number;
-  /** Records (rows) written or published. */
+  /** Records perfmet's job row counts for it (the stage's own measure, as in the original). */
   rows: number;
   /** First and last (exclusive) local day it processed, when it processed any. */
   from: string | null;

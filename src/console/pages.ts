@@ -30,7 +30,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{padding:.2em .6em;borde
 td.num,th.num{text-align:right}.ok,.succeeded,.healthy{background:#e6f4ea}.partial{background:#fff4cc}.missing,.failed,.pipeline-broken{background:#fde2e1}
 .sensor-silent{background:#fff4cc}.not-in-inventory{background:#e8e4f8}.na{color:#999}.diff{background:#fde2e1;font-weight:bold}
 code.cmd{background:#f3f4f6;padding:.3em .5em;display:inline-block}.legend span{padding:.1em .5em;margin-right:.5em;border:1px solid #d0d4da}
-canvas.spark{width:240px;height:48px}form.filters{margin:.5em 0}form.filters label{margin-right:1em}.note{color:#555}
+canvas.spark{width:240px;height:48px;display:block}form.filters{margin:.5em 0}form.filters label{margin-right:1em}.note{color:#555}
 `;
 
 export function layout(title: string, active: string, body: string): string {
@@ -63,7 +63,7 @@ export function overviewPage(data: { zone: string; debug: boolean; sources: Over
       const gaps = s.gaps ? `<a href="/coverage${qs({ source: s.code })}" data-gaps="${s.gaps}">${s.gaps} gap(s)</a>` : "no gaps";
       return `<section data-source="${esc(s.code)}"><h2>${esc(s.name)} (${esc(s.code)})</h2>
 <p>Failures in the last ${RECENT_DAYS} days: <a href="/runs${qs({ source: s.code, status: "failed" })}" data-failures="${s.failures7d}">${s.failures7d}</a> · Coverage ${esc(s.window.from)} up to ${esc(s.window.to)}: ${gaps}</p>
-<table><thead><tr><th>stage</th><th>last run</th><th>status</th><th class="num">items</th><th class="num">rows</th><th>error</th></tr></thead><tbody>
+<table><thead><tr><th>stage</th><th>last run</th><th>status</th><th class="num">items</th><th class="num">records</th><th>error</th></tr></thead><tbody>
 ${rows}
 </tbody></table></section>`;
     })
@@ -93,7 +93,7 @@ export function runsPage(runs: RunRow[], blocks: BlockRow[], filters: Record<str
     "/runs",
     `${form}
 <p>${runs.length} run(s).</p>
-<table id="runs"><thead><tr><th>start</th><th>source</th><th>stage</th><th class="num">duration</th><th class="num">items</th><th class="num">rows</th><th>days</th><th>status</th><th>error</th></tr></thead><tbody>
+<table id="runs"><thead><tr><th>start</th><th>source</th><th>stage</th><th class="num">duration</th><th class="num">items</th><th class="num">records</th><th>days</th><th>status</th><th>error</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
 ${blocks.length ? `<h2>Backfill blocks</h2><table id="blocks"><thead><tr><th>source</th><th>stage</th><th>day</th><th>status</th><th class="num">attempts</th><th class="num">processed</th><th class="num">failed</th><th class="num">records</th><th>message</th></tr></thead><tbody>\n${blockRows}\n</tbody></table>` : ""}`,
@@ -115,7 +115,7 @@ ${r.failureList.map((f) => `<tr><td>${esc(f.day)}</td><td>${esc(f.item)}</td><td
     `<table><tbody>
 <tr><th>source</th><td>${esc(r.source)}</td></tr><tr><th>stage</th><td>${esc(r.stage)} (${esc(r.kind)})</td></tr>
 <tr><th>status</th>${statusCell(r.status)}</tr><tr><th>duration</th><td>${secs(r.seconds)}</td></tr>
-<tr><th>items</th><td id="items">${r.items}</td></tr><tr><th>rows</th><td id="rows">${r.rows}</td></tr>
+<tr><th>items</th><td id="items">${r.items}</td></tr><tr><th>records (perfmet)</th><td id="rows">${r.rows}</td></tr>
 <tr><th>days</th><td>${esc(r.from ?? "none")}${r.to ? ` up to ${esc(r.to)}` : ""}</td></tr></tbody></table>
 <p>Run it again: <code class="cmd" id="rerun">${esc(r.rerun)}</code></p>
 ${failures}
@@ -167,7 +167,7 @@ export function devicesPage(list: SourceDevices[]): string {
         .map((d) => {
           const data = JSON.stringify({ labels: d.perDay.map((p) => p.day), rows: d.perDay.map((p) => p.rows) });
           return `<tr data-sensor="${esc(d.sensor)}"><td>${esc(d.sensor)}</td><td>${d.device ? esc(`${d.device.atd_device_id ?? ""} ${d.device.device_status ?? ""}`) : "—"}</td><td>${esc(d.lastSeen ?? "never")}</td>
-<td><canvas class="spark" data-chart="${esc(data)}" aria-label="rows per day of ${esc(d.sensor)}"></canvas></td>${statusCell(d.verdict)}<td>${esc(d.why)}</td></tr>`;
+<td><canvas class="spark" width="240" height="48" data-chart="${esc(data)}" aria-label="rows per day of ${esc(d.sensor)}"></canvas></td>${statusCell(d.verdict)}<td>${esc(d.why)}</td></tr>`;
         })
         .join("\n");
       return `<section data-source="${esc(s.source)}"><h2>${esc(s.name)} (${esc(s.source)})</h2><p class="note">Rows per day, ${esc(s.from)} up to ${esc(s.to)} (${DEVICE_DAYS} days, up to the last day the pipeline processed).${s.note ? ` ${esc(s.note)}` : ""}</p>

@@ -40,7 +40,8 @@ const DAY = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, "a day is YYYY-MM-DD
 const SLUG = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "letters, digits and '-' only"));
 
 function parseQuery<S extends z.ZodMiniType>(c: Context, schema: S): z.infer<S> {
-  const raw = Object.fromEntries(new URL(c.req.url).searchParams);
+  // An empty field of a filter form means "any".
+  const raw = Object.fromEntries([...new URL(c.req.url).searchParams].filter(([, v]) => v !== ""));
   const r = z.safeParse(schema, raw);
   if (!r.success) throw new BadRequest(r.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; "));
   return r.data;
