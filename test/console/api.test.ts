@@ -38,7 +38,7 @@ async function catalogCount(runtime: LakeRuntime, code: string, purpose: "raw" |
 }
 
 /** The flows both infrastructures share: a failed day, its gap, its run and rerun command. */
-function sharedFlows(lake: () => { app: ReturnType<typeof consoleApp>; runtime: LakeRuntime }) {
+function sharedFlows(lake: () => { app: ReturnType<typeof consoleApp>; runtime: LakeRuntime; runs?: string }) {
   it("overview: every source's stages with their last run, the failure and the gap it left", async () => {
     const { app } = lake();
     const { status, body } = await get(app, "/api/overview");
@@ -76,7 +76,7 @@ function sharedFlows(lake: () => { app: ReturnType<typeof consoleApp>; runtime: 
     expect(ok.body.written).toHaveLength(ready[0].items);
 
     // The day filter finds the runs that processed (or failed) a day.
-    const ofDay = await get(app, `/api/runs?source=wt&stage=wt-json-standard&day=${BROKEN_DAY}`);
+    const ofDay = await get(app, `/api/runs?source=wt&stage=wt-json-standard&day=${BROKEN_DAY}${lake().runs ?? ""}`);
     expect(ofDay.body.runs.map((r: Json) => r.status).sort()).toEqual(["failed", "succeeded"]);
     expect((await get(app, "/api/runs/wt-ready@1")).status).toBe(404);
   });
@@ -206,8 +206,11 @@ describe("console API on the demo lake", () => {
 describeService(PG_SERVICES, "console API on PostgREST + PostgreSQL", () => {
   let runtime: LakeRuntime;
   let app: ReturnType<typeof consoleApp>;
+  let runs = "";
   beforeAll(async () => {
-    ({ runtime } = await postgresLake());
+    let runDay: string;
+    ({ runtime, runDay } = await postgresLake());
+    runs = `&from=${runDay}&to=${parseDay(runDay, runtime.zone).plus({ days: 1 }).toISODate()}`;
     await breakDay(runtime);
     const registry = await defaultRegistry();
     app = consoleApp({ runtime, registry: { codes: () => ["wt"], has: (c: string) => c === "wt", source: (c: string) => registry.source(c) } as never, debug: false });
@@ -216,7 +219,7 @@ describeService(PG_SERVICES, "console API on PostgREST + PostgreSQL", () => {
     await runtime.close();
   });
 
-  sharedFlows(() => ({ app, runtime }));
+  sharedFlows(() => ({ app, runtime, runs }));
 
   it("no driver credential reaches an answer", async () => {
     for (const url of ["/api/overview", "/api/runs", "/api/coverage", "/api/devices", "/api/audit", "/", "/runs", "/coverage", "/devices", "/audit"]) {

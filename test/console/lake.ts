@@ -3,7 +3,8 @@
  * perfmet) + PostgreSQL (block store), plus the damage an operator meets: a day that failed and left a gap, and a
  * day whose published rows were deleted at the destination by hand.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
+import { DateTime } from "luxon";
 import path from "node:path";
 import { tempDir } from "../core/helpers.js";
 import { serviceEnv } from "../helpers/services.js";
@@ -32,9 +33,14 @@ export async function demoLake(): Promise<{ runtime: LakeRuntime; home: string }
 export const PG_SERVICES = ["POSTGREST_URL", "POSTGREST_JWT", "PG_URL"];
 
 /** Wavetronix over two weeks on PostgREST + PostgreSQL, in repositories and a dataset of its own. */
-export async function postgresLake(): Promise<{ runtime: LakeRuntime; home: string }> {
+export async function postgresLake(): Promise<{ runtime: LakeRuntime; home: string; runDay: string }> {
   const home = tempDir("lake-console-pg-");
   const tag = randomBytes(3).toString("hex");
+  // Perfmet's tables are shared by every lake on the server: this lake's runs happen on a day of their own, years
+  // ahead (a clock that ticks from there), so its run history can be told apart from other runs of Wavetronix.
+  const runDay = DateTime.fromISO("2031-01-01", { zone: "America/Chicago" }).plus({ days: randomInt(0, 3000) });
+  const startedAt = Date.now();
+  const clock = () => runDay.toMillis() + 3_600_000 + (Date.now() - startedAt);
   const sourceConfig = await (await wt.loadDemo())!.simulate({ home, zone: "America/Chicago", from: FROM, to: TO });
   const repositories = Object.fromEntries(PURPOSES.map((p) => [p, { production: `console-${tag}-${p}`, debug: `console-${tag}-${p}-test` }]));
   const runtime = LakeRuntime.create({
@@ -49,12 +55,13 @@ export async function postgresLake(): Promise<{ runtime: LakeRuntime; home: stri
       blocks: { driver: "postgres", options: { connectionString: serviceEnv("PG_URL")! } },
     },
     env: { CATALOG_KEY: serviceEnv("POSTGREST_JWT")! },
+    clock,
   });
   for (const stage of wt.stageNames) {
     const { App } = wt.stage(stage);
     await runApp(App, parseOptions(App, { start_date: FROM, end_date: TO }), { runtime });
   }
-  return { runtime, home };
+  return { runtime, home, runDay: runDay.toISODate()! };
 }
 
 /**
