@@ -79,7 +79,8 @@ export async function withRuntime(
   let stopSimulated: (() => Promise<void>) | undefined;
   try {
     const { LakeRuntime } = await import("../support/runtime.js");
-    runtime = deps.runtime ?? LakeRuntime.create(flags.config ? { file: flags.config } : {});
+    // A command-line process has one zone: it becomes the process's (no Intl zone data at start-up).
+    runtime = deps.runtime ?? LakeRuntime.create({ ...(flags.config ? { file: flags.config } : {}), processZone: true });
     if (!deps.runtime && serve) {
       const { serveSimulatedSources } = await import("../orchestration/simulated.js");
       const { defaultRegistry } = await import("../orchestration/pipelines.js");

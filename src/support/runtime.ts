@@ -12,6 +12,7 @@ import { CALLS, driverEntry, type DriverKind, type DriverKinds } from "../driver
 import { ConfigError } from "./errors.js";
 import { LakeEventBus } from "./events.js";
 import { assertZone, systemClock, type Clock } from "../util/dates.js";
+import { useProcessZone } from "../util/process-zone.js";
 import { LockService, wrapDriver, type DriverPolicy, type RetryPolicy } from "./resilience.js";
 
 /** Where `lake demo` registers its simulated source systems, relative to the lake home. */
@@ -24,6 +25,11 @@ export interface RuntimeOptions extends LoadOptions {
   /** Already-built drivers (tests, embedding): they win over configuration. */
   drivers?: Partial<{ [K in DriverKind]: DriverKinds[K] }>;
   events?: LakeEventBus;
+  /**
+   * Make the lake's zone the process's own (TZ), so luxon reads its offsets from Date instead of loading Intl's zone
+   * data (util/process-zone.ts). For command-line processes, which have one zone; embedders keep theirs.
+   */
+  processZone?: boolean;
 }
 
 /**
@@ -86,6 +92,7 @@ export class LakeRuntime {
   /** Reads and validates configuration (the only I/O: the config file). */
   static create(opts: RuntimeOptions = {}): LakeRuntime {
     const { config, baseDir } = loadConfig(opts);
+    if (opts.processZone) useProcessZone(config.zone);
     const clock = opts.clock ?? clockFromEnv(opts.env ?? process.env);
     // A clock given in code is the whole world's (tests); one from LAKE_CLOCK replays the lake only.
     const realClock = opts.realClock ?? opts.clock ?? systemClock;
