@@ -22,6 +22,7 @@ import { LakeRuntime, type RuntimeOptions } from "./runtime.js";
 import { Storage } from "./storage.js";
 import { fetchUnitData, isMetadataExt, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
 import { addDays, earliestTime, nowIn, parseDate, todayMidnight } from "../util/dates.js";
+import { redact, secretRedactor } from "../util/redact.js";
 
 export interface AppDefinition {
   /** Entry name, e.g. "wt-insert-lake". */
@@ -503,7 +504,7 @@ export abstract class ETLApp {
       if (this.options.plan) {
         const file = path.resolve(String(this.options.plan));
         await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, JSON.stringify({ app: this.def.name, window: this.describeWindow(), plan: this.plan }, null, 2));
+        await writeFile(file, redact(JSON.stringify({ app: this.def.name, window: this.describeWindow(), plan: this.plan }, null, 2)));
       }
       this.runtime.events.emit("run.end", { app: this.def.name, summary });
       return summary;
@@ -513,8 +514,9 @@ export abstract class ETLApp {
     }
   }
 
+  /** The run's summary, secrets masked (it is printed, posted, recorded on blocks). */
   summary(processed: number): RunSummary {
-    return {
+    return secretRedactor.redactDeep({
       app: this.def.name,
       processed,
       skipped: this.skipped,
@@ -525,7 +527,7 @@ export abstract class ETLApp {
       skipReasons: { ...this.skipReasons },
       simulate: this.simulate,
       ...(this.simulate ? { plan: [...this.plan] } : {}),
-    };
+    } satisfies RunSummary);
   }
 }
 
