@@ -315,7 +315,12 @@ const SCENARIOS: Scenario[] = [
     },
     extra: () => servers.webhook!.requests.map((r, i) => ({ where: `webhook body ${i}`, data: Buffer.from(r.body) })),
     check: (mode, r) => {
-      if (mode !== "plan") expect(r.stderr).toMatch(/notify/i);
+      if (mode === "plan") return;
+      expect(r.stderr).toMatch(/the run\.failed notice was not delivered: notify \(webhook\): POST to http:\/\/127\.0\.0\.1:\d+: HTTP 500/);
+      // The notice posted carries the run's error, the Knack echo with its credentials masked.
+      const last = servers.webhook!.requests.at(-1)!;
+      expect(JSON.parse(last.body)).toMatchObject({ event: "run.failed", ok: false, command: "lake run wt-json-standard", exitCode: 2 });
+      expect(last.body).toContain("x-knack-rest-api-key: ***");
     },
   },
 ];
@@ -381,9 +386,12 @@ describe("secrets never leave the process: every driver against a server that ec
       for (const mode of MODES) {
         it(`${mode}: fails as expected, 0 occurrences of any secret anywhere`, async () => {
           const { r, outputs, reached } = await runScenario(s, mode);
+          if (process.env.SHOW_SECRETS_RUNS) console.log(`=== ${s.name} ${mode} code ${r.code}\n--stdout\n${r.stdout.slice(0, 1500)}\n--stderr\n${r.stderr.slice(0, 2500)}`);
           expect(r.code, `exit code\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(s.code(mode));
           expect(reached, `the planted credential reached the echo server\nstderr:\n${r.stderr}`).toBe(true);
           expect(leaks(outputs, allSecrets(s))).toEqual([]);
+          // A failed run printed the server's echo with the credentials in it, masked.
+          if (r.code !== 0) expect(`${r.stdout}${r.stderr}`, "the echo was printed, masked").toContain("***");
           if (mode === "json" && r.stdout.trim()) expect(() => JSON.parse(r.stdout.trim().split("\n").pop()!)).not.toThrow();
           if (mode === "plan" && s.args(mode, "x").includes("--plan") && r.code === 0) expect(outputs.some((o) => o.where.endsWith("plan.json"))).toBe(true);
           s.check?.(mode, r);

@@ -4,7 +4,7 @@
  * 127.0.0.1 on a random port and records what it received (`requests`), so a test can also check what reached it.
  *
  * - httpEcho: HTTP or HTTPS (the fake TLS material of socrata-fake.ts, for soda-js). The error body echoes the
- *   method, the URL, every header (Authorization first) and the body: as JSON `{message, code, details, hint}`
+ *   method, the secret-carrying headers, the URL, every header and the body: as JSON `{message, code, details, hint}`
  *   (PostgREST, Knack, Socrata, webhooks), or as an S3 XML `<Error>` for the AWS SDK. `okHead` answers HEAD with 200
  *   (the S3 driver's bucket check) so the SDK reaches a request whose error it parses. `answer` overrides the reply
  *   (a webhook target that accepts).
@@ -88,12 +88,12 @@ export interface HttpEchoOptions {
   answer?: (req: EchoRequest) => { status: number; body: unknown } | undefined;
 }
 
-const FIRST_HEADERS = ["authorization", "x-app-token", "x-knack-application-id", "x-knack-rest-api-key", "x-amz-security-token", "x-lake-token", "apikey"];
+const FIRST_HEADERS = ["x-amz-security-token", "x-app-token", "x-knack-application-id", "x-knack-rest-api-key", "x-lake-token", "apikey", "authorization"];
 
 /** The echo text: the secret-carrying headers first (a server's error body is cut short by the client). */
 export function echoText(r: EchoRequest): string {
   const first = FIRST_HEADERS.filter((h) => r.headers[h] !== undefined).map((h) => `${h}: ${r.headers[h]}`);
-  return `echo of ${r.method} ${r.url} | ${first.join(" | ")} | headers ${JSON.stringify(r.headers)} | body ${r.body.slice(0, 4000)}`;
+  return `echo of ${r.method} | ${first.join(" | ")} | url ${r.url} | headers ${JSON.stringify(r.headers)} | body ${r.body.slice(0, 4000)}`;
 }
 
 function xmlEscape(s: string): string {
