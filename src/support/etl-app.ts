@@ -377,7 +377,7 @@ export abstract class ETLApp {
 
   /** Records a failure that is not tied to one compare-loop item (e.g. one device of a day). */
   recordFailure(item: string, err: unknown): void {
-    const error = errorMessage(err);
+    const error = redact(errorMessage(err));
     this.failures.push({ item, error });
     this.runtime.events.emit("item.failed", { app: this.def.name, item, error, ms: 0 });
   }
@@ -458,7 +458,8 @@ export abstract class ETLApp {
           if (err instanceof ConfigError) throw err;
           // Nothing half-done is recorded: rows this item staged are dropped; its objects are rewritten on rerun.
           this.catalog.discardStagedExcept(stagedBefore);
-          const error = errorMessage(err);
+          // Masked here, once: the message goes to the summary, the events and the failure record in the catalog.
+          const error = redact(errorMessage(err));
           const terminal = await this.itemFailed(unit, error);
           this.failures.push({ item: label, error, ...(terminal ? { terminal } : {}) });
           this.runtime.events.emit("item.failed", { app: this.def.name, item: label, error, ms: Date.now() - t0 });
