@@ -37,14 +37,25 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
       const { attachConsole } = await import("./console.js");
       const { runStage } = await import("../orchestration/pipeline-run.js");
       const detach = await attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
-      const held = await windowLeases(runtime, "run", !noLeases && !options.simulate, deps);
+      const { makeNotice, notifyRun } = await import("../support/notify.js");
+      const { ConfigError } = await import("../support/errors.js");
+      const notice = { command: `lake run ${stage}`, debug: Boolean(options.debug), simulate: Boolean(options.simulate) };
       try {
-        const summary = await runStage(runtime, entry.App, options, held.leases);
-        printSummary(summary, Boolean(options.json), out);
-        return exitCodeFor(summary);
+        const held = await windowLeases(runtime, "run", !noLeases && !options.simulate, deps);
+        try {
+          const summary = await runStage(runtime, entry.App, options, held.leases);
+          printSummary(summary, Boolean(options.json), out);
+          const code = exitCodeFor(summary);
+          await notifyRun(runtime, makeNotice({ ...notice, exitCode: code, summary }));
+          return code;
+        } finally {
+          await held.close();
+        }
+      } catch (err) {
+        await notifyRun(runtime, makeNotice({ ...notice, exitCode: err instanceof ConfigError ? 2 : 1, error: err }));
+        throw err;
       } finally {
         detach();
-        await held.close();
       }
     }, [stage]);
   } catch (err) {

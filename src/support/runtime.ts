@@ -14,6 +14,7 @@ import { LakeEventBus } from "./events.js";
 import { assertZone, systemClock, type Clock } from "../util/dates.js";
 import { useProcessZone } from "../util/process-zone.js";
 import { LockService, wrapDriver, type DriverPolicy, type RetryPolicy } from "./resilience.js";
+import { secretRedactor } from "../util/redact.js";
 
 /** Where `lake demo` registers its simulated source systems, relative to the lake home. */
 export const DEMO_SOURCES_FILE = "sources/config.json";
@@ -76,6 +77,8 @@ export class LakeRuntime {
     this.events = opts.events ?? new LakeEventBus();
     this.home = path.resolve(baseDir, config.home);
     this.secrets = createSecretSource(config.secretsFile, opts.env ?? process.env, baseDir);
+    // A password written into a URL of the configuration (a connection string) is masked like a secret.
+    secretRedactor.addUrlCredentials(config);
     this.locks = new LockService({
       dir: path.join(this.home, "locks"),
       staleMs: config.blocks.leaseMs,
