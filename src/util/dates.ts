@@ -88,11 +88,64 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, "0");
 }
 
+/** The ".ffffff" of Python's str(datetime): six digits, or nothing when there are no microseconds. */
+function microsText(micros: number): string {
+  return micros !== 0 ? `.${pad(micros, 6)}` : "";
+}
+
+const TWO = Array.from({ length: 60 }, (_, i) => pad(i));
+
+/** "YYYY-MM-DD HH:MM:" of a wall clock: Python's str(datetime) up to the seconds. */
+function minuteText(dt: DateTime, minute = dt.minute): string {
+  return `${pad(dt.year, 4)}-${TWO[dt.month]}-${TWO[dt.day]} ${TWO[dt.hour]}:${TWO[minute]}:`;
+}
+
 /** Python's str(datetime) for an aware datetime: "YYYY-MM-DD HH:MM:SS[.ffffff]±HH:MM" (§0.4). */
 export function pyStr(dt: DateTime, micros?: number): string {
-  const us = micros ?? dt.millisecond * 1000;
-  const frac = us !== 0 ? `.${pad(us, 6)}` : "";
-  return `${dt.toFormat("yyyy-MM-dd HH:mm:ss")}${frac}${offsetText(dt.offset)}`;
+  return `${minuteText(dt)}${TWO[dt.second]}${microsText(micros ?? dt.millisecond * 1000)}${offsetText(dt.offset)}`;
+}
+
+const MINUTE_MS = 60_000;
+const QUARTER_MS = 15 * MINUTE_MS;
+
+/**
+ * pyStr of many instants in one zone (a day of vehicle rows, one text each), the same text as
+ * pyStr(DateTime.fromMillis(ms, { zone }), micros) for zones whose offsets are whole minutes. A luxon DateTime in a
+ * zone costs about 20 µs (the offset comes from Intl), a stage's whole budget for a day of rows at a hundred
+ * thousand of them; so luxon reads the zone once per quarter hour and each minute's text is made once: the
+ * quarter's wall clock plus its minutes, or, in a quarter hour where the offset changes, luxon's own minute.
+ */
+export class PyStrFormatter {
+  private readonly quarters = new Map<number, DateTime>();
+  private readonly minutes = new Map<number, { head: string; offset: string }>();
+  constructor(readonly zone: string) {}
+
+  /** The text of the instant ms (epoch milliseconds); extraMicros adds the microseconds below it (0–999). */
+  format(ms: number, extraMicros = 0): string {
+    const minute = Math.floor(ms / MINUTE_MS);
+    let m = this.minutes.get(minute);
+    if (m === undefined) this.minutes.set(minute, (m = this.minute(minute)));
+    const inMinute = ms - minute * MINUTE_MS;
+    const second = Math.floor(inMinute / 1000);
+    return `${m.head}${TWO[second]}${microsText((inMinute - second * 1000) * 1000 + extraMicros)}${m.offset}`;
+  }
+
+  private quarter(q: number): DateTime {
+    let dt = this.quarters.get(q);
+    if (dt === undefined) this.quarters.set(q, (dt = DateTime.fromMillis(q * QUARTER_MS, { zone: this.zone })));
+    return dt;
+  }
+
+  private minute(minute: number): { head: string; offset: string } {
+    const q = Math.floor(minute / 15);
+    const start = this.quarter(q);
+    const wallMinute = start.minute + (minute - q * 15);
+    // The same offset at this quarter hour's start and the next one's: none in between (offsets change at most
+    // once in months), so the wall clock moves with the instant.
+    if (wallMinute < 60 && start.offset === this.quarter(q + 1).offset) return { head: minuteText(start, wallMinute), offset: offsetText(start.offset) };
+    const dt = DateTime.fromMillis(minute * MINUTE_MS, { zone: this.zone });
+    return { head: minuteText(dt), offset: offsetText(dt.offset) };
+  }
 }
 
 export function offsetText(offsetMinutes: number): string {

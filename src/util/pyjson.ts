@@ -2,8 +2,13 @@
  * Byte-for-byte Python serialisation where the original's output depends on it (§0.4):
  * json.dumps defaults (", " and ": " separators, ASCII escapes, insertion order) and str() of values for hashes.
  * NaN is written as null rather than the literal NaN (fixes B31: NaN is not JSON).
+ *
+ * Also json.dumps of values read from file bytes, written straight into a Utf8Sink (writeJsonFloatText,
+ * writeJsonStringBytes): a day of device rows is a million fields, and making a string of each costs more than the
+ * rest of the work (bench/gs.bench.ts, gs-json-standard).
  */
 import { hash } from "node:crypto";
+import type { Utf8Sink } from "./utf8-sink.js";
 
 /** A number that Python holds as a float: printed "13.0" rather than "13". */
 export class PyFloat {
@@ -110,4 +115,74 @@ export function pyJson(value: unknown): string {
     default:
       return "null";
   }
+}
+
+const DOT_ZERO = Buffer.from(".0", "latin1");
+const NULL = Buffer.from("null", "latin1");
+const QUOTE = Buffer.from('"', "latin1");
+/** Significant digits any decimal text keeps through a double and back (DBL_DIG). */
+const DBL_DIG = 15;
+
+/**
+ * json.dumps(float(text)) of the decimal text bytes[s, e): Python's repr, null when not finite (B31). A plain text
+ * (digits, at most one ".", an optional "-", no leading zero) of at most 15 significant digits in [1e-4, 1e16) is
+ * already the shortest round-trip form of its double, which is what repr prints: it is copied, trailing zeros
+ * trimmed and ".0" added where the fraction is empty ("2" → "2.0", "1.50" → "1.5"). Any other text is converted
+ * (Number, then pyFloatRepr).
+ */
+export function writeJsonFloatText(sink: Utf8Sink, bytes: Uint8Array, s: number, e: number): void {
+  const signEnd = bytes[s] === 45 ? s + 1 : s;
+  let dot = -1;
+  let plain = true;
+  for (let i = signEnd; i < e; i++) {
+    const c = bytes[i]!;
+    if (c === 46 && dot < 0) dot = i;
+    else if (c < 48 || c > 57) {
+      plain = false;
+      break;
+    }
+  }
+  const intLen = (dot < 0 ? e : dot) - signEnd;
+  if (plain && intLen > 0 && intLen <= DBL_DIG && !(intLen > 1 && bytes[signEnd] === 48)) {
+    if (dot < 0) {
+      sink.bytes(bytes, s, e);
+      sink.bytes(DOT_ZERO);
+      return;
+    }
+    let end = e;
+    while (end > dot + 1 && bytes[end - 1] === 48) end--;
+    if (end === dot + 1) {
+      sink.bytes(bytes, s, dot);
+      sink.bytes(DOT_ZERO);
+      return;
+    }
+    let significant = intLen + (end - dot - 1);
+    if (intLen === 1 && bytes[signEnd] === 48) {
+      // 0.000ddd: below 1e-4 repr switches to an exponent; the leading zeros of the fraction are not significant.
+      let lead = dot + 1;
+      while (lead < end && bytes[lead] === 48) lead++;
+      significant = lead - dot - 1 >= 4 ? Infinity : end - lead;
+    }
+    if (significant <= DBL_DIG) {
+      sink.bytes(bytes, s, end);
+      return;
+    }
+  }
+  const v = Number(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", s, e));
+  if (Number.isFinite(v)) sink.write(pyFloatRepr(v));
+  else sink.bytes(NULL);
+}
+
+/** json.dumps(text) of the UTF-8 bytes[s, e): copied between quotes when printable ASCII without '"' and '\\'. */
+export function writeJsonStringBytes(sink: Utf8Sink, bytes: Uint8Array, s: number, e: number): void {
+  for (let i = s; i < e; i++) {
+    const c = bytes[i]!;
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      sink.write(escapeString(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", s, e)));
+      return;
+    }
+  }
+  sink.bytes(QUOTE);
+  sink.bytes(bytes, s, e);
+  sink.bytes(QUOTE);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DateTime } from "luxon";
-import { addDays, parseDate, pyStr, socrataTime, fixedClock, todayMidnight, earliestTime } from "../../src/util/dates.js";
+import { addDays, parseDate, pyStr, PyStrFormatter, socrataTime, fixedClock, todayMidnight, earliestTime } from "../../src/util/dates.js";
 import { UsageError } from "../../src/support/errors.js";
 import { parseOptions } from "../../src/support/etl-app.js";
 import { TtIngest, testRuntime, tempDir } from "./helpers.js";
@@ -97,5 +97,34 @@ describe("standard flags", () => {
     expect(a.simulate).toBe(true);
     expect(a.lastRunDate!.toISODate()).toBe("2000-01-01");
     expect(a.describeWindow()).toBe("2024-11-01 up to 2024-11-04");
+  });
+});
+
+describe("PyStrFormatter (str(datetime) of many instants in one zone)", () => {
+  it("formats local time like Python str(datetime) across the fall-back hour", () => {
+    const f = new PyStrFormatter(Z);
+    expect(f.format(Date.parse("2024-11-03T06:30:00Z"))).toBe("2024-11-03 01:30:00-05:00");
+    expect(f.format(Date.parse("2024-11-03T07:30:00.25Z"))).toBe("2024-11-03 01:30:00.250000-06:00");
+    expect(f.format(Date.parse("2024-11-03T07:30:00Z"), 7)).toBe("2024-11-03 01:30:00.000007-06:00");
+    expect(f.format(Date.parse("2024-03-10T07:59:59.999Z"))).toBe("2024-03-10 01:59:59.999000-06:00");
+    expect(f.format(Date.parse("2024-03-10T08:00:00Z"))).toBe("2024-03-10 03:00:00-05:00");
+  });
+
+  it("is pyStr of the luxon DateTime in the zone, DST days and odd offsets included, in any order of instants", () => {
+    // Chicago's two DST days; Kathmandu (+05:45), St John's (-03:30 / -02:30), Lord Howe (30-minute DST), UTC.
+    const spans: [string, string][] = [
+      [Z, "2024-03-10T00:00:00-06:00"], [Z, "2024-11-03T00:00:00-05:00"], ["Asia/Kathmandu", "2024-06-01T00:00:00+05:45"],
+      ["America/St_Johns", "2024-11-03T00:00:00-02:30"], ["Australia/Lord_Howe", "2024-04-07T00:00:00+11:00"], ["UTC", "2024-02-29T00:00:00Z"],
+    ];
+    for (const [zone, from] of spans) {
+      const f = new PyStrFormatter(zone);
+      const start = Date.parse(from);
+      // Every 97.3 s over two days, late instants first: minutes are made out of order and reused.
+      const instants = Array.from({ length: 1776 }, (_, i) => start + Math.round(i * 97_300)).reverse();
+      for (const ms of instants) {
+        expect([zone, f.format(ms)]).toEqual([zone, pyStr(DateTime.fromMillis(ms, { zone }))]);
+        expect(f.format(ms, 5)).toBe(pyStr(DateTime.fromMillis(ms, { zone }), (ms % 1000) * 1000 + 5));
+      }
+    }
   });
 });

@@ -22,7 +22,7 @@ import { DeviceApi, hostTimeUtc } from "./device-api.js";
 import { selectDevices, type DeviceCandidate } from "./devices.js";
 import { describeMatch, matchDevice, matchTables, type MatchTables } from "./match.js";
 import { GS_DATASET_KEY, GS_ROW_ID, hasDevice, shapeRow, type WarningCounts } from "./publish.js";
-import { dayWarnings, planDay, standardizeZone, zoneJsonBuffer } from "./standardize.js";
+import { dayWarnings, planDay, standardizeZone, zoneJson } from "./standardize.js";
 import { GS_EXT, GS_UNIT_DEVICE_KEYS, siteBase, zoneExt, type GsDateTime, type GsSite, type GsSiteFile } from "./types.js";
 import { readCountsArchive } from "./zip.js";
 import { FarSiteFiles, nearestSiteFile, type SiteChoice } from "./site-choice.js";
@@ -318,7 +318,7 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
     let rows = 0;
     for (const zoneCsv of archive.zones) {
       const z = standardizeZone(plan, zoneCsv);
-      yield { ext: zoneExt(z.guid), body: zoneJsonBuffer(z), rows: z.kept.length, contentType: "application/json" };
+      yield { ext: zoneExt(z.guid), body: zoneJson(z), rows: z.kept.length, contentType: "application/json" };
       rows += z.kept.length;
     }
     for (const w of dayWarnings(plan)) ctx.log.warn(w);
