@@ -1,7 +1,7 @@
 /** `lake pipeline <source|all> [standard flags]`: a source's stages in order over one window. */
 import type { Command } from "commander";
-import { ConfigError, UsageError } from "../support/errors.js";
-import { setCode, stdout, windowLeases, withRuntime, type ActionDeps } from "./shared.js";
+import { UsageError } from "../support/errors.js";
+import { runWithNotice, setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
 export function register(program: Command): void {
   program
@@ -48,26 +48,18 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
     for (const k of ["last_run_date", "start_date", "end_date", "force", "simulate", "output_filepath", "debug"]) {
       if (flags[k] !== undefined) options[k] = flags[k];
     }
-    const { makeNotice, noticeSummary, notifyRun } = await import("../support/notify.js");
+    const { noticeSummary } = await import("../support/notify.js");
     const detach = await attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
     const notice = { command: `lake pipeline ${target}`, debug: Boolean(flags.debug), simulate: Boolean(flags.simulate) };
     try {
-      const held = await windowLeases(runtime, "pipeline", flags.leases !== false && !flags.simulate, deps);
-      try {
-        const results = await runPipelines(runtime, registry, codes, options, undefined, held.leases);
+      return await runWithNotice(runtime, notice, { label: "pipeline", wanted: flags.leases !== false && !flags.simulate, deps }, async (held) => {
+        const results = await runPipelines(runtime, registry, codes, options, undefined, held);
         if (flags.json) {
           out(`${JSON.stringify({ sources: codes, stages: results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? (({ plan: _p, ...rest }) => rest)(r.summary) : {}), ...(r.error ? { error: r.error } : {}) })) })}\n`);
         } else out(formatPipelineSummary(results));
-        const code = pipelineExitCode(results);
         const stages = results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? { summary: noticeSummary(r.summary) } : {}), ...(r.error ? { error: r.error } : {}) }));
-        await notifyRun(runtime, makeNotice({ ...notice, exitCode: code, stages }));
-        return code;
-      } finally {
-        await held.close();
-      }
-    } catch (err) {
-      await notifyRun(runtime, makeNotice({ ...notice, exitCode: err instanceof ConfigError ? 2 : 1, error: err }));
-      throw err;
+        return { code: pipelineExitCode(results), stages };
+      });
     } finally {
       detach();
     }

@@ -1,6 +1,6 @@
 /** `lake run <stage> [flags]`: one stage, holding its days' block leases. */
 import type { Command } from "commander";
-import { setCode, stdout, windowLeases, withRuntime, type ActionDeps } from "./shared.js";
+import { runWithNotice, setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
 export function register(program: Command): void {
   program
@@ -37,23 +37,13 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
       const { attachConsole } = await import("./console.js");
       const { runStage } = await import("../orchestration/pipeline-run.js");
       const detach = await attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
-      const { makeNotice, notifyRun } = await import("../support/notify.js");
-      const { ConfigError } = await import("../support/errors.js");
       const notice = { command: `lake run ${stage}`, debug: Boolean(options.debug), simulate: Boolean(options.simulate) };
       try {
-        const held = await windowLeases(runtime, "run", !noLeases && !options.simulate, deps);
-        try {
-          const summary = await runStage(runtime, entry.App, options, held.leases);
+        return await runWithNotice(runtime, notice, { label: "run", wanted: !noLeases && !options.simulate, deps }, async (held) => {
+          const summary = await runStage(runtime, entry.App, options, held);
           printSummary(summary, Boolean(options.json), out);
-          const code = exitCodeFor(summary);
-          await notifyRun(runtime, makeNotice({ ...notice, exitCode: code, summary }));
-          return code;
-        } finally {
-          await held.close();
-        }
-      } catch (err) {
-        await notifyRun(runtime, makeNotice({ ...notice, exitCode: err instanceof ConfigError ? 2 : 1, error: err }));
-        throw err;
+          return { code: exitCodeFor(summary), summary };
+        });
       } finally {
         detach();
       }
