@@ -7,5 +7,7 @@ if (!existsSync(cli)) {
   process.stderr.write("lake: dist/ is missing; build it with `npm run build` (npm ci runs it)\n");
   process.exit(2);
 }
+// --debug prints stacks: map them back to src/ (the bundle is whitespace-minified; see scripts/build.mjs).
+if (process.argv.includes("--debug")) process.setSourceMapsEnabled(true);
 const { runCli } = await import(cli.href);
 process.exitCode = await runCli(process.argv.slice(2));

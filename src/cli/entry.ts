@@ -5,7 +5,7 @@
 import { CommanderError } from "commander";
 import type { MainFn } from "../support/etl-app.js";
 import { ConfigError, TerminalError, TransientError } from "../support/errors.js";
-import { redact } from "../util/redact.js";
+import { redact, redactProcessOutput } from "../util/redact.js";
 import type { RunSummary } from "../support/events.js";
 import { LakeEventBus } from "../support/events.js";
 import { attachConsole } from "./console.js";
@@ -46,6 +46,7 @@ export function reportError(err: unknown, debug = process.argv.includes("--debug
 
 /** Runs a stage's main with the process arguments (a compiled stage file executed as a script, see script.ts). */
 export async function runMainCli(main: MainFn, argv: string[]): Promise<number> {
+  redactProcessOutput();
   const events = new LakeEventBus();
   const json = argv.includes("--json");
   const detach = await attachConsole(events, { quiet: json, debug: argv.includes("--debug") });

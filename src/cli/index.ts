@@ -4,6 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
+import { redactProcessOutput } from "../util/redact.js";
 import { register as registerRun } from "./run.js";
 import { register as registerList } from "./list.js";
 import { register as registerDemo } from "./demo.js";
@@ -43,6 +44,8 @@ function buildProgram(): Command {
 }
 
 export async function runCli(argv: string[]): Promise<number> {
+  // Every line the process prints, its own and any library's, passes the secret redactor.
+  redactProcessOutput();
   const program = buildProgram();
   let code = 0;
   program.hook("postAction", (_this, action) => {

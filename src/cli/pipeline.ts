@@ -1,7 +1,7 @@
 /** `lake pipeline <source|all> [standard flags]`: a source's stages in order over one window. */
 import type { Command } from "commander";
 import { UsageError } from "../support/errors.js";
-import { setCode, stdout, windowLeases, withRuntime, type ActionDeps } from "./shared.js";
+import { runWithNotice, setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
 export function register(program: Command): void {
   program
@@ -48,17 +48,20 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
     for (const k of ["last_run_date", "start_date", "end_date", "force", "simulate", "output_filepath", "debug"]) {
       if (flags[k] !== undefined) options[k] = flags[k];
     }
+    const { noticeSummary } = await import("../support/notify.js");
     const detach = await attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
-    const held = await windowLeases(runtime, "pipeline", flags.leases !== false && !flags.simulate, deps);
+    const notice = { command: `lake pipeline ${target}`, debug: Boolean(flags.debug), simulate: Boolean(flags.simulate) };
     try {
-      const results = await runPipelines(runtime, registry, codes, options, undefined, held.leases);
-      if (flags.json) {
-        out(`${JSON.stringify({ sources: codes, stages: results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? (({ plan: _p, ...rest }) => rest)(r.summary) : {}), ...(r.error ? { error: r.error } : {}) })) })}\n`);
-      } else out(formatPipelineSummary(results));
-      return pipelineExitCode(results);
+      return await runWithNotice(runtime, notice, { label: "pipeline", wanted: flags.leases !== false && !flags.simulate, deps }, async (held) => {
+        const results = await runPipelines(runtime, registry, codes, options, undefined, held);
+        if (flags.json) {
+          out(`${JSON.stringify({ sources: codes, stages: results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? (({ plan: _p, ...rest }) => rest)(r.summary) : {}), ...(r.error ? { error: r.error } : {}) })) })}\n`);
+        } else out(formatPipelineSummary(results));
+        const stages = results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? { summary: noticeSummary(r.summary) } : {}), ...(r.error ? { error: r.error } : {}) }));
+        return { code: pipelineExitCode(results), stages };
+      });
     } finally {
       detach();
-      await held.close();
     }
   }, "all");
 }

@@ -1,6 +1,6 @@
 /** `lake run <stage> [flags]`: one stage, holding its days' block leases. */
 import type { Command } from "commander";
-import { setCode, stdout, windowLeases, withRuntime, type ActionDeps } from "./shared.js";
+import { runWithNotice, setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
 export function register(program: Command): void {
   program
@@ -37,14 +37,15 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
       const { attachConsole } = await import("./console.js");
       const { runStage } = await import("../orchestration/pipeline-run.js");
       const detach = await attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
-      const held = await windowLeases(runtime, "run", !noLeases && !options.simulate, deps);
+      const notice = { command: `lake run ${stage}`, debug: Boolean(options.debug), simulate: Boolean(options.simulate) };
       try {
-        const summary = await runStage(runtime, entry.App, options, held.leases);
-        printSummary(summary, Boolean(options.json), out);
-        return exitCodeFor(summary);
+        return await runWithNotice(runtime, notice, { label: "run", wanted: !noLeases && !options.simulate, deps }, async (held) => {
+          const summary = await runStage(runtime, entry.App, options, held);
+          printSummary(summary, Boolean(options.json), out);
+          return { code: exitCodeFor(summary), summary };
+        });
       } finally {
         detach();
-        await held.close();
       }
     }, [stage]);
   } catch (err) {

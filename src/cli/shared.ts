@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { UsageError } from "../support/errors.js";
-import type { LakeEventBus } from "../support/events.js";
+import type { LakeEventBus, RunSummary } from "../support/events.js";
+import type { RunNotice } from "../support/notify.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import type { BlockStore } from "../support/block-store.js";
 import type { SourceRegistry } from "../support/registry.js";
@@ -79,7 +80,8 @@ export async function withRuntime(
   let stopSimulated: (() => Promise<void>) | undefined;
   try {
     const { LakeRuntime } = await import("../support/runtime.js");
-    runtime = deps.runtime ?? LakeRuntime.create(flags.config ? { file: flags.config } : {});
+    // A command-line process has one zone: it becomes the process's (no Intl zone data at start-up).
+    runtime = deps.runtime ?? LakeRuntime.create({ ...(flags.config ? { file: flags.config } : {}), processZone: true });
     if (!deps.runtime && serve) {
       const { serveSimulatedSources } = await import("../orchestration/simulated.js");
       const { defaultRegistry } = await import("../orchestration/pipelines.js");
@@ -146,4 +148,32 @@ export async function windowLeases(
     leases: { store, owner: makeOwner(label), leaseMs, waitMs: 2 * leaseMs, ...(deps.now ? { now: deps.now } : {}) },
     close: () => store.close(),
   };
+}
+
+/**
+ * A run command's work inside the block leases of its window (when wanted), with its notice sent (support/notify.ts)
+ * whatever the outcome: the exit code and report the work returns, or the error it threw (2 for a configuration
+ * error, else 1), which is then thrown on.
+ */
+export async function runWithNotice(
+  runtime: LakeRuntime,
+  notice: { command: string; debug: boolean; simulate: boolean },
+  leases: { label: string; wanted: boolean; deps: ActionDeps },
+  work: (held: PipelineLeases | undefined) => Promise<{ code: number; summary?: RunSummary; stages?: RunNotice["stages"] }>,
+): Promise<number> {
+  const { makeNotice, notifyRun } = await import("../support/notify.js");
+  const { ConfigError } = await import("../support/errors.js");
+  try {
+    const held = await windowLeases(runtime, leases.label, leases.wanted, leases.deps);
+    try {
+      const { code, ...report } = await work(held.leases);
+      await notifyRun(runtime, makeNotice({ ...notice, exitCode: code, ...report }));
+      return code;
+    } finally {
+      await held.close();
+    }
+  } catch (err) {
+    await notifyRun(runtime, makeNotice({ ...notice, exitCode: err instanceof ConfigError ? 2 : 1, error: err }));
+    throw err;
+  }
 }

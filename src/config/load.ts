@@ -126,6 +126,7 @@ export function validateConfig(raw: unknown, where: string): LakeConfig {
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new ConfigError(formatZodError(parsed.error, where));
   const problems = DRIVER_SECTIONS.flatMap((kind) => driverSpecProblems(kind, parsed.data[kind], kind));
+  if (parsed.data.notify) problems.push(...driverSpecProblems("notify", parsed.data.notify, "notify"));
   const blocks = parsed.data.blocks;
   if (blocks.driver) problems.push(...driverSpecProblems("blocks", { driver: blocks.driver, options: blocks.options }, "blocks"));
   if (problems.length) throw new ConfigError(`Invalid configuration in ${where}:\n${problems.join("\n")}`);

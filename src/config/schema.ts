@@ -100,6 +100,8 @@ export const configSchema = z.strictObject({
     ),
     {},
   ),
+  /** Who hears of a run's outcome at the end of `lake run` / `lake pipeline` (e.g. {driver: webhook}); none by default. */
+  notify: z.optional(driverSpec),
   /** A JSON file of secrets (name → value); environment variables win over it. */
   secretsFile: z.optional(z.string()),
 });

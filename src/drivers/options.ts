@@ -276,3 +276,25 @@ export const mssqlOptions = z.strictObject({
   maxConnections: z._default(z.int().check(z.minimum(1)), 4),
 });
 export type MssqlOptions = z.infer<typeof mssqlOptions>;
+
+// ---------------------------------------------------------------- notifiers
+
+export const webhookOptions = z
+  .strictObject({
+    /** Where the POST goes (http or https), e.g. "https://hooks.example.org/lake". Or give urlSecret. */
+    url: z.optional(z.url({ protocol: /^https?$/ })),
+    /** Secret holding the URL instead (chat webhooks carry their key in the path). */
+    urlSecret: z.optional(z.string().check(z.minLength(1))),
+    /** "failure" (default): runs that failed (exit code ≠ 0); "always": every run. */
+    on: z._default(z.enum(["failure", "always"]), "failure"),
+    /** Secret holding the token sent with every POST; unset = no token header. @default "LAKE_WEBHOOK_TOKEN" */
+    tokenSecret: z._default(z.string().check(z.minLength(1)), "LAKE_WEBHOOK_TOKEN"),
+    /** Header carrying the token. @default "Authorization" */
+    header: z._default(z.string().check(z.regex(/^[A-Za-z0-9-]+$/, "a header name such as Authorization or X-Lake-Token")), "Authorization"),
+    /** Put before the token in the header ("Bearer <token>"); "" = the token alone. @default "Bearer" */
+    scheme: z._default(z.string(), "Bearer"),
+    /** Notify simulations (-0) too. @default false */
+    simulations: z._default(z.boolean(), false),
+  })
+  .check(z.refine((o) => (o.url === undefined) !== (o.urlSecret === undefined), "give exactly one of url and urlSecret"));
+export type WebhookOptions = z.infer<typeof webhookOptions>;

@@ -16,6 +16,7 @@ import type {
 } from "../support/drivers.js";
 import { CATALOG_CALLS, PERFMET_CALLS, PUBLISHER_CALLS, QUEUE_CALLS, SQL_CALLS, STORAGE_CALLS, UNITDATA_CALLS } from "../support/drivers.js";
 import { BLOCK_CALLS, type BlockStore } from "../support/block-store.js";
+import { NOTIFY_CALLS, type NotifyDriver } from "../support/notify.js";
 import type { DriverModule } from "./define.js";
 import * as o from "./options.js";
 
@@ -28,6 +29,7 @@ export interface DriverKinds {
   sql: SqlDriver;
   blocks: BlockStore;
   queue: QueueDriver;
+  notify: NotifyDriver;
 }
 export type DriverKind = keyof DriverKinds;
 
@@ -96,6 +98,9 @@ export const drivers = {
     inprocess: entry<QueueDriver, typeof o.inprocessQueueOptions>(o.inprocessQueueOptions, LOCAL, () => import("./queue/inprocess.js")),
     bullmq: entry<QueueDriver, typeof o.bullmqOptions>(o.bullmqOptions, REDIS, () => import("./queue/bullmq.js")),
   },
+  notify: {
+    webhook: entry<NotifyDriver, typeof o.webhookOptions>(o.webhookOptions, NETWORK(10_000, 1), () => import("./notify/webhook.js")),
+  },
 } satisfies { [K in DriverKind]: Record<string, DriverEntry<DriverKinds[K], any>> };
 
 /** The call table of each interface: which methods the runtime wraps, and how. */
@@ -108,6 +113,7 @@ export const CALLS: { [K in DriverKind]: CallTable } = {
   sql: SQL_CALLS,
   blocks: BLOCK_CALLS,
   queue: QUEUE_CALLS,
+  notify: NOTIFY_CALLS,
 };
 
 type Registry = typeof drivers;

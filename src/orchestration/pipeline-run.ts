@@ -10,6 +10,7 @@
 import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import { parseOptions, type AppClass, type AppOptions, type ETLApp } from "../support/etl-app.js";
 import { dayText, eachDay } from "../util/dates.js";
+import { redact } from "../util/redact.js";
 import { leaseWindow, type WindowLeaseOptions } from "./window-leases.js";
 import { blockSource } from "./blocks.js";
 import { describeHolder } from "../support/block-store.js";
@@ -88,7 +89,7 @@ export async function runPipelines(
         r = { source: code, stage, summary: await runStage(runtime, App, parseOptions(App, options), leases) };
       } catch (err) {
         if (err instanceof ConfigError) throw err;
-        r = { source: code, stage, error: errorMessage(err) };
+        r = { source: code, stage, error: redact(errorMessage(err)) };
       }
       results.push(r);
       onStage?.(r);

@@ -20,6 +20,7 @@ import { isDone } from "./blocks.js";
 import { runBlock, type BlockEnv, type BlockOutcome, type BlockProgress } from "./block-runner.js";
 import type { BackfillPlan } from "./backfill.js";
 import type { SourceRegistry } from "../support/registry.js";
+import { secretRedactor } from "../util/redact.js";
 
 /**
  * The configured job queue (`queue:`), from the driver registry behind the driver runtime (every call has its
@@ -163,7 +164,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     return { verdict: "done" };
   };
 
-  const consumer = await queue.consume(handler, { concurrency: o.concurrency, onError: (err) => o.progress?.log(`worker: ${err.message}`) });
+  // A verdict's reason is kept by the queue (the dead letters): secrets masked like every block message.
+  const masked = async (job: { data: unknown }): Promise<JobVerdict> => secretRedactor.redactDeep(await handler(job));
+  const consumer = await queue.consume(masked, { concurrency: o.concurrency, onError: (err) => o.progress?.log(`worker: ${err.message}`) });
 
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {

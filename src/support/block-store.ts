@@ -87,9 +87,9 @@ const block = (a: unknown[]) => {
 export const BLOCK_CALLS: CallTable = {
   list: { at: 1, what: (a) => (a[0] as BlockQuery).source },
   get: { at: 1, what: block },
-  markPending: { at: 3, what: block },
+  markPending: { at: 3, what: block, redactArgs: true },
   markRunning: { at: 3, what: block },
-  markFinished: { at: 3, what: block },
+  markFinished: { at: 3, what: block, redactArgs: true },
   acquireLease: { at: 4, what: block },
   renewLease: { at: 4, what: block },
   releaseLease: { at: 2, what: block },

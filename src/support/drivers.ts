@@ -18,10 +18,13 @@ export interface CallOptions {
  * How the runtime wraps one method of an interface: `at` is the position of its CallOptions argument; `iterable`
  * methods return an AsyncIterable (the deadline applies to each step, a retry only before the first item);
  * `replayable` says whether a failed call may be sent again (a streamed body cannot); `lock` names the resource
- * the call must hold alone (a publisher's dataset); `what` describes the call's target in messages.
+ * the call must hold alone (a publisher's dataset); `what` describes the call's target in messages; `redactArgs`
+ * masks secrets in every string of the arguments before the driver sees them (what the call writes is text the lake
+ * wrote about itself: block messages, perfmet rows, notifications).
  */
 export interface CallSpec {
   at: number;
+  redactArgs?: boolean;
   iterable?: boolean;
   replayable?: (args: unknown[]) => boolean;
   lock?: (args: unknown[]) => string;
@@ -204,8 +207,8 @@ export interface PerfmetDriver extends DriverBase {
 }
 
 export const PERFMET_CALLS: CallTable = {
-  writeJob: { at: 1, what: (a) => `job ${(a[0] as PerfmetJob).data_source} ${(a[0] as PerfmetJob).stage}` },
-  writeObs: { at: 1, what: rows },
+  writeJob: { at: 1, what: (a) => `job ${(a[0] as PerfmetJob).data_source} ${(a[0] as PerfmetJob).stage}`, redactArgs: true },
+  writeObs: { at: 1, what: rows, redactArgs: true },
   readJobs: { at: 1 },
   readObs: { at: 1 },
 };

@@ -1,3 +1,5 @@
+import { secretRedactor, type Redactor } from "../util/redact.js";
+
 /**
  * Three error classes, not thirty (style §5). Messages say what, where (driver, item, file/row/field) and what to do.
  * - ConfigError: bad configuration or usage; the run does not start; exit code 2.
@@ -72,14 +74,17 @@ export function retryAfterMs(value: string | null | undefined, now = Date.now())
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
-/** A server's error body as a short text: its "message" when it has one, else the text, truncated. */
-export function bodyText(body: unknown): string {
+/**
+ * A server's error body as a short text: its "message" when it has one, else the text; secrets masked, then
+ * truncated (masking first: a secret the cut would split leaves no part of itself).
+ */
+export function bodyText(body: unknown, redactor: Redactor = secretRedactor): string {
   let text: string;
   if (body && typeof body === "object" && "message" in body) text = String((body as { message: unknown }).message);
   else if (typeof body === "string") text = body;
   else if (body === undefined) text = "";
   else text = JSON.stringify(body ?? null);
-  return text.length > ERROR_BODY_CHARS ? `${text.slice(0, ERROR_BODY_CHARS)}…` : text;
+  return redactor.clip(text, ERROR_BODY_CHARS);
 }
 
 /**

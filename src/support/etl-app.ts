@@ -22,6 +22,7 @@ import { LakeRuntime, type RuntimeOptions } from "./runtime.js";
 import { Storage } from "./storage.js";
 import { fetchUnitData, isMetadataExt, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
 import { addDays, earliestTime, nowIn, parseDate, todayMidnight } from "../util/dates.js";
+import { redact, secretRedactor } from "../util/redact.js";
 
 export interface AppDefinition {
   /** Entry name, e.g. "wt-insert-lake". */
@@ -376,7 +377,7 @@ export abstract class ETLApp {
 
   /** Records a failure that is not tied to one compare-loop item (e.g. one device of a day). */
   recordFailure(item: string, err: unknown): void {
-    const error = errorMessage(err);
+    const error = redact(errorMessage(err));
     this.failures.push({ item, error });
     this.runtime.events.emit("item.failed", { app: this.def.name, item, error, ms: 0 });
   }
@@ -457,7 +458,8 @@ export abstract class ETLApp {
           if (err instanceof ConfigError) throw err;
           // Nothing half-done is recorded: rows this item staged are dropped; its objects are rewritten on rerun.
           this.catalog.discardStagedExcept(stagedBefore);
-          const error = errorMessage(err);
+          // Masked here, once: the message goes to the summary, the events and the failure record in the catalog.
+          const error = redact(errorMessage(err));
           const terminal = await this.itemFailed(unit, error);
           this.failures.push({ item: label, error, ...(terminal ? { terminal } : {}) });
           this.runtime.events.emit("item.failed", { app: this.def.name, item: label, error, ms: Date.now() - t0 });
@@ -503,7 +505,7 @@ export abstract class ETLApp {
       if (this.options.plan) {
         const file = path.resolve(String(this.options.plan));
         await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, JSON.stringify({ app: this.def.name, window: this.describeWindow(), plan: this.plan }, null, 2));
+        await writeFile(file, redact(JSON.stringify({ app: this.def.name, window: this.describeWindow(), plan: this.plan }, null, 2)));
       }
       this.runtime.events.emit("run.end", { app: this.def.name, summary });
       return summary;
@@ -513,8 +515,9 @@ export abstract class ETLApp {
     }
   }
 
+  /** The run's summary, secrets masked (it is printed, posted, recorded on blocks). */
   summary(processed: number): RunSummary {
-    return {
+    return secretRedactor.redactDeep({
       app: this.def.name,
       processed,
       skipped: this.skipped,
@@ -525,7 +528,7 @@ export abstract class ETLApp {
       skipReasons: { ...this.skipReasons },
       simulate: this.simulate,
       ...(this.simulate ? { plan: [...this.plan] } : {}),
-    };
+    } satisfies RunSummary);
   }
 }
 

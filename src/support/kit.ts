@@ -483,6 +483,10 @@ interface ItemScope {
   from?: string;
   /** Rows not carried over, with where and why (written as the item's quarantine object). */
   quarantine: QuarantinedRow[];
+  /** How many of them the quarantine object already holds. */
+  quarantineWritten?: number;
+  /** The item or group itself. */
+  unit?: Pick<UpdateItem, "base" | "ext" | "date" | "label">;
 }
 
 /** A row of an item that was not carried over: where it was and why. */
@@ -671,7 +675,7 @@ abstract class KitApp extends ETLApp {
    * then its skip, observations, rows and quarantine recorded; a success clears its failure record.
    */
   private async runUnit(unit: Pick<UpdateItem, "base" | "ext" | "date" | "label">, from: string | undefined, work: () => Promise<number>): Promise<number> {
-    this.scope = { observations: [], quarantine: [], ...(from !== undefined ? { from } : {}) };
+    this.scope = { observations: [], quarantine: [], unit, ...(from !== undefined ? { from } : {}) };
     this.itemRows = 0;
     const failure = this.failureRecords.get(this.failureKey(unit));
     if (failure?.terminal && !this.force && failure.version === (from ?? "")) {
@@ -755,13 +759,28 @@ abstract class KitApp extends ETLApp {
   /** After an item's work: a skip is counted (and remembered when asked), observations and rows recorded. */
   private async finishItem(item: Pick<UpdateItem, "base" | "ext" | "date" | "label">, done: number): Promise<number> {
     const skipped = this.scope.skipped;
+    await this.writeSideRecords();
     if (skipped?.record) await this.recordSkip(item, skipped.reason, skipped.record);
-    if (this.scope.quarantine.length) await this.writeQuarantine(item);
-    for (const o of this.scope.observations) this.perfmet?.recordSensorObs(o.sensor, o.dataType, o.obs);
-    await this.perfmet?.writeSensorObs();
     this.addRecords(this.itemRows);
     if (skipped) return this.skipItem(item.label.includes("/") ? item.label : `${item.base}/${item.ext}/${item.date.toISODate()}`, skipped.reason);
     return done > 0 ? 1 : 0;
+  }
+
+  /**
+   * The item's quarantine object and perfmet observations so far. Written before each of the item's outputs (and its
+   * published day's catalog row), so they are never behind it: a run killed after an item's catalog row would
+   * otherwise leave a done item whose observations no rerun writes (the rerun skips it). Observations are keyed by
+   * sensor, type and day, so writing them again (more rows quarantined, a rerun) replaces them.
+   */
+  private async writeSideRecords(): Promise<void> {
+    const unit = this.scope.unit;
+    if (unit && this.scope.quarantine.length > (this.scope.quarantineWritten ?? 0)) {
+      await this.writeQuarantine(unit);
+      this.scope.quarantineWritten = this.scope.quarantine.length;
+    }
+    for (const o of this.scope.observations) this.perfmet?.recordSensorObs(o.sensor, o.dataType, o.obs);
+    this.scope.observations = [];
+    await this.perfmet?.writeSensorObs();
   }
 
   /**
@@ -808,6 +827,7 @@ abstract class KitApp extends ETLApp {
     let written = 0;
     const list = isOutput(result) ? [result] : (result as AsyncIterable<StageOutput> | Iterable<StageOutput>);
     for await (const out of each(list)) {
+      await this.writeSideRecords();
       await this.layerAccess(out.layer ?? decl.to).write({ ...out, base: out.base ?? base, date: out.date ?? date });
       written++;
     }
@@ -878,6 +898,7 @@ abstract class KitApp extends ETLApp {
       processingDate: this.processingDate,
       ...(this.scope.from !== undefined ? { metadata: { from: this.scope.from } } : {}),
     });
+    await this.writeSideRecords();
     await this.catalog.upsert(done); // nothing under -0
     this.log("info", `${input.entry.pointer}: ${this.layerStorage(decl.from).repository} -> ${publisher.dataset}: ${rows} rows`);
     return 1;

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { isTempName } from "../util/temp-file.js";
 import { DateTime } from "luxon";
 import type { Catalog, CatalogEntry } from "./catalog.js";
 import type { SqlDriver, TextFilter } from "./drivers.js";
@@ -256,7 +257,7 @@ export class FileProvider extends LastUpdateProvider<{ path: string; pattern: Fi
   }
 
   protected async *runQuery(): AsyncIterable<ProvItem<{ path: string; pattern: FilePattern }>> {
-    const names = (await readdir(this.dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name).sort();
+    const names = (await readdir(this.dir, { withFileTypes: true })).filter((d) => d.isFile() && !isTempName(d.name)).map((d) => d.name).sort();
     const versionOf = async (full: string) => {
       const st = await stat(full).catch(() => undefined);
       return st ? `size ${st.size} mtime ${Math.floor(st.mtimeMs)}` : undefined;

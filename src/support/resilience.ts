@@ -3,7 +3,8 @@
  * and the redaction of secrets live. `wrapDriver` puts one wrapper around a driver, driven by its interface's call
  * table (drivers.ts): every call runs as lock → limit → retry (TransientErrors only, jittered exponential backoff,
  * Retry-After honoured) → deadline (the call's AbortSignal; a call that does not settle in time fails with a
- * TransientError) → the driver; its duration is an event; any error it passes on has every secret masked.
+ * TransientError) → the driver; its duration is an event; any error it passes on has every secret masked, and so
+ * has every string a `redactArgs` call writes (block messages, perfmet rows, notifications).
  * Drivers hold vendor I/O only.
  */
 import path from "node:path";
@@ -236,7 +237,8 @@ export function wrapDriver<D extends object>(driver: D, o: WrapOptions): D {
     o.events?.emit("driver.call", { kind: o.kind, driver: name, op, what, ms: Date.now() - started, attempts, ok });
 
   function call(op: string, spec: CallSpec, fn: (...a: unknown[]) => Promise<unknown>) {
-    return (...args: unknown[]) => {
+    return (...given: unknown[]) => {
+      const args = spec.redactArgs ? redactor.redactDeep(given) : given;
       const what = `${name} ${o.kind} ${op}${spec.what ? ` ${spec.what(args)}` : ""}${at}`;
       const retry = spec.replayable && !spec.replayable(args) ? NO_RETRY : policy.retry;
       const attempt = async () => {

@@ -12,7 +12,9 @@ import { CALLS, driverEntry, type DriverKind, type DriverKinds } from "../driver
 import { ConfigError } from "./errors.js";
 import { LakeEventBus } from "./events.js";
 import { assertZone, systemClock, type Clock } from "../util/dates.js";
+import { useProcessZone } from "../util/process-zone.js";
 import { LockService, wrapDriver, type DriverPolicy, type RetryPolicy } from "./resilience.js";
+import { secretRedactor } from "../util/redact.js";
 
 /** Where `lake demo` registers its simulated source systems, relative to the lake home. */
 export const DEMO_SOURCES_FILE = "sources/config.json";
@@ -24,6 +26,11 @@ export interface RuntimeOptions extends LoadOptions {
   /** Already-built drivers (tests, embedding): they win over configuration. */
   drivers?: Partial<{ [K in DriverKind]: DriverKinds[K] }>;
   events?: LakeEventBus;
+  /**
+   * Make the lake's zone the process's own (TZ), so luxon reads its offsets from Date instead of loading Intl's zone
+   * data (util/process-zone.ts). For command-line processes, which have one zone; embedders keep theirs.
+   */
+  processZone?: boolean;
 }
 
 /**
@@ -70,6 +77,8 @@ export class LakeRuntime {
     this.events = opts.events ?? new LakeEventBus();
     this.home = path.resolve(baseDir, config.home);
     this.secrets = createSecretSource(config.secretsFile, opts.env ?? process.env, baseDir);
+    // A password written into a URL of the configuration (a connection string) is masked like a secret.
+    secretRedactor.addUrlCredentials(config);
     this.locks = new LockService({
       dir: path.join(this.home, "locks"),
       staleMs: config.blocks.leaseMs,
@@ -86,6 +95,7 @@ export class LakeRuntime {
   /** Reads and validates configuration (the only I/O: the config file). */
   static create(opts: RuntimeOptions = {}): LakeRuntime {
     const { config, baseDir } = loadConfig(opts);
+    if (opts.processZone) useProcessZone(config.zone);
     const clock = opts.clock ?? clockFromEnv(opts.env ?? process.env);
     // A clock given in code is the whole world's (tests); one from LAKE_CLOCK replays the lake only.
     const realClock = opts.realClock ?? opts.clock ?? systemClock;

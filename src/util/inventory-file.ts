@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { sweepTempsOnce, tempPathFor } from "./temp-file.js";
 
 export function writeInventorySection(file: string, code: string, devices: unknown[]): void {
   let inventory: Record<string, unknown> = {};
@@ -17,7 +18,8 @@ export function writeInventorySection(file: string, code: string, devices: unkno
   }
   inventory[code] = devices;
   mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  sweepTempsOnce(path.dirname(file));
+  const tmp = tempPathFor(file);
   writeFileSync(tmp, `${JSON.stringify(inventory, null, 2)}\n`);
   renameSync(tmp, file);
 }

@@ -13,6 +13,8 @@ export const MIN_SECRET_LENGTH = 4;
 
 /** scheme://user-info@ : everything between "//" and "@" before the host (no "/", "@" or white space in it). */
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^/?#@\s'"<>]+@/gi;
+/** A whole URL with user-info, as it may sit in a configuration value ("postgres://u:pw@host:5432/db"). */
+const URL_WITH_USERINFO = /[a-z][a-z0-9+.-]*:\/\/[^/?#@\s'"<>]+@[^/?#\s'"<>]*/gi;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -39,6 +41,14 @@ export function base64Forms(value: string): string[] {
   return [...out];
 }
 
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 function safeUrl(text: string): URL | undefined {
   try {
     return new URL(text);
@@ -60,14 +70,31 @@ export class Redactor {
   add(value: string | undefined | null): void {
     if (typeof value !== "string" || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
     const url = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@/i.test(value) ? safeUrl(value) : undefined;
+    let parts = [value];
     if (url && (url.password || url.username)) {
-      for (const part of [url.password, decodeURIComponent(url.password), `${url.username}:${url.password}`]) {
-        if (part.length >= MIN_SECRET_LENGTH && part !== ":") this.values.add(part);
-      }
-    } else {
-      this.values.add(value);
+      // Without a password the user-info is a name, masked inside URLs only (a token as user name is masked there).
+      const password = safeDecode(url.password);
+      parts = url.password ? [url.password, password, `${url.username}:${url.password}`, `${safeDecode(url.username)}:${password}`] : [];
     }
-    this.dirty = true;
+    for (const part of parts) {
+      if (part.length < MIN_SECRET_LENGTH || part === ":" || this.values.has(part)) continue;
+      this.values.add(part);
+      this.dirty = true;
+    }
+  }
+
+  /**
+   * Registers the credentials of every URL with user-info found in a JSON-like value (a configuration: a password
+   * written into a connection string in the config file is as secret as one from the secrets file).
+   */
+  addUrlCredentials(value: unknown, seen = new Set<unknown>()): void {
+    if (typeof value === "string") {
+      if (value.includes("@") && value.includes("://")) for (const m of value.match(URL_WITH_USERINFO) ?? []) this.add(m);
+      return;
+    }
+    if (!value || typeof value !== "object" || seen.has(value)) return;
+    seen.add(value);
+    for (const v of Array.isArray(value) ? value : Object.values(value)) this.addUrlCredentials(v, seen);
   }
 
   get size(): number {
@@ -91,6 +118,15 @@ export class Redactor {
     const sorted = [...forms].sort((x, y) => y.length - x.length).map(escapeRegExp);
     this.pattern = sorted.length ? new RegExp(sorted.join("|"), "g") : undefined;
     return this.pattern;
+  }
+
+  /**
+   * A server's text cut to at most `max` characters, masked before it is cut: a secret the cut would split leaves
+   * no part of itself.
+   */
+  clip(text: string, max: number): string {
+    const masked = this.redact(text);
+    return masked.length > max ? `${masked.slice(0, max)}…` : masked;
   }
 
   /** The text with every secret form and URL user-info masked. */
@@ -141,4 +177,28 @@ export const secretRedactor = new Redactor();
 /** Masks secrets and URL user-info in a text with the process's redactor. */
 export function redact(text: string): string {
   return secretRedactor.redact(text);
+}
+
+const REDACTING = Symbol("lake.redacting");
+
+/**
+ * Puts the redactor in front of a stream's write (the CLI's stdout and stderr): every line the process prints, its
+ * own and any library's (console.error of an SDK included), is masked. Idempotent.
+ */
+export function redactStream(stream: NodeJS.WritableStream, redactor: Redactor = secretRedactor): void {
+  const s = stream as NodeJS.WritableStream & { [REDACTING]?: boolean };
+  if (s[REDACTING]) return;
+  s[REDACTING] = true;
+  const write = s.write.bind(s) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  s.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === "string") return write(redactor.redact(chunk), ...rest);
+    if (chunk instanceof Uint8Array) return write(redactor.redact(Buffer.from(chunk).toString("utf8")), ...rest.filter((r) => typeof r === "function"));
+    return write(chunk, ...rest);
+  }) as typeof s.write;
+}
+
+/** The process's stdout and stderr behind the redactor (the CLI does this first). */
+export function redactProcessOutput(): void {
+  redactStream(process.stdout);
+  redactStream(process.stderr);
 }

@@ -6,6 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import { appendFileSync, createReadStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { sweepTempsOnce, tempPathFor } from "./temp-file.js";
 
 function hashFile(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -19,7 +21,8 @@ function hashFile(file: string): Promise<string> {
 
 /** Writes the pieces to `file` unless it already holds exactly them; returns whether the file was (re)written. */
 export async function writeIfChanged(file: string, pieces: Iterable<string>): Promise<boolean> {
-  const tmp = `${file}.${process.pid}.writing`;
+  sweepTempsOnce(path.dirname(file));
+  const tmp = tempPathFor(file);
   const h = createHash("md5");
   writeFileSync(tmp, "");
   let chunk: string[] = [];

@@ -145,6 +145,36 @@ describe("the source kit", () => {
     expect(again).toMatchObject({ processed: 0, skipped: 6, records: 0 });
   });
 
+  it("an item's observations and quarantine are written before its own catalog row (a kill between cannot lose them: a rerun skips a done item)", async () => {
+    const order: string[] = [];
+    class LoggedCatalog extends MemoryCatalog {
+      override async upsert(records: Parameters<MemoryCatalog["upsert"]>[0]): Promise<void> {
+        for (const e of records) order.push(`catalog ${e.repository} ${e.id_base} ${e.id_ext}`);
+        return super.upsert(records);
+      }
+    }
+    class LoggedPerfmet extends MemoryPerfmet {
+      override async writeObs(rows: Parameters<MemoryPerfmet["writeObs"]>[0]): Promise<void> {
+        for (const r of rows) order.push(`obs ${r.sensor_name} ${r.data_type}`);
+        return super.writeObs(rows);
+      }
+    }
+    catalog = new LoggedCatalog();
+    perfmet = new LoggedPerfmet();
+    await runtime.close(); // this test's runtime: with the logging drivers
+    runtime = testRuntime(tempDir(), { drivers: { catalog, storage: new MemoryStorage(), publisher, perfmet, unitdata } });
+    expect(await run("make", { end_date: "2024-11-03" })).toMatchObject({ processed: 2 });
+    const made = order.filter((l) => / a txt$| a Made$/.test(l));
+    expect(made).toEqual(["obs a Made", "catalog atd-datalake-raw a txt"]);
+    order.length = 0;
+    await kt.stage("join").main({ start_date: "2024-11-01", end_date: "2024-11-03" }, { runtime: withSource(runtime, { quarantineDay: "2024-11-02" }) });
+    const joined = order.filter((l) => l.includes(" a "));
+    expect(joined.indexOf("catalog atd-datalake-ready a json")).toBeGreaterThan(-1);
+    expect(joined.indexOf("obs a Quarantined rows: volume out of range")).toBeLessThan(joined.indexOf("catalog atd-datalake-ready a json"));
+    expect(joined.findIndex((l) => /quarantine/.test(l) && l.startsWith("catalog"))).toBeLessThan(joined.indexOf("catalog atd-datalake-ready a json"));
+    withSource(runtime, {});
+  });
+
   it("a failing item leaves no catalog row and no observation; the others go on; a rerun redoes only it", async () => {
     const s = await kt.stage("make").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { failDay: "2024-11-03" }) });
     expect(s.failed).toBe(1);

@@ -11,6 +11,11 @@ import { ensureBuilt, root } from "../helpers/build.js";
 import { tempDir } from "./helpers.js";
 
 const TRACE = path.join(root, "test/helpers/module-trace.mjs");
+const INTL_TRACE = path.join(root, "test/helpers/intl-trace.mjs");
+const withoutTz = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
+  const { TZ: _tz, ...rest } = env;
+  return rest;
+};
 const VENDOR = ["@aws-sdk/client-s3", "@aws-sdk/lib-storage", "@supabase/postgrest-js", "pg", "mssql", "tedious", "bullmq", "ioredis", "soda-js"];
 
 let home: string;
@@ -54,6 +59,24 @@ describe("start-up of the compiled lake", () => {
     for (const m of [...VENDOR, "yaml", "tsx", "esbuild", "cli-progress"]) expect(r.loaded.has(m), m).toBe(false);
     // The demo's GRIDSMART device API (an HTTP server) is not started for a Wavetronix stage.
     expect(r.loaded.has("node:http")).toBe(false);
+  });
+
+  it("a stage with nothing to do builds no Intl formatter (the lake zone is the process's: no ICU zone data loaded)", () => {
+    const out = path.join(work, `intl-${Math.random().toString(36).slice(2)}.txt`);
+    const run = (env: Record<string, string>) => {
+      writeFileSync(out, "");
+      const r = spawnSync(process.execPath, ["--import", INTL_TRACE, path.join(root, "bin/lake.js"), "run", "wt-ready", "-s", "2024-11-01", "-e", "2024-11-02"], {
+        cwd: work,
+        encoding: "utf8",
+        env: { ...withoutTz(process.env), LAKE_HOME: home, LAKE_INTL_TRACE: out, ...env },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/skipped 1: already done/);
+      return readFileSync(out, "utf8").split("\n").filter(Boolean);
+    };
+    expect(run({})).toEqual([]);
+    // The positive case: with TZ naming another zone the process zone is refused and luxon's own zone builds them.
+    expect(run({ TZ: "UTC" }).some((l) => l.startsWith("Intl.DateTimeFormat"))).toBe(true);
   });
 
   it("an ingest stage of a source with a simulated system starts it (the positive case of the test above)", () => {

@@ -17,6 +17,7 @@ import { defineDriver } from "../define.js";
 import { csvPublisherOptions } from "../options.js";
 import type { CallOptions, PublisherDriver, PublishRow, PublishValue } from "../../support/drivers.js";
 import { ConfigError, TerminalError } from "../../support/errors.js";
+import { sweepTempsOnce, tempPathFor } from "../../util/temp-file.js";
 import { IdIndex } from "./csv-ids.js";
 import { fieldAt, fieldCount, recordFields, rewriteRecords, scanRecords, type RewritePlan } from "./csv-records.js";
 
@@ -63,6 +64,7 @@ export type CsvPublisher = PublisherDriver & {
 };
 
 export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): CsvPublisher {
+  const swept = new Set<string>();
   const datasets = new Map<string, DatasetState>();
   const mem: CsvPublisherMemory = { heldRows: 0, peakHeldRows: 0 };
   const hold = (n: number) => {
@@ -153,6 +155,7 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
    * otherwise (first use, another writer, an append cut short) → indexed again from the file.
    */
   async function sync(dataset: string, rowIdField: string): Promise<DatasetState> {
+    sweepTempsOnce(dir, swept); // rewrites a killed process left half-done (util/temp-file.ts)
     const file = fileOf(dataset);
     const st = await statOf(file);
     let s = datasets.get(dataset);
@@ -174,7 +177,7 @@ export function createCsvPublisher(dir: string, maxRowsPerRequest = 10_000): Csv
   /** Rewrites the file atomically (temp file + rename) in one streaming pass; returns the rows it now holds. */
   async function rewrite(file: string, s: DatasetState, plan: Omit<RewritePlan, "uniformWidth">): Promise<number> {
     await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    const tmp = tempPathFor(file);
     const out = await open(tmp, "w");
     const src = s.size > 0 ? await open(file, "r") : undefined;
     try {

@@ -8,7 +8,7 @@
 import type { Job, Queue, Worker } from "bullmq";
 import { defineDriver } from "../define.js";
 import { bullmqOptions, type BullmqOptions } from "../options.js";
-import { ConfigError, TransientError } from "../../support/errors.js";
+import { bodyText, ConfigError, TransientError } from "../../support/errors.js";
 import type { CallOptions, DeadLetter, JobHandler, QueueConsumer, QueueDriver, QueueJob } from "../../support/drivers.js";
 
 type Settings = BullmqOptions & { url: string };
@@ -68,18 +68,37 @@ export class BullmqQueue implements QueueDriver {
   #open(): Promise<Queue> {
     this.#queue ??= import("bullmq").then(({ Queue }) => {
       const q = new Queue(this.#s.queueName, { connection: this.#connection(), prefix: this.#s.prefix });
-      q.on("error", () => undefined); // connection trouble surfaces as the failing call's deadline
+      // An unreachable Redis surfaces as the failing call's deadline (ioredis keeps reconnecting); a server that
+      // answers the connection's set-up (HELLO/AUTH) with an error refuses the login: the calls waiting fail at once.
+      q.on("error", (err: Error) => {
+        if (err?.name !== "ReplyError") return;
+        for (const refuse of this.#waiting) refuse(err);
+      });
       return q;
     });
     return this.#queue;
+  }
+
+  readonly #waiting = new Set<(err: Error) => void>();
+
+  /** The call's work, or the login refusal the connection hears while it waits. */
+  async #unlessRefused<T>(work: Promise<T>): Promise<T> {
+    let refuse!: (err: Error) => void;
+    const refused = new Promise<never>((_, reject) => (refuse = reject));
+    this.#waiting.add(refuse);
+    try {
+      return await Promise.race([work, refused]);
+    } finally {
+      this.#waiting.delete(refuse);
+    }
   }
 
   /** What a call says when it fails: which queue on which Redis, and what to check. */
   #fail(op: string, err: unknown): Error {
     if (err instanceof TransientError || err instanceof ConfigError) return err;
     const msg = err instanceof Error ? err.message : String(err);
-    if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(msg)) {
-      return new ConfigError(`bullmq: Redis at ${this.#where} refused the login for ${op}: check the user and password in the queue URL or REDIS_URL`, { cause: err });
+    if (/NOAUTH|WRONGPASS|invalid password|invalid username|\bAUTH\b/i.test(msg)) {
+      return new ConfigError(`bullmq: Redis at ${this.#where} refused the login for ${op} (${bodyText(msg)}): check the user and password in the queue URL or REDIS_URL`, { cause: err });
     }
     return new TransientError(`bullmq: ${op} on queue ${this.queueName} at ${this.#where} failed (${msg})`, { cause: err });
   }
@@ -87,7 +106,7 @@ export class BullmqQueue implements QueueDriver {
   async #call<T>(op: string, opts: CallOptions | undefined, fn: (q: Queue) => Promise<T>): Promise<T> {
     try {
       const q = await this.#open();
-      return await bounded(fn(q), opts?.signal);
+      return await bounded(this.#unlessRefused(fn(q)), opts?.signal);
     } catch (err) {
       throw this.#fail(op, err);
     }

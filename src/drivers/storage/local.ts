@@ -1,19 +1,19 @@
 /**
  * Local filesystem storage (the embedded default): <root>/<repository>/<key>. Writes are atomic: the body goes to
- * a temp file in the same folder, then rename() replaces the object, so a reader never sees a partial file.
+ * a temp file in the same folder, then rename() replaces the object, so a reader never sees a partial file; a temp
+ * file a killed writer left is removed by the next write into, or listing of, its folder (util/temp-file.ts).
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { defineDriver } from "../define.js";
 import { localStorageOptions } from "../options.js";
 import type { ObjectInfo, StorageDriver } from "../../support/drivers.js";
 import { NotFoundError, TerminalError } from "../../support/errors.js";
+import { isAbandonedTemp, isTempName, sweepTempsOnce, tempPathFor } from "../../util/temp-file.js";
 
-const TEMP_PREFIX = ".tmp-";
 
 function checkSegment(kind: string, value: string): void {
   if (!value || value === "." || value === ".." || value.includes("\0") || value.includes("\\")) {
@@ -24,6 +24,9 @@ function checkSegment(kind: string, value: string): void {
 export class LocalStorage implements StorageDriver {
   readonly driverName = "local";
   readonly capabilities = { multipart: false };
+
+  /** Folders this driver has swept of killed writers' temp files (once each). */
+  private readonly swept = new Set<string>();
 
   constructor(readonly root: string) {}
 
@@ -39,7 +42,8 @@ export class LocalStorage implements StorageDriver {
   async put(repository: string, key: string, body: Uint8Array | Readable): Promise<void> {
     const file = this.objectPath(repository, key);
     await mkdir(path.dirname(file), { recursive: true });
-    const tmp = path.join(path.dirname(file), `${TEMP_PREFIX}${randomBytes(6).toString("hex")}`);
+    sweepTempsOnce(path.dirname(file), this.swept); // temp files of killed writers (util/temp-file.ts)
+    const tmp = tempPathFor(file);
     try {
       if (body instanceof Uint8Array) await writeFile(tmp, body);
       else await pipeline(body, createWriteStream(tmp));
@@ -92,7 +96,11 @@ export class LocalStorage implements StorageDriver {
         return;
       }
       for (const e of entries) {
-        if (e.name.startsWith(TEMP_PREFIX)) continue;
+        if (isTempName(e.name)) {
+          // A killed writer's temp file goes when its folder is next listed; a live writer's is not an object yet.
+          if (isAbandonedTemp(e.name)) await rm(path.join(repoDir, ...rel.split("/").filter(Boolean), e.name), { force: true });
+          continue;
+        }
         const key = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) {
           if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || `${key}/`.startsWith(prefix)) await walk(key);

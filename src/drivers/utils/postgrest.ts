@@ -3,7 +3,7 @@
  * error classification, and the value conversions at the boundary (epoch ms ↔ ISO timestamptz, like patterns).
  */
 import { PostgrestClient } from "@supabase/postgrest-js";
-import { ConfigError, TerminalError, TransientError } from "../../support/errors.js";
+import { bodyText, ConfigError, TerminalError, TransientError } from "../../support/errors.js";
 
 
 export interface PostgrestConnection {
@@ -46,24 +46,25 @@ export function postgrestError(
   f: PostgrestFailure,
 ): Error {
   const code = f.error.code ? ` ${f.error.code}` : "";
-  const detail = `${f.error.message}${f.error.details && f.status !== 0 ? ` (${f.error.details})` : ""}`;
+  // The server's text is masked and cut short (an error body can echo the whole request, token included).
+  const detail = bodyText(`${f.error.message}${f.error.details && f.status !== 0 ? ` (${f.error.details})` : ""}`);
   if (f.status === 0) {
     const cause = /\(([A-Z_]+)\)/.exec(f.error.details ?? "")?.[1] ?? f.error.message;
     return new TransientError(`${driver}: cannot reach PostgREST at ${url} for ${op} ${where} (${cause}): is the server up and the url right?`);
   }
   if (f.status === 401) {
     return new ConfigError(
-      `${driver}: PostgREST at ${url} refused the token for ${op} ${where} (HTTP 401${code}: ${f.error.message}): ` +
+      `${driver}: PostgREST at ${url} refused the token for ${op} ${where} (HTTP 401${code}: ${bodyText(f.error.message)}): ` +
         `check the secret ${keySecret} (a JWT signed with the server's jwt-secret)`,
     );
   }
   if (f.status === 403 || f.error.code === "42501") {
     return new ConfigError(
-      `${driver}: the role of ${keySecret} may not ${op} ${where} (HTTP ${f.status}${code}: ${f.error.message}): grant it on the server or use a writer token`,
+      `${driver}: the role of ${keySecret} may not ${op} ${where} (HTTP ${f.status}${code}: ${bodyText(f.error.message)}): grant it on the server or use a writer token`,
     );
   }
   if (f.error.code === "42P01" || f.error.code === "PGRST205" || f.error.code === "PGRST106") {
-    return new ConfigError(`${driver}: ${where} is not served by PostgREST at ${url} (${f.error.message}): check table/schema options and db-schemas`);
+    return new ConfigError(`${driver}: ${where} is not served by PostgREST at ${url} (${bodyText(f.error.message)}): check table/schema options and db-schemas`);
   }
   if (f.status === 408 || f.status === 429 || f.status >= 500) {
     return new TransientError(`${driver}: ${op} ${where} failed at ${url}: HTTP ${f.status}${code}: ${detail}`);

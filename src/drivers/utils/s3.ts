@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { ConfigError, NotFoundError, TerminalError, TransientError } from "../../support/errors.js";
+import { bodyText, ConfigError, NotFoundError, TerminalError, TransientError } from "../../support/errors.js";
 
 const CREDENTIAL_ERRORS = new Set([
   "SignatureDoesNotMatch",
@@ -30,7 +30,7 @@ export function classifyS3Error(err: unknown, op: string, where: string, endpoin
   const status = e.$metadata?.httpStatusCode;
   const code = e.code ?? e.cause?.code;
   const server = endpoint ?? "AWS S3";
-  const detail = `${name}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? ""}`.trim();
+  const detail = `${name}${status ? ` (HTTP ${status})` : ""}: ${bodyText(e.message ?? "")}`.trim();
   const opts = { cause: err };
   if (name === "NoSuchBucket") {
     return new ConfigError(`s3: bucket of ${where} does not exist on ${server}: create it, fix bucketPrefix, or set createBuckets: true`, opts);
