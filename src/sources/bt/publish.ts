@@ -11,10 +11,9 @@
 import type { PublishRow } from "../../support/drivers.js";
 import { hash } from "node:crypto";
 import { pyStr } from "../../util/pyjson.js";
+import { IntList, JsonRow, readJsonRows, ValueIds, type JsonInput } from "../../util/json-rows.js";
 import type { BtFileType } from "./files.js";
 import { socrataWallTime, weekdayName } from "./times.js";
-import type { ValueIds } from "./flat-rows.js";
-import type { HeldRows } from "./held-rows.js";
 
 export const DATASET_KEYS: Record<BtFileType, string> = {
   traf_match_summary: "bt.traf_match_summary",
@@ -168,6 +167,79 @@ export function publishRow(fileType: BtFileType, line: Row, devices: DeviceNames
 }
 
 
+/** The fields each publish row is built from (the row functions above). */
+export const PUBLISH_FIELDS: Record<BtFileType, readonly string[]> = {
+  unmatched: ["host_timestamp", "field_timestamp", "device_id", "dev_addr"],
+  matched: ["origin_device_id", "dest_device_id", "start_time", "end_time", "travel_time_secs", "speed", "match_validity", "filter_id", "dev_addr"],
+  traf_match_summary: [
+    "origin_device_id",
+    "dest_device_id",
+    "timestamp",
+    "origin_road",
+    "origin_cross_st",
+    "origin_dir",
+    "dest_road",
+    "dest_cross_st",
+    "dest_dir",
+    "seg_length",
+    "avg_travel_time",
+    "avg_speed",
+    "interval",
+    "samples",
+    "std_dev",
+  ],
+};
+
+/**
+ * The rows of a ready file as bt-extract-soc needs them, held compactly: per publish field, each row's value id
+ * (ValueIds: each distinct value once, a value read in place never made into text unless asked for). The dev_addr
+ * ids of the day's files are shared, so they follow first appearance over the day: the device_address numbering.
+ */
+export class HeldRows {
+  readonly fields: readonly string[];
+  readonly ids: ValueIds[];
+  readonly rowIds: IntList[];
+  length = 0;
+
+  /** `devAddrIds`: the day's dev_addr ids, shared by the day's files. */
+  constructor(
+    readonly fileType: BtFileType,
+    devAddrIds?: ValueIds,
+  ) {
+    this.fields = PUBLISH_FIELDS[fileType];
+    this.ids = this.fields.map((f) => (f === "dev_addr" && devAddrIds ? devAddrIds : new ValueIds()));
+    this.rowIds = this.fields.map(() => new IntList());
+  }
+
+  /** Column of a field, or -1. */
+  column(field: string): number {
+    return this.fields.indexOf(field);
+  }
+
+  /** Holds a row read through JsonRow(this.fields). */
+  take(row: JsonRow): void {
+    for (let k = 0; k < this.fields.length; k++) this.rowIds[k]!.push(row.id(k, this.ids[k]!));
+    this.length++;
+  }
+
+  /** Value of field column k in row i, as JSON.parse gives it. */
+  value(k: number, i: number): unknown {
+    return this.ids[k]!.value(this.rowIds[k]!.get(i));
+  }
+}
+
+/** One pass over a ready file: its rows held for publishing, and the devices it lists. */
+export async function readReadyFile(
+  body: JsonInput,
+  fileType: BtFileType,
+  devAddrIds: ValueIds | undefined,
+  what: string,
+): Promise<{ rows: HeldRows; devices: DeviceNames }> {
+  const rows = new HeldRows(fileType, devAddrIds);
+  const rest = await readJsonRows(body, "data", new JsonRow(rows.fields), (row) => rows.take(row), what);
+  return { rows, devices: deviceNames(rest.devices) };
+}
+
 /** device_id → device_name of a ready file's devices (last one wins, as the original's dict). */
 export function deviceNames(devices: unknown): DeviceNames {
   const out: DeviceNames = new Map();
@@ -212,13 +284,15 @@ export function* publishHeld(
   const col = (f: string) => rows.column(f);
   const idsOf = (f: string) => rows.rowIds[col(f)]!.data;
   const valueOf = (f: string) => {
-    const values = rows.values[col(f)]!;
-    return (i: number) => s(values[i]);
+    const data = idsOf(f);
+    const v = perId(rows.ids[col(f)]!, s);
+    return (i: number) => v(data[i]!);
   };
   const timeOf = (f: string) => {
-    const walls = rows.values[col(f)]! as (string | null)[];
+    const data = idsOf(f);
     const skipped: RowSkip = { skip: `${f} missing or not a time` };
-    return (i: number): string | RowSkip => walls[i] ?? skipped;
+    const wall = perId(rows.ids[col(f)]!, (v) => socrataWallTime(v) ?? skipped);
+    return (i: number): string | RowSkip => wall(data[i]!);
   };
   const nameOf = (f: string, which: string) => {
     const data = idsOf(f);
@@ -330,8 +404,7 @@ export function* publishHeld(
       break;
     }
     case "traf_match_summary": {
-      // A few thousand rows a day: each row's fields back into an object, built by summaryRow() (its timestamp
-      // held as the wall time already, which socrataWallTime() gives back unchanged).
+      // A few thousand rows a day: each row's fields back into an object, built by summaryRow().
       for (let i = 0; i < rows.length; i++) {
         const line: Row = {};
         rows.fields.forEach((f, k) => (line[f] = rows.value(k, i)));

@@ -140,46 +140,6 @@ export function socrataWallTime(text: unknown): string | null {
   return `${m[1]}-${m[2]}-${m[3]}T${m[4]}`;
 }
 
-const scratch = Buffer.allocUnsafe(19);
-
-function digits(buf: Uint8Array, from: number, to: number): boolean {
-  for (let k = from; k < to; k++) {
-    const c = buf[k]!;
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
-/** socrataWallTime() of the text buf[start, end) (ASCII), without a regex or intermediate strings. */
-export function socrataWallTimeBytes(buf: Uint8Array, start: number, end: number): string | null {
-  // YYYY-MM-DD[ T]HH:MM:SS, then optionally .f{1,6}, then optionally [+-]HH:MM or Z, then the end.
-  if (end - start < 19) return null;
-  const b = start;
-  if (!digits(buf, b, b + 4) || buf[b + 4] !== 45 || !digits(buf, b + 5, b + 7) || buf[b + 7] !== 45 || !digits(buf, b + 8, b + 10)) return null;
-  const sep = buf[b + 10];
-  if (sep !== 32 && sep !== 84) return null;
-  if (!digits(buf, b + 11, b + 13) || buf[b + 13] !== 58 || !digits(buf, b + 14, b + 16) || buf[b + 16] !== 58 || !digits(buf, b + 17, b + 19)) return null;
-  let p = b + 19;
-  if (p < end && buf[p] === 46) {
-    let n = 0;
-    p++;
-    while (p < end && n < 7 && buf[p]! >= 48 && buf[p]! <= 57) (p++, n++);
-    if (n < 1 || n > 6) return null;
-  }
-  if (p < end) {
-    const c = buf[p];
-    if (c === 90) p++;
-    else if (c === 43 || c === 45) {
-      if (end - p < 6 || !digits(buf, p + 1, p + 3) || buf[p + 3] !== 58 || !digits(buf, p + 4, p + 6)) return null;
-      p += 6;
-    } else return null;
-  }
-  if (p !== end) return null;
-  for (let k = 0; k < 19; k++) scratch[k] = buf[b + k]!;
-  scratch[10] = 84; // "T"
-  return scratch.toString("latin1", 0, 19);
-}
-
 const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"] as const;
 
 /** English weekday name of a Socrata wall time `YYYY-MM-DDTHH:MM:SS` (arrow's "dddd"). */
