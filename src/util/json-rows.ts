@@ -37,8 +37,8 @@ function isSpace(c: number): boolean {
 export type JsonInput = AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>;
 
 /**
- * Scans a JSON object document: every element of its top-level array `arrayKey` (objects only) is handed to onRow
- * as bytes, buf[start, end) (a view of the input chunk, or of the pieces joined when it spans chunks; a returned
+ * Scans a JSON object document: every element of its top-level array `arrayKey` (objects, or arrays, which a
+ * reader then finds none of its fields in; anything else is an error) is handed to onRow as bytes, buf[start, end) (a view of the input chunk, or of the pieces joined when it spans chunks; a returned
  * promise is awaited before reading on). `atRow`, when given, is called at each element's "{" first: it may take
  * the element in place (when it lies whole in the chunk) and return the index just past its "}", or return -1 to
  * leave it to onRow. Returns the document with that array emptied, parsed. `what` names the object in errors.
@@ -124,8 +124,7 @@ export async function scanJsonArray(
           }
         }
         if (inArray && depth === 2) {
-          if (c === OPEN_ARR) throw new TerminalError(`${what}: "${arrayKey}" holds an array at byte ${offset + i}; expected objects`);
-          if (atRow) {
+          if (atRow && c === OPEN_OBJ) {
             const end = atRow(buf, i);
             if (end >= 0) {
               i = end;
@@ -279,9 +278,18 @@ export class JsonRow {
   private at: Int32Array;
   private parsed: Record<string, unknown> | undefined;
   private tries = 0;
+  /** Per field, mapped()'s last bytes (start -2: none) and result. */
+  private readonly lastBuf: (Buffer | undefined)[];
+  private readonly lastStart: Int32Array;
+  private readonly lastEnd: Int32Array;
+  private readonly lastMapped: unknown[];
 
   constructor(readonly fields: readonly string[]) {
     this.at = new Int32Array(fields.length).fill(-1);
+    this.lastBuf = fields.map(() => undefined);
+    this.lastStart = new Int32Array(fields.length).fill(-2);
+    this.lastEnd = new Int32Array(fields.length);
+    this.lastMapped = fields.map(() => undefined);
   }
 
   /** Takes the row at buf[p] in place when it is of the template and ends inside buf: returns its end, else -1. */
@@ -333,6 +341,31 @@ export class JsonRow {
     if (j < 0) return undefined;
     const s = this.template!.starts[j]!;
     return s < 0 ? null : this.buf.toString("latin1", s, this.template!.ends[j]!);
+  }
+
+  /**
+   * fn(field k's value), computed again only when the field's bytes differ from those of the last call for this
+   * field (neighbouring rows repeat values: times in time order); one fn per field. `ofBytes`, when given, is used
+   * for a string read in place: it must give what fn gives for the string of those ASCII bytes, buf[start, end),
+   * and saves making that string.
+   */
+  mapped<T>(k: number, fn: (value: unknown) => T, ofBytes?: (buf: Uint8Array, start: number, end: number) => T): T {
+    const j = this.at[k]!;
+    if (!this.canonical || j < 0) {
+      this.lastStart[k] = -2;
+      return fn(this.value(k));
+    }
+    const t = this.template!;
+    const s = t.starts[j]!;
+    const e = t.ends[j]!;
+    const ls = this.lastStart[k]!;
+    if (ls !== -2 && (s < 0 ? ls === -1 : ls >= 0 && sameBytes(this.buf, s, e, this.lastBuf[k]!, ls, this.lastEnd[k]!))) return this.lastMapped[k] as T;
+    const out = s < 0 ? fn(null) : ofBytes ? ofBytes(this.buf, s, e) : fn(this.buf.toString("latin1", s, e));
+    this.lastBuf[k] = this.buf;
+    this.lastStart[k] = s;
+    this.lastEnd[k] = e;
+    this.lastMapped[k] = out;
+    return out;
   }
 
   /** The row as JSON.parse gives it. */
@@ -703,12 +736,9 @@ export class ByteBatcher {
   }
 }
 
-/** Printable ASCII but '"' and '\\': json.dumps writes such a string as is between quotes. */
-const PLAIN_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
 /** json.dumps of one value (Python's defaults; see pyJson). */
 export function jsonText(v: unknown): string {
-  return typeof v === "string" && PLAIN_TEXT.test(v) ? `"${v}"` : pyJson(v);
+  return typeof v === "string" && !NEEDS_ESCAPE.test(v) ? `"${v}"` : pyJson(v);
 }
 
 /**
@@ -716,28 +746,31 @@ export function jsonText(v: unknown): string {
  * given once, rows separated by ", ", into large byte batches (ByteBatcher).
  */
 export class JsonRowWriter {
-  private readonly keyText: string[];
+  /** Per key, its text as the row's first key (`{"k": `) and after another (`, "k": `). */
+  private readonly firstKey: string[];
+  private readonly nextKey: string[];
   private readonly bytes: ByteBatcher;
   private first = true;
 
   constructor(keys: readonly string[], batchBytes = 1 << 20) {
-    this.keyText = keys.map((k) => `${jsonText(k)}: `);
+    this.firstKey = keys.map((k) => `{${jsonText(k)}: `);
+    this.nextKey = keys.map((k) => `, ${jsonText(k)}: `);
     this.bytes = new ByteBatcher(batchBytes);
   }
 
   /** Appends the row of values[i] under keys[i] (undefined: the key left out, as json.dumps never sees it). */
   row(values: readonly unknown[]): Buffer | undefined {
-    const keyText = this.keyText;
-    let row = this.first ? "{" : ", {";
+    const n = this.firstKey.length;
+    let row = this.first ? "" : ", ";
     this.first = false;
-    let sep = "";
-    for (let i = 0; i < keyText.length; i++) {
+    let started = false;
+    for (let i = 0; i < n; i++) {
       const v = values[i];
       if (v === undefined) continue;
-      row += sep + keyText[i] + (v === null ? "null" : typeof v === "string" && PLAIN_TEXT.test(v) ? `"${v}"` : pyJson(v));
-      sep = ", ";
+      row += (started ? this.nextKey[i]! : this.firstKey[i]!) + (v === null ? "null" : typeof v === "string" && !NEEDS_ESCAPE.test(v) ? `"${v}"` : pyJson(v));
+      started = true;
     }
-    return this.bytes.add(row + "}");
+    return this.bytes.add(started ? `${row}}` : `${row}{}`);
   }
 
   /** The bytes written since the last full batch. */

@@ -18,7 +18,7 @@ import { SENSOR_DEVICE_KEYS, UNIT_DATA_EXT } from "../../support/unitdata.js";
 import type { CatalogEntry } from "../../support/catalog.js";
 import { fileTypeOf, SHARE_PATTERNS, type BtFileType } from "./files.js";
 import { ValueIds } from "../../util/json-rows.js";
-import { addressNumbers, DATASET_KEYS, publishHeld, readReadyFile, type HeldRows } from "./publish.js";
+import { addressNumbers, DATASET_KEYS, publishRows, readReadyFile, type HeldRows } from "./publish.js";
 import { ReadyBuilder } from "./ready.js";
 import { newStats, standardizeBluetooth, type StandardHeader, type StandardizeStats } from "./standardize.js";
 
@@ -226,7 +226,7 @@ const extractSoc = defineStage<BtConfig, { basis?: DayBasis }, "none">({
     const skips = new Map<string, number>();
     const held = file;
     return (function* () {
-      yield* publishHeld(held.rows, held.devices, numbers, (reason) => skips.set(reason, (skips.get(reason) ?? 0) + 1));
+      yield* publishRows(held.rows, held.devices, numbers, (reason) => skips.set(reason, (skips.get(reason) ?? 0) + 1));
       for (const [reason, n] of skips) {
         ctx.log.warn(`${where}: ${n} row(s) not published: ${reason}`);
         ctx.drop(SKIP_ROW_PREFIX + reason, n);
