@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SKIP_MISSING_READER } from "../../src/sources/bt/source.js";
 import { SKIP_DROPPED, SKIP_EXTRA } from "../../src/sources/bt/source.js";
 import { SKIP_ROW_PREFIX, SKIP_WAIT_UNMATCHED } from "../../src/sources/bt/source.js";
-import { DailyAddressCounter } from "../../src/sources/bt/publish.js";
 import { TransientError } from "../../src/support/errors.js";
 import { dayFiles, writeShare, type DayVolume } from "../../src/sources/bt/simulate.js";
 import { DATASETS, GOLDEN_NOW, REPO, makeHarness, type Harness } from "./harness.js";
@@ -210,7 +209,9 @@ describe("bt-extract-soc", () => {
     const unmatched = h.publisher.rows(DATASETS.unmatched);
     expect(unmatched.find((r) => r.host_read_time === "2019-06-01T00:00:00" && r.reader_identifier === "lamar_6th")!.device_address).toBeNull();
     // The removed address now first appears later: numbering follows first appearance, the rest are consistent.
-    const c = new DailyAddressCounter();
+    // The day's numbering: distinct addresses by first appearance over the unmatched rows, then the matched rows.
+    const numbers = new Map<unknown, number>();
+    const c = { add: (a: unknown) => void (typeof a === "string" && !numbers.has(a) && numbers.set(a, numbers.size + 1)), get: (a: unknown) => numbers.get(a) ?? null };
     for (const r of doc.data) c.add(r.dev_addr);
     const matchedReady = JSON.parse(await h.object(REPO.ready, key.replace("unmatched", "matched"))) as { data: Record<string, unknown>[] };
     for (const r of matchedReady.data) c.add(r.dev_addr);

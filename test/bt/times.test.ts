@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AwamTimeParser, socrataWallTime, socrataWallTimeBytes, weekdayName } from "../../src/sources/bt/times.js";
+import { AwamTimeParser, socrataWallTime, socrataWallTimeOfBytes, weekdayName } from "../../src/sources/bt/times.js";
 
 const p = new AwamTimeParser("America/Chicago");
 
@@ -80,8 +80,14 @@ describe("Socrata wall time and weekday", () => {
   });
 });
 
-describe("socrataWallTimeBytes", () => {
-  it("gives what socrataWallTime gives for the same text", () => {
+describe("socrataWallTime of text and of bytes", () => {
+  // The format, as a pattern: YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}][±HH:MM|Z].
+  const PATTERN = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d{1,6})?(?:[+-]\d{2}:\d{2}|Z)?$/;
+  const expected = (t: string) => {
+    const m = PATTERN.exec(t);
+    return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}` : null;
+  };
+  it("keeps the wall clock of the text, or gives null for text not of the format", () => {
     const texts = [
       "2019-06-01 00:00:01-05:00",
       "2019-06-01T13:59:59",
@@ -97,13 +103,17 @@ describe("socrataWallTimeBytes", () => {
       "2019-06-01x13:59:59",
       "2019/06/01 13:59:59",
       "2019-06-01 1a:59:59",
+      "2019-06-01 \u0661:59:59",
       "6/1/2019 1:59:59 PM",
       "",
       "2019-06-01 13:59:59-05:00Z",
     ];
     for (const t of texts) {
-      const buf = Buffer.from(`"${t}"`, "latin1");
-      expect(socrataWallTimeBytes(buf, 1, buf.length - 1), t).toBe(socrataWallTime(t));
+      expect(socrataWallTime(t), t).toBe(expected(t));
+      const buf = Buffer.from(`"${t}"`, "utf8");
+      expect(socrataWallTimeOfBytes(buf, 1, buf.length - 1), t).toBe(expected(t));
     }
+    expect(socrataWallTime(null)).toBeNull();
+    expect(socrataWallTime(20190601)).toBeNull();
   });
 });

@@ -17,10 +17,8 @@ import type { FilePattern } from "../../support/last-update.js";
 import { SENSOR_DEVICE_KEYS, UNIT_DATA_EXT } from "../../support/unitdata.js";
 import type { CatalogEntry } from "../../support/catalog.js";
 import { fileTypeOf, SHARE_PATTERNS, type BtFileType } from "./files.js";
-import { ValueIds } from "./flat-rows.js";
-import { HeldRows } from "./held-rows.js";
-import { scanJsonArray } from "./json-stream.js";
-import { addressNumbers, DATASET_KEYS, deviceNames, publishHeld } from "./publish.js";
+import { ValueIds } from "../../util/json-rows.js";
+import { addressNumbers, DATASET_KEYS, publishRows, readReadyFile, type HeldRows } from "./publish.js";
 import { ReadyBuilder } from "./ready.js";
 import { newStats, standardizeBluetooth, type StandardHeader, type StandardizeStats } from "./standardize.js";
 
@@ -153,8 +151,7 @@ const ready = defineStage<BtConfig, void, "stream">({
     const unit = await ctx.from.units(item.date); // the first inventory stored after the day (fixes B33)
     const where = `${ctx.from.repository}/${entry.pointer}`;
     const builder = new ReadyBuilder(fileType, unit.devices);
-    // Flat rows are taken in place as bytes; any other row reaches addText() as text.
-    const doc = await scanJsonArray(body, "data", (text) => builder.addText(text), where, undefined, (buf, p) => builder.addBytes(buf, p));
+    const doc = await builder.read(body, where);
     const header = doc.header;
     if (typeof header !== "object" || header === null) throw new TerminalError(`${where}: no "header" object; rewrite it with bt-json-standard -F`);
     let dropped = 0;
@@ -175,7 +172,7 @@ const ready = defineStage<BtConfig, void, "stream">({
 interface ReadyFile {
   rows: HeldRows;
   /** device_id → device_name of the file's devices. */
-  devices: ReturnType<typeof deviceNames>;
+  devices: Map<string, string>;
 }
 
 interface DayBasis {
@@ -189,10 +186,8 @@ interface DayBasis {
 }
 
 /** One pass over a ready file: its rows held for publishing (see HeldRows), and its devices. */
-async function readReady(ctx: StageContext<BtConfig>, body: AsyncIterable<Buffer>, pointer: string, fileType: BtFileType, devAddrIds?: ValueIds): Promise<ReadyFile> {
-  const rows = new HeldRows(fileType, devAddrIds);
-  const skeleton = await scanJsonArray(body, "data", (text) => rows.addText(text), `${ctx.from.repository}/${pointer}`, undefined, (buf, p) => rows.addBytes(buf, p));
-  return { rows, devices: deviceNames(skeleton.devices) };
+function readReady(ctx: StageContext<BtConfig>, body: AsyncIterable<Buffer>, pointer: string, fileType: BtFileType, devAddrIds?: ValueIds): Promise<ReadyFile> {
+  return readReadyFile(body, fileType, devAddrIds, `${ctx.from.repository}/${pointer}`);
 }
 
 const extractSoc = defineStage<BtConfig, { basis?: DayBasis }, "none">({
@@ -231,7 +226,7 @@ const extractSoc = defineStage<BtConfig, { basis?: DayBasis }, "none">({
     const skips = new Map<string, number>();
     const held = file;
     return (function* () {
-      yield* publishHeld(held.rows, held.devices, numbers, (reason) => skips.set(reason, (skips.get(reason) ?? 0) + 1));
+      yield* publishRows(held.rows, held.devices, numbers, (reason) => skips.set(reason, (skips.get(reason) ?? 0) + 1));
       for (const [reason, n] of skips) {
         ctx.log.warn(`${where}: ${n} row(s) not published: ${reason}`);
         ctx.drop(SKIP_ROW_PREFIX + reason, n);

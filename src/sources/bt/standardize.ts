@@ -10,13 +10,12 @@
  *   reported (the original kept it with nulls, or stopped reading at a CSV error);
  * - a CSV syntax error (e.g. an unclosed quote) drops that record only and reading goes on.
  */
-import { StringDecoder } from "node:string_decoder";
-import { parse as parseCsv } from "csv-parse/sync";
+import { csvRecords } from "../../util/csv-records.js";
+import { JsonRowWriter } from "../../util/json-rows.js";
+import { pyJson } from "../../util/pyjson.js";
 import { RAW_COLUMNS, TIME_COLUMNS, type BtFileType } from "./files.js";
-import { ByteBatcher, jsonValue } from "./json-stream.js";
 import { AwamTimeParser } from "./times.js";
 import { ownCopy } from "./publish.js";
-import { pyJson } from "../../util/pyjson.js";
 
 export interface StandardHeader {
   data_type: "bluetooth";
@@ -65,98 +64,6 @@ function report(stats: StandardizeStats, line: number, problem: string): void {
   if (stats.problems.length < MAX_REPORTED_PROBLEMS) stats.problems.push({ line, problem });
 }
 
-export interface CsvRecord {
-  /** 1-based line of the file where the record starts. */
-  line: number;
-  fields: string[];
-  /** No value needs a JSON escape (no quote, backslash, control or non-ASCII character). */
-  plain: boolean;
-}
-
-// eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE_UNQUOTED = /[\\\u0000-\u001f\u007f-\uffff]/;
-
-/**
- * Splits the raw text into CSV records. Lines without a double quote (all AWAM lines in practice) are split on
- * commas, which is exactly what a CSV reader gives for them; a line with a quote goes through csv-parse, joined with
- * the following lines while its quotes are unbalanced (a quoted value may hold a newline). csv-parse alone reads a
- * 300,000-line day several times slower than the one-second budget of the stage.
- */
-export async function* csvRecords(
-  input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
-  onError: (line: number, message: string) => void,
-): AsyncGenerator<CsvRecord[]> {
-  const decoder = new StringDecoder("utf8");
-  let rest = "";
-  let lineNo = 0;
-  let quoted: string[] | undefined;
-  let quotedStart = 0;
-  let quotes = 0;
-  const parseQuoted = (out: CsvRecord[]) => {
-    const text = quoted!.join("\n");
-    quoted = undefined;
-    try {
-      for (const fields of parseCsv(text, { relax_column_count: true, relax_quotes: true, skip_empty_lines: true }) as string[][]) {
-        out.push({ line: quotedStart, fields, plain: false });
-      }
-    } catch (err) {
-      onError(quotedStart, `not readable as CSV (${(err as Error).message})`);
-    }
-  };
-  const take = (line: string, out: CsvRecord[]) => {
-    lineNo++;
-    if (quoted) {
-      quoted.push(line);
-      quotes += countQuotes(line);
-      if (quotes % 2 === 0) parseQuoted(out);
-      return;
-    }
-    if (line === "") return; // blank lines are skipped, as csv.DictReader does
-    if (line.indexOf('"') < 0) {
-      out.push({ line: lineNo, fields: line.split(","), plain: !NEEDS_ESCAPE_UNQUOTED.test(line) });
-      return;
-    }
-    quoted = [line];
-    quotedStart = lineNo;
-    quotes = countQuotes(line);
-    if (quotes % 2 === 0) parseQuoted(out);
-  };
-  const split = (text: string, out: CsvRecord[], final: boolean): string => {
-    let pos = 0;
-    for (;;) {
-      const nl = text.indexOf("\n", pos);
-      if (nl < 0) break;
-      let line = text.slice(pos, nl);
-      if (line.endsWith("\r")) line = line.slice(0, -1);
-      if (line.indexOf("\r") >= 0) for (const part of line.split("\r")) take(part, out);
-      else take(line, out);
-      pos = nl + 1;
-    }
-    const tail = text.slice(pos);
-    if (!final) return tail;
-    if (tail !== "") for (const part of tail.replace(/\r$/, "").split("\r")) take(part, out);
-    if (quoted) {
-      onError(quotedStart, "a quoted value is not closed before the end of the file (file cut short?); record dropped");
-      quoted = undefined;
-    }
-    return "";
-  };
-  for await (const chunk of input) {
-    const out: CsvRecord[] = [];
-    rest = split(rest + (typeof chunk === "string" ? chunk : decoder.write(chunk)), out, false);
-    if (out.length) yield out;
-  }
-  const out: CsvRecord[] = [];
-  split(rest + decoder.end(), out, true);
-  if (out.length) yield out;
-}
-
-function countQuotes(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('"'); i >= 0; i = s.indexOf('"', i + 1)) n++;
-  return n;
-}
-
 /**
  * Yields the standardized JSON text of one raw file in pieces; fills `stats` as it goes (complete when the
  * generator ends).
@@ -176,18 +83,16 @@ export async function* standardizeBluetooth(
   const isUnmatched = fileType === "unmatched";
   const hostIdx = columns.indexOf("host_timestamp");
   const readerIdx = columns.indexOf("reader_id");
-  const keyText = columns.map((c, i) => `${i === 0 ? "{" : ", "}${jsonValue(c)}: `);
 
-  let first = true;
   yield `{"header": ${pyJson(header)}, "data": [`;
   const values: (string | null)[] = new Array(width);
   const records = csvRecords(input, (line, problem) => {
     stats.dropped++;
     report(stats, line, `${problem}; row dropped`);
   });
-  const bytes = new ByteBatcher();
+  const rows = new JsonRowWriter(columns);
   for await (const batch of records) {
-    for (const { line, fields, plain } of batch) {
+    for (const { line, fields } of batch) {
       if (fields.length < width) {
         stats.dropped++;
         report(stats, line, `${fields.length} values, expected ${width} (${columns.join(", ")}): line cut short; row dropped`);
@@ -224,22 +129,11 @@ export async function* standardizeBluetooth(
           }
         }
       }
-      let row = first ? "" : ", ";
-      if (plain) {
-        // Raw values need no escape and parsed times are ASCII: quote them as they are.
-        for (let i = 0; i < width; i++) {
-          const v = values[i];
-          row += keyText[i] + (v === null ? "null" : `"${v}"`);
-        }
-      } else {
-        for (let i = 0; i < width; i++) row += keyText[i] + jsonValue(values[i]);
-      }
-      const full = bytes.add(`${row}}`);
-      first = false;
+      const full = rows.row(values);
       if (full) yield full;
     }
   }
-  yield bytes.take();
+  yield rows.take();
   yield "]}";
 }
 

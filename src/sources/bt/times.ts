@@ -126,23 +126,7 @@ export class AwamTimeParser {
   }
 }
 
-const PY_STR_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d{1,6})?(?:[+-]\d{2}:\d{2}|Z)?$/;
-
-/**
- * Socrata time of a standardized timestamp: its wall-clock fields as written, `YYYY-MM-DDTHH:MM:SS` (the original
- * parsed the text with its own offset and formatted it with strftime, so the text's wall clock is kept, DST days
- * included). Null for null or unparseable text (the original crashed there: B38).
- */
-export function socrataWallTime(text: unknown): string | null {
-  if (typeof text !== "string") return null;
-  const m = PY_STR_TIME.exec(text);
-  if (!m) return null;
-  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}`;
-}
-
-const scratch = Buffer.allocUnsafe(19);
-
-function digits(buf: Uint8Array, from: number, to: number): boolean {
+function isDigits(buf: Uint8Array, from: number, to: number): boolean {
   for (let k = from; k < to; k++) {
     const c = buf[k]!;
     if (c < 48 || c > 57) return false;
@@ -150,27 +134,43 @@ function digits(buf: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
-/** socrataWallTime() of the text buf[start, end) (ASCII), without a regex or intermediate strings. */
-export function socrataWallTimeBytes(buf: Uint8Array, start: number, end: number): string | null {
-  // YYYY-MM-DD[ T]HH:MM:SS, then optionally .f{1,6}, then optionally [+-]HH:MM or Z, then the end.
+const scratch = Buffer.allocUnsafe(19);
+
+/**
+ * Socrata time of a standardized timestamp: its wall-clock fields as written, `YYYY-MM-DDTHH:MM:SS` (the original
+ * parsed the text with its own offset and formatted it with strftime, so the text's wall clock is kept, DST days
+ * included). Null for null or text that is not `YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}][±HH:MM|Z]` (the original crashed
+ * there: B38).
+ */
+export function socrataWallTime(text: unknown): string | null {
+  if (typeof text !== "string") return null;
+  const bytes = Buffer.from(text, "utf8");
+  return socrataWallTimeOfBytes(bytes, 0, bytes.length);
+}
+
+/**
+ * socrataWallTime() of the text whose UTF-8 bytes are buf[start, end). Checked byte by byte, with no intermediate
+ * strings: bt-extract-soc calls it for most rows of a day, on the bytes read.
+ */
+export function socrataWallTimeOfBytes(buf: Uint8Array, start: number, end: number): string | null {
   if (end - start < 19) return null;
   const b = start;
-  if (!digits(buf, b, b + 4) || buf[b + 4] !== 45 || !digits(buf, b + 5, b + 7) || buf[b + 7] !== 45 || !digits(buf, b + 8, b + 10)) return null;
+  if (!isDigits(buf, b, b + 4) || buf[b + 4] !== 45 || !isDigits(buf, b + 5, b + 7) || buf[b + 7] !== 45 || !isDigits(buf, b + 8, b + 10)) return null;
   const sep = buf[b + 10];
   if (sep !== 32 && sep !== 84) return null;
-  if (!digits(buf, b + 11, b + 13) || buf[b + 13] !== 58 || !digits(buf, b + 14, b + 16) || buf[b + 16] !== 58 || !digits(buf, b + 17, b + 19)) return null;
+  if (!isDigits(buf, b + 11, b + 13) || buf[b + 13] !== 58 || !isDigits(buf, b + 14, b + 16) || buf[b + 16] !== 58 || !isDigits(buf, b + 17, b + 19)) return null;
   let p = b + 19;
   if (p < end && buf[p] === 46) {
-    let n = 0;
-    p++;
-    while (p < end && n < 7 && buf[p]! >= 48 && buf[p]! <= 57) (p++, n++);
-    if (n < 1 || n > 6) return null;
+    // a fraction of 1 to 6 digits
+    const from = ++p;
+    while (p < end && p - from < 7 && isDigits(buf, p, p + 1)) p++;
+    if (p === from || p - from > 6) return null;
   }
   if (p < end) {
     const c = buf[p];
     if (c === 90) p++;
     else if (c === 43 || c === 45) {
-      if (end - p < 6 || !digits(buf, p + 1, p + 3) || buf[p + 3] !== 58 || !digits(buf, p + 4, p + 6)) return null;
+      if (end - p < 6 || !isDigits(buf, p + 1, p + 3) || buf[p + 3] !== 58 || !isDigits(buf, p + 4, p + 6)) return null;
       p += 6;
     } else return null;
   }
