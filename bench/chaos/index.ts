@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { runKills, type KillReport } from "./kills.js";
-import { runFaults, type FaultReport } from "./faults.js";
+import { runFaults, type FaultReport, type System } from "./faults.js";
+import type { FaultKind } from "./proxy.js";
 import { addOutcome, badness, zeroOutcome, type Outcome, type Window } from "./lake.js";
 
 export interface ChaosOptions {
@@ -22,6 +23,11 @@ export interface ChaosOptions {
   killsPerTrial?: number;
   keep?: boolean;
   work?: string;
+  /** Fault trials at once. @default 3 */
+  faultConcurrency?: number;
+  /** Only these systems / fault kinds. */
+  systems?: readonly System[];
+  kinds?: readonly FaultKind[];
   log?: (line: string) => void;
 }
 
@@ -63,7 +69,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       addOutcome(total, kills.outcome, "kills");
     }
     if (o.faults) {
-      faults = await runFaults({ seed: o.seed, window: o.faultWindow ?? DEFAULT_FAULT_WINDOW, work, keep: Boolean(o.keep), log });
+      faults = await runFaults({
+        seed: o.seed,
+        window: o.faultWindow ?? DEFAULT_FAULT_WINDOW,
+        work,
+        keep: Boolean(o.keep),
+        concurrency: o.faultConcurrency ?? 3,
+        ...(o.systems ? { systems: o.systems } : {}),
+        ...(o.kinds ? { kinds: o.kinds } : {}),
+        log,
+      });
       addOutcome(total, faults.outcome, "faults");
     }
   } finally {
