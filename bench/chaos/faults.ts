@@ -563,7 +563,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
       lakes.push(lake);
       await lake.start();
       await lake.proxies[system].setFault(fault);
-      const faultedRuns = await lake.run(false, Math.max(20_000, 4 * ref.ms));
+      const faultedRuns = await lake.run(false, Math.max(15_000, 3 * ref.ms));
       await lake.proxies[system].clearFault();
       const { runs, ok } = await repair(lake);
       const outcome = compare(ref.snap, await snapshot(await lake.input(), volatile));

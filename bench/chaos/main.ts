@@ -51,5 +51,5 @@ for (let i = 0; i < argv.length; i++) {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const report = await runChaos({ kills, faults, seed, concurrency, killsPerTrial, keep, faultConcurrency, ...(systems ? { systems } : {}), ...(kinds ? { kinds } : {}), ...(work ? { work } : {}), log });
-process.stdout.write(json ? `${JSON.stringify(report)}\n` : `\n${formatTable(report)}\n`);
-process.exitCode = report.ok ? 0 : 1;
+// Exit once the output is written: a vendor client's idle socket must not keep the harness alive.
+process.stdout.write(json ? `${JSON.stringify(report)}\n` : `\n${formatTable(report)}\n`, () => process.exit(report.ok ? 0 : 1));

@@ -121,7 +121,8 @@ export class SocrataFake {
     else tls = fakeTlsMaterial();
     const server = https.createServer({ cert: tls.cert, key: tls.key });
     const fake = new SocrataFake(server, opts, tls.certPath);
-    server.on("request", (req, res) => void fake.track(req, res));
+    // A client that goes away mid-request (a reset connection) gets nothing applied, as with a real server.
+    server.on("request", (req, res) => void fake.track(req, res).catch(() => res.destroy()));
     server.on("tlsClientError", () => undefined);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
