@@ -550,7 +550,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
       for (const kind of kinds) {
         const mid = Math.max(1, Math.floor((0.2 + 0.6 * rng()) * bytes));
         const fault: Fault =
-          kind === "down" ? { kind } : kind === "throttle" ? { kind, bytesPerSecond: Math.max(8_192, Math.floor(bytes / 4)) } : { kind, afterBytes: mid };
+          kind === "down" ? { kind } : kind === "throttle" ? { kind, bytesPerSecond: Math.max(8_192, Math.floor(bytes / 2)) } : { kind, afterBytes: mid };
         plan.push({ system, kind, fault });
       }
     }

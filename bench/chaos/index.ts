@@ -64,23 +64,28 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   let kills: KillReport | undefined;
   let faults: FaultReport | undefined;
   try {
-    if (o.kills > 0) {
-      kills = await runKills({ kills: o.kills, seed: o.seed, window: o.window ?? DEFAULT_WINDOW, work, concurrency: o.concurrency ?? 1, killsPerTrial: o.killsPerTrial ?? 1, keep: Boolean(o.keep), log });
-      addOutcome(total, kills.outcome, "kills");
-    }
-    if (o.faults) {
-      faults = await runFaults({
-        seed: o.seed,
-        window: o.faultWindow ?? DEFAULT_FAULT_WINDOW,
-        work,
-        keep: Boolean(o.keep),
-        concurrency: o.faultConcurrency ?? 3,
-        ...(o.systems ? { systems: o.systems } : {}),
-        ...(o.kinds ? { kinds: o.kinds } : {}),
-        log,
-      });
-      addOutcome(total, faults.outcome, "faults");
-    }
+    // Kills (CPU-bound, embedded default) and faults (mostly waiting on stalled services) run side by side.
+    const [k, f] = await Promise.all([
+      o.kills > 0
+        ? runKills({ kills: o.kills, seed: o.seed, window: o.window ?? DEFAULT_WINDOW, work, concurrency: o.concurrency ?? 1, killsPerTrial: o.killsPerTrial ?? 1, keep: Boolean(o.keep), log })
+        : undefined,
+      o.faults
+        ? runFaults({
+            seed: o.seed,
+            window: o.faultWindow ?? DEFAULT_FAULT_WINDOW,
+            work,
+            keep: Boolean(o.keep),
+            concurrency: o.faultConcurrency ?? 3,
+            ...(o.systems ? { systems: o.systems } : {}),
+            ...(o.kinds ? { kinds: o.kinds } : {}),
+            log,
+          })
+        : undefined,
+    ]);
+    kills = k;
+    faults = f;
+    if (kills) addOutcome(total, kills.outcome, "kills");
+    if (faults) addOutcome(total, faults.outcome, "faults");
   } finally {
     if (!o.keep && !o.work) rmSync(work, { recursive: true, force: true });
   }

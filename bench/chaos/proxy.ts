@@ -174,8 +174,13 @@ export class FaultProxy {
     this.connections++;
     const pair: Pair = { client };
     this.pairs.add(pair);
-    client.on("error", () => this.destroy(pair, false));
-    client.on("close", () => this.destroy(pair, false));
+    // A side that closes cleanly has ended its half (the other side is ended after its pending bytes, in relay());
+    // a side that fails takes the other down with it.
+    const closed = () => {
+      if (client.destroyed && (!pair.upstream || pair.upstream.destroyed)) this.pairs.delete(pair);
+    };
+    client.on("error", () => this.destroy(pair, true));
+    client.on("close", closed);
     const f = this.active ? this.fault : undefined;
     if (f?.kind === "reset" || f?.kind === "down") {
       this.destroy(pair, true);
@@ -189,7 +194,7 @@ export class FaultProxy {
     const upstream = net.connect({ host: this.target.host, port: this.target.port });
     pair.upstream = upstream;
     upstream.on("error", () => this.destroy(pair, true));
-    upstream.on("close", () => this.destroy(pair, false));
+    upstream.on("close", closed);
     upstream.once("connect", () => {
       this.relay(pair, client, upstream);
       this.relay(pair, upstream, client);
@@ -198,8 +203,15 @@ export class FaultProxy {
   }
 
   private relay(pair: Pair, from: net.Socket, to: net.Socket): void {
+    // A throttled chunk may still be waiting when the sender finishes: end only after it is written.
+    let waiting = 0;
+    let ended = false;
+    const endIfDone = () => {
+      if (ended && waiting === 0 && this.pairs.has(pair)) to.end();
+    };
     from.on("end", () => {
-      if (this.pairs.has(pair)) to.end();
+      ended = true;
+      endIfDone();
     });
     from.on("data", (chunk: Buffer) => {
       if (!this.pairs.has(pair)) return;
@@ -214,12 +226,15 @@ export class FaultProxy {
         this.nextFree = start + (chunk.length / rate) * 1000;
         const wait = this.nextFree - now;
         from.pause();
+        waiting++;
         setTimeout(() => {
+          waiting--;
           if (!this.pairs.has(pair)) return;
           const fault = this.active ? this.fault : undefined;
           if (fault?.kind === "stall") return; // became stalled while waiting: dropped, and stays paused
           if (to.write(chunk)) from.resume();
           else to.once("drain", () => from.resume());
+          endIfDone();
         }, wait);
         return;
       }

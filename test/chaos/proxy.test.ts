@@ -140,4 +140,23 @@ describe("FaultProxy", () => {
     const fast = await exchange(proxy.port, 40_000);
     expect(fast.received).toBe(40_000);
   });
+
+  it("throttle: a server that answers and closes at once still delivers every byte before the end", async () => {
+    const talker = net.createServer((sock) => {
+      sock.on("error", () => undefined);
+      sock.end(Buffer.alloc(30_000, 65));
+    });
+    await new Promise<void>((r) => talker.listen(0, "127.0.0.1", () => r()));
+    proxy = await FaultProxy.start({ host: "127.0.0.1", port: (talker.address() as AddressInfo).port });
+    await proxy.setFault({ kind: "throttle", bytesPerSecond: 60_000 });
+    const got = await new Promise<{ bytes: number; ended: boolean }>((resolve) => {
+      let bytes = 0;
+      const c = net.connect({ host: "127.0.0.1", port: proxy.port });
+      c.on("data", (d) => (bytes += d.length));
+      c.on("end", () => resolve({ bytes, ended: true }));
+      c.on("error", () => resolve({ bytes, ended: false }));
+    });
+    await new Promise<void>((r) => talker.close(() => r()));
+    expect(got).toEqual({ bytes: 30_000, ended: true });
+  });
 });
