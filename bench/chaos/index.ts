@@ -65,7 +65,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   let faults: FaultReport | undefined;
   try {
     // Kills (CPU-bound, embedded default) and faults (mostly waiting on stalled services) run side by side.
-    const [k, f] = await Promise.all([
+    // Both finish before anything is reported or removed (a failure of one must not pull the folder from under the other).
+    const settled = await Promise.allSettled([
       o.kills > 0
         ? runKills({ kills: o.kills, seed: o.seed, window: o.window ?? DEFAULT_WINDOW, work, concurrency: o.concurrency ?? 1, killsPerTrial: o.killsPerTrial ?? 1, keep: Boolean(o.keep), log })
         : undefined,
@@ -82,12 +83,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           })
         : undefined,
     ]);
-    kills = k;
-    faults = f;
+    for (const r of settled) if (r.status === "rejected") throw r.reason;
+    kills = (settled[0] as PromiseFulfilledResult<KillReport | undefined>).value;
+    faults = (settled[1] as PromiseFulfilledResult<FaultReport | undefined>).value;
     if (kills) addOutcome(total, kills.outcome, "kills");
     if (faults) addOutcome(total, faults.outcome, "faults");
   } finally {
-    if (!o.keep && !o.work) rmSync(work, { recursive: true, force: true });
+    if (!o.keep && !o.work) rmSync(work, { recursive: true, force: true, maxRetries: 5 });
   }
   const rerunsFailed = (kills?.rerunsFailed ?? 0) + (faults?.rerunsFailed ?? 0);
   const report: ChaosReport = {
