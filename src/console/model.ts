@@ -93,7 +93,7 @@ interface StageInfo {
 function stageInfo(env: ConsoleEnv, source: SourceDefinition): StageInfo[] {
   return source.stages.map((bound) => {
     const d = bound.decl;
-    const repository = d.kind === "publish" ? env.runtime.repository("public", env.debug) : env.runtime.repository(d.to, env.debug);
+    const repository = d.kind === "publish" || !d.to ? env.runtime.repository("public", env.debug) : env.runtime.repository(d.to, env.debug);
     return { bound, repository };
   });
 }
