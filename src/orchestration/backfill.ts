@@ -93,7 +93,7 @@ export interface BackfillResult {
 async function previousStatuses(store: BlockStore, plan: BackfillPlan) {
   if (plan.days.length === 0) return new Map<string, string>();
   const days = new Set(plan.days);
-  const rows = await store.list({ source: plan.source, from: plan.days[0]! });
+  const rows = await store.list({ source: plan.source, from: plan.days[0]!.split("#")[0]! });
   return new Map(rows.filter((r) => days.has(r.day)).map((r) => [`${r.stage}|${r.day}`, r.status]));
 }
 

@@ -143,6 +143,8 @@ export interface SourceDemo {
   serve?(ctx: DemoContext): Promise<{ stop(): Promise<void>; sourceConfig: Record<string, unknown> }>;
   /** Source stages whose runs need serve() (default: every stage of the source). */
   serveFor?: readonly string[];
+  /** The days the demo runs this source over, when fewer than the demo's (e.g. one day of hourly blocks). */
+  window?: { from: string; to: string };
 }
 
 interface StageCommon<Cfg, S> {
@@ -344,8 +346,10 @@ export interface BlockContext<Cfg = Record<string, unknown>> extends StageContex
  * database, publish. Later stages of a partition read what earlier ones wrote (at keys of the partition), and the
  * runner (`lake backfill`) keeps each block's status, counters, payload and error payload in the block store.
  */
-export interface BlockStage<Cfg, S> extends StageCommon<Cfg, S> {
+export interface BlockStage<Cfg, S> extends Omit<StageCommon<Cfg, S>, "compareOn"> {
   kind: "block";
+  /** Block stages are not compared: the block store says what is done. */
+  compareOn?: never;
   /** The layers it reads and writes (coverage and the console show them). */
   from?: Purpose;
   to?: Purpose;
@@ -549,6 +553,10 @@ export interface StageContext<Cfg = Record<string, unknown>> {
   readonly retry: RetryPolicy;
   /** A SQL source database by its driver spec (or an already-built SqlDriver). */
   sql(spec: DriverSpec | SqlDriver): Promise<SqlDriver>;
+  /** The lake's home folder (absolute): where embedded databases live. */
+  readonly home: string;
+  /** A secret (environment or secrets file), masked in every message from now on; a ConfigError when unset. */
+  secret(name: string, purpose: string): string;
   /** Providers of outside items for ingest stages, bound to the run's window and today. */
   readonly providers: {
     /** Days a source database has data for (its availability query), as (base, ext, day) items. */
@@ -825,7 +833,10 @@ abstract class KitApp extends ETLApp {
   private async runBlocks(decl: BlockStage<unknown, unknown>, config: unknown): Promise<number> {
     const blocks = this.blocksOfRun(config);
     this.runtime.events.emit("plan.size", { app: this.def.name, total: blocks.length });
-    const ctx: BlockContext<unknown> = { ...this.ctx, publish: (dataset, rows) => this.publishRows(dataset, rows) } as BlockContext<unknown>;
+    // The stage context's getters stay live (no spread): the block context only adds publish.
+    const ctx = Object.assign(Object.create(this.ctx) as StageContext<unknown>, {
+      publish: (dataset: string, rows: readonly PublishRow[]) => this.publishRows(dataset, rows),
+    }) as BlockContext<unknown>;
     let done = 0;
     for (const block of blocks) {
       this.processingDate = this.now();
@@ -1309,6 +1320,8 @@ abstract class KitApp extends ETLApp {
       retry: this.runtime.retry,
       // An injected SqlDriver goes behind the driver runtime too (retries, deadline, redaction).
       sql: (spec) => this.runtime.driver("sql", this.debug, spec),
+      secret: (name, purpose) => this.runtime.secrets.require(name, purpose),
+      home: this.runtime.home,
       providers: {
         sqlDays: (db, queries, id) => new SqlDayProvider(db, queries, id.base, id.ext, this.zone, this.providerOptions()),
         files: (dir, patterns) => new FileProvider(dir, [...patterns], this.zone, this.providerOptions()),
