@@ -131,13 +131,17 @@ export async function runBackfill(
         record({ ...base, status: "blocked", message: `waits for ${blockedBy}` });
         continue;
       }
+      const was = previous.get(`${stage}|${day}`);
+      if (emptyAt && opts.incompleteOnly && !rerun && isDone(was)) {
+        record({ ...base, status: "done-before" });
+        continue;
+      }
       if (emptyAt) {
         const message = `no data in ${emptyAt}`;
         if (!opts.dryRun) await env.store.markFinished(key, { status: "skipped", message, counts: NO_COUNTS }, (env.now ?? Date.now)());
         record({ ...base, status: "skipped", message });
         continue;
       }
-      const was = previous.get(`${stage}|${day}`);
       if (opts.incompleteOnly && !(plan.partitioned && rerun) && isDone(was)) {
         record({ ...base, status: "done-before" });
         if (plan.partitioned && was === "no-data") emptyAt = stage;
