@@ -70,7 +70,10 @@ function browserFlows(name: string, setup: () => Promise<{ runtime: LakeRuntime;
       expect(Number(await cell(code, "raw", "2024-11-01").getAttribute("data-count")), code).toBe(await countOf(runtime, code, "raw", "2024-11-01"));
       // The ready repository holds the ready objects and the aggregates (a layer of their own where a source has them).
       const aggregated = (await cell(code, "aggregated", "2024-11-01").count()) ? Number(await cell(code, "aggregated", "2024-11-01").getAttribute("data-count")) : 0;
-      expect(Number(await cell(code, "ready", "2024-11-01").getAttribute("data-count")) + aggregated, code).toBe(await countOf(runtime, code, "ready", "2024-11-01"));
+      // A source whose stages write no ready layer (mds loads a database) has no ready column.
+      if (await cell(code, "ready", "2024-11-01").count()) {
+        expect(Number(await cell(code, "ready", "2024-11-01").getAttribute("data-count")) + aggregated, code).toBe(await countOf(runtime, code, "ready", "2024-11-01"));
+      }
     }
     expect(await page.locator(".legend").textContent()).toContain("missing");
     const gap = cell("wt", "standardized", BROKEN_DAY);
