@@ -63,11 +63,11 @@ function statusOf(summary: RunSummary): { status: BlockStatus; message: string |
 }
 
 /** A block stage's report of its one block → what the block store records. */
-function finishOfBlock(summary: RunSummary): BlockFinish & { status: BlockStatus } {
+function finishOfBlock(summary: RunSummary): BlockFinish & { status: BlockStatus; transient?: boolean } {
   const r = summary.blocks?.[0];
   if (!r) return { status: "failed", message: "the block stage reported no block (is the partition over yet?)", counts: NO_COUNTS };
   const counts = { processed: r.processed, skipped: r.total - r.processed - r.errors, failed: r.status === "failed" ? 1 : 0, records: r.total, errors: r.errors };
-  return { status: r.status as BlockStatus, message: r.message, counts, payload: r.payload, errorPayload: r.errorPayload };
+  return { status: r.status as BlockStatus, message: r.message, counts, payload: r.payload, errorPayload: r.errorPayload, ...(r.transient ? { transient: true } : {}) };
 }
 
 /** The `lake run` command equivalent of a block (a partition key with a "T" or "#" is a block stage's block). */
@@ -123,6 +123,7 @@ export async function runBlock(env: BlockEnv, key: BlockKey, opts: { force?: boo
       let counts = NO_COUNTS;
       let errorKind: BlockOutcome["errorKind"];
       let extra: Pick<BlockFinish, "payload" | "errorPayload"> = {};
+      let transient = false;
       try {
         const bound = await env.registry.stage(key.stage);
         const App: AppClass = bound.App;
@@ -140,11 +141,12 @@ export async function runBlock(env: BlockEnv, key: BlockKey, opts: { force?: boo
           const f = finishOfBlock(summary);
           ({ status, message, counts } = f);
           extra = { payload: f.payload ?? null, errorPayload: f.errorPayload ?? null };
+          transient = Boolean(f.transient);
         } else {
           ({ status, message } = statusOf(summary));
           counts = { processed: summary.processed, skipped: summary.skipped, failed: summary.failed, records: summary.records, errors: 0 };
         }
-        if (status === "failed") errorKind = "terminal";
+        if (status === "failed") errorKind = transient ? "transient" : "terminal";
       } catch (err) {
         status = "failed";
         message = `${err instanceof Error ? err.name : "Error"}: ${errorMessage(err)}`.slice(0, MAX_MESSAGE);

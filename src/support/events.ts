@@ -43,7 +43,7 @@ export interface RunSummary {
   /** Simulation plan: what would have been written where. */
   plan?: PlanEntry[];
   /** A block stage's blocks, what each did (the block runner records them). */
-  blocks?: { key: string; status: string; message: string | null; total: number; processed: number; errors: number; payload: string | null; errorPayload: string | null }[];
+  blocks?: { key: string; status: string; message: string | null; total: number; processed: number; errors: number; payload: string | null; errorPayload: string | null; transient?: boolean }[];
 }
 
 export interface PlanEntry {

@@ -322,6 +322,8 @@ export interface BlockReport {
   payload: string | null;
   /** JSON text of the refused records (file, line, reason), or null. */
   errorPayload: string | null;
+  /** A failed block's failure was transient (a timeout, a 5xx after the retries): worth another try later. */
+  transient?: boolean;
 }
 
 const MAX_ERROR_PAYLOAD = 200;
@@ -873,7 +875,7 @@ abstract class KitApp extends ETLApp {
         if (err instanceof ConfigError) throw err;
         this.catalog.discardStagedExcept(staged);
         const error = redact(errorMessage(err));
-        report = { key: block.key, status: "failed", message: `${err instanceof Error ? err.name : "Error"}: ${error}`.slice(0, 2000), total: 0, processed: 0, errors: 0, payload: null, errorPayload: null };
+        report = { key: block.key, status: "failed", message: `${err instanceof Error ? err.name : "Error"}: ${error}`.slice(0, 2000), total: 0, processed: 0, errors: 0, payload: null, errorPayload: null, transient: !(err instanceof TerminalError) };
       }
       this.blockReports.push(report);
       this.records += report.processed;
