@@ -56,7 +56,7 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    const { reportError } = await import("./entry.js");
+    const { reportError } = await import("./runner.js");
     return reportError(err);
   }
   return code;

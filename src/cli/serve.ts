@@ -36,7 +36,7 @@ export async function serveAction(flags: ServeFlags, deps: ActionDeps & { stop?:
   return withRuntime(flags, deps, async (runtime) => {
     const port = parsePort(flags.port);
     const { startConsole } = await import("../console/server.js");
-    const { defaultRegistry } = await import("../orchestration/pipelines.js");
+    const { defaultRegistry } = await import("./runner.js");
     const registry = deps.registry ?? (await defaultRegistry());
     const token = env.LAKE_CONSOLE_TOKEN || undefined;
     const running = await startConsole({ runtime, registry, debug: Boolean(flags.debug) }, { host: flags.host ?? "127.0.0.1", port, token });
