@@ -1,5 +1,8 @@
 /** `lake repair <source> --day D [-0] [--json]`: delete a day's published rows at the destination and publish it again. */
 import type { Command } from "commander";
+import type { RepairReport } from "../orchestration/repair.js";
+import type { SourceRegistry } from "../support/registry.js";
+import type { LakeRuntime } from "../support/runtime.js";
 import { runWithNotice, setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
 export interface RepairFlags {
@@ -29,21 +32,41 @@ export function register(program: Command): void {
 export async function repairAction(source: string, flags: RepairFlags, deps: ActionDeps = {}): Promise<number> {
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
-    const { repairDay, formatRepair } = await import("../orchestration/repair.js");
-    const { defaultRegistry, attachConsole, noticeSummary } = await import("./runner.js");
+    const { formatRepair } = await import("../orchestration/repair.js");
+    const { defaultRegistry, attachConsole } = await import("./runner.js");
     const registry = deps.registry ?? (await defaultRegistry());
     const detach = await attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
-    const simulate = Boolean(flags.simulate);
     try {
-      const notice = { command: `lake repair ${source} --day ${flags.day}`, debug: Boolean(flags.debug), simulate };
-      return await runWithNotice(runtime, notice, { label: "repair", wanted: !simulate, deps }, async (leases) => {
-        const report = await repairDay(runtime, registry, source, String(flags.day), { simulate, debug: Boolean(flags.debug), leases });
-        out(flags.json ? `${JSON.stringify(report)}\n` : formatRepair(report));
-        const failed = report.stages.some((s) => s.failed > 0);
-        return { code: failed ? 1 : 0, stages: report.stages.map((s) => ({ source, stage: s.app, summary: noticeSummary(s) })) };
-      });
+      const { code, report } = await repairUnderLeases(runtime, registry, source, String(flags.day), flags, deps);
+      out(flags.json ? `${JSON.stringify(report)}\n` : formatRepair(report));
+      return code;
     } finally {
       detach();
     }
   });
+}
+
+/**
+ * A repair as a run command does it (the CLI's and the console's): inside the block leases of the publish stages'
+ * day, its notice sent whatever the outcome. Exit code 1 when a republish failed.
+ */
+export async function repairUnderLeases(
+  runtime: LakeRuntime,
+  registry: SourceRegistry,
+  source: string,
+  day: string,
+  flags: { simulate?: boolean | undefined; debug?: boolean | undefined },
+  deps: ActionDeps = {},
+): Promise<{ code: number; report: RepairReport }> {
+  const { repairDay } = await import("../orchestration/repair.js");
+  const { noticeSummary } = await import("./runner.js");
+  const simulate = Boolean(flags.simulate);
+  let report: RepairReport | undefined;
+  const notice = { command: `lake repair ${source} --day ${day}`, debug: Boolean(flags.debug), simulate };
+  const code = await runWithNotice(runtime, notice, { label: "repair", wanted: !simulate, deps }, async (leases) => {
+    report = await repairDay(runtime, registry, source, day, { simulate, debug: Boolean(flags.debug), leases });
+    const failed = report.stages.some((s) => s.failed > 0);
+    return { code: failed ? 1 : 0, stages: report.stages.map((s) => ({ source, stage: s.app, summary: noticeSummary(s) })) };
+  });
+  return { code, report: report! };
 }
