@@ -4,7 +4,26 @@
  * audit counts them at the destination; a repair deletes them there before republishing the day.
  */
 import type { StorageDriver } from "./drivers.js";
-import { publishedIdsKey } from "./kit.js";
+
+/** Where the row ids of a publication are kept: per dataset, the published object's key. */
+export function publishedIdsKey(dataset: string, pointer: string): string {
+  return `published/${dataset}/${pointer}.ids`;
+}
+
+/** The first line of an id list written under a row-id scheme version other than 1 (the original's scheme). */
+const VERSION_LINE = /^#row-id-version (\d+)$/;
+
+/** An id list's text: one id a line, after a version line when the dataset's row-id scheme is not version 1. */
+export function formatPublishedIds(version: number, idLines: string): string {
+  return version === 1 ? idLines : `#row-id-version ${version}\n${idLines}`;
+}
+
+/** The scheme version and the ids of an id list's text (version 1 when it has no version line). */
+export function parsePublishedIds(text: string): { version: number; ids: string[] } {
+  const lines = text.split("\n").filter(Boolean);
+  const m = lines.length ? VERSION_LINE.exec(lines[0]!) : null;
+  return m ? { version: Number(m[1]), ids: lines.slice(1) } : { version: 1, ids: lines };
+}
 
 /** The ids the lake published to `dataset` for the source's days with from <= day < to (YYYY-MM-DD), per day. */
 export async function publishedIdsByDay(
@@ -23,7 +42,7 @@ export async function publishedIdsByDay(
     if (!m || m[4] !== sourceCode || !obj.key.endsWith(".ids")) continue;
     const day = `${m[1]}-${m[2]}-${m[3]}`;
     if (day < window.from || day >= window.to) continue;
-    const ids = (await storage.get(stateRepo, obj.key)).toString("utf8").split("\n").filter(Boolean);
+    const { ids } = parsePublishedIds((await storage.get(stateRepo, obj.key)).toString("utf8"));
     perDay.set(day, [...(perDay.get(day) ?? []), ...ids]);
   }
   return perDay;
