@@ -126,7 +126,7 @@ ${written}
 }
 
 export function coveragePage(c: CoverageAll): string {
-  const legend = `<p class="legend">Legend: <span class="ok">objects / rows: complete</span><span class="partial">partial (fewer than expected)</span><span class="missing">missing</span><span class="na">n/a: no stage writes it</span> · a cell links to the runs that wrote (or failed to write) it.</p>`;
+  const legend = `<p class="legend">Legend: <span class="ok">catalog objects: complete</span><span class="partial">partial (fewer than expected)</span><span class="missing">missing</span><span class="na">n/a: no stage writes it</span> · a cell links to the runs that wrote (or failed to write) it.</p>`;
   const tables = c.sources
     .map((s) => {
       const head = s.applicable.map((l) => `<th>${l}</th>`).join("");
