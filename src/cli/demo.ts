@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option("--sources <codes>", "comma-separated sources to include (default: all)")
     .option("--json", "print the summary as JSON on the last line")
     .action(async (opts: { dir: string; sources?: string; json?: boolean }, cmd: Command) => {
-      const { reportError } = await import("./entry.js");
+      const { reportError } = await import("./runner.js");
       try {
         setCode(cmd, await runDemo({ dir: opts.dir, ...(opts.sources ? { sources: opts.sources.split(",") } : {}), json: Boolean(opts.json) }));
       } catch (err) {
@@ -29,7 +29,7 @@ export function register(program: Command): void {
 export async function runDemo(opts: DemoFlags): Promise<number> {
   const { demo, DEMO_FROM, DEMO_TO } = await import("../orchestration/demo.js");
   const { LakeEventBus } = await import("../support/events.js");
-  const { attachConsole } = await import("./console.js");
+  const { attachConsole } = await import("./runner.js");
   const events = new LakeEventBus();
   const detach = await attachConsole(events, { quiet: Boolean(opts.json) });
   try {

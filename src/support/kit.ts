@@ -41,6 +41,7 @@ import type { SensorObservation } from "./perfmet.js";
 import type { Storage } from "./storage.js";
 import { QUARANTINE_SUFFIX, storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
 import { StateStore } from "./state.js";
+import { formatPublishedIds, parsePublishedIds, publishedIdsKey } from "./published-ids.js";
 import { pyJson } from "../util/pyjson.js";
 import { parsePartitionKey, partitionsBetween, blockPartKey, type Grain, type Partition } from "../util/partitions.js";
 import { errorMessage } from "./errors.js";
@@ -90,6 +91,13 @@ export interface DatasetDeclaration {
   debug: string;
   /** The row-id field rows are upserted by. */
   rowId: string;
+  /**
+   * Version of the row-id scheme (default 1): raise it when the way row ids are made changes. It is kept with each
+   * publication (its id list, and its catalog row's metadata when above 1); republishing a day that was published
+   * under another version deletes all of that publication's rows at the destination before the new rows go up, so a
+   * scheme change never duplicates rows, whichever ids the two schemes share.
+   */
+  rowIdVersion?: number;
 }
 
 export interface DeviceDeclaration {
@@ -466,13 +474,13 @@ export function datasetTarget(
   key: string,
   configured: Record<string, { production: string; debug: string }>,
   debug: boolean,
-): { target: string; rowId: string } {
+): { target: string; rowId: string; rowIdVersion: number } {
   const declared = source.datasets?.[key];
   if (!declared) {
     throw new ConfigError(`Source ${source.code} declares no dataset "${key}" (its datasets: ${Object.keys(source.datasets ?? {}).join(", ") || "none"})`);
   }
   const ids = configured[key] ?? declared;
-  return { target: debug ? ids.debug : ids.production, rowId: declared.rowId };
+  return { target: debug ? ids.debug : ids.production, rowId: declared.rowId, rowIdVersion: declared.rowIdVersion ?? 1 };
 }
 
 // ------------------------------------------------------------------------------------------------ the context
@@ -662,10 +670,6 @@ function hashing(body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array 
 
 const SKIP_MARKER = "skipped";
 
-/** Where the row ids of a publication are kept: per dataset, the published object's key. */
-export function publishedIdsKey(dataset: string, pointer: string): string {
-  return `published/${dataset}/${pointer}.ids`;
-}
 
 /**
  * The row ids of a batch as lines; each id is struck from `stale` (the previous publication's ids), so what is left
@@ -744,6 +748,7 @@ abstract class KitApp extends ETLApp {
   private readonly unitStores = new Map<Purpose, UnitDataStorage>();
   private readonly inventoryStored = new Set<Purpose>();
   private readonly publishers = new Map<string, Publisher>();
+  private readonly rowIdVersions = new Map<string, number>();
   private itemRows = 0;
 
   /** A block stage given only --partition takes its day as the window. */
@@ -1100,9 +1105,10 @@ abstract class KitApp extends ETLApp {
   private async publisherFor(key: string): Promise<Publisher> {
     let p = this.publishers.get(key);
     if (!p) {
-      const { target, rowId } = datasetTarget(this.source, key, this.runtime.config.datasets, this.debug);
+      const { target, rowId, rowIdVersion } = datasetTarget(this.source, key, this.runtime.config.datasets, this.debug);
       p = await this.createPublisherOn(target, rowId);
       this.publishers.set(key, p);
+      this.rowIdVersions.set(key, rowIdVersion);
     }
     return p;
   }
@@ -1124,12 +1130,20 @@ abstract class KitApp extends ETLApp {
     const input = await this.layerInput(item, decl.read ?? "buffer");
     const state = await this.stateStore();
     const idsKey = publishedIdsKey(publisher.dataset, input.entry.pointer);
+    const version = this.rowIdVersions.get(key)!;
     const previousText = await state.read(idsKey);
-    const stale = previousText ? new Set(previousText.split("\n").filter(Boolean)) : undefined;
+    const previous = previousText ? parsePublishedIds(previousText) : undefined;
+    let stale = previous ? new Set(previous.ids) : undefined;
     const ids: string[] = [];
     publisher.reset();
     let rows = 0;
     try {
+      if (previous && previous.version !== version && stale!.size) {
+        // Another row-id scheme: its rows go before the new ones, so no id the two schemes share is left ambiguous.
+        this.log("info", `${input.entry.pointer}: row-id scheme version ${previous.version} → ${version}`);
+        await this.removeStale(publisher, [...stale!], input.entry.pointer);
+        stale = undefined;
+      }
       const batches = await decl.rows(input as never, this.ctx, this.state);
       for await (const batch of each(batches)) {
         if (batch.length === 0) continue;
@@ -1148,11 +1162,12 @@ abstract class KitApp extends ETLApp {
       throw err;
     }
     publisher.reset();
-    await state.write(idsKey, ids.join(""));
+    await state.write(idsKey, formatPublishedIds(version, ids.join("")));
     this.itemRows += rows;
+    const metadata = { ...(this.scope.from !== undefined ? { from: this.scope.from } : {}), ...(version !== 1 ? { rowIdVersion: version } : {}) };
     const done = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, {
       processingDate: this.processingDate,
-      ...(this.scope.from !== undefined ? { metadata: { from: this.scope.from } } : {}),
+      ...(Object.keys(metadata).length ? { metadata } : {}),
     });
     await this.writeSideRecords();
     await this.catalog.upsert(done); // nothing under -0
