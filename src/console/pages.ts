@@ -126,7 +126,7 @@ ${written}
 }
 
 export function coveragePage(c: CoverageAll): string {
-  const legend = `<p class="legend">Legend: <span class="ok">catalog objects: complete</span><span class="partial">partial (fewer than expected)</span><span class="missing">missing</span><span class="na">n/a: no stage writes it</span> · a cell links to the runs that wrote (or failed to write) it.</p>`;
+  const legend = `<p class="legend">Legend: <span class="ok">objects · rows: complete</span><span class="partial">partial (fewer than expected)</span><span class="missing">missing</span><span class="na">n/a: no stage writes it</span> · a cell links to the runs that wrote (or failed to write) it.</p>`;
   const tables = c.sources
     .map((s) => {
       const head = s.applicable.map((l) => `<th>${l}</th>`).join("");
@@ -136,10 +136,11 @@ export function coveragePage(c: CoverageAll): string {
             .map((l) => {
               const cell = d.cells[l];
               const stage = s.stageOf[l];
-              const text = cell.status === "missing" ? "missing" : cell.status === "partial" ? `${cell.count} of ${cell.expected}` : String(cell.count);
+              const objects = cell.status === "missing" ? "missing" : cell.status === "partial" ? `${cell.count} of ${cell.expected}` : String(cell.count);
+              const text = cell.rows !== null && cell.count > 0 ? `${objects} · ${cell.rows.toLocaleString("en-US")} rows` : objects;
               const failed = cell.failed?.length ? ` <span title="${esc(cell.failed.map((f) => f.error).join("; "))}">F${cell.failed.length}</span>` : "";
               const href = `/runs${qs({ source: s.source, stage, day: d.day })}`;
-              return `<td class="${cell.status} num" data-layer="${l}" data-day="${d.day}" data-count="${cell.count}"><a href="${href}">${text}</a>${failed}</td>`;
+              return `<td class="${cell.status} num" data-layer="${l}" data-day="${d.day}" data-count="${cell.count}"${cell.rows !== null ? ` data-rows="${cell.rows}"` : ""}><a href="${href}">${text}</a>${failed}</td>`;
             })
             .join("");
           return `<tr><th>${d.day}</th>${cells}</tr>`;
@@ -155,7 +156,7 @@ ${rows}
     "Coverage",
     "/coverage",
     `<form class="filters" method="get" action="/coverage"><label>from <input name="from" value="${esc(c.from)}" size="10"></label><label>to (exclusive) <input name="to" value="${esc(c.to)}" size="10"></label><button>show</button></form>
-<p class="note">Catalog objects per local day (${esc(c.zone)}) and layer, ${esc(c.from)} up to ${esc(c.to)}.</p>${legend}
+<p class="note">Catalog objects per local day (${esc(c.zone)}) and layer, and their rows as the stages that wrote them counted, ${esc(c.from)} up to ${esc(c.to)}.</p>${legend}
 ${tables}`,
   );
 }

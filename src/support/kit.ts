@@ -1164,10 +1164,10 @@ abstract class KitApp extends ETLApp {
     publisher.reset();
     await state.write(idsKey, formatPublishedIds(version, ids.join("")));
     this.itemRows += rows;
-    const metadata = { ...(this.scope.from !== undefined ? { from: this.scope.from } : {}), ...(version !== 1 ? { rowIdVersion: version } : {}) };
+    const metadata = { ...(this.scope.from !== undefined ? { from: this.scope.from } : {}), rows, ...(version !== 1 ? { rowIdVersion: version } : {}) };
     const done = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, {
       processingDate: this.processingDate,
-      ...(Object.keys(metadata).length ? { metadata } : {}),
+      metadata,
     });
     await this.writeSideRecords();
     await this.catalog.upsert(done); // nothing under -0
@@ -1249,7 +1249,8 @@ abstract class KitApp extends ETLApp {
         } else throw new TerminalError(`${app.def.name}: output ${out.base}/${out.ext} has no body, json or file`);
         // The object's version (its content hash) and what it was made from: a later run sees either change.
         const from = app.scope.from;
-        entry = { ...entry, metadata: { ...(entry.metadata ?? {}), hash: hash!, ...(from !== undefined ? { from } : {}) } };
+        // Its rows, when the stage counted them (coverage shows them per day and layer).
+        entry = { ...entry, metadata: { ...(entry.metadata ?? {}), hash: hash!, ...(from !== undefined ? { from } : {}), ...(out.rows !== undefined ? { rows: out.rows } : {}) } };
         app.catalog.stage(entry);
         if (out.rows) app.itemRows += out.rows;
         return entry;

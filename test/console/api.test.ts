@@ -94,6 +94,14 @@ function sharedFlows(lake: () => { app: ReturnType<typeof consoleApp>; runtime: 
     }
     expect(wt.gaps).toEqual([{ day: BROKEN_DAY, layer: "standardized", status: "missing", count: 0, expected: 1 }]);
     expect(wt.stageOf.standardized).toBe("wt-json-standard");
+    // Rows per cell: the published ones agree with the row ids the publish stage kept (the audit's lake side).
+    const audited = new Map<string, number>((await get(app, "/api/audit?source=wt")).body.datasets[0].days.map((d: Json) => [d.day, d.lake]));
+    const published = wt.days.filter((d: Json) => d.cells.published.count > 0);
+    expect(published.length).toBeGreaterThan(10);
+    for (const d of published) {
+      expect(d.cells.published.rows, d.day).toBe(audited.get(d.day));
+      expect(d.cells.ready.rows, d.day).toBe(d.cells.published.rows);
+    }
   });
 
   it("devices: a reader the inventory does not list, the others healthy, a chart of 30 days from perfmet", async () => {
