@@ -19,7 +19,6 @@ export const CSV_HEADER: readonly string[] = KITS_COLUMNS;
 
 /** The integer columns, in the order standardize destructures them. */
 const INT_LIST = ["detID", "intID", "volume", "occupancy", "speed", "uploadSuccess", "detCountComparison", "dailyCumulative"] as const;
-const INT_COLUMNS = new Set<string>(INT_LIST);
 const WALL_FORMAT = "yyyy-MM-dd HH:mm:ss";
 const WALL_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 /** An integer as Python's int() reads it (surrounding blanks allowed). */
@@ -27,19 +26,19 @@ const INT_RE = /^\s*-?\d+\s*$/;
 
 // ------------------------------------------------------------------------------------------------ raw CSV
 
-const IS_INT_COLUMN: readonly boolean[] = KITS_COLUMNS.map((c) => INT_COLUMNS.has(c));
 const CSV_OPTIONS = { record_delimiter: "\r\n", quoted_match: /[\r\n]/ } as const;
 /** A field csv-stringify would quote (delimiter, quote, line break); any other field is written as is. */
 const CSV_NEEDS_QUOTES = /[",\r\n]/;
 
-/** A KITS value as the original's csv.writer printed it after int(): integers plain, null empty, text as is. */
-function csvValue(isInt: boolean, v: unknown): string {
+/**
+ * A KITS value as the raw CSV keeps it: text as the database gave it (the retrieval selects numbers as text), null
+ * empty. Nothing is cut or rounded: a number that reaches here (a driver that gives numbers) is written in full,
+ * 12.5 as 12.5 (the original's int() made it 12; the raw layer is the source's data, as given).
+ */
+function csvValue(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "string") return v;
-  if (isInt) {
-    if (typeof v === "number" && Number.isFinite(v)) return String(Math.trunc(v));
-    if (typeof v === "bigint") return v.toString();
-  }
+  if (typeof v === "bigint") return v.toString();
   if (v instanceof Date) return v.toISOString();
   return String(v);
 }
@@ -48,8 +47,8 @@ function csvValue(isInt: boolean, v: unknown): string {
 function csvLine(row: KitsRow): string {
   let line = "";
   for (let i = 0; i < KITS_COLUMNS.length; i++) {
-    const v = csvValue(IS_INT_COLUMN[i]!, row[KITS_COLUMNS[i]!]);
-    if (CSV_NEEDS_QUOTES.test(v)) return stringify([KITS_COLUMNS.map((c, j) => csvValue(IS_INT_COLUMN[j]!, row[c]))], CSV_OPTIONS);
+    const v = csvValue(row[KITS_COLUMNS[i]!]);
+    if (CSV_NEEDS_QUOTES.test(v)) return stringify([KITS_COLUMNS.map((c) => csvValue(row[c]))], CSV_OPTIONS);
     line = i === 0 ? v : `${line},${v}`;
   }
   return `${line}\r\n`;
