@@ -202,9 +202,19 @@ function forEachRecord(csv: string | Buffer, each: (rec: string[], r: number) =>
  * (wrong column count, a non-integer number, a missing or malformed time) is skipped and reported with its row
  * number (data rows, the header not counted) and field; the rest of the day goes on.
  */
+/** The source's row rules bound to the CSV's header (ctx.rules("kits", header) in the stage). */
+export type KitsRowRules = (columns: readonly string[]) => { accept(value: (c: number) => unknown, where: { line?: number; file?: string; text?: () => string }): boolean };
+
+export interface StandardizeOptions {
+  file: string;
+  zone: string;
+  /** Rows that break the source's rules are left out (the checker quarantines them). */
+  rules?: KitsRowRules;
+}
+
 export function standardizeRows(
   csvText: string | Buffer,
-  opts: { file: string; zone: string },
+  opts: StandardizeOptions,
   onRow: (row: StdRow) => void,
 ): { rows: number; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
   let header: string[] | undefined;
@@ -216,6 +226,7 @@ export function standardizeRows(
   const seen = new Map<string, number>();
   const ints = new Array<number>(INT_LIST.length);
   let rows = 0;
+  let checker: ReturnType<KitsRowRules> | undefined;
   const bad = (row: number, field: string, message: string) =>
     badRows.push({ row, field, message: `${opts.file} row ${row}: ${message}; row skipped` });
 
@@ -228,12 +239,15 @@ export function standardizeRows(
       }
       ix = Object.fromEntries(CSV_HEADER.map((c) => [c, header!.indexOf(c)])) as Record<string, number>;
       intIx = INT_LIST.map((c) => ix[c]!);
+      checker = opts.rules?.(header);
       return;
     }
     if (rec.length !== header.length) {
       bad(r, "(row)", `${rec.length} fields where the header has ${header.length}`);
       return;
     }
+    // Values outside the source's declared ranges, or a time outside the file's day: quarantined (line = r + 1).
+    if (checker && !checker.accept((c) => rec[c], { file: opts.file, line: r + 1, text: () => rec.join(",") })) return;
     for (let i = 0; i < INT_LIST.length; i++) {
       const text = rec[intIx[i]!]!;
       if (!INT_RE.test(text)) {
@@ -290,7 +304,7 @@ export function standardizeRows(
 /** Raw CSV → standardized JSON rows (original §9.2.2); see standardizeRows. */
 export function standardize(
   csvText: string | Buffer,
-  opts: { file: string; zone: string },
+  opts: StandardizeOptions,
 ): { data: StdRow[]; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
   const data: StdRow[] = [];
   const { badRows, perf } = standardizeRows(csvText, opts, (row) => data.push(row));
@@ -322,7 +336,7 @@ function stdRowOpen(row: StdRow): string {
  */
 export function standardizeJson(
   csvText: string | Buffer,
-  opts: { file: string; zone: string },
+  opts: StandardizeOptions,
   header: WtHeader,
 ): { body: Buffer; rows: number; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
   const sink = new Utf8Sink(csvText.length * 3.5);
