@@ -44,6 +44,7 @@ import { StateStore } from "./state.js";
 import { RowCheck, type RowRules, type RuleBreak } from "./row-rules.js";
 export type { RowRules, FieldRange, DayRule, RuleBreak } from "./row-rules.js";
 import { pyJson } from "../util/pyjson.js";
+import { guardBuffer, guardStream, type LineProblem } from "../util/line-guard.js";
 
 // ------------------------------------------------------------------------------------------------ schemas
 
@@ -431,6 +432,12 @@ export interface StageContext<Cfg = Record<string, unknown>> {
    * field and its value) and false. A kind the source does not declare accepts every row.
    */
   rules(kind: string, columns: readonly string[]): RowChecker;
+  /**
+   * An input text with its unreadable lines left out (src/util/line-guard.ts): a line that is not valid UTF-8 or
+   * longer than `maxLineBytes` (configuration, default 1 MiB) is quarantined with the file and line and blanked,
+   * so every other line keeps its number. A buffer comes back as a buffer (itself when clean), a stream as a stream.
+   */
+  readableLines<B extends Uint8Array | AsyncIterable<Uint8Array | string>>(body: B, file: string): B extends Uint8Array ? Buffer : AsyncIterable<Buffer>;
   /** A failure of a part of the run (a device, a sub-unit) that does not stop it. */
   fail(label: string, err: unknown): void;
   /** Adds to the item's row count (outputs with `rows` count themselves). */
@@ -1083,6 +1090,21 @@ abstract class KitApp extends ETLApp {
           },
         };
       },
+      readableLines: ((body: Uint8Array | AsyncIterable<Uint8Array | string>, file: string) => {
+        const maxLineBytes = this.runtime.config.maxLineBytes;
+        const opts = {
+          maxLineBytes,
+          onProblem: (p: LineProblem) =>
+            this.ctx.quarantine({
+              reason: p.kind === "line too long" ? `line longer than ${maxLineBytes} bytes` : "invalid UTF-8",
+              file,
+              line: p.line,
+              value: p.bytes,
+              text: p.preview,
+            }),
+        };
+        return body instanceof Uint8Array ? guardBuffer(body, opts) : guardStream(body, opts);
+      }) as StageContext<unknown>["readableLines"],
       fail: (label, err) => this.recordFailure(label, err),
       addRows: (n) => {
         this.itemRows += n;

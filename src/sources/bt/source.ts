@@ -118,7 +118,8 @@ const jsonStandard = defineStage<BtConfig, void, "stream">({
     };
     const stats = newStats();
     const rules = ctx.rules(fileType, RAW_COLUMNS[fileType]);
-    const body_ = standardizeBluetooth(body, fileType, header, ctx.zone, stats, rules.active ? rules : undefined, `${ctx.from.repository}/${entry.pointer}`);
+    const text = ctx.readableLines(body, `${ctx.from.repository}/${entry.pointer}`);
+    const body_ = standardizeBluetooth(text, fileType, header, ctx.zone, stats, rules.active ? rules : undefined, `${ctx.from.repository}/${entry.pointer}`);
     yield { ext: `${fileType}.json`, body: body_, contentType: "application/json" };
     ctx.addRows(stats.rows);
     reportProblems(ctx, `${ctx.from.repository}/${entry.pointer}`, stats);

@@ -302,8 +302,10 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
     const where = `${ctx.from.repository}/${zip.pointer}`;
     const cfg = ctx.config;
     const archive = readCountsArchive(body, where, { maxTotalBytes: cfg.zipMaxBytes, maxEntries: cfg.zipMaxEntries, maxRatio: cfg.zipMaxRatio });
+    // Zone files' lines that are not UTF-8 or too long are quarantined and left out (the rest keep their lines).
+    const zones = archive.zones.map((z) => ({ ...z, data: ctx.readableLines(z.data, `${where}:${z.path}`) }));
     const plan = planDay({
-      zones: archive.zones,
+      zones,
       base: item.base,
       day: item.date,
       zipName: ctx.from.basename(zip.pointer),
@@ -317,7 +319,7 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
     });
     // Zone by zone: only one zone's rows are alive at a time (a day is about a hundred thousand vehicles).
     let rows = 0;
-    for (const zoneCsv of archive.zones) {
+    for (const zoneCsv of zones) {
       const z = standardizeZone(plan, zoneCsv);
       yield { ext: zoneExt(z.guid), body: zoneJson(z), rows: z.kept.length, contentType: "application/json" };
       rows += z.kept.length;

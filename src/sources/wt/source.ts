@@ -75,7 +75,7 @@ const jsonStandard = defineStage<WtSourceConfig>({
     // The JSON text is written row by row as the CSV is read: no row objects of the whole day are kept.
     let result: ReturnType<typeof standardizeJson>;
     try {
-      result = standardizeJson(body, { file, zone: ctx.zone, rules: (columns) => ctx.rules("kits", columns) }, header);
+      result = standardizeJson(ctx.readableLines(body, file), { file, zone: ctx.zone, rules: (columns) => ctx.rules("kits", columns) }, header);
     } catch (err) {
       throw new TerminalError(`${(err as Error).message} (${ctx.from.repository}/${entry.pointer})`, { cause: err });
     }
