@@ -303,7 +303,8 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
     const cfg = ctx.config;
     const archive = readCountsArchive(body, where, { maxTotalBytes: cfg.zipMaxBytes, maxEntries: cfg.zipMaxEntries, maxRatio: cfg.zipMaxRatio });
     // Zone files' lines that are not UTF-8 or too long are quarantined and left out (the rest keep their lines).
-    const zones = archive.zones.map((z) => ({ ...z, data: ctx.readableLines(z.data, `${where}:${z.path}`) }));
+    // Each zone file is named by the archive and its path inside it in every message (and quarantined row).
+    const zones = archive.zones.map((z) => ({ ...z, path: `${where}:${z.path}`, data: ctx.readableLines(z.data, `${where}:${z.path}`) }));
     const plan = planDay({
       zones,
       base: item.base,

@@ -316,7 +316,7 @@ export function standardizeZone(plan: DayPlan, z: ZoneCsv): ZoneOutput {
   plan.wallTimes.delete(table);
   const rules = input.rules?.(columns);
   const W = table.width;
-  const file = `${input.where}:${z.path}`;
+  const file = z.path;
   for (let i = 0; i < table.rows; i++) {
     if (rules?.active) {
       const value = (c: number) => (isMissingField(table, i * W + c) ? undefined : table.types[c] === "text" ? fieldValue(table, i * W + c, "text") : fieldNumber(table, i * W + c));

@@ -176,7 +176,13 @@ function forEachRecord(csv: string | Buffer, each: (rec: string[], r: number) =>
   let text = typeof csv === "string" ? csv : csv.toString("utf8");
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const crlf = text.includes("\r");
-  if (!text.includes('"') && !(crlf && NOT_CRLF.test(text))) {
+  if (!text.includes('"')) {
+    if (crlf && NOT_CRLF.test(text)) {
+      // Line ends mixed ("\r\n", "\n", a lone "\r"): csv-parse would take the first for all and join lines.
+      let r = 0;
+      for (const line of text.split(/\r\n|\n|\r/)) if (line !== "") each(line.split(","), r++);
+      return;
+    }
     const eol = crlf ? "\r\n" : "\n";
     let r = 0;
     let pos = 0;
