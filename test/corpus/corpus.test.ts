@@ -7,7 +7,7 @@
  * One demo lake is built for the file (`lake demo`, about 30 s) and copied per case.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { unzipSync, zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,16 +56,35 @@ function run(home: string, args: string[], env: Record<string, string> = {}, tim
 /** A fresh copy of the demo lake. */
 function lakeCopy(): string {
   const home = path.join(work, `case-${++n}`);
-  cpSync(template, home, { recursive: true });
+  // Hard links for the lake's objects (a run writes new objects by rename, and damage() unlinks before it writes),
+  // real copies of what is changed in place (the SQLite databases, the published datasets, the settings).
+  const linked = spawnSync("cp", ["-al", template, home]);
+  if (linked.status !== 0) cpSync(template, home, { recursive: true });
+  else {
+    for (const e of readdirSync(home)) {
+      if (e === "lake" || e === "sources") continue;
+      rmSync(path.join(home, e), { recursive: true, force: true });
+      cpSync(path.join(template, e), path.join(home, e), { recursive: true });
+    }
+    for (const e of ["config.json", "inventory.json", "kits.sqlite"]) {
+      rmSync(path.join(home, "sources", e), { force: true });
+      cpSync(path.join(template, "sources", e), path.join(home, "sources", e));
+    }
+  }
   // The demo's source settings name its own folders: point them at the copy.
   const settings = path.join(home, "sources/config.json");
-  writeFileSync(settings, readFileSync(settings, "utf8").replaceAll(process.env.LAKE_CORPUS_TEMPLATE || template, home));
+  replaceFile(settings, readFileSync(settings, "utf8").replaceAll(process.env.LAKE_CORPUS_TEMPLATE || template, home));
   return home;
 }
 
 const file = (home: string, rel: string) => path.join(home, rel);
 const read = (home: string, rel: string) => readFileSync(file(home, rel));
-const write = (home: string, rel: string, data: string | Uint8Array) => writeFileSync(file(home, rel), data);
+/** Writes a new file in place of the old (unlinked first: the copy's objects are hard links to the template's). */
+const write = (home: string, rel: string, data: string | Uint8Array) => replaceFile(file(home, rel), data);
+function replaceFile(p: string, data: string | Uint8Array): void {
+  rmSync(p, { force: true });
+  writeFileSync(p, data);
+}
 const lines = (home: string, rel: string) => read(home, rel).toString("utf8").split("\r\n");
 
 /** Replaces data line `i` (1 = the first line after the header for WT; 0-based for headerless) via `fix`. */
@@ -457,7 +476,7 @@ const gsCases: Case[] = [
     damage: (h) => {
       const dir = file(h, `${RAW}`);
       const site = findFile(dir, /Burnet_Richcreek_gs_\d{4}-\d{2}-\d{2}_site\.json$/);
-      writeFileSync(site, "{ not json");
+      replaceFile(site, "{ not json");
     },
     code: 1,
     message: [/Burnet_Richcreek_gs_\d{4}-\d{2}-\d{2}_site\.json: the site file is not JSON/],
@@ -470,7 +489,7 @@ const gsCases: Case[] = [
       const site = findFile(file(h, RAW), /Burnet_Richcreek_gs_\d{4}-\d{2}-\d{2}_site\.json$/);
       const json = JSON.parse(readFileSync(site, "utf8")) as { datetime: Record<string, unknown> };
       json.datetime = { DateTime: "garbage", TimeZoneId: "??", HostTimeUTC: "later" };
-      writeFileSync(site, JSON.stringify(json));
+      replaceFile(site, JSON.stringify(json));
     },
     code: 1,
     message: [/clock|DateTime|datetime/i],
@@ -588,13 +607,28 @@ beforeAll(async () => {
   // LAKE_CORPUS_TEMPLATE: an already-built demo lake (while working on the corpus); else one is built here.
   if (process.env.LAKE_CORPUS_TEMPLATE) {
     cpSync(process.env.LAKE_CORPUS_TEMPLATE, template, { recursive: true });
-    return;
+  } else {
+    const demo = spawnSync(process.execPath, [LAKE, "demo", "--dir", template, "--json"], { cwd: work, encoding: "utf8" });
+    expect(demo.status, demo.stderr).toBe(0);
   }
-  const demo = spawnSync(process.execPath, [LAKE, "demo", "--dir", template, "--json"], { cwd: work, encoding: "utf8" });
-  expect(demo.status, demo.stderr).toBe(0);
+  templatePrint = fingerprint(path.join(template, "lake"));
 }, 600_000);
 
+/** The template's objects (path, size, mtime): the hard-linked copies must leave them as they were. */
+function fingerprint(dir: string): string {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    const p = path.join(e.parentPath, e.name);
+    const st = statSync(p);
+    out.push(`${path.relative(dir, p)} ${st.size} ${st.mtimeMs}`);
+  }
+  return out.sort().join("\n");
+}
+let templatePrint = "";
+
 afterAll(() => {
+  if (template && templatePrint) expect(fingerprint(path.join(template, "lake"))).toBe(templatePrint);
   if (work) {
     spawnSync("chattr", ["-R", "-i", work]);
     rmSync(work, { recursive: true, force: true });
