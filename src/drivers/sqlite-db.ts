@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { ConfigError, fsErrorMessage, isSystemError } from "../support/errors.js";
 
 let addon: string | null | undefined;
 
@@ -31,9 +32,16 @@ export function openSqlite(file: string): Database.Database {
     held.users++;
     return held.db;
   }
-  if (abs !== ":memory:") mkdirSync(path.dirname(abs), { recursive: true });
-  const db = new Database(abs, sqliteOptions());
-  db.pragma("journal_mode = WAL");
+  let db: Database.Database;
+  try {
+    if (abs !== ":memory:") mkdirSync(path.dirname(abs), { recursive: true });
+    db = new Database(abs, sqliteOptions());
+    db.pragma("journal_mode = WAL");
+  } catch (err) {
+    // A lake on a read-only or immutable folder: say which file and what to do, not a driver stack.
+    const detail = isSystemError(err) ? fsErrorMessage(err, undefined, abs) : `${(err as Error).message}`;
+    throw new ConfigError(`cannot open the SQLite database ${abs}: ${detail}; the folder must exist and be writable (LAKE_HOME or the driver's path option)`, { cause: err });
+  }
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 10000");
   db.pragma("cache_size = -65536"); // 64 MiB page cache: large catalogs stay linear to read

@@ -23,7 +23,7 @@ import type { DriverSpec } from "../config/schema.js";
 import type { PublishRow, SqlDriver, TextFilter, UnitDevice } from "./drivers.js";
 import type { RetryPolicy } from "./resilience.js";
 import { ETLApp, makeMain, type AppClass, type AppDefinition, type CustomOption, type GroupInput, type MainFn } from "./etl-app.js";
-import { ConfigError, TerminalError, UsageError } from "./errors.js";
+import { ConfigError, TerminalError, UsageError, errorMessage } from "./errors.js";
 import {
   CatalogProvider,
   FileProvider,
@@ -42,9 +42,11 @@ import type { Storage } from "./storage.js";
 import { QUARANTINE_SUFFIX, storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
 import { StateStore } from "./state.js";
 import { formatPublishedIds, parsePublishedIds, publishedIdsKey } from "./published-ids.js";
+import { RowCheck, type RowRules, type RuleBreak } from "./row-rules.js";
+export type { RowRules, FieldRange, DayRule, RuleBreak } from "./row-rules.js";
 import { pyJson } from "../util/pyjson.js";
+import { guardBuffer, guardStream, type LineProblem } from "../util/line-guard.js";
 import { parsePartitionKey, partitionsBetween, blockPartKey, type Grain, type Partition } from "../util/partitions.js";
-import { errorMessage } from "./errors.js";
 import { redact } from "../util/redact.js";
 
 // ------------------------------------------------------------------------------------------------ schemas
@@ -392,6 +394,11 @@ export interface SourceDeclaration<Cfg = Record<string, unknown>> {
    * not counted by coverage, and not taken as a day's output when a stage compares on base alone.
    */
   metadataExts?: readonly string[];
+  /**
+   * What the source's rows must be, per row kind (e.g. "kits", "unmatched"): value ranges and the day rule. A
+   * stage checks its rows with ctx.rules(kind, columns); rows that break them are quarantined, not carried over.
+   */
+  rules?: Readonly<Record<string, RowRules>>;
   stages: StageDeclaration<Cfg>[];
   /** A partitioned source (every stage a block stage): its grain and entities. */
   partition?: PartitionDeclaration<Cfg>;
@@ -537,6 +544,18 @@ export interface StageContext<Cfg = Record<string, unknown>> {
    * counted by reason (summary and perfmet) and written, with where and why, to a quarantine object beside the day.
    */
   quarantine(row: QuarantinedRow): void;
+  /**
+   * The source's declared rules of a row kind (ranges, day rule) bound to a row layout and the current item's day.
+   * `accept(value, where)` is true for a row that keeps them; otherwise the row is quarantined (with where, the
+   * field and its value) and false. A kind the source does not declare accepts every row.
+   */
+  rules(kind: string, columns: readonly string[]): RowChecker;
+  /**
+   * An input text with its unreadable lines left out (src/util/line-guard.ts): a line that is not valid UTF-8 or
+   * longer than `maxLineBytes` (configuration, default 1 MiB) is quarantined with the file and line and blanked,
+   * so every other line keeps its number. A buffer comes back as a buffer (itself when clean), a stream as a stream.
+   */
+  readableLines<B extends Uint8Array | AsyncIterable<Uint8Array | string>>(body: B, file: string): B extends Uint8Array ? Buffer : AsyncIterable<Buffer>;
   /** A failure of a part of the run (a device, a sub-unit) that does not stop it. */
   fail(label: string, err: unknown): void;
   /** Adds to the item's row count (outputs with `rows` count themselves). */
@@ -610,6 +629,16 @@ interface ItemScope {
   quarantineWritten?: number;
   /** The item or group itself. */
   unit?: Pick<UpdateItem, "base" | "ext" | "date" | "label">;
+}
+
+/** A source's rules of one row kind, bound to a row layout and the item's day (see ctx.rules). */
+export interface RowChecker {
+  /** Whether any rule applies to this layout (when false, accept() is always true). */
+  readonly active: boolean;
+  /** The first rule a row breaks, without quarantining it. */
+  check(value: (c: number) => unknown): RuleBreak | undefined;
+  /** True when the row keeps the rules; else the row is quarantined and false. `text` is called only then. */
+  accept(value: (c: number) => unknown, where: { line?: number; file?: string; text?: () => string }): boolean;
 }
 
 /** A row of an item that was not carried over: where it was and why. */
@@ -1310,6 +1339,43 @@ abstract class KitApp extends ETLApp {
         this.skipReasons[key] = (this.skipReasons[key] ?? 0) + 1;
         this.scope.quarantine.push({ ...row, ...(row.text !== undefined ? { text: row.text.slice(0, 400) } : {}) });
       },
+      rules: (kind, columns) => {
+        const check = new RowCheck(this.source.rules?.[kind], columns, this.scope.unit?.date, this.zone);
+        const quarantine = this.ctx.quarantine;
+        return {
+          active: check.active,
+          check: (value) => (check.active ? check.check(value) : undefined),
+          accept: (value, where) => {
+            if (!check.active) return true;
+            const broken = check.check(value);
+            if (!broken) return true;
+            quarantine({
+              reason: broken.reason,
+              ...(where.file !== undefined ? { file: where.file } : {}),
+              ...(where.line !== undefined ? { line: where.line } : {}),
+              field: broken.field,
+              value: typeof broken.value === "bigint" ? broken.value.toString() : broken.value,
+              ...(where.text ? { text: where.text() } : {}),
+            });
+            return false;
+          },
+        };
+      },
+      readableLines: ((body: Uint8Array | AsyncIterable<Uint8Array | string>, file: string) => {
+        const maxLineBytes = this.runtime.config.maxLineBytes;
+        const opts = {
+          maxLineBytes,
+          onProblem: (p: LineProblem) =>
+            this.ctx.quarantine({
+              reason: p.kind === "line too long" ? `line longer than ${maxLineBytes} bytes` : "invalid UTF-8",
+              file,
+              line: p.line,
+              value: p.bytes,
+              text: p.preview,
+            }),
+        };
+        return body instanceof Uint8Array ? guardBuffer(body, opts) : guardStream(body, opts);
+      }) as StageContext<unknown>["readableLines"],
       fail: (label, err) => this.recordFailure(label, err),
       addRows: (n) => {
         this.itemRows += n;
