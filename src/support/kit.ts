@@ -42,6 +42,7 @@ import type { Storage } from "./storage.js";
 import { QUARANTINE_SUFFIX, storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
 import { StateStore } from "./state.js";
 import { pyJson } from "../util/pyjson.js";
+import { AllTime, EntityState } from "./entities.js";
 
 // ------------------------------------------------------------------------------------------------ schemas
 
@@ -159,6 +160,11 @@ interface StageCommon<Cfg, S> {
   setup?(ctx: StageContext<Cfg>): S | Promise<S>;
   /** Once after the last item (or group) of the run: work that concerns the run as a whole, summary warnings. */
   finish?(ctx: StageContext<Cfg>, state: S): void | Promise<void>;
+  /**
+   * "all": the run's date window does not select items (both compare sides see every item): a stage whose work is
+   * decided by entity state or completion markers (every raw object lacking its parsed or uploaded marker).
+   */
+  window?: "all";
 }
 
 /** Which target items count as done (the compare loop's target side). */
@@ -196,6 +202,8 @@ export interface StageOutput {
   contentType?: string;
   /** Another layer than the stage's target. */
   layer?: Purpose;
+  /** The object's file name instead of `<base>_<ds>_<day>.<ext>` (e.g. a run-numbered `<parts>_<run>.xml`). */
+  name?: string;
   metadata?: Record<string, unknown> | null;
   collectionEnd?: DateTime | null;
 }
@@ -444,6 +452,8 @@ export interface StageContext<Cfg = Record<string, unknown>> {
   readonly retry: RetryPolicy;
   /** A SQL source database by its driver spec (or an already-built SqlDriver). */
   sql(spec: DriverSpec | SqlDriver): Promise<SqlDriver>;
+  /** Watermarks and run numbers of the source's entities (entities.ts), for a stage with a target layer. */
+  readonly entities: EntityState;
   /** Providers of outside items for ingest stages, bound to the run's window and today. */
   readonly providers: {
     /** Days a source database has data for (its availability query), as (base, ext, day) items. */
@@ -612,6 +622,7 @@ abstract class KitApp extends ETLApp {
   private readonly inventoryStored = new Set<Purpose>();
   private readonly publishers = new Map<string, Publisher>();
   private itemRows = 0;
+  private entityState: EntityState | undefined;
 
   protected override async etlActivity(): Promise<number> {
     const config = this.source.settings(this.runtime.sourceConfig(this.source.code));
@@ -645,6 +656,10 @@ abstract class KitApp extends ETLApp {
         if (include && !include(t.payload, ctx)) return undefined;
         return tdecl.map ? tdecl.map(t, ctx as StageContext<never>) : t;
       });
+    }
+    if (decl.window === "all") {
+      src = new AllTime(src);
+      target = new AllTime(target);
     }
     try {
       return await this.doCompareLoop(src, target, {
@@ -959,6 +974,7 @@ abstract class KitApp extends ETLApp {
           processingDate: app.processingDate,
           ...(out.collectionEnd !== undefined ? { collectionEnd: out.collectionEnd } : {}),
           ...(out.metadata !== undefined ? { metadata: out.metadata } : {}),
+          ...(out.name !== undefined ? { filename: out.name } : {}),
         });
         const opts = { cache: true, ...(out.contentType ? { contentType: out.contentType } : {}) };
         let entry: CatalogEntry;
@@ -1052,6 +1068,10 @@ abstract class KitApp extends ETLApp {
         return toPurpose ? app.layerAccess(toPurpose) : missing("target");
       },
       layer: (purpose) => this.layerAccess(purpose),
+      get entities() {
+        app.entityState ??= new EntityState(app.catalog, app.runtime.stateRepository(app.debug), app.layerStorage(toPurpose ?? fromPurpose ?? missing("data")).repository, app.def.name);
+        return app.entityState;
+      },
       inventory: () => this.fetchUnitData(),
       storeInventory: async (purpose = toPurpose) => {
         if (!purpose) missing("target");
