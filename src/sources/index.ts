@@ -9,4 +9,5 @@ export const sources: SourceLoaders = {
   bt: () => import("./bt/source.js"),
   gs: () => import("./gs/source.js"),
   counters: () => import("./counters/source.js"),
+  oeem: () => import("./oeem/source.js"),
 };

@@ -43,6 +43,7 @@ import { QUARANTINE_SUFFIX, storeUnitData, type UnitData, type UnitDataStorage }
 import { StateStore } from "./state.js";
 import { pyJson } from "../util/pyjson.js";
 import { AllTime, EntityState } from "./entities.js";
+import type { SecretSource } from "../drivers/define.js";
 
 // ------------------------------------------------------------------------------------------------ schemas
 
@@ -452,6 +453,8 @@ export interface StageContext<Cfg = Record<string, unknown>> {
   readonly retry: RetryPolicy;
   /** A SQL source database by its driver spec (or an already-built SqlDriver). */
   sql(spec: DriverSpec | SqlDriver): Promise<SqlDriver>;
+  /** Secrets by name (environment or secrets file; never log them, the redactor masks them in messages). */
+  readonly secrets: SecretSource;
   /** Watermarks and run numbers of the source's entities (entities.ts), for a stage with a target layer. */
   readonly entities: EntityState;
   /** Providers of outside items for ingest stages, bound to the run's window and today. */
@@ -1068,6 +1071,7 @@ abstract class KitApp extends ETLApp {
         return toPurpose ? app.layerAccess(toPurpose) : missing("target");
       },
       layer: (purpose) => this.layerAccess(purpose),
+      secrets: this.runtime.secrets,
       get entities() {
         app.entityState ??= new EntityState(app.catalog, app.runtime.stateRepository(app.debug), app.layerStorage(toPurpose ?? fromPurpose ?? missing("data")).repository, app.def.name);
         return app.entityState;
