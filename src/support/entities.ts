@@ -178,7 +178,8 @@ export async function fetchIncrement<P>(
   item: UpdateItem<EntityItem<P>>,
   spec: { ext: string; contentType?: string; probe?(): Promise<DateTime | undefined>; fetch(): Promise<Increment> },
 ): Promise<StageOutput | undefined> {
-  const { entity, watermark, start, end } = item.provItem.payload;
+  const { entity, watermark, end } = item.provItem.payload;
+  const start = item.provItem.payload.start.setZone(end.zone); // messages in the source's zone
   const noNew = (why: string) => {
     ctx.log.info(`${item.label}: ${NO_NEW_DATA} (${why})`);
     ctx.skip(NO_NEW_DATA);
@@ -187,7 +188,7 @@ export async function fetchIncrement<P>(
   if (start >= end) return noNew(`stored up to ${start.toISO()}, boundary ${end.toISO()}`);
   if (watermark && spec.probe) {
     const newest = await spec.probe();
-    if (!newest || newest <= watermark.at) return noNew(`the probe found ${newest ? `readings up to ${newest.toISO()}` : "no readings"}; stored up to ${watermark.at.toISO()}`);
+    if (!newest || newest <= watermark.at) return noNew(`the probe found ${newest ? `readings up to ${newest.setZone(end.zone).toISO()}` : "no readings"}; stored up to ${start.toISO()}`);
   }
   const got = await spec.fetch();
   if (!got.maxReading || (watermark && got.maxReading <= watermark.at)) return noNew("the fetch returned no newer readings");
