@@ -23,6 +23,7 @@ import { Storage } from "./storage.js";
 import { fetchUnitData, isMetadataExt, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
 import { addDays, earliestTime, nowIn, parseDate, todayMidnight } from "../util/dates.js";
 import { redact, secretRedactor } from "../util/redact.js";
+import { ENCRYPTION_KEY_SECRET, parseKey } from "../util/encryption.js";
 
 export interface AppDefinition {
   /** Entry name, e.g. "wt-insert-lake". */
@@ -305,7 +306,10 @@ export abstract class ETLApp {
 
   async createStorage(purpose: Purpose): Promise<Storage> {
     const driver = await this.runtime.driver("storage", this.debug);
-    return new Storage(driver, this.runtime.repository(purpose, this.debug), this.dataSource, this.catalog, this.wrapperOptions);
+    return new Storage(driver, this.runtime.repository(purpose, this.debug), this.dataSource, this.catalog, {
+      ...this.wrapperOptions,
+      encryptionKey: () => parseKey(this.runtime.secrets.require(ENCRYPTION_KEY_SECRET, "encryption at rest of lake objects")),
+    });
   }
 
   /** A publisher onto a publish target (a Socrata resource id, a CSV dataset name). */

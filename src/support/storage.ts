@@ -14,13 +14,19 @@ import type { StorageDriver } from "./drivers.js";
 import type { RunWriteOptions } from "./events.js";
 import { makeFilename, makeKey, keyFilename, validateIdPart } from "./identifier.js";
 import { pyJson } from "../util/pyjson.js";
+import { decrypt, encrypt, isEncrypted } from "../util/encryption.js";
 
-export type StorageOptions = RunWriteOptions;
+export interface StorageOptions extends RunWriteOptions {
+  /** The key of encryption at rest (AES-256-GCM); asked for only when an object is written encrypted or read. */
+  encryptionKey?: () => Buffer;
+}
 
 export interface WriteOptions {
   /** Stage the catalog row (flushed by the compare loop) instead of upserting it now. */
   cache?: boolean;
   contentType?: string;
+  /** Encrypt the object at rest (AES-256-GCM, key from LAKE_ENCRYPTION_KEY); reads decrypt it. */
+  encrypt?: boolean;
 }
 
 export class Storage {
@@ -65,8 +71,15 @@ export class Storage {
     return this.catalog.single(this.repository, base, ext, date);
   }
 
-  retrieveBuffer(key: string): Promise<Buffer> {
-    return this.driver.get(this.repository, key);
+  /** An object's bytes; an encrypted object (its header says so) is decrypted. */
+  async retrieveBuffer(key: string): Promise<Buffer> {
+    const body = await this.driver.get(this.repository, key);
+    return isEncrypted(body) ? decrypt(body, this.key(), `${this.repository}/${key}`) : body;
+  }
+
+  private key(): Buffer {
+    if (!this.opts.encryptionKey) throw new Error(`Storage ${this.repository}: no encryption key source was given`);
+    return this.opts.encryptionKey();
   }
 
   retrieveStream(key: string): Promise<Readable> {
@@ -86,8 +99,9 @@ export class Storage {
    * The single write path. The catalog row is rebuilt for this repository (pointer = key), keeping
    * collection_end and metadata (fixes B6).
    */
-  async writeBuffer(body: Uint8Array, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
-    const entry = this.entryFor(element);
+  async writeBuffer(plain: Uint8Array, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
+    const body = opts.encrypt ? encrypt(plain, this.key()) : plain;
+    const entry = this.entryFor(opts.encrypt ? { ...element, metadata: { ...(element.metadata ?? {}), encrypted: "aes-256-gcm" } } : element);
     const filename = this.extractFilename(entry.pointer);
     let localCopy: string | undefined;
     if (this.opts.outputDir) {
@@ -108,6 +122,11 @@ export class Storage {
    * compare loop picks it up on the next run. In simulation the body is consumed and counted, nothing is stored.
    */
   async writeStream(body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
+    if (opts.encrypt) {
+      const pieces: Buffer[] = [];
+      for await (const piece of body) pieces.push(typeof piece === "string" ? Buffer.from(piece, "utf8") : Buffer.from(piece));
+      return this.writeBuffer(Buffer.concat(pieces), element, opts); // encrypted whole: GCM seals one buffer
+    }
     const entry = this.entryFor(element);
     const filename = this.extractFilename(entry.pointer);
     let bytes = 0;

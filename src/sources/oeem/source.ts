@@ -66,7 +66,7 @@ const need = <T>(v: T | undefined, what: string): T => {
   return v;
 };
 const bearer = (ctx: StageContext<OeemConfig>, secret: string | undefined): { auth?: HttpAuth } => {
-  const token = secret ? ctx.secrets.require(secret, "the OEEM source") : undefined;
+  const token = secret ? ctx.secret(secret, "the OEEM source") : undefined;
   return token ? { auth: { bearer: token } } : {};
 };
 const usageUrl = (base: string, p: Point, min: string, max: string) =>
