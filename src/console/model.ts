@@ -310,7 +310,9 @@ function layerStages(source: SourceDefinition): Partial<Record<Layer, string>> {
 export async function dataWindow(env: ConsoleEnv, code?: string): Promise<{ from: string; to: string }> {
   const zone = env.runtime.zone;
   const perfmet = await env.runtime.driver("perfmet", env.debug);
-  const names = new Set((await sources(env, code)).flatMap((s) => [s.name, s.code]));
+  // Sources whose stages all ignore the date window (entity sources: years of fetch windows) do not widen the lake's.
+  const dated = (await sources(env, code)).filter((s) => code !== undefined || !s.stages.every((st) => st.decl.window === "all"));
+  const names = new Set(dated.flatMap((s) => [s.name, s.code]));
   const jobs = (await perfmet.readJobs({ from: 0, to: addDays(todayMidnight(zone, env.runtime.clock), 2).toMillis() })).filter((j) => names.has(j.data_source));
   const starts = jobs.map((j) => j.collection_start).filter((v): v is number => v !== null);
   const ends = jobs.map((j) => j.collection_end).filter((v): v is number => v !== null);

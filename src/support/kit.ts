@@ -46,6 +46,7 @@ import { RowCheck, type RowRules, type RuleBreak } from "./row-rules.js";
 export type { RowRules, FieldRange, DayRule, RuleBreak } from "./row-rules.js";
 import { pyJson } from "../util/pyjson.js";
 import { guardBuffer, guardStream, type LineProblem } from "../util/line-guard.js";
+import { AllTime, EntityState } from "./entities.js";
 import { parsePartitionKey, partitionsBetween, blockPartKey, type Grain, type Partition } from "../util/partitions.js";
 import { redact } from "../util/redact.js";
 
@@ -174,6 +175,11 @@ interface StageCommon<Cfg, S> {
   setup?(ctx: StageContext<Cfg>): S | Promise<S>;
   /** Once after the last item (or group) of the run: work that concerns the run as a whole, summary warnings. */
   finish?(ctx: StageContext<Cfg>, state: S): void | Promise<void>;
+  /**
+   * "all": the run's date window does not select items (both compare sides see every item): a stage whose work is
+   * decided by entity state or completion markers (every raw object lacking its parsed or uploaded marker).
+   */
+  window?: "all";
 }
 
 /** Which target items count as done (the compare loop's target side). */
@@ -211,6 +217,8 @@ export interface StageOutput {
   contentType?: string;
   /** Another layer than the stage's target. */
   layer?: Purpose;
+  /** The object's file name instead of `<base>_<ds>_<day>.<ext>` (e.g. a run-numbered `<parts>_<run>.xml`). */
+  name?: string;
   metadata?: Record<string, unknown> | null;
   collectionEnd?: DateTime | null;
   /** Encrypt the object at rest (AES-256-GCM, key LAKE_ENCRYPTION_KEY): raw payloads with personal data. */
@@ -586,6 +594,8 @@ export interface StageContext<Cfg = Record<string, unknown>> {
   readonly home: string;
   /** A secret (environment or secrets file), masked in every message from now on; a ConfigError when unset. */
   secret(name: string, purpose: string): string;
+  /** Watermarks and run numbers of the source's entities (entities.ts), for a stage with a target layer. */
+  readonly entities: EntityState;
   /** Providers of outside items for ingest stages, bound to the run's window and today. */
   readonly providers: {
     /** Days a source database has data for (its availability query), as (base, ext, day) items. */
@@ -779,6 +789,7 @@ abstract class KitApp extends ETLApp {
   private readonly publishers = new Map<string, Publisher>();
   private readonly rowIdVersions = new Map<string, number>();
   private itemRows = 0;
+  private entityState: EntityState | undefined;
 
   /** A block stage given only --partition takes its day as the window. */
   protected override ingestArgs(): void {
@@ -824,6 +835,10 @@ abstract class KitApp extends ETLApp {
         if (include && !include(t.payload, ctx)) return undefined;
         return tdecl.map ? tdecl.map(t, ctx as StageContext<never>) : t;
       });
+    }
+    if (decl.window === "all") {
+      src = new AllTime(src);
+      target = new AllTime(target);
     }
     try {
       return await this.doCompareLoop(src, target, {
@@ -1259,6 +1274,7 @@ abstract class KitApp extends ETLApp {
           processingDate: app.processingDate,
           ...(out.collectionEnd !== undefined ? { collectionEnd: out.collectionEnd } : {}),
           ...(out.metadata !== undefined ? { metadata: out.metadata } : {}),
+          ...(out.name !== undefined ? { filename: out.name } : {}),
         });
         const opts = { cache: true, ...(out.contentType ? { contentType: out.contentType } : {}), ...(out.encrypt ? { encrypt: true } : {}) };
         let entry: CatalogEntry;
@@ -1390,6 +1406,10 @@ abstract class KitApp extends ETLApp {
         return toPurpose ? app.layerAccess(toPurpose) : missing("target");
       },
       layer: (purpose) => this.layerAccess(purpose),
+      get entities() {
+        app.entityState ??= new EntityState(app.catalog, app.runtime.stateRepository(app.debug), app.layerStorage(toPurpose ?? fromPurpose ?? missing("data")).repository, app.def.name);
+        return app.entityState;
+      },
       inventory: () => this.fetchUnitData(),
       storeInventory: async (purpose = toPurpose) => {
         if (!purpose) missing("target");

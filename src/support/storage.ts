@@ -12,7 +12,7 @@ import type { DateTime } from "luxon";
 import type { Catalog, CatalogEntry } from "./catalog.js";
 import type { StorageDriver } from "./drivers.js";
 import type { RunWriteOptions } from "./events.js";
-import { makeFilename, makeKey, keyFilename } from "./identifier.js";
+import { makeFilename, makeKey, keyFilename, validateIdPart } from "./identifier.js";
 import { pyJson } from "../util/pyjson.js";
 import { decrypt, encrypt, isEncrypted } from "../util/encryption.js";
 
@@ -59,9 +59,12 @@ export class Storage {
     base: string,
     ext: string,
     date: DateTime,
-    extra: { processingDate?: DateTime | null; collectionEnd?: DateTime | null; metadata?: Record<string, unknown> | null } = {},
+    extra: { processingDate?: DateTime | null; collectionEnd?: DateTime | null; metadata?: Record<string, unknown> | null; filename?: string } = {},
   ): CatalogEntry {
-    return this.catalog.build(this.repository, base, ext, date, this.makePath(base, ext, date), extra);
+    const { filename, ...rest } = extra;
+    // A given filename (a run-numbered raw object) replaces <base>_<ds>_<day>.<ext>; it is validated like a base.
+    const name = filename === undefined ? undefined : validateIdPart("base", filename);
+    return this.catalog.build(this.repository, base, ext, date, this.makePath(base, ext, date, name), rest);
   }
 
   catalogLookup(base: string, ext: string, date: DateTime): Promise<CatalogEntry | undefined> {
@@ -155,10 +158,14 @@ export class Storage {
 
   /** The catalog row of a write: rebuilt for this repository (pointer = key), keeping collection_end and metadata (fixes B6). */
   private entryFor(element: CatalogEntry): CatalogEntry {
+    // A name given to createCatalogElement (a key of this layout with another filename) is kept.
+    const folder = this.makePath(element.base, element.ext, element.collectionDate, "");
+    const name = element.pointer.startsWith(folder) ? element.pointer.slice(folder.length) : "";
     return this.createCatalogElement(element.base, element.ext, element.collectionDate, {
       processingDate: element.processingDate,
       collectionEnd: element.collectionEnd,
       metadata: element.metadata,
+      ...(name && !name.includes("/") ? { filename: name } : {}),
     });
   }
 

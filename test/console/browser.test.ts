@@ -70,6 +70,11 @@ function browserFlows(name: string, setup: () => Promise<{ runtime: LakeRuntime;
     await page.goto(`${server.url}/coverage`);
     const cell = (code: string, layer: string, day: string) => page.locator(`section[data-source="${code}"] td[data-layer="${layer}"][data-day="${day}"]`);
     for (const code of codes) {
+      // A source whose objects are not dated by day (oeem: fetch windows) may show no cell that day: then it has none.
+      if ((await cell(code, "raw", "2024-11-01").count()) === 0) {
+        expect(await countOf(runtime, code, "raw", "2024-11-01"), code).toBe(0);
+        continue;
+      }
       expect(Number(await cell(code, "raw", "2024-11-01").getAttribute("data-count")), code).toBe(await countOf(runtime, code, "raw", "2024-11-01"));
       // The ready repository holds the ready objects and the aggregates (a layer of their own where a source has them).
       const aggregated = (await cell(code, "aggregated", "2024-11-01").count()) ? Number(await cell(code, "aggregated", "2024-11-01").getAttribute("data-count")) : 0;
