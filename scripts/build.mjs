@@ -34,7 +34,7 @@ const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
 const EXTERNAL = [
   "@aws-sdk/*",
   "@supabase/postgrest-js",
-  "better-sqlite3",
+  "bindings", // better-sqlite3's addon finder: not used by the bundle (drivers/sqlite-db.ts loads the addon by path)
   "bullmq",
   "ioredis",
   "mssql",

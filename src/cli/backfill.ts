@@ -27,9 +27,9 @@ export function register(program: Command): void {
 export async function backfillAction(source: string, flags: BackfillFlags, deps: ActionDeps = {}): Promise<number> {
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
-    const { defaultRegistry } = await import("../orchestration/pipelines.js");
+    const { defaultRegistry } = await import("./runner.js");
     const { formatBackfillSummary, planRange, runBackfill } = await import("../orchestration/backfill.js");
-    const { openBlockStore } = await import("../orchestration/blocks.js");
+    const { openBlockStore } = await import("./runner.js");
     const { createProgress } = await import("./progress.js");
     const concurrency = parseConcurrency(flags.concurrency);
     const registry = deps.registry ?? (await defaultRegistry());

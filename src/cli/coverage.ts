@@ -37,7 +37,7 @@ export async function coverageAction(source: string, flags: CoverageFlags, deps:
   return withRuntime(flags, deps, async (runtime) => {
     if (!flags.from || !flags.to) throw new UsageError("lake coverage: --from and --to are required (YYYY-MM-DD; --to is exclusive)");
     const { coverageReport, formatCoverage, formatCoverageHtml } = await import("../orchestration/coverage.js");
-    const { defaultRegistry } = await import("../orchestration/pipelines.js");
+    const { defaultRegistry } = await import("./runner.js");
     const registry = deps.registry ?? (await defaultRegistry());
     const pipeline = await registry.source(source);
     const report = await coverageReport(runtime, pipeline, { from: flags.from, to: flags.to, debug: Boolean(flags.debug) });

@@ -14,12 +14,14 @@ export function register(program: Command): void {
     .command("demo")
     .description("create simulated sources (two weeks spanning 2024-11-03) and run every pipeline on the embedded default")
     .option("--dir <dir>", "lake home folder for the demo", "demo-lake")
+    .argument("[sources...]", "sources to include, e.g. `lake demo oeem` (same as --sources)")
     .option("--sources <codes>", "comma-separated sources to include (default: all)")
     .option("--json", "print the summary as JSON on the last line")
-    .action(async (opts: { dir: string; sources?: string; json?: boolean }, cmd: Command) => {
-      const { reportError } = await import("./entry.js");
+    .action(async (named: string[], opts: { dir: string; sources?: string; json?: boolean }, cmd: Command) => {
+      const { reportError } = await import("./runner.js");
+      const sources = [...named, ...(opts.sources ? opts.sources.split(",") : [])];
       try {
-        setCode(cmd, await runDemo({ dir: opts.dir, ...(opts.sources ? { sources: opts.sources.split(",") } : {}), json: Boolean(opts.json) }));
+        setCode(cmd, await runDemo({ dir: opts.dir, ...(sources.length ? { sources } : {}), json: Boolean(opts.json) }));
       } catch (err) {
         setCode(cmd, reportError(err));
       }
@@ -29,7 +31,7 @@ export function register(program: Command): void {
 export async function runDemo(opts: DemoFlags): Promise<number> {
   const { demo, DEMO_FROM, DEMO_TO } = await import("../orchestration/demo.js");
   const { LakeEventBus } = await import("../support/events.js");
-  const { attachConsole } = await import("./console.js");
+  const { attachConsole } = await import("./runner.js");
   const events = new LakeEventBus();
   const detach = await attachConsole(events, { quiet: Boolean(opts.json) });
   try {

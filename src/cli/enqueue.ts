@@ -26,9 +26,9 @@ export async function enqueueAction(source: string, flags: EnqueueFlags, deps: A
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
     const { jobQueue, enqueuePlan } = await import("../orchestration/queue.js");
-    const { defaultRegistry } = await import("../orchestration/pipelines.js");
+    const { defaultRegistry } = await import("./runner.js");
     const { planRange } = await import("../orchestration/backfill.js");
-    const { openBlockStore } = await import("../orchestration/blocks.js");
+    const { openBlockStore } = await import("./runner.js");
     const queue = await jobQueue(runtime, { shared: true });
     const registry = deps.registry ?? (await defaultRegistry());
     const plan = await planRange(runtime, registry, source, flags);

@@ -4,7 +4,7 @@
  */
 import { CommanderError } from "commander";
 import type { MainFn } from "../support/etl-app.js";
-import { ConfigError, TerminalError, TransientError } from "../support/errors.js";
+import { ConfigError, TerminalError, TransientError, fsErrorMessage, isSystemError } from "../support/errors.js";
 import { redact, redactProcessOutput } from "../util/redact.js";
 import type { RunSummary } from "../support/events.js";
 import { LakeEventBus } from "../support/events.js";
@@ -39,6 +39,11 @@ export function printSummary(summary: RunSummary, json: boolean, out: (s: string
 export function reportError(err: unknown, debug = process.argv.includes("--debug")): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
   const known = err instanceof ConfigError || err instanceof TransientError || err instanceof TerminalError;
+  // A file-system error names its path and what to do; its stack only under --debug.
+  if (isSystemError(err) && !debug) {
+    process.stderr.write(`error: ${redact(fsErrorMessage(err))}\n`);
+    return 1;
+  }
   const text = err instanceof Error ? (debug || !known ? (err.stack ?? err.message) : `${err.name}: ${err.message}`) : String(err);
   process.stderr.write(`error: ${redact(err instanceof ConfigError && !debug ? err.message : text)}\n`);
   return err instanceof ConfigError ? 2 : 1;

@@ -15,6 +15,8 @@ import { register as registerPipeline } from "./pipeline.js";
 import { register as registerSchedule } from "./schedule.js";
 import { register as registerCoverage } from "./coverage.js";
 import { register as registerServe } from "./serve.js";
+import { register as registerAudit } from "./audit.js";
+import { register as registerRepair } from "./repair.js";
 
 /** Written in by the build (scripts/build.mjs); undefined when the sources run directly. */
 declare const LAKE_VERSION: string | undefined;
@@ -40,6 +42,8 @@ function buildProgram(): Command {
   registerSchedule(program);
   registerCoverage(program);
   registerServe(program);
+  registerAudit(program);
+  registerRepair(program);
   return program;
 }
 
@@ -56,7 +60,7 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    const { reportError } = await import("./entry.js");
+    const { reportError } = await import("./runner.js");
     return reportError(err);
   }
   return code;

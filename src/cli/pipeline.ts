@@ -20,8 +20,8 @@ export function register(program: Command): void {
 export async function pipelineAction(target: string, argv: string[], deps: ActionDeps = {}): Promise<number> {
   const out = deps.out ?? stdout;
   const { Command, CommanderError, Option } = await import("commander");
-  const { STANDARD_OPTIONS } = await import("../support/etl-app.js");
-  const { reportError } = await import("./entry.js");
+  const { STANDARD_OPTIONS } = await import("./runner.js");
+  const { reportError } = await import("./runner.js");
   const cmd = new Command(`lake pipeline ${target}`).exitOverride().allowExcessArguments(false);
   cmd.configureOutput({ writeErr: () => undefined, writeOut: (s) => out(s) });
   for (const o of STANDARD_OPTIONS) cmd.addOption(new Option(o.flags, o.description));
@@ -39,16 +39,16 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
   }
   return withRuntime({ ...(flags.config ? { config: String(flags.config) } : {}) }, deps, async (runtime) => {
     if (flags.plan) throw new UsageError("lake pipeline: --plan saves one stage's plan; use `lake run <stage> -0 --plan FILE`");
-    const { attachConsole } = await import("./console.js");
-    const { defaultRegistry } = await import("../orchestration/pipelines.js");
-    const { runPipelines, formatPipelineSummary, pipelineExitCode } = await import("../orchestration/pipeline-run.js");
+    const { attachConsole } = await import("./runner.js");
+    const { defaultRegistry } = await import("./runner.js");
+    const { runPipelines, formatPipelineSummary, pipelineExitCode } = await import("./runner.js");
     const registry = deps.registry ?? (await defaultRegistry());
     const codes = target === "all" ? registry.codes() : [target];
     const options: Record<string, unknown> = {};
     for (const k of ["last_run_date", "start_date", "end_date", "force", "simulate", "output_filepath", "debug"]) {
       if (flags[k] !== undefined) options[k] = flags[k];
     }
-    const { noticeSummary } = await import("../support/notify.js");
+    const { noticeSummary } = await import("./runner.js");
     const detach = await attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
     const notice = { command: `lake pipeline ${target}`, debug: Boolean(flags.debug), simulate: Boolean(flags.simulate) };
     try {

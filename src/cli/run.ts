@@ -21,9 +21,9 @@ export function register(program: Command): void {
  * cron run that overlaps another run, a backfill or a worker never processes the same day at the same time.
  */
 export async function runStageAction(stage: string, argv: string[], deps: ActionDeps = {}): Promise<number> {
-  const { defaultRegistry } = await import("../orchestration/pipelines.js");
-  const { buildCommand, parseOptions } = await import("../support/etl-app.js");
-  const { printSummary, exitCodeFor, reportError } = await import("./entry.js");
+  const { defaultRegistry } = await import("./runner.js");
+  const { buildCommand, parseOptions } = await import("./runner.js");
+  const { printSummary, exitCodeFor, reportError } = await import("./runner.js");
   const out = deps.out ?? stdout;
   try {
     const entry = await (deps.registry ?? (await defaultRegistry())).stage(stage);
@@ -34,8 +34,8 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
     const noLeases = argv.includes("--no-leases");
     const options = parseOptions(entry.App, argv.filter((a) => a !== "--no-leases"));
     return await withRuntime({ ...(options.config ? { config: String(options.config) } : {}) }, deps, async (runtime) => {
-      const { attachConsole } = await import("./console.js");
-      const { runStage } = await import("../orchestration/pipeline-run.js");
+      const { attachConsole } = await import("./runner.js");
+      const { runStage } = await import("./runner.js");
       const detach = await attachConsole(runtime.events, { quiet: Boolean(options.json), debug: Boolean(options.debug) });
       const notice = { command: `lake run ${stage}`, debug: Boolean(options.debug), simulate: Boolean(options.simulate) };
       try {

@@ -13,7 +13,7 @@ export interface ServeFlags {
 export function register(program: Command): void {
   program
     .command("serve")
-    .description("web console: runs, coverage, device health and the publish audit of every source (read-only; JSON under /api/)")
+    .description("web console: runs, coverage, device health and the publish audit of every source (JSON under /api/; read-only but for repair, which needs LAKE_CONSOLE_TOKEN)")
     .option("--port <port>", "port to listen on", "8765")
     .option("--host <host>", "address to bind (anything but loopback needs LAKE_CONSOLE_TOKEN)", "127.0.0.1")
     .option("--debug", "show the debug (test) repositories, datasets and perfmet tables")
@@ -36,11 +36,16 @@ export async function serveAction(flags: ServeFlags, deps: ActionDeps & { stop?:
   return withRuntime(flags, deps, async (runtime) => {
     const port = parsePort(flags.port);
     const { startConsole } = await import("../console/server.js");
-    const { defaultRegistry } = await import("../orchestration/pipelines.js");
+    const { defaultRegistry } = await import("./runner.js");
     const registry = deps.registry ?? (await defaultRegistry());
     const token = env.LAKE_CONSOLE_TOKEN || undefined;
-    const running = await startConsole({ runtime, registry, debug: Boolean(flags.debug) }, { host: flags.host ?? "127.0.0.1", port, token });
-    out(`lake console on ${running.url} (read-only${token ? ", token required" : ""}); Ctrl-C stops it\n`);
+    const { repairUnderLeases } = await import("./repair.js");
+    const repair = async (source: string, day: string) => {
+      const { code, report } = await repairUnderLeases(runtime, registry, source, day, { debug: flags.debug }, deps);
+      return { ok: code === 0, ...report };
+    };
+    const running = await startConsole({ runtime, registry, debug: Boolean(flags.debug) }, { host: flags.host ?? "127.0.0.1", port, token, repair });
+    out(`lake console on ${running.url} (${token ? "read-only but for repair, which needs the token" : "read-only: set LAKE_CONSOLE_TOKEN to allow repair"}); Ctrl-C stops it\n`);
     const stop =
       deps.stop ??
       new Promise<void>((resolve) => {

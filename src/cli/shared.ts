@@ -75,16 +75,16 @@ export async function withRuntime(
   body: (runtime: LakeRuntime) => Promise<number>,
   serve?: readonly string[] | "all",
 ): Promise<number> {
-  const { reportError } = await import("./entry.js");
+  const { reportError } = await import("./runner.js");
   let runtime: LakeRuntime | undefined;
   let stopSimulated: (() => Promise<void>) | undefined;
   try {
-    const { LakeRuntime } = await import("../support/runtime.js");
+    const { LakeRuntime } = await import("./runner.js");
     // A command-line process has one zone: it becomes the process's (no Intl zone data at start-up).
     runtime = deps.runtime ?? LakeRuntime.create({ ...(flags.config ? { file: flags.config } : {}), processZone: true });
     if (!deps.runtime && serve) {
-      const { serveSimulatedSources } = await import("../orchestration/simulated.js");
-      const { defaultRegistry } = await import("../orchestration/pipelines.js");
+      const { serveSimulatedSources } = await import("./runner.js");
+      const { defaultRegistry } = await import("./runner.js");
       stopSimulated = await serveSimulatedSources(runtime, deps.registry ?? (await defaultRegistry()), serve === "all" ? undefined : serve);
     }
     return await body(runtime);
@@ -135,7 +135,7 @@ export async function windowLeases(
   deps: ActionDeps = {},
 ): Promise<{ leases: PipelineLeases | undefined; close(): Promise<void> }> {
   if (!wanted) return { leases: undefined, close: async () => undefined };
-  const { blockStoreSpec, openBlockStore } = await import("../orchestration/blocks.js");
+  const { blockStoreSpec, openBlockStore } = await import("./runner.js");
   try {
     blockStoreSpec(runtime);
   } catch {
@@ -161,8 +161,8 @@ export async function runWithNotice(
   leases: { label: string; wanted: boolean; deps: ActionDeps },
   work: (held: PipelineLeases | undefined) => Promise<{ code: number; summary?: RunSummary; stages?: RunNotice["stages"] }>,
 ): Promise<number> {
-  const { makeNotice, notifyRun } = await import("../support/notify.js");
-  const { ConfigError } = await import("../support/errors.js");
+  const { makeNotice, notifyRun } = await import("./runner.js");
+  const { ConfigError } = await import("./runner.js");
   try {
     const held = await windowLeases(runtime, leases.label, leases.wanted, leases.deps);
     try {

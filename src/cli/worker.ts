@@ -47,8 +47,8 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
       out(`moved ${await queue.retryDeadLetters()} dead letter(s) back to wait\n`);
       return 0;
     }
-    const { defaultRegistry } = await import("../orchestration/pipelines.js");
-    const { openBlockStore } = await import("../orchestration/blocks.js");
+    const { defaultRegistry } = await import("./runner.js");
+    const { openBlockStore } = await import("./runner.js");
     const { createProgress } = await import("./progress.js");
     const concurrency = parseConcurrency(flags.concurrency);
     const registry = deps.registry ?? (await defaultRegistry());

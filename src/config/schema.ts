@@ -73,6 +73,11 @@ export const configSchema = z.strictObject({
    * (and no longer fail) until its source changes or -F forces it; 0 = never.
    */
   failTerminalAfter: z._default(intAtLeast(0), 3),
+  /**
+   * Longest line of an input text file (Bluetooth AWAM files, the raw Wavetronix CSV, GRIDSMART zone CSVs) in
+   * bytes; a longer line, like a line that is not valid UTF-8, is left out and reported with its file and line.
+   */
+  maxLineBytes: z._default(intAtLeast(1), 1024 * 1024),
   /** The job queue of `lake enqueue` / `lake worker`: inprocess (this process only, the default) or bullmq (Redis). */
   queue: z._default(driverSpec, { driver: "inprocess", options: {} }),
   /**

@@ -8,7 +8,8 @@
 import { DateTime } from "luxon";
 import type { LakeRuntime } from "../support/runtime.js";
 import type { SourceRegistry } from "../support/registry.js";
-import { datasetTarget, publishedIdsKey, type BoundStage, type SourceDefinition } from "../support/kit.js";
+import { datasetTarget, type BoundStage, type SourceDefinition } from "../support/kit.js";
+import { publishedIdsByDay } from "../support/published-ids.js";
 import { Catalog, type CatalogEntry } from "../support/catalog.js";
 import type { PerfmetJob, UnitDevice } from "../support/drivers.js";
 import type { BlockRecord } from "../support/block-store.js";
@@ -93,7 +94,7 @@ interface StageInfo {
 function stageInfo(env: ConsoleEnv, source: SourceDefinition): StageInfo[] {
   return source.stages.map((bound) => {
     const d = bound.decl;
-    const repository = d.kind === "publish" ? env.runtime.repository("public", env.debug) : env.runtime.repository(d.to, env.debug);
+    const repository = d.kind === "publish" || !d.to ? env.runtime.repository("public", env.debug) : env.runtime.repository(d.to, env.debug);
     return { bound, repository };
   });
 }
@@ -309,7 +310,9 @@ function layerStages(source: SourceDefinition): Partial<Record<Layer, string>> {
 export async function dataWindow(env: ConsoleEnv, code?: string): Promise<{ from: string; to: string }> {
   const zone = env.runtime.zone;
   const perfmet = await env.runtime.driver("perfmet", env.debug);
-  const names = new Set((await sources(env, code)).flatMap((s) => [s.name, s.code]));
+  // Sources whose stages all ignore the date window (entity sources: years of fetch windows) do not widen the lake's.
+  const dated = (await sources(env, code)).filter((s) => code !== undefined || !s.stages.every((st) => st.decl.window === "all"));
+  const names = new Set(dated.flatMap((s) => [s.name, s.code]));
   const jobs = (await perfmet.readJobs({ from: 0, to: addDays(todayMidnight(zone, env.runtime.clock), 2).toMillis() })).filter((j) => names.has(j.data_source));
   const starts = jobs.map((j) => j.collection_start).filter((v): v is number => v !== null);
   const ends = jobs.map((j) => j.collection_end).filter((v): v is number => v !== null);
@@ -477,18 +480,7 @@ export async function audit(env: ConsoleEnv, q: { source?: string; from?: string
   for (const source of await sources(env, q.source)) {
     for (const [key, decl] of Object.entries(source.datasets ?? {})) {
       const { target } = datasetTarget(source, key, env.runtime.config.datasets, env.debug);
-      const perDay = new Map<string, string[]>();
-      // The folder of the dataset's id lists: the key of an empty pointer without its suffix.
-      const prefix = publishedIdsKey(target, "").replace(/\.ids$/, "");
-      for await (const obj of storage.list(stateRepo, prefix)) {
-        const pointer = obj.key.slice(prefix.length);
-        const m = /^(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)\//.exec(pointer);
-        if (!m || m[4] !== source.code) continue;
-        const d = `${m[1]}-${m[2]}-${m[3]}`;
-        if (d < window.from || d >= window.to) continue;
-        const ids = (await storage.get(stateRepo, obj.key)).toString("utf8").split("\n").filter(Boolean);
-        perDay.set(d, [...(perDay.get(d) ?? []), ...ids]);
-      }
+      const perDay = await publishedIdsByDay(storage, stateRepo, target, source.code, window);
       const days: AuditDay[] = [];
       for (let d = parseDay(window.from, zone); dayText(d) < window.to; d = addDays(d, 1)) {
         const ids = perDay.get(dayText(d)) ?? [];

@@ -126,7 +126,7 @@ ${written}
 }
 
 export function coveragePage(c: CoverageAll): string {
-  const legend = `<p class="legend">Legend: <span class="ok">objects / rows: complete</span><span class="partial">partial (fewer than expected)</span><span class="missing">missing</span><span class="na">n/a: no stage writes it</span> · a cell links to the runs that wrote (or failed to write) it.</p>`;
+  const legend = `<p class="legend">Legend: <span class="ok">objects · rows: complete</span><span class="partial">partial (fewer than expected)</span><span class="missing">missing</span><span class="na">n/a: no stage writes it</span> · a cell links to the runs that wrote (or failed to write) it.</p>`;
   const tables = c.sources
     .map((s) => {
       const head = s.applicable.map((l) => `<th>${l}</th>`).join("");
@@ -136,10 +136,11 @@ export function coveragePage(c: CoverageAll): string {
             .map((l) => {
               const cell = d.cells[l];
               const stage = s.stageOf[l];
-              const text = cell.status === "missing" ? "missing" : cell.status === "partial" ? `${cell.count} of ${cell.expected}` : String(cell.count);
+              const objects = cell.status === "missing" ? "missing" : cell.status === "partial" ? `${cell.count} of ${cell.expected}` : String(cell.count);
+              const text = cell.rows !== null && cell.count > 0 ? `${objects} · ${cell.rows.toLocaleString("en-US")} rows` : objects;
               const failed = cell.failed?.length ? ` <span title="${esc(cell.failed.map((f) => f.error).join("; "))}">F${cell.failed.length}</span>` : "";
               const href = `/runs${qs({ source: s.source, stage, day: d.day })}`;
-              return `<td class="${cell.status} num" data-layer="${l}" data-day="${d.day}" data-count="${cell.count}"><a href="${href}">${text}</a>${failed}</td>`;
+              return `<td class="${cell.status} num" data-layer="${l}" data-day="${d.day}" data-count="${cell.count}"${cell.rows !== null ? ` data-rows="${cell.rows}"` : ""}><a href="${href}">${text}</a>${failed}</td>`;
             })
             .join("");
           return `<tr><th>${d.day}</th>${cells}</tr>`;
@@ -155,7 +156,7 @@ ${rows}
     "Coverage",
     "/coverage",
     `<form class="filters" method="get" action="/coverage"><label>from <input name="from" value="${esc(c.from)}" size="10"></label><label>to (exclusive) <input name="to" value="${esc(c.to)}" size="10"></label><button>show</button></form>
-<p class="note">Catalog objects per local day (${esc(c.zone)}) and layer, ${esc(c.from)} up to ${esc(c.to)}.</p>${legend}
+<p class="note">Catalog objects per local day (${esc(c.zone)}) and layer, and their rows as the stages that wrote them counted, ${esc(c.from)} up to ${esc(c.to)}.</p>${legend}
 ${tables}`,
   );
 }
@@ -185,19 +186,19 @@ ${sections}
   );
 }
 
-export function auditPage(list: AuditDataset[], window: { from?: string; to?: string }): string {
+export function auditPage(list: AuditDataset[], window: { from?: string; to?: string }, opts: { repair?: boolean } = {}): string {
   const sections = list
     .map((a) => {
       const rows = a.days
-        .map(
-          (d) =>
-            `<tr data-day="${d.day}"><td>${d.day}</td><td class="num">${d.lake}</td><td class="num">${d.destination ?? "n/a"}</td><td class="num${d.difference ? " diff" : ""}">${d.difference ?? "n/a"}</td></tr>`,
-        )
+        .map((d) => {
+          const action = opts.repair && d.difference ? `<button data-repair="${esc(a.source)} ${d.day}">repair</button>` : "";
+          return `<tr data-day="${d.day}"><td>${d.day}</td><td class="num">${d.lake}</td><td class="num">${d.destination ?? "n/a"}</td><td class="num${d.difference ? " diff" : ""}">${d.difference ?? "n/a"}</td><td>${action}</td></tr>`;
+        })
         .join("\n");
       const extra = a.destinationTotal === null ? "" : a.destinationTotal - a.lakeTotal;
-      return `<section data-dataset="${esc(a.dataset)}"><h2>${esc(a.source)} · ${esc(a.key)} → ${esc(a.dataset)}</h2>
+      return `<section data-source="${esc(a.source)}" data-dataset="${esc(a.dataset)}"><h2>${esc(a.source)} · ${esc(a.key)} → ${esc(a.dataset)}</h2>
 <p>Published by the lake in the window: ${a.lakeTotal} rows; in the whole destination dataset: ${a.destinationTotal ?? "n/a"}${extra !== "" && extra !== 0 ? ` <span class="diff">(${extra > 0 ? "+" : ""}${extra} against the window)</span>` : ""}.</p>
-<table class="audit"><thead><tr><th>day</th><th class="num">lake (ready rows published)</th><th class="num">at destination</th><th class="num">difference</th></tr></thead><tbody>
+<table class="audit"><thead><tr><th>day</th><th class="num">lake (ready rows published)</th><th class="num">at destination</th><th class="num">difference</th><th></th></tr></thead><tbody>
 ${rows}
 </tbody></table></section>`;
     })
@@ -206,14 +207,17 @@ ${rows}
     "Audit",
     "/audit",
     `<form class="filters" method="get" action="/audit"><label>from <input name="from" value="${esc(window.from ?? "")}" size="10"></label><label>to (exclusive) <input name="to" value="${esc(window.to ?? "")}" size="10"></label><button>show</button></form>
-<p class="note">Per dataset and day: the rows the lake published from the ready layer (the row ids it keeps per published object) and how many of them the destination holds. A difference means rows were lost (or deleted) at the destination.</p>
-${sections}`,
+<p class="note">Per dataset and day: the rows the lake published from the ready layer (the row ids it keeps per published object) and how many of them the destination holds. A difference means rows were lost (or deleted) at the destination. ${opts.repair ? "Repair deletes the day's published rows at the destination and publishes the day again." : "Repair (deleting the day's rows at the destination and publishing it again) is <code>lake repair &lt;source&gt; --day &lt;day&gt;</code>, or here when the console runs with LAKE_CONSOLE_TOKEN."}</p>
+${sections}${opts.repair ? '\n<script src="/assets/console.js"></script>' : ""}`,
   );
 }
 
-/** The browser side: one Chart.js bar chart per canvas, from its data-chart numbers (null = the pipeline did not run). */
+/**
+ * The browser side: one Chart.js bar chart per canvas, from its data-chart numbers (null = the pipeline did not run);
+ * the audit's repair buttons (a confirmation, then POST /api/repair with the confirmation header).
+ */
 export const CONSOLE_JS = `"use strict";
-document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+if (typeof Chart !== "undefined") document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
   var d = JSON.parse(canvas.getAttribute("data-chart"));
   new Chart(canvas, {
     type: "bar",
@@ -221,5 +225,26 @@ document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     options: { animation: false, responsive: false, plugins: { legend: { display: false } }, scales: { x: { display: false }, y: { display: false, beginAtZero: true } } }
   });
   canvas.setAttribute("data-drawn", "1");
+});
+document.querySelectorAll("button[data-repair]").forEach(function (button) {
+  button.addEventListener("click", function () {
+    var what = button.getAttribute("data-repair").split(" ");
+    if (!confirm("Repair " + what[0] + " " + what[1] + "? Its published rows are deleted at the destination and the day is published again.")) return;
+    button.disabled = true;
+    fetch("/api/repair", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json", "x-lake-confirm": "repair " + what[0] + " " + what[1] },
+      body: JSON.stringify({ source: what[0], day: what[1] })
+    }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error(body.error || r.statusText);
+        location.reload();
+      });
+    }).catch(function (err) {
+      button.disabled = false;
+      alert("Repair failed: " + err.message);
+    });
+  });
 });
 `;

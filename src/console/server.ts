@@ -1,9 +1,11 @@
 /**
  * The operator console (`lake serve`): a Hono app over the configured catalog, perfmet, block store, inventory and
- * publisher. Every page has its JSON twin under /api/ (the page is that data rendered). Read-only: nothing here
- * writes, and any method other than GET/HEAD is refused. Bound to loopback unless told otherwise; a non-loopback
- * bind needs LAKE_CONSOLE_TOKEN, and then every request must carry it. Query parameters are validated against the
- * lake (known sources and stages, YYYY-MM-DD days): anything else is a 400.
+ * publisher. Every page has its JSON twin under /api/ (the page is that data rendered). Read-only but for one
+ * action: `POST /api/repair` (a day's published rows deleted at the destination and the day published again), which
+ * exists only when LAKE_CONSOLE_TOKEN is set and needs the token and a confirmation header on every request; any
+ * other method than GET/HEAD is refused. Bound to loopback unless told otherwise; a non-loopback bind needs the
+ * token, and then every request must carry it. Query parameters are validated against the lake (known sources and
+ * stages, YYYY-MM-DD days): anything else is a 400.
  */
 import { createRequire } from "node:module";
 import { readFile } from "node:fs/promises";
@@ -31,7 +33,12 @@ export interface ConsoleOptions {
   token?: string | undefined;
   /** Every request needs the token (non-loopback bind). */
   requireToken?: boolean;
+  /** The repair action (with the token only): deletes a day's published rows at the destination and republishes it. */
+  repair?: ((source: string, day: string) => Promise<unknown>) | undefined;
 }
+
+/** The header a repair request must carry, `repair <source> <day>`: the confirmation, and no cross-site form can send it. */
+export const CONFIRM_HEADER = "x-lake-confirm";
 
 /** A 400: a query parameter the console does not accept. */
 class BadRequest extends Error {}
@@ -86,8 +93,18 @@ export function consoleApp(env: ConsoleEnv, opts: ConsoleOptions = {}): Hono {
   const devicesQuery = z.strictObject({ source: sourceParam, to: z.optional(DAY) });
   const noQuery = z.strictObject({});
 
+  const repairEnabled = Boolean(token && opts.repair);
+  const bearerOf = (c: Context) => {
+    const header = c.req.header("authorization");
+    return header?.startsWith("Bearer ") ? header.slice("Bearer ".length) : undefined;
+  };
   app.use("*", async (c, next) => {
-    if (c.req.method !== "GET" && c.req.method !== "HEAD") return c.json({ error: "the console is read-only" }, 405);
+    const isRepair = c.req.method === "POST" && c.req.path === "/api/repair";
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && !isRepair) return c.json({ error: "the console is read-only (but for POST /api/repair)" }, 405);
+    if (isRepair) {
+      if (!repairEnabled) return c.json({ error: "repair needs the console started with LAKE_CONSOLE_TOKEN set; without it the console cannot change anything" }, 403);
+      if (!sameToken(bearerOf(c) ?? getCookie(c, TOKEN_COOKIE), token!)) return c.json({ error: "repair needs the console's token (Authorization: Bearer …, or ?token=… once in the browser)" }, 401);
+    }
     if (token && (opts.requireToken || c.req.query("token") !== undefined)) {
       const given = c.req.query("token");
       if (given !== undefined) {
@@ -98,9 +115,7 @@ export function consoleApp(env: ConsoleEnv, opts: ConsoleOptions = {}): Hono {
         u.searchParams.delete("token");
         return c.redirect(`${u.pathname}${u.search}`, 303);
       }
-      const header = c.req.header("authorization");
-      const bearer = header?.startsWith("Bearer ") ? header.slice("Bearer ".length) : undefined;
-      if (!sameToken(bearer ?? getCookie(c, TOKEN_COOKIE), token)) return c.json({ error: "this console needs its token (Authorization: Bearer …, or ?token=… once)" }, 401);
+      if (!sameToken(bearerOf(c) ?? getCookie(c, TOKEN_COOKIE), token)) return c.json({ error: "this console needs its token (Authorization: Bearer …, or ?token=… once)" }, 401);
     }
     await next();
     c.header("cache-control", "no-store");
@@ -135,6 +150,15 @@ export function consoleApp(env: ConsoleEnv, opts: ConsoleOptions = {}): Hono {
   app.get("/api/coverage", async (c) => json(c, await coverageAll(env, parseQuery(c, windowQuery))));
   app.get("/api/devices", async (c) => json(c, { sources: await deviceHealth(env, parseQuery(c, devicesQuery)) }));
   app.get("/api/audit", async (c) => json(c, { datasets: await audit(env, parseQuery(c, windowQuery)) }));
+  const repairBody = z.strictObject({ source: z.string().check(z.refine((v) => codes.includes(v), `unknown source (known: ${codes.join(", ")})`)), day: DAY });
+  app.post("/api/repair", async (c) => {
+    parseQuery(c, noQuery);
+    const r = z.safeParse(repairBody, await c.req.json().catch(() => undefined));
+    if (!r.success) throw new BadRequest(`body: ${r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")} (send {"source": "<code>", "day": "YYYY-MM-DD"})`);
+    const expected = `repair ${r.data.source} ${r.data.day}`;
+    if (c.req.header(CONFIRM_HEADER) !== expected) throw new BadRequest(`confirm the repair with the header ${CONFIRM_HEADER}: ${expected}`);
+    return json(c, await opts.repair!(r.data.source, r.data.day));
+  });
 
   // ---------------------------------------------------------------- pages
   app.get("/", async (c) => {
@@ -158,7 +182,9 @@ export function consoleApp(env: ConsoleEnv, opts: ConsoleOptions = {}): Hono {
   app.get("/audit", async (c) => {
     const q = parseQuery(c, windowQuery);
     const window = q.from && q.to ? { from: q.from, to: q.to } : await dataWindow(env, q.source);
-    return html(c, auditPage(await audit(env, { ...q, ...window }), window));
+    // The repair button is offered to a request that carries the token (the action needs it).
+    const authed = repairEnabled && sameToken(bearerOf(c) ?? getCookie(c, TOKEN_COOKIE), token!);
+    return html(c, auditPage(await audit(env, { ...q, ...window }), window, { repair: authed }));
   });
 
   // ---------------------------------------------------------------- assets
@@ -177,9 +203,12 @@ export interface RunningConsole {
 }
 
 /** Serves the console on host:port (port 0 = any free one); resolves once it listens. */
-export async function startConsole(env: ConsoleEnv, opts: { host?: string; port?: number; token?: string | undefined }): Promise<RunningConsole> {
+export async function startConsole(
+  env: ConsoleEnv,
+  opts: { host?: string; port?: number; token?: string | undefined; repair?: ConsoleOptions["repair"] },
+): Promise<RunningConsole> {
   const host = opts.host ?? DEFAULT_HOST;
-  const app = consoleApp(env, { token: opts.token, requireToken: !isLoopback(host) });
+  const app = consoleApp(env, { token: opts.token, requireToken: !isLoopback(host), repair: opts.repair });
   const { serve } = await import("@hono/node-server");
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? DEFAULT_PORT }, (info) => {

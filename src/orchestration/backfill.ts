@@ -11,6 +11,7 @@ import type { BlockStore } from "../support/block-store.js";
 import { blockSource, isDone } from "./blocks.js";
 import type { LakeRuntime } from "../support/runtime.js";
 import { rangeDays, selectStages } from "./pipelines.js";
+import { blockPartKey, rangePartitions } from "../util/partitions.js";
 import type { SourceRegistry } from "../support/registry.js";
 import { blockCommand, NO_COUNTS, runBlock, type BlockEnv, type BlockOutcome, type BlockProgress, type OutcomeStatus } from "./block-runner.js";
 
@@ -19,8 +20,13 @@ export interface BackfillPlan {
   source: string;
   /** Stage names in run order. */
   stages: string[];
-  /** Local days, YYYY-MM-DD, ascending. */
+  /**
+   * The partitions, ascending: local days YYYY-MM-DD, or for a partitioned source its blocks' keys
+   * ("<partition>#<entity>", src/util/partitions.ts).
+   */
   days: string[];
+  /** A partitioned source: an empty block (no-data) skips the partition's later stages. */
+  partitioned?: boolean;
 }
 
 /** What a range command was asked for: the stages (--only/--skip) and the days (--time-min/--time-max/--interval). */
@@ -37,6 +43,23 @@ export interface RangeRequest {
 export async function planRange(runtime: LakeRuntime, registry: SourceRegistry, source: string, flags: RangeRequest): Promise<BackfillPlan> {
   const pipeline = await registry.source(source);
   const stages = selectStages(pipeline, flags.only, flags.skip);
+  if (pipeline.partition) {
+    const decl = pipeline.partition;
+    const parts = rangePartitions(
+      {
+        ...(flags.timeMin ? { timeMin: flags.timeMin } : {}),
+        ...(flags.timeMax ? { timeMax: flags.timeMax } : {}),
+        ...(flags.interval ? { interval: flags.interval } : {}),
+        ...(decl.settleHours ? { settleHours: decl.settleHours } : {}),
+      },
+      decl.grain,
+      runtime.zone,
+      runtime.clock,
+    );
+    const entities = decl.entities ? decl.entities(pipeline.settings(runtime.sourceConfig(source))) : [undefined];
+    const days = parts.flatMap((p) => entities.map((e) => blockPartKey(p.key, e)));
+    return { source: blockSource(source, Boolean(flags.debug)), stages, days, partitioned: true };
+  }
   const days = rangeDays(
     { ...(flags.timeMin ? { timeMin: flags.timeMin } : {}), ...(flags.timeMax ? { timeMax: flags.timeMax } : {}), ...(flags.interval ? { interval: flags.interval } : {}) },
     runtime.zone,
@@ -70,7 +93,7 @@ export interface BackfillResult {
 async function previousStatuses(store: BlockStore, plan: BackfillPlan) {
   if (plan.days.length === 0) return new Map<string, string>();
   const days = new Set(plan.days);
-  const rows = await store.list({ source: plan.source, from: plan.days[0]! });
+  const rows = await store.list({ source: plan.source, from: plan.days[0]!.split("#")[0]! });
   return new Map(rows.filter((r) => days.has(r.day)).map((r) => [`${r.stage}|${r.day}`, r.status]));
 }
 
@@ -97,6 +120,10 @@ export async function runBackfill(
 
   const runDay = async (day: string) => {
     let blockedBy: string | undefined;
+    /** A partitioned source's stage that found the block empty: the later stages are skipped. */
+    let emptyAt: string | undefined;
+    /** An earlier stage of the partition ran in this run: later ones run too (their input may have changed). */
+    let rerun = false;
     for (const stage of plan.stages) {
       const key = { source: plan.source, stage, day };
       const base = { ...key, message: null, counts: NO_COUNTS, seconds: 0 };
@@ -104,8 +131,20 @@ export async function runBackfill(
         record({ ...base, status: "blocked", message: `waits for ${blockedBy}` });
         continue;
       }
-      if (opts.incompleteOnly && isDone(previous.get(`${stage}|${day}`))) {
+      const was = previous.get(`${stage}|${day}`);
+      if (emptyAt && opts.incompleteOnly && !rerun && isDone(was)) {
         record({ ...base, status: "done-before" });
+        continue;
+      }
+      if (emptyAt) {
+        const message = `no data in ${emptyAt}`;
+        if (!opts.dryRun) await env.store.markFinished(key, { status: "skipped", message, counts: NO_COUNTS }, (env.now ?? Date.now)());
+        record({ ...base, status: "skipped", message });
+        continue;
+      }
+      if (opts.incompleteOnly && !(plan.partitioned && rerun) && isDone(was)) {
+        record({ ...base, status: "done-before" });
+        if (plan.partitioned && was === "no-data") emptyAt = stage;
         continue;
       }
       if (opts.dryRun) {
@@ -136,7 +175,9 @@ export async function runBackfill(
         throw err;
       }
       record(o);
-      if (!isDone(o.status)) {
+      rerun = true;
+      if (plan.partitioned && o.status === "no-data") emptyAt = stage;
+      else if (!isDone(o.status) && o.status !== "succeeded-with-errors") {
         blockedBy = stage;
         if (o.status === "failed" && !opts.continueOnError) stop = true;
       }
@@ -156,13 +197,13 @@ export async function runBackfill(
   return { plan, outcomes, seconds: (Date.now() - t0) / 1000, exitCode: aborted ? 2 : failed || interrupted ? 1 : 0, ...(aborted ? { aborted } : {}) };
 }
 
-const COLUMNS: OutcomeStatus[] = ["succeeded", "no-data", "failed", "busy", "blocked", "not-run", "done-before", "planned"];
+const COLUMNS: OutcomeStatus[] = ["succeeded", "succeeded-with-errors", "no-data", "skipped", "failed", "busy", "blocked", "not-run", "done-before", "planned"];
 
 /** The summary table: one row per stage, a column per outcome, then every block that did not finish well. */
 export function formatBackfillSummary(result: BackfillResult): string {
   const used = COLUMNS.filter((c) => result.outcomes.some((o) => o.status === c));
   const stageWidth = Math.max(5, ...result.plan.stages.map((s) => s.length));
-  const head = ["stage".padEnd(stageWidth), ...used.map((c) => c.padStart(11)), "records".padStart(9), "seconds".padStart(8)];
+  const head = ["stage".padEnd(stageWidth), ...used.map((c) => c.padStart(Math.max(11, c.length))), "records".padStart(9), "seconds".padStart(8)];
   const lines = [head.join(" ")];
   const totals = new Map<string, number>();
   for (const stage of result.plan.stages) {
@@ -170,7 +211,7 @@ export function formatBackfillSummary(result: BackfillResult): string {
     const cells = used.map((c) => {
       const n = mine.filter((o) => o.status === c).length;
       totals.set(c, (totals.get(c) ?? 0) + n);
-      return String(n).padStart(11);
+      return String(n).padStart(Math.max(11, c.length));
     });
     const records = mine.reduce((s, o) => s + o.counts.records, 0);
     const secs = mine.reduce((s, o) => s + o.seconds, 0);
@@ -182,7 +223,7 @@ export function formatBackfillSummary(result: BackfillResult): string {
     lines.push("", `dry run: ${planned.length} block(s) would run, nothing was written:`);
     for (const o of planned) lines.push(`  ${o.message}`);
   }
-  const bad = result.outcomes.filter((o) => o.status === "failed" || o.status === "busy");
+  const bad = result.outcomes.filter((o) => o.status === "failed" || o.status === "busy" || o.status === "succeeded-with-errors");
   if (bad.length) {
     lines.push("");
     for (const o of bad.slice(0, 100)) lines.push(`  ${o.status.toUpperCase()} ${o.stage} ${o.day}: ${o.message ?? ""}`);
@@ -195,6 +236,6 @@ export function formatBackfillSummary(result: BackfillResult): string {
     lines.push(`  ${waiting.length} block(s) not started (blocked behind a failed or busy stage, or the run stopped) on ${days.length} day(s): ${shown}`);
     lines.push("  rerun with --incomplete-only once the cause is fixed");
   }
-  lines.push("", `${result.outcomes.length} block(s) in ${result.seconds.toFixed(1)} s over ${result.plan.days.length} day(s)`);
+  lines.push("", `${result.outcomes.length} block(s) in ${result.seconds.toFixed(1)} s over ${result.plan.days.length} ${result.plan.partitioned ? "partition block(s)" : "day(s)"}`);
   return `${lines.join("\n")}\n`;
 }

@@ -7,7 +7,7 @@ import { parseOptions, runApp } from "../support/etl-app.js";
 import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import type { RunSummary } from "../support/events.js";
 import type { LakeRuntime } from "../support/runtime.js";
-import { describeHolder, takeLease, type BlockCounts, type BlockKey, type BlockStatus, type BlockStore, type LeaseRecord } from "../support/block-store.js";
+import { describeHolder, takeLease, type BlockCounts, type BlockFinish, type BlockKey, type BlockStatus, type BlockStore, type LeaseRecord } from "../support/block-store.js";
 import type { SourceRegistry } from "../support/registry.js";
 
 export interface BlockEnv {
@@ -46,7 +46,7 @@ export interface BlockProgress {
   stop(): void;
 }
 
-export const NO_COUNTS: BlockCounts = { processed: 0, skipped: 0, failed: 0, records: 0 };
+export const NO_COUNTS: BlockCounts = { processed: 0, skipped: 0, failed: 0, records: 0, errors: 0 };
 
 /** Longest block message kept in the store. */
 const MAX_MESSAGE = 2_000;
@@ -62,8 +62,17 @@ function statusOf(summary: RunSummary): { status: BlockStatus; message: string |
   return { status: "succeeded", message: null };
 }
 
-/** The `lake run` command equivalent of a block. */
+/** A block stage's report of its one block → what the block store records. */
+function finishOfBlock(summary: RunSummary): BlockFinish & { status: BlockStatus; transient?: boolean } {
+  const r = summary.blocks?.[0];
+  if (!r) return { status: "failed", message: "the block stage reported no block (is the partition over yet?)", counts: NO_COUNTS };
+  const counts = { processed: r.processed, skipped: r.total - r.processed - r.errors, failed: r.status === "failed" ? 1 : 0, records: r.total, errors: r.errors };
+  return { status: r.status as BlockStatus, message: r.message, counts, payload: r.payload, errorPayload: r.errorPayload, ...(r.transient ? { transient: true } : {}) };
+}
+
+/** The `lake run` command equivalent of a block (a partition key with a "T" or "#" is a block stage's block). */
 export function blockCommand(key: BlockKey, force: boolean): string {
+  if (/[T#]/.test(key.day)) return `lake run ${key.stage} --partition '${key.day}'${force ? " -F" : ""}`;
   return `lake run ${key.stage} -s ${key.day} -e ${key.day}${force ? " -F" : ""}`;
 }
 
@@ -113,20 +122,38 @@ export async function runBlock(env: BlockEnv, key: BlockKey, opts: { force?: boo
       let message: string | null;
       let counts = NO_COUNTS;
       let errorKind: BlockOutcome["errorKind"];
+      let extra: Pick<BlockFinish, "payload" | "errorPayload"> = {};
+      let transient = false;
       try {
-        const App: AppClass = (await env.registry.stage(key.stage)).App;
-        const options = parseOptions(App, { start_date: key.day, end_date: key.day, force: Boolean(opts.force), debug: Boolean(opts.debug) });
+        const bound = await env.registry.stage(key.stage);
+        const App: AppClass = bound.App;
+        const isBlockStage = bound.decl.kind === "block";
+        const day = key.day.slice(0, 10);
+        const options = parseOptions(App, {
+          start_date: day,
+          end_date: day,
+          ...(isBlockStage ? { partition: key.day } : {}),
+          force: Boolean(opts.force),
+          debug: Boolean(opts.debug),
+        });
         const summary = await runApp(App, options, { runtime: env.runtime });
-        ({ status, message } = statusOf(summary));
-        if (status === "failed") errorKind = "terminal";
-        counts = { processed: summary.processed, skipped: summary.skipped, failed: summary.failed, records: summary.records };
+        if (isBlockStage) {
+          const f = finishOfBlock(summary);
+          ({ status, message, counts } = f);
+          extra = { payload: f.payload ?? null, errorPayload: f.errorPayload ?? null };
+          transient = Boolean(f.transient);
+        } else {
+          ({ status, message } = statusOf(summary));
+          counts = { processed: summary.processed, skipped: summary.skipped, failed: summary.failed, records: summary.records, errors: 0 };
+        }
+        if (status === "failed") errorKind = transient ? "transient" : "terminal";
       } catch (err) {
         status = "failed";
         message = `${err instanceof Error ? err.name : "Error"}: ${errorMessage(err)}`.slice(0, MAX_MESSAGE);
         if (err instanceof ConfigError) configError = err;
         errorKind = err instanceof ConfigError ? "config" : err instanceof TerminalError ? "terminal" : "transient";
       }
-      await env.store.markFinished(key, { status, message, counts }, now());
+      await env.store.markFinished(key, { status, message, counts, ...extra }, now());
       return { ...key, status, message, counts, seconds: (now() - t0) / 1000, ...(errorKind ? { errorKind } : {}) };
     },
     () => env.runtime.events.emit("log", { app: key.stage, level: "warn", message: `lease of ${key.stage} ${key.day} was lost while running` }),

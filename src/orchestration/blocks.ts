@@ -9,11 +9,11 @@ import path from "node:path";
 import type { DriverSpec } from "../config/schema.js";
 import { ConfigError } from "../support/errors.js";
 import type { LakeRuntime } from "../support/runtime.js";
-import type { BlockStore } from "../support/block-store.js";
+import { isTerminal, type BlockStore } from "../support/block-store.js";
 
-/** Finished well: later stages of the day may run, --incomplete-only leaves it alone. */
+/** Finished for good (a terminal status): --incomplete-only leaves it alone. */
 export function isDone(status: string | undefined): boolean {
-  return status === "succeeded" || status === "no-data";
+  return isTerminal(status);
 }
 
 /**

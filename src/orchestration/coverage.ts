@@ -21,6 +21,8 @@ const LAYER_PURPOSE: Record<Layer, Purpose> = { raw: "raw", standardized: "stand
 
 export interface CoverageCell {
   count: number;
+  /** Rows of those objects, as the stages that wrote them counted (null when none of them says). */
+  rows: number | null;
   status: CellStatus;
   /** What a complete day has (known count, else the window's maximum). */
   expected: number | null;
@@ -75,6 +77,7 @@ export async function coverageReport(
   const early = parseDay(days[0]!, runtime.zone);
   const late = addDays(parseDay(days[days.length - 1]!, runtime.zone), 1);
   const counts = new Map<Layer, Map<string, number>>(LAYERS.map((l) => [l, new Map()]));
+  const rowCounts = new Map<Layer, Map<string, number>>(LAYERS.map((l) => [l, new Map()]));
   const repos = new Map<Purpose, Layer[]>();
   for (const l of applicable) repos.set(LAYER_PURPOSE[l], [...(repos.get(LAYER_PURPOSE[l]) ?? []), l]);
   for (const [purpose, layers] of repos) {
@@ -85,6 +88,8 @@ export async function coverageReport(
       if (!layer) continue;
       const day = dayText(e.collectionDate);
       counts.get(layer)!.set(day, (counts.get(layer)!.get(day) ?? 0) + 1);
+      const rows = e.metadata?.rows;
+      if (typeof rows === "number") rowCounts.get(layer)!.set(day, (rowCounts.get(layer)!.get(day) ?? 0) + rows);
     }
   }
   // Failed-terminal items, by the layer their stage writes (kept in the catalog under the state repository).
@@ -106,14 +111,14 @@ export async function coverageReport(
     const cells = {} as Record<Layer, CoverageCell>;
     for (const layer of LAYERS) {
       if (!applicable.includes(layer)) {
-        cells[layer] = { count: 0, status: "n/a", expected: null };
+        cells[layer] = { count: 0, rows: null, status: "n/a", expected: null };
         continue;
       }
       const count = counts.get(layer)!.get(day) ?? 0;
       const expected = known[layer] ?? (maxSeen.get(layer)! || null);
       const status: CellStatus = count === 0 ? "missing" : expected !== null && count < expected ? "partial" : "ok";
       const failedHere = failed.get(`${day}|${layer}`);
-      cells[layer] = { count, status, expected, ...(failedHere ? { failed: failedHere } : {}) };
+      cells[layer] = { count, rows: rowCounts.get(layer)!.get(day) ?? null, status, expected, ...(failedHere ? { failed: failedHere } : {}) };
       if (status === "missing" || status === "partial") report.gaps.push({ day, layer, status, count, expected });
     }
     report.days.push({ day, cells });

@@ -76,7 +76,7 @@ export async function enqueuePlan(
   const now = opts.now ?? Date.now;
   const status = new Map<string, string>();
   if (opts.incompleteOnly && plan.days.length) {
-    for (const b of await store.list({ source: plan.source, from: plan.days[0]! })) status.set(`${b.stage}|${b.day}`, b.status);
+    for (const b of await store.list({ source: plan.source, from: plan.days[0]!.split("#")[0]! })) status.set(`${b.stage}|${b.day}`, b.status);
   }
   const jobs: BlockJobData[] = [];
   const doneDays: string[] = [];

@@ -9,4 +9,6 @@ export const sources: SourceLoaders = {
   bt: () => import("./bt/source.js"),
   gs: () => import("./gs/source.js"),
   counters: () => import("./counters/source.js"),
+  mds: () => import("./mds/source.js"),
+  oeem: () => import("./oeem/source.js"),
 };

@@ -6,13 +6,40 @@
 import type { CallOptions, CallTable } from "./drivers.js";
 import { ownerIsDeadHere } from "../util/file-lock.js";
 
-export type BlockStatus = "pending" | "running" | "succeeded" | "no-data" | "failed";
+/**
+ * A block's status in one stage. pending: queued; leased: a run holds its lease and works on it; succeeded;
+ * succeeded-with-errors: done, but some records were refused (counted in `errors`, listed in the error payload);
+ * failed: the stage failed for the block; no-data: the partition is empty; skipped: not run because an earlier stage
+ * of the partition found no data. Terminal statuses are final (--incomplete-only leaves them alone); the others
+ * are retried.
+ */
+export type BlockStatus = "pending" | "leased" | "succeeded" | "succeeded-with-errors" | "failed" | "no-data" | "skipped";
+
+export const BLOCK_STATUSES: readonly BlockStatus[] = ["pending", "leased", "succeeded", "succeeded-with-errors", "failed", "no-data", "skipped"];
+
+/** Final: a rerun without --force has nothing to do for the block. */
+export function isTerminal(status: string | undefined): boolean {
+  return status === "succeeded" || status === "no-data" || status === "skipped";
+}
+
+/** Worth another run: failed, partly failed, or left pending/leased by a run that ended (never run is retried too). */
+export function isRetryable(status: string | undefined): boolean {
+  return !isTerminal(status);
+}
+
+/** The stored text of a status (rows written before "leased" existed say "running"). */
+export function readStatus(text: string): BlockStatus {
+  return (text === "running" ? "leased" : text) as BlockStatus;
+}
 
 export interface BlockKey {
   source: string;
   /** Entry name of the stage, e.g. "wt-ready". */
   stage: string;
-  /** Local day, YYYY-MM-DD. */
+  /**
+   * The block's partition: a local day, YYYY-MM-DD (the daily sources), or an hour YYYY-MM-DDTHH:mm±HH:MM; a block of
+   * one entity of the partition (a provider) ends in "#<entity>" (src/util/partitions.ts).
+   */
   day: string;
 }
 
@@ -21,11 +48,26 @@ export interface BlockCounts {
   skipped: number;
   failed: number;
   records: number;
+  /** Records refused (validation, load): the block is succeeded-with-errors, or failed when nothing was taken. */
+  errors?: number;
+}
+
+/** What a finished block records. */
+export interface BlockFinish {
+  status: BlockStatus;
+  message: string | null;
+  counts: BlockCounts;
+  /** Where the stage's output is (a lake object key). */
+  payload?: string | null;
+  /** Structured details of what failed (JSON text: refused records with file, line and reason). */
+  errorPayload?: string | null;
 }
 
 export interface BlockRecord extends BlockKey, BlockCounts {
   status: BlockStatus;
   message: string | null;
+  payload: string | null;
+  errorPayload: string | null;
   /** Times the block was started. */
   attempts: number;
   /** Who ran it last (host:pid:…). */
@@ -64,9 +106,9 @@ export interface BlockStore {
   get(key: BlockKey, opts?: CallOptions): Promise<BlockRecord | undefined>;
   /** Queued (enqueue): a running block is left as is. */
   markPending(key: BlockKey, now: number, message?: string, opts?: CallOptions): Promise<void>;
-  /** Started by owner: attempts + 1, counts and message cleared. */
+  /** Started by owner (status leased): attempts + 1, counts, message and error payload cleared. */
   markRunning(key: BlockKey, owner: string, now: number, opts?: CallOptions): Promise<void>;
-  markFinished(key: BlockKey, result: { status: BlockStatus; message: string | null; counts: BlockCounts }, now: number, opts?: CallOptions): Promise<void>;
+  markFinished(key: BlockKey, result: BlockFinish, now: number, opts?: CallOptions): Promise<void>;
   /**
    * Takes the block's lease atomically (one INSERT … ON CONFLICT DO UPDATE … WHERE expired, ours or opts.takeOver's):
    * refused while another owner's lease has not expired.

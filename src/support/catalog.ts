@@ -7,6 +7,7 @@ import type { DateTime } from "luxon";
 import { DateTime as LuxonDateTime } from "luxon";
 import type { CatalogDriver, CatalogKey, CatalogRecord, TextFilter } from "./drivers.js";
 import type { RunWriteOptions } from "./events.js";
+import { ConfigError } from "./errors.js";
 
 export interface CatalogEntry {
   repository: string;
@@ -201,6 +202,19 @@ export class Catalog {
   /** Drops entries staged since `keep` was taken, without writing them (an item failed after staging). */
   discardStagedExcept(keep: Set<string>): void {
     for (const k of [...this.staged.keys()]) if (!keep.has(k)) this.staged.delete(k);
+  }
+
+  /**
+   * Inserts the entry now only if its key is absent (atomic in the driver): true when this call inserted it. Under
+   * -0 nothing is written and the claim is granted (the plan records it).
+   */
+  async claim(entry: CatalogEntry): Promise<boolean> {
+    if (this.simulate) {
+      this.opts.plan?.push({ kind: "catalog", target: entry.repository, detail: `claim (${entry.base}, ${entry.ext})` });
+      return true;
+    }
+    if (!this.driver.claim) throw new ConfigError(`catalog driver ${this.driver.driverName} cannot claim a key atomically (run numbers need it)`);
+    return this.driver.claim(this.toRecord(entry));
   }
 
   async delete(entries: CatalogEntry[]): Promise<number> {

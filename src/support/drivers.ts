@@ -132,6 +132,11 @@ export interface CatalogDriver extends DriverBase {
   upsert(records: CatalogRecord[], opts?: CallOptions): Promise<void>;
   /** Deletes by primary key; returns how many rows went. */
   delete(keys: CatalogKey[], opts?: CallOptions): Promise<number>;
+  /**
+   * Inserts the row only if its primary key is absent, atomically (INSERT … ON CONFLICT DO NOTHING): true when this
+   * call inserted it. Concurrent claimers of one key: exactly one gets true (run-number allocation, entities.ts).
+   */
+  claim?(record: CatalogRecord, opts?: CallOptions): Promise<boolean>;
 }
 
 const rows = (a: unknown[]) => `(${(a[0] as unknown[]).length} rows)`;
@@ -139,6 +144,7 @@ export const CATALOG_CALLS: CallTable = {
   query: { at: 1, iterable: true, what: (a) => `${(a[0] as CatalogQuery).repository} ${(a[0] as CatalogQuery).dataSource}` },
   upsert: { at: 1, what: rows },
   delete: { at: 1, what: rows },
+  claim: { at: 1, what: (a) => `${(a[0] as CatalogRecord).id_base} ${(a[0] as CatalogRecord).id_ext}` },
 };
 
 // ---------------------------------------------------------------- publisher

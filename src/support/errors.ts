@@ -39,6 +39,29 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A file-system error of Node (it has a code such as EACCES and usually the path). */
+export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string" && typeof (err as NodeJS.ErrnoException).syscall === "string";
+}
+
+const FS_HINTS: Record<string, string> = {
+  EACCES: "the path is not writable or readable by this user: fix its permissions or choose another path",
+  EPERM: "the operation is not permitted on that path (read-only or immutable): fix it or choose another path",
+  EROFS: "the file system is read-only: choose a writable path",
+  ENOSPC: "the disk is full: free space and rerun",
+  ENOENT: "a folder on the path does not exist: create it or choose another path",
+  ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+  EISDIR: "the path is a folder, not a file: give a file name",
+  EEXIST: "a file is in the way of a folder on the path: choose another path",
+};
+
+/** A file-system error as a message naming what was done, the path and what to do (no stack). */
+export function fsErrorMessage(err: NodeJS.ErrnoException, what?: string, file?: string): string {
+  const where = file ?? err.path ?? (err as { dest?: string }).dest;
+  const hint = FS_HINTS[err.code ?? ""] ?? "check the path";
+  return `${what ? `${what}: ` : ""}cannot ${err.syscall}${where ? ` ${where}` : ""} (${err.code}: ${err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "")}); ${hint}`;
+}
+
 /** A storage key or catalog row that does not exist. */
 export class NotFoundError extends TerminalError {
   override name = "NotFoundError";

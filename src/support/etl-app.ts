@@ -6,14 +6,14 @@
  * is removed), B22 (main(args) takes an options object), B24 (debug → test repositories, datasets and perfmet
  * tables), B25 (simulation writes nothing at all), B32 (today is the configured zone's, from the injected clock).
  */
-import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, rm, writeFile, mkdir, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import type { DateTime } from "luxon";
 import type { Purpose } from "../config/schema.js";
 import { Catalog, type CatalogEntry } from "./catalog.js";
-import { ConfigError, UsageError, errorMessage } from "./errors.js";
+import { ConfigError, UsageError, errorMessage, fsErrorMessage, isSystemError } from "./errors.js";
 import type { PlanEntry, RunSummary } from "./events.js";
 import { compare, describeItem, windowFor, type DateWindow, type LastUpdateProvider, type UpdateItem } from "./last-update.js";
 import { PerfMet } from "./perfmet.js";
@@ -23,6 +23,7 @@ import { Storage } from "./storage.js";
 import { fetchUnitData, isMetadataExt, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
 import { addDays, earliestTime, nowIn, parseDate, todayMidnight } from "../util/dates.js";
 import { redact, secretRedactor } from "../util/redact.js";
+import { ENCRYPTION_KEY_SECRET, parseKey } from "../util/encryption.js";
 
 export interface AppDefinition {
   /** Entry name, e.g. "wt-insert-lake". */
@@ -305,7 +306,10 @@ export abstract class ETLApp {
 
   async createStorage(purpose: Purpose): Promise<Storage> {
     const driver = await this.runtime.driver("storage", this.debug);
-    return new Storage(driver, this.runtime.repository(purpose, this.debug), this.dataSource, this.catalog, this.wrapperOptions);
+    return new Storage(driver, this.runtime.repository(purpose, this.debug), this.dataSource, this.catalog, {
+      ...this.wrapperOptions,
+      encryptionKey: () => parseKey(this.runtime.secrets.require(ENCRYPTION_KEY_SECRET, "encryption at rest of lake objects")),
+    });
   }
 
   /** A publisher onto a publish target (a Socrata resource id, a CSV dataset name). */
@@ -502,11 +506,7 @@ export abstract class ETLApp {
         await this.perfmet.logJob(count);
       }
       const summary = this.summary(count);
-      if (this.options.plan) {
-        const file = path.resolve(String(this.options.plan));
-        await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, redact(JSON.stringify({ app: this.def.name, window: this.describeWindow(), plan: this.plan }, null, 2)));
-      }
+      if (this.options.plan) await writePlanFile(path.resolve(String(this.options.plan)), redact(JSON.stringify({ app: this.def.name, window: this.describeWindow(), plan: this.plan }, null, 2)));
       this.runtime.events.emit("run.end", { app: this.def.name, summary });
       return summary;
     } finally {
@@ -555,4 +555,34 @@ export function makeMain(App: AppClass): MainFn {
   return (args, overrides) => runApp(App, parseOptions(App, args ?? process.argv.slice(2)), overrides);
 }
 
-
+/**
+ * Writes the --plan file, creating its missing folders one at a time (a recursive mkdir spins forever under /proc);
+ * a failure is a ConfigError naming the path and what to do (no stack).
+ */
+async function writePlanFile(file: string, text: string): Promise<void> {
+  const fail = (err: unknown): never => {
+    throw new ConfigError(isSystemError(err) ? fsErrorMessage(err, "--plan", file) : `--plan ${file}: ${(err as Error).message}`, { cause: err });
+  };
+  try {
+    await writeFile(file, text);
+    return;
+  } catch (err) {
+    if (!isSystemError(err) || err.code !== "ENOENT") fail(err);
+  }
+  const missing: string[] = [];
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    try {
+      await stat(dir);
+      break;
+    } catch (err) {
+      if (!isSystemError(err) || err.code !== "ENOENT" || path.dirname(dir) === dir || missing.length > 64) fail(err);
+      missing.unshift(dir);
+    }
+  }
+  try {
+    for (const dir of missing) await mkdir(dir);
+    await writeFile(file, text);
+  } catch (err) {
+    fail(err);
+  }
+}

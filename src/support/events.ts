@@ -42,6 +42,8 @@ export interface RunSummary {
   simulate: boolean;
   /** Simulation plan: what would have been written where. */
   plan?: PlanEntry[];
+  /** A block stage's blocks, what each did (the block runner records them). */
+  blocks?: { key: string; status: string; message: string | null; total: number; processed: number; errors: number; payload: string | null; errorPayload: string | null; transient?: boolean }[];
 }
 
 export interface PlanEntry {

@@ -23,7 +23,7 @@ import type { DriverSpec } from "../config/schema.js";
 import type { PublishRow, SqlDriver, TextFilter, UnitDevice } from "./drivers.js";
 import type { RetryPolicy } from "./resilience.js";
 import { ETLApp, makeMain, type AppClass, type AppDefinition, type CustomOption, type GroupInput, type MainFn } from "./etl-app.js";
-import { ConfigError, TerminalError, UsageError } from "./errors.js";
+import { ConfigError, TerminalError, UsageError, errorMessage } from "./errors.js";
 import {
   CatalogProvider,
   FileProvider,
@@ -41,7 +41,14 @@ import type { SensorObservation } from "./perfmet.js";
 import type { Storage } from "./storage.js";
 import { QUARANTINE_SUFFIX, storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
 import { StateStore } from "./state.js";
+import { formatPublishedIds, parsePublishedIds, publishedIdsKey } from "./published-ids.js";
+import { RowCheck, type RowRules, type RuleBreak } from "./row-rules.js";
+export type { RowRules, FieldRange, DayRule, RuleBreak } from "./row-rules.js";
 import { pyJson } from "../util/pyjson.js";
+import { guardBuffer, guardStream, type LineProblem } from "../util/line-guard.js";
+import { AllTime, EntityState } from "./entities.js";
+import { parsePartitionKey, partitionsBetween, blockPartKey, type Grain, type Partition } from "../util/partitions.js";
+import { redact } from "../util/redact.js";
 
 // ------------------------------------------------------------------------------------------------ schemas
 
@@ -75,7 +82,7 @@ export function validateWith<T>(schema: StandardSchemaV1<unknown, T>, value: unk
 
 // ------------------------------------------------------------------------------------------------ declarations
 
-export type StageKind = "ingest" | "transform" | "publish";
+export type StageKind = "ingest" | "transform" | "publish" | "block";
 /** The perfmet job label of a stage (original §5). */
 export type PerfmetStage = "Ingest" | "Standardize" | "Ready" | "Aggregate" | "Publish";
 /** Coverage layers: the lake layers plus a source's aggregates and what is published. */
@@ -87,6 +94,13 @@ export interface DatasetDeclaration {
   debug: string;
   /** The row-id field rows are upserted by. */
   rowId: string;
+  /**
+   * Version of the row-id scheme (default 1): raise it when the way row ids are made changes. It is kept with each
+   * publication (its id list, and its catalog row's metadata when above 1); republishing a day that was published
+   * under another version deletes all of that publication's rows at the destination before the new rows go up, so a
+   * scheme change never duplicates rows, whichever ids the two schemes share.
+   */
+  rowIdVersion?: number;
 }
 
 export interface DeviceDeclaration {
@@ -140,6 +154,8 @@ export interface SourceDemo {
   serve?(ctx: DemoContext): Promise<{ stop(): Promise<void>; sourceConfig: Record<string, unknown> }>;
   /** Source stages whose runs need serve() (default: every stage of the source). */
   serveFor?: readonly string[];
+  /** The days the demo runs this source over, when fewer than the demo's (e.g. one day of hourly blocks). */
+  window?: { from: string; to: string };
 }
 
 interface StageCommon<Cfg, S> {
@@ -159,6 +175,11 @@ interface StageCommon<Cfg, S> {
   setup?(ctx: StageContext<Cfg>): S | Promise<S>;
   /** Once after the last item (or group) of the run: work that concerns the run as a whole, summary warnings. */
   finish?(ctx: StageContext<Cfg>, state: S): void | Promise<void>;
+  /**
+   * "all": the run's date window does not select items (both compare sides see every item): a stage whose work is
+   * decided by entity state or completion markers (every raw object lacking its parsed or uploaded marker).
+   */
+  window?: "all";
 }
 
 /** Which target items count as done (the compare loop's target side). */
@@ -196,8 +217,12 @@ export interface StageOutput {
   contentType?: string;
   /** Another layer than the stage's target. */
   layer?: Purpose;
+  /** The object's file name instead of `<base>_<ds>_<day>.<ext>` (e.g. a run-numbered `<parts>_<run>.xml`). */
+  name?: string;
   metadata?: Record<string, unknown> | null;
   collectionEnd?: DateTime | null;
+  /** Encrypt the object at rest (AES-256-GCM, key LAKE_ENCRYPTION_KEY): raw payloads with personal data. */
+  encrypt?: boolean;
 }
 
 /** An item of a catalog layer as a stage gets it. */
@@ -253,12 +278,110 @@ export interface PublishStage<Cfg, S, R extends ReadMode = "buffer"> extends Sta
   rows(input: LayerInput<BodyOf<R>>, ctx: StageContext<Cfg>, state: S): RowBatches | Promise<RowBatches>;
 }
 
+// ------------------------------------------------------------------------------------------------ block stages
+
+/**
+ * How a partitioned source cuts time: its blocks are (entity, partition) for every entity the configuration names
+ * (providers; none = one block per partition), a stage at a time, their status kept in the block store.
+ */
+export interface PartitionDeclaration<Cfg = unknown> {
+  grain: Grain;
+  /** The entities of a partition (e.g. the configured providers). */
+  entities?(config: Cfg): string[];
+  /** Hours a partition must be over before a run without --time-max takes it (providers publish late). */
+  settleHours?: number;
+}
+
+/** One block as a block stage gets it. */
+export interface BlockInput {
+  /** "<partition>#<entity>", the block store's key. */
+  key: string;
+  entity: string | undefined;
+  partition: Partition;
+}
+
+/** A record a block did not take: where it was (file, line) and why. */
+export interface RecordError {
+  reason: string;
+  file?: string;
+  line?: number;
+  /** The record's natural key, when it could be read. */
+  id?: string;
+  field?: string;
+}
+
+/** What a block stage did for one block; the status follows from it unless given. */
+export interface BlockResult {
+  /** Records the block had (0 = no data). */
+  total: number;
+  /** Records it carried over (written, loaded, published). */
+  processed: number;
+  /** Records refused, with where and why (the block's error payload; the first 200 are kept). */
+  errors?: RecordError[];
+  /** Problems that do not refuse a record (e.g. a point outside the reference layers), counted by reason. */
+  warnings?: Record<string, number>;
+  /** Where the block's output is (a lake object key). */
+  payload?: string;
+  message?: string;
+  /** Explicit status (e.g. "failed" when the input could not be read at all). */
+  status?: "succeeded" | "succeeded-with-errors" | "failed" | "no-data";
+}
+
+export type BlockOutcomeStatus = "succeeded" | "succeeded-with-errors" | "failed" | "no-data";
+
+/** A block's result as the runner records it. */
+export interface BlockReport {
+  key: string;
+  status: BlockOutcomeStatus;
+  message: string | null;
+  total: number;
+  processed: number;
+  errors: number;
+  payload: string | null;
+  /** JSON text of the refused records (file, line, reason), or null. */
+  errorPayload: string | null;
+  /** A failed block's failure was transient (a timeout, a 5xx after the retries): worth another try later. */
+  transient?: boolean;
+}
+
+const MAX_ERROR_PAYLOAD = 200;
+
+/** total 0 → no-data; errors and nothing carried over → failed; some errors → succeeded-with-errors. */
+export function blockStatus(r: BlockResult): BlockOutcomeStatus {
+  if (r.status) return r.status;
+  const errors = r.errors?.length ?? 0;
+  if (r.total === 0 && errors === 0) return "no-data";
+  if (errors > 0) return r.processed > 0 ? "succeeded-with-errors" : "failed";
+  return "succeeded";
+}
+
+/** A stage's context for one block: the stage context plus publishing rows to a declared dataset. */
+export interface BlockContext<Cfg = Record<string, unknown>> extends StageContext<Cfg> {
+  /** Upserts rows into a dataset of the source (chunked by the publisher's capability); returns the rows sent. */
+  publish(dataset: string, rows: readonly PublishRow[]): Promise<number>;
+}
+
+/**
+ * A stage run per block (entity × partition) rather than per catalog item: extract from an API, load into a
+ * database, publish. Later stages of a partition read what earlier ones wrote (at keys of the partition), and the
+ * runner (`lake backfill`) keeps each block's status, counters, payload and error payload in the block store.
+ */
+export interface BlockStage<Cfg, S> extends Omit<StageCommon<Cfg, S>, "compareOn"> {
+  kind: "block";
+  /** Block stages are not compared: the block store says what is done. */
+  compareOn?: never;
+  /** The layers it reads and writes (coverage and the console show them). */
+  from?: Purpose;
+  to?: Purpose;
+  run(block: BlockInput, ctx: BlockContext<Cfg>, state: S): Promise<BlockResult>;
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type StageDeclaration<Cfg = any, S = any> = IngestStage<Cfg, S> | TransformStage<Cfg, S, ReadMode> | PublishStage<Cfg, S, ReadMode>;
+export type StageDeclaration<Cfg = any, S = any> = IngestStage<Cfg, S> | TransformStage<Cfg, S, ReadMode> | PublishStage<Cfg, S, ReadMode> | BlockStage<Cfg, S>;
 
 /** Declares a stage (kept as given; bound to its source by defineSource). */
 export function defineStage<Cfg = unknown, S = void, R extends ReadMode = "buffer">(
-  decl: IngestStage<Cfg, S> | TransformStage<Cfg, S, R> | PublishStage<Cfg, S, R>,
+  decl: IngestStage<Cfg, S> | TransformStage<Cfg, S, R> | PublishStage<Cfg, S, R> | BlockStage<Cfg, S>,
 ): StageDeclaration<Cfg, S> {
   return decl as StageDeclaration<Cfg, S>;
 }
@@ -279,7 +402,14 @@ export interface SourceDeclaration<Cfg = Record<string, unknown>> {
    * not counted by coverage, and not taken as a day's output when a stage compares on base alone.
    */
   metadataExts?: readonly string[];
+  /**
+   * What the source's rows must be, per row kind (e.g. "kits", "unmatched"): value ranges and the day rule. A
+   * stage checks its rows with ctx.rules(kind, columns); rows that break them are quarantined, not carried over.
+   */
+  rules?: Readonly<Record<string, RowRules>>;
   stages: StageDeclaration<Cfg>[];
+  /** A partitioned source (every stage a block stage): its grain and entities. */
+  partition?: PartitionDeclaration<Cfg>;
   /** The simulator, imported only when the demo or a test needs it. */
   demo?: () => Promise<SourceDemo | { default: SourceDemo }>;
 }
@@ -333,7 +463,11 @@ export function defineSource<Cfg = Record<string, unknown>>(decl: SourceDeclarat
       return "default" in mod ? mod.default : mod;
     },
   } as SourceDefinition<Cfg>;
+  if (decl.partition && decl.stages.some((st) => st.kind !== "block")) {
+    throw new ConfigError(`source ${decl.code} declares a partition: every stage must be a block stage (kind "block")`);
+  }
   for (const stage of decl.stages) {
+    if (stage.kind === "block" && !decl.partition) throw new ConfigError(`source ${decl.code}: block stage ${stage.name} needs the source's partition declaration`);
     if (!STAGE_NAME.test(stage.name)) throw new ConfigError(`stage "${stage.name}" of source ${decl.code}: use lower-case words joined by "-"`);
     const name = `${decl.code}-${stage.name}`;
     if (seen.has(name)) throw new ConfigError(`source ${decl.code} declares the stage ${name} twice`);
@@ -355,13 +489,13 @@ export function datasetTarget(
   key: string,
   configured: Record<string, { production: string; debug: string }>,
   debug: boolean,
-): { target: string; rowId: string } {
+): { target: string; rowId: string; rowIdVersion: number } {
   const declared = source.datasets?.[key];
   if (!declared) {
     throw new ConfigError(`Source ${source.code} declares no dataset "${key}" (its datasets: ${Object.keys(source.datasets ?? {}).join(", ") || "none"})`);
   }
   const ids = configured[key] ?? declared;
-  return { target: debug ? ids.debug : ids.production, rowId: declared.rowId };
+  return { target: debug ? ids.debug : ids.production, rowId: declared.rowId, rowIdVersion: declared.rowIdVersion ?? 1 };
 }
 
 // ------------------------------------------------------------------------------------------------ the context
@@ -418,6 +552,18 @@ export interface StageContext<Cfg = Record<string, unknown>> {
    * counted by reason (summary and perfmet) and written, with where and why, to a quarantine object beside the day.
    */
   quarantine(row: QuarantinedRow): void;
+  /**
+   * The source's declared rules of a row kind (ranges, day rule) bound to a row layout and the current item's day.
+   * `accept(value, where)` is true for a row that keeps them; otherwise the row is quarantined (with where, the
+   * field and its value) and false. A kind the source does not declare accepts every row.
+   */
+  rules(kind: string, columns: readonly string[]): RowChecker;
+  /**
+   * An input text with its unreadable lines left out (src/util/line-guard.ts): a line that is not valid UTF-8 or
+   * longer than `maxLineBytes` (configuration, default 1 MiB) is quarantined with the file and line and blanked,
+   * so every other line keeps its number. A buffer comes back as a buffer (itself when clean), a stream as a stream.
+   */
+  readableLines<B extends Uint8Array | AsyncIterable<Uint8Array | string>>(body: B, file: string): B extends Uint8Array ? Buffer : AsyncIterable<Buffer>;
   /** A failure of a part of the run (a device, a sub-unit) that does not stop it. */
   fail(label: string, err: unknown): void;
   /** Adds to the item's row count (outputs with `rows` count themselves). */
@@ -444,6 +590,12 @@ export interface StageContext<Cfg = Record<string, unknown>> {
   readonly retry: RetryPolicy;
   /** A SQL source database by its driver spec (or an already-built SqlDriver). */
   sql(spec: DriverSpec | SqlDriver): Promise<SqlDriver>;
+  /** The lake's home folder (absolute): where embedded databases live. */
+  readonly home: string;
+  /** A secret (environment or secrets file), masked in every message from now on; a ConfigError when unset. */
+  secret(name: string, purpose: string): string;
+  /** Watermarks and run numbers of the source's entities (entities.ts), for a stage with a target layer. */
+  readonly entities: EntityState;
   /** Providers of outside items for ingest stages, bound to the run's window and today. */
   readonly providers: {
     /** Days a source database has data for (its availability query), as (base, ext, day) items. */
@@ -487,6 +639,16 @@ interface ItemScope {
   quarantineWritten?: number;
   /** The item or group itself. */
   unit?: Pick<UpdateItem, "base" | "ext" | "date" | "label">;
+}
+
+/** A source's rules of one row kind, bound to a row layout and the item's day (see ctx.rules). */
+export interface RowChecker {
+  /** Whether any rule applies to this layout (when false, accept() is always true). */
+  readonly active: boolean;
+  /** The first rule a row breaks, without quarantining it. */
+  check(value: (c: number) => unknown): RuleBreak | undefined;
+  /** True when the row keeps the rules; else the row is quarantined and false. `text` is called only then. */
+  accept(value: (c: number) => unknown, where: { line?: number; file?: string; text?: () => string }): boolean;
 }
 
 /** A row of an item that was not carried over: where it was and why. */
@@ -547,10 +709,6 @@ function hashing(body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array 
 
 const SKIP_MARKER = "skipped";
 
-/** Where the row ids of a publication are kept: per dataset, the published object's key. */
-export function publishedIdsKey(dataset: string, pointer: string): string {
-  return `published/${dataset}/${pointer}.ids`;
-}
 
 /**
  * The row ids of a batch as lines; each id is struck from `stale` (the previous publication's ids), so what is left
@@ -569,6 +727,18 @@ function rowIdsText(batch: readonly PublishRow[], field: string, stale: Set<stri
   return text;
 }
 
+/** "3 missing trip_id (raw/x.json line 4, …); 1 not JSON (…)": refused records by reason, with the first place. */
+function summarise(errors: readonly RecordError[]): string {
+  const by = new Map<string, { n: number; at: string }>();
+  for (const e of errors) {
+    const at = [e.file, e.line !== undefined ? `line ${e.line}` : undefined].filter(Boolean).join(" ");
+    const hit = by.get(e.reason);
+    if (hit) hit.n++;
+    else by.set(e.reason, { n: 1, at });
+  }
+  return [...by].map(([reason, { n, at }]) => `${n} ${reason}${at ? ` (first: ${at})` : ""}`).join("; ");
+}
+
 /** The ETLApp class of a declared stage. */
 function stageApp(source: SourceDefinition, stage: StageDeclaration, name: string): AppClass {
   const definition: AppDefinition = {
@@ -579,18 +749,24 @@ function stageApp(source: SourceDefinition, stage: StageDeclaration, name: strin
     ...(source.devices ? { devices: source.devices } : {}),
     ...(source.metadataExts ? { metadataExts: source.metadataExts } : {}),
     stage: stage.perfmet,
-    ...(stage.kind !== "ingest" ? { purposeSrc: stage.from } : {}),
-    ...(stage.kind !== "publish" ? { purposeTgt: stage.to } : {}),
+    ...(stage.kind !== "ingest" && stage.from ? { purposeSrc: stage.from } : {}),
+    ...(stage.kind !== "publish" && stage.to ? { purposeTgt: stage.to } : {}),
   };
   class DeclaredStage extends KitApp {
     static readonly definition = definition;
-    static readonly options = stage.options ?? [];
+    static readonly options = [...(stage.options ?? []), ...(stage.kind === "block" ? BLOCK_OPTIONS : [])];
     static override readonly source = source;
     static override readonly decl = stage;
   }
   Object.defineProperty(DeclaredStage, "name", { value: name.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase()) });
   return DeclaredStage as unknown as AppClass;
 }
+
+/** The flags of every block stage: one block, or the blocks of one entity. */
+const BLOCK_OPTIONS: CustomOption[] = [
+  { flags: "--partition <key>", description: "run one block: YYYY-MM-DD or YYYY-MM-DDTHH:mm±HH:MM, then #entity (the key lake backfill shows)" },
+  { flags: "--entity <name>", description: "only the blocks of this entity (e.g. a provider)" },
+];
 
 abstract class KitApp extends ETLApp {
   static readonly source: SourceDefinition;
@@ -611,12 +787,26 @@ abstract class KitApp extends ETLApp {
   private readonly unitStores = new Map<Purpose, UnitDataStorage>();
   private readonly inventoryStored = new Set<Purpose>();
   private readonly publishers = new Map<string, Publisher>();
+  private readonly rowIdVersions = new Map<string, number>();
   private itemRows = 0;
+  private entityState: EntityState | undefined;
+
+  /** A block stage given only --partition takes its day as the window. */
+  protected override ingestArgs(): void {
+    const o = this.options;
+    if (o.partition !== undefined && o.start_date === undefined && o.last_run_date === undefined) {
+      const key = String(o.partition);
+      o.start_date = key.slice(0, 10);
+      o.end_date = key.slice(0, 10);
+    }
+    super.ingestArgs();
+  }
 
   protected override async etlActivity(): Promise<number> {
     const config = this.source.settings(this.runtime.sourceConfig(this.source.code));
     this.ctx = this.makeContext(config);
     this.state = this.decl.setup ? await this.decl.setup(this.ctx) : undefined;
+    if (this.decl.kind === "block") return this.runBlocks(this.decl, config);
     await this.loadFailures();
     const decl = this.decl;
     const popts = this.providerOptions();
@@ -646,6 +836,10 @@ abstract class KitApp extends ETLApp {
         return tdecl.map ? tdecl.map(t, ctx as StageContext<never>) : t;
       });
     }
+    if (decl.window === "all") {
+      src = new AllTime(src);
+      target = new AllTime(target);
+    }
     try {
       return await this.doCompareLoop(src, target, {
         baseExtKey: decl.compareOn === "base+ext",
@@ -654,6 +848,117 @@ abstract class KitApp extends ETLApp {
     } finally {
       for (const p of this.publishers.values()) p.reset();
     }
+  }
+
+  /** What each block of the run did (the block runner records it in the block store). */
+  readonly blockReports: BlockReport[] = [];
+
+  /** The blocks of the run: --partition, or every (entity, partition) of the window that is over. */
+  private blocksOfRun(config: unknown): BlockInput[] {
+    const partition = this.source.partition!;
+    const only = this.options.entity === undefined ? undefined : String(this.options.entity);
+    if (this.options.partition !== undefined) {
+      const key = String(this.options.partition);
+      const parsed = parsePartitionKey(key, this.zone);
+      const entity = parsed.entity ?? only;
+      return [{ key: blockPartKey(parsed.partition.key, entity), entity, partition: parsed.partition }];
+    }
+    const entities = partition.entities ? partition.entities(config as never) : [undefined];
+    const chosen = only === undefined ? entities : entities.filter((e) => e === only);
+    if (only !== undefined && chosen.length === 0) throw new UsageError(`${this.def.name}: no entity "${only}" (configured: ${entities.join(", ") || "none"})`);
+    const start = this.window.start!;
+    const now = this.now();
+    const end = this.window.end && this.window.end < now ? this.window.end : now;
+    const out: BlockInput[] = [];
+    for (const p of partitionsBetween(start, end, partition.grain, this.zone)) {
+      if (p.end > now) break; // a partition not over yet is not a block yet
+      for (const entity of chosen) out.push({ key: blockPartKey(p.key, entity), entity, partition: p });
+    }
+    return out;
+  }
+
+  /**
+   * A block stage's run: each block in turn, its outputs' catalog rows flushed when it is done (dropped when it
+   * fails), its result kept as a BlockReport; a failing block does not stop the others (a ConfigError does).
+   */
+  private async runBlocks(decl: BlockStage<unknown, unknown>, config: unknown): Promise<number> {
+    const blocks = this.blocksOfRun(config);
+    this.runtime.events.emit("plan.size", { app: this.def.name, total: blocks.length });
+    // The stage context's getters stay live (no spread): the block context only adds publish.
+    const ctx = Object.assign(Object.create(this.ctx) as StageContext<unknown>, {
+      publish: (dataset: string, rows: readonly PublishRow[]) => this.publishRows(dataset, rows),
+    }) as BlockContext<unknown>;
+    let done = 0;
+    for (const block of blocks) {
+      this.processingDate = this.now();
+      this.scope = { observations: [], quarantine: [] };
+      const label = `${block.entity ? `${block.entity} ` : ""}${block.partition.key}`;
+      const t0 = Date.now();
+      this.runtime.events.emit("item.start", { app: this.def.name, item: label });
+      const staged = this.catalog.stagedKeys();
+      let report: BlockReport;
+      try {
+        const r = await decl.run(block, ctx, this.state);
+        await this.catalog.flush();
+        const status = blockStatus(r);
+        const errors = r.errors ?? [];
+        const warn = Object.entries(r.warnings ?? {}).filter(([, n]) => n > 0);
+        const text = [
+          r.message,
+          errors.length ? `${errors.length} record(s) refused: ${summarise(errors)}` : undefined,
+          warn.length ? warn.map(([w, n]) => `${n} ${w}`).join("; ") : undefined,
+        ].filter(Boolean).join("; ");
+        report = {
+          key: block.key,
+          status,
+          message: text ? redact(text).slice(0, 2000) : status === "no-data" ? "no records in this partition" : null,
+          total: r.total,
+          processed: r.processed,
+          errors: errors.length,
+          payload: r.payload ?? null,
+          errorPayload: errors.length ? redact(JSON.stringify(errors.slice(0, MAX_ERROR_PAYLOAD))) : null,
+        };
+        for (const [w, n] of warn) this.skipReasons[w] = (this.skipReasons[w] ?? 0) + n;
+        if (errors.length) this.skipReasons["records refused"] = (this.skipReasons["records refused"] ?? 0) + errors.length;
+      } catch (err) {
+        if (err instanceof ConfigError) throw err;
+        this.catalog.discardStagedExcept(staged);
+        const error = redact(errorMessage(err));
+        report = { key: block.key, status: "failed", message: `${err instanceof Error ? err.name : "Error"}: ${error}`.slice(0, 2000), total: 0, processed: 0, errors: 0, payload: null, errorPayload: null, transient: !(err instanceof TerminalError) };
+      }
+      this.blockReports.push(report);
+      this.records += report.processed;
+      if (report.status === "failed") {
+        this.failures.push({ item: label, error: report.message ?? "failed" });
+        this.runtime.events.emit("item.failed", { app: this.def.name, item: label, error: report.message ?? "failed", ms: Date.now() - t0 });
+        continue;
+      }
+      if (report.status === "no-data") {
+        this.skipped++;
+        this.skipReasons["no data"] = (this.skipReasons["no data"] ?? 0) + 1;
+      } else done++;
+      if (report.status === "succeeded-with-errors") this.log("warn", `${label}: ${report.message}`);
+      this.runtime.events.emit("item.done", { app: this.def.name, item: label, date: block.partition.start.toMillis(), count: report.status === "no-data" ? 0 : 1, records: report.processed, ms: Date.now() - t0 });
+    }
+    return done;
+  }
+
+  /** Upserts rows into a dataset of the source, chunked by the publisher. */
+  private async publishRows(dataset: string, rows: readonly PublishRow[]): Promise<number> {
+    const publisher = await this.publisherFor(dataset);
+    publisher.reset();
+    try {
+      if (rows.length) await publisher.addRows(rows);
+      await publisher.flush();
+    } finally {
+      publisher.reset();
+    }
+    return rows.length;
+  }
+
+  override summary(processed: number) {
+    const s = super.summary(processed);
+    return this.decl.kind === "block" ? { ...s, blocks: [...this.blockReports] } : s;
   }
 
   protected override async innerLoopActivity(item: UpdateItem): Promise<number> {
@@ -666,7 +971,7 @@ abstract class KitApp extends ETLApp {
         const input = await this.layerInput(item as UpdateItem<CatalogEntry>, decl.read ?? "buffer");
         return this.writeOutputs(await decl.process(input as never, this.ctx, this.state), item.base, item.date);
       }
-      return this.publish(decl, item as UpdateItem<CatalogEntry>);
+      return this.publish(decl as PublishStage<unknown, unknown, ReadMode>, item as UpdateItem<CatalogEntry>);
     });
   }
 
@@ -789,7 +1094,7 @@ abstract class KitApp extends ETLApp {
    */
   private async writeQuarantine(item: Pick<UpdateItem, "base" | "ext" | "date" | "label">): Promise<void> {
     const decl = this.decl;
-    const layer = decl.kind === "publish" ? decl.from : decl.to;
+    const layer = (decl.kind === "publish" ? decl.from : decl.to)!;
     const rows = this.scope.quarantine;
     const byReason = new Map<string, number>();
     for (const r of rows) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
@@ -806,7 +1111,7 @@ abstract class KitApp extends ETLApp {
 
   private async recordSkip(item: Pick<UpdateItem, "base" | "ext" | "date">, reason: string, record: Record<string, unknown>): Promise<void> {
     const decl = this.decl;
-    const repository = decl.kind === "publish" ? this.repository("public") : this.layerStorage(decl.to).repository;
+    const repository = decl.kind === "publish" ? this.repository("public") : this.layerStorage(decl.to!).repository;
     const pointer = decl.kind === "publish" ? this.datasetOf(decl, item as UpdateItem<CatalogEntry>)?.publisher.dataset ?? "" : "";
     await this.catalog.upsert(
       this.catalog.build(repository, item.base, item.ext, item.date, pointer, { processingDate: this.processingDate, metadata: { [SKIP_MARKER]: reason, ...record } }),
@@ -844,9 +1149,10 @@ abstract class KitApp extends ETLApp {
   private async publisherFor(key: string): Promise<Publisher> {
     let p = this.publishers.get(key);
     if (!p) {
-      const { target, rowId } = datasetTarget(this.source, key, this.runtime.config.datasets, this.debug);
+      const { target, rowId, rowIdVersion } = datasetTarget(this.source, key, this.runtime.config.datasets, this.debug);
       p = await this.createPublisherOn(target, rowId);
       this.publishers.set(key, p);
+      this.rowIdVersions.set(key, rowIdVersion);
     }
     return p;
   }
@@ -868,12 +1174,20 @@ abstract class KitApp extends ETLApp {
     const input = await this.layerInput(item, decl.read ?? "buffer");
     const state = await this.stateStore();
     const idsKey = publishedIdsKey(publisher.dataset, input.entry.pointer);
+    const version = this.rowIdVersions.get(key)!;
     const previousText = await state.read(idsKey);
-    const stale = previousText ? new Set(previousText.split("\n").filter(Boolean)) : undefined;
+    const previous = previousText ? parsePublishedIds(previousText) : undefined;
+    let stale = previous ? new Set(previous.ids) : undefined;
     const ids: string[] = [];
     publisher.reset();
     let rows = 0;
     try {
+      if (previous && previous.version !== version && stale!.size) {
+        // Another row-id scheme: its rows go before the new ones, so no id the two schemes share is left ambiguous.
+        this.log("info", `${input.entry.pointer}: row-id scheme version ${previous.version} → ${version}`);
+        await this.removeStale(publisher, [...stale!], input.entry.pointer);
+        stale = undefined;
+      }
       const batches = await decl.rows(input as never, this.ctx, this.state);
       for await (const batch of each(batches)) {
         if (batch.length === 0) continue;
@@ -892,11 +1206,12 @@ abstract class KitApp extends ETLApp {
       throw err;
     }
     publisher.reset();
-    await state.write(idsKey, ids.join(""));
+    await state.write(idsKey, formatPublishedIds(version, ids.join("")));
     this.itemRows += rows;
+    const metadata = { ...(this.scope.from !== undefined ? { from: this.scope.from } : {}), rows, ...(version !== 1 ? { rowIdVersion: version } : {}) };
     const done = this.catalog.build(this.repository("public"), item.base, item.ext, item.date, publisher.dataset, {
       processingDate: this.processingDate,
-      ...(this.scope.from !== undefined ? { metadata: { from: this.scope.from } } : {}),
+      metadata,
     });
     await this.writeSideRecords();
     await this.catalog.upsert(done); // nothing under -0
@@ -959,8 +1274,9 @@ abstract class KitApp extends ETLApp {
           processingDate: app.processingDate,
           ...(out.collectionEnd !== undefined ? { collectionEnd: out.collectionEnd } : {}),
           ...(out.metadata !== undefined ? { metadata: out.metadata } : {}),
+          ...(out.name !== undefined ? { filename: out.name } : {}),
         });
-        const opts = { cache: true, ...(out.contentType ? { contentType: out.contentType } : {}) };
+        const opts = { cache: true, ...(out.contentType ? { contentType: out.contentType } : {}), ...(out.encrypt ? { encrypt: true } : {}) };
         let entry: CatalogEntry;
         let hash: string;
         const whole = (buf: Uint8Array) => {
@@ -978,7 +1294,8 @@ abstract class KitApp extends ETLApp {
         } else throw new TerminalError(`${app.def.name}: output ${out.base}/${out.ext} has no body, json or file`);
         // The object's version (its content hash) and what it was made from: a later run sees either change.
         const from = app.scope.from;
-        entry = { ...entry, metadata: { ...(entry.metadata ?? {}), hash: hash!, ...(from !== undefined ? { from } : {}) } };
+        // Its rows, when the stage counted them (coverage shows them per day and layer).
+        entry = { ...entry, metadata: { ...(entry.metadata ?? {}), hash: hash!, ...(from !== undefined ? { from } : {}), ...(out.rows !== undefined ? { rows: out.rows } : {}) } };
         app.catalog.stage(entry);
         if (out.rows) app.itemRows += out.rows;
         return entry;
@@ -1038,6 +1355,43 @@ abstract class KitApp extends ETLApp {
         this.skipReasons[key] = (this.skipReasons[key] ?? 0) + 1;
         this.scope.quarantine.push({ ...row, ...(row.text !== undefined ? { text: row.text.slice(0, 400) } : {}) });
       },
+      rules: (kind, columns) => {
+        const check = new RowCheck(this.source.rules?.[kind], columns, this.scope.unit?.date, this.zone);
+        const quarantine = this.ctx.quarantine;
+        return {
+          active: check.active,
+          check: (value) => (check.active ? check.check(value) : undefined),
+          accept: (value, where) => {
+            if (!check.active) return true;
+            const broken = check.check(value);
+            if (!broken) return true;
+            quarantine({
+              reason: broken.reason,
+              ...(where.file !== undefined ? { file: where.file } : {}),
+              ...(where.line !== undefined ? { line: where.line } : {}),
+              field: broken.field,
+              value: typeof broken.value === "bigint" ? broken.value.toString() : broken.value,
+              ...(where.text ? { text: where.text() } : {}),
+            });
+            return false;
+          },
+        };
+      },
+      readableLines: ((body: Uint8Array | AsyncIterable<Uint8Array | string>, file: string) => {
+        const maxLineBytes = this.runtime.config.maxLineBytes;
+        const opts = {
+          maxLineBytes,
+          onProblem: (p: LineProblem) =>
+            this.ctx.quarantine({
+              reason: p.kind === "line too long" ? `line longer than ${maxLineBytes} bytes` : "invalid UTF-8",
+              file,
+              line: p.line,
+              value: p.bytes,
+              text: p.preview,
+            }),
+        };
+        return body instanceof Uint8Array ? guardBuffer(body, opts) : guardStream(body, opts);
+      }) as StageContext<unknown>["readableLines"],
       fail: (label, err) => this.recordFailure(label, err),
       addRows: (n) => {
         this.itemRows += n;
@@ -1052,6 +1406,10 @@ abstract class KitApp extends ETLApp {
         return toPurpose ? app.layerAccess(toPurpose) : missing("target");
       },
       layer: (purpose) => this.layerAccess(purpose),
+      get entities() {
+        app.entityState ??= new EntityState(app.catalog, app.runtime.stateRepository(app.debug), app.layerStorage(toPurpose ?? fromPurpose ?? missing("data")).repository, app.def.name);
+        return app.entityState;
+      },
       inventory: () => this.fetchUnitData(),
       storeInventory: async (purpose = toPurpose) => {
         if (!purpose) missing("target");
@@ -1066,6 +1424,8 @@ abstract class KitApp extends ETLApp {
       retry: this.runtime.retry,
       // An injected SqlDriver goes behind the driver runtime too (retries, deadline, redaction).
       sql: (spec) => this.runtime.driver("sql", this.debug, spec),
+      secret: (name, purpose) => this.runtime.secrets.require(name, purpose),
+      home: this.runtime.home,
       providers: {
         sqlDays: (db, queries, id) => new SqlDayProvider(db, queries, id.base, id.ext, this.zone, this.providerOptions()),
         files: (dir, patterns) => new FileProvider(dir, [...patterns], this.zone, this.providerOptions()),

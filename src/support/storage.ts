@@ -12,15 +12,21 @@ import type { DateTime } from "luxon";
 import type { Catalog, CatalogEntry } from "./catalog.js";
 import type { StorageDriver } from "./drivers.js";
 import type { RunWriteOptions } from "./events.js";
-import { makeFilename, makeKey, keyFilename } from "./identifier.js";
+import { makeFilename, makeKey, keyFilename, validateIdPart } from "./identifier.js";
 import { pyJson } from "../util/pyjson.js";
+import { decrypt, encrypt, isEncrypted } from "../util/encryption.js";
 
-export type StorageOptions = RunWriteOptions;
+export interface StorageOptions extends RunWriteOptions {
+  /** The key of encryption at rest (AES-256-GCM); asked for only when an object is written encrypted or read. */
+  encryptionKey?: () => Buffer;
+}
 
 export interface WriteOptions {
   /** Stage the catalog row (flushed by the compare loop) instead of upserting it now. */
   cache?: boolean;
   contentType?: string;
+  /** Encrypt the object at rest (AES-256-GCM, key from LAKE_ENCRYPTION_KEY); reads decrypt it. */
+  encrypt?: boolean;
 }
 
 export class Storage {
@@ -53,17 +59,27 @@ export class Storage {
     base: string,
     ext: string,
     date: DateTime,
-    extra: { processingDate?: DateTime | null; collectionEnd?: DateTime | null; metadata?: Record<string, unknown> | null } = {},
+    extra: { processingDate?: DateTime | null; collectionEnd?: DateTime | null; metadata?: Record<string, unknown> | null; filename?: string } = {},
   ): CatalogEntry {
-    return this.catalog.build(this.repository, base, ext, date, this.makePath(base, ext, date), extra);
+    const { filename, ...rest } = extra;
+    // A given filename (a run-numbered raw object) replaces <base>_<ds>_<day>.<ext>; it is validated like a base.
+    const name = filename === undefined ? undefined : validateIdPart("base", filename);
+    return this.catalog.build(this.repository, base, ext, date, this.makePath(base, ext, date, name), rest);
   }
 
   catalogLookup(base: string, ext: string, date: DateTime): Promise<CatalogEntry | undefined> {
     return this.catalog.single(this.repository, base, ext, date);
   }
 
-  retrieveBuffer(key: string): Promise<Buffer> {
-    return this.driver.get(this.repository, key);
+  /** An object's bytes; an encrypted object (its header says so) is decrypted. */
+  async retrieveBuffer(key: string): Promise<Buffer> {
+    const body = await this.driver.get(this.repository, key);
+    return isEncrypted(body) ? decrypt(body, this.key(), `${this.repository}/${key}`) : body;
+  }
+
+  private key(): Buffer {
+    if (!this.opts.encryptionKey) throw new Error(`Storage ${this.repository}: no encryption key source was given`);
+    return this.opts.encryptionKey();
   }
 
   retrieveStream(key: string): Promise<Readable> {
@@ -83,8 +99,9 @@ export class Storage {
    * The single write path. The catalog row is rebuilt for this repository (pointer = key), keeping
    * collection_end and metadata (fixes B6).
    */
-  async writeBuffer(body: Uint8Array, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
-    const entry = this.entryFor(element);
+  async writeBuffer(plain: Uint8Array, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
+    const body = opts.encrypt ? encrypt(plain, this.key()) : plain;
+    const entry = this.entryFor(opts.encrypt ? { ...element, metadata: { ...(element.metadata ?? {}), encrypted: "aes-256-gcm" } } : element);
     const filename = this.extractFilename(entry.pointer);
     let localCopy: string | undefined;
     if (this.opts.outputDir) {
@@ -105,6 +122,11 @@ export class Storage {
    * compare loop picks it up on the next run. In simulation the body is consumed and counted, nothing is stored.
    */
   async writeStream(body: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, element: CatalogEntry, opts: WriteOptions = {}): Promise<CatalogEntry> {
+    if (opts.encrypt) {
+      const pieces: Buffer[] = [];
+      for await (const piece of body) pieces.push(typeof piece === "string" ? Buffer.from(piece, "utf8") : Buffer.from(piece));
+      return this.writeBuffer(Buffer.concat(pieces), element, opts); // encrypted whole: GCM seals one buffer
+    }
     const entry = this.entryFor(element);
     const filename = this.extractFilename(entry.pointer);
     let bytes = 0;
@@ -136,10 +158,14 @@ export class Storage {
 
   /** The catalog row of a write: rebuilt for this repository (pointer = key), keeping collection_end and metadata (fixes B6). */
   private entryFor(element: CatalogEntry): CatalogEntry {
+    // A name given to createCatalogElement (a key of this layout with another filename) is kept.
+    const folder = this.makePath(element.base, element.ext, element.collectionDate, "");
+    const name = element.pointer.startsWith(folder) ? element.pointer.slice(folder.length) : "";
     return this.createCatalogElement(element.base, element.ext, element.collectionDate, {
       processingDate: element.processingDate,
       collectionEnd: element.collectionEnd,
       metadata: element.metadata,
+      ...(name && !name.includes("/") ? { filename: name } : {}),
     });
   }
 

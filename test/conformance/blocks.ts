@@ -34,15 +34,15 @@ export function blockStoreConformance(name: string, open: () => Promise<BlockSto
       expect((await store.get(key))!.status).toBe("pending");
       await store.markRunning(key, "a", 2000);
       let b = (await store.get(key))!;
-      expect([b.status, b.attempts, b.owner, b.startedAt, b.finishedAt, b.message]).toEqual(["running", 1, "a", 2000, null, null]);
+      expect([b.status, b.attempts, b.owner, b.startedAt, b.finishedAt, b.message]).toEqual(["leased", 1, "a", 2000, null, null]);
       await store.markPending(key, 2500); // a running block is not reset by a new enqueue
-      expect((await store.get(key))!.status).toBe("running");
+      expect((await store.get(key))!.status).toBe("leased");
       await store.markFinished(key, { status: "failed", message: "boom", counts }, 3000);
       b = (await store.get(key))!;
       expect([b.status, b.message, b.processed, b.skipped, b.records, b.finishedAt]).toEqual(["failed", "boom", 2, 1, 7, 3000]);
       await store.markRunning(key, "b", 4000);
       b = (await store.get(key))!;
-      expect([b.status, b.message, b.processed, b.records]).toEqual(["running", null, 0, 0]); // a new start clears the last outcome
+      expect([b.status, b.message, b.processed, b.records]).toEqual(["leased", null, 0, 0]); // a new start clears the last outcome
       await store.markFinished(key, { status: "succeeded", message: null, counts }, 5000);
       b = (await store.get(key))!;
       expect([b.status, b.attempts, b.owner, b.message, b.updatedAt]).toEqual(["succeeded", 2, "b", null, 5000]);
@@ -56,6 +56,20 @@ export function blockStoreConformance(name: string, open: () => Promise<BlockSto
       expect(all.map((b) => `${b.stage} ${b.day}`)).toEqual(["tt-copy 2024-11-02", "tt-make 2024-11-02", "tt-make 2024-11-03"]);
       expect((await store.list({ source, stage: "tt-copy" })).length).toBe(1);
       expect((await store.list({ source })).map((b) => b.day)).toEqual(["2024-11-01", "2024-11-02", "2024-11-02", "2024-11-03", "2024-11-04"]);
+    });
+
+    it("keeps record errors, the payload pointer and the error payload; hourly partition keys with an entity", async () => {
+      const k = { ...key, day: "2024-11-03T01:00-06:00#lime" };
+      const errorPayload = JSON.stringify([{ file: "raw/x.json", line: 3, reason: "missing trip_id" }]);
+      await store.markFinished(k, { status: "succeeded-with-errors", message: "1 record refused", counts: { ...counts, errors: 1 }, payload: "2024/11/03/mds/x.json", errorPayload }, 10);
+      let b = (await store.get(k))!;
+      expect([b.status, b.errors, b.payload, b.errorPayload]).toEqual(["succeeded-with-errors", 1, "2024/11/03/mds/x.json", errorPayload]);
+      await store.markRunning(k, "a", 20);
+      b = (await store.get(k))!;
+      expect([b.status, b.errors, b.errorPayload]).toEqual(["leased", 0, null]);
+      await store.markFinished({ ...k, day: "2024-11-03T01:00-05:00#lime" }, { status: "skipped", message: null, counts }, 30);
+      const hours = await store.list({ source, from: "2024-11-03", to: "2024-11-04" });
+      expect(hours.filter((h) => h.day.includes("#")).map((h) => h.day)).toEqual(["2024-11-03T01:00-05:00#lime", "2024-11-03T01:00-06:00#lime"]);
     });
 
     it("keeps a long message and text with quotes as given", async () => {

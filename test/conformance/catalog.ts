@@ -181,6 +181,17 @@ export function catalogConformance(
       expect(ids(desc)).toEqual(ids(rows).reverse().slice(0, cap + 3));
     }, 120_000);
 
+    it("claims a key atomically: only the first of concurrent claimers inserts, and an existing row is never changed", async () => {
+      const repo = newRepo();
+      expect(typeof driver.claim).toBe("function");
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => driver.claim!(rec(repo, "e_1%", "run:0", day(0), { metadata: { by: i } }))));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      const [row] = await all({ repository: repo, dataSource: "gs" });
+      expect(row!.metadata).toEqual({ by: claims.indexOf(true) });
+      expect(await driver.claim!(rec(repo, "e_1%", "run:1", day(0)))).toBe(true);
+      expect(ids(await all({ repository: repo, dataSource: "gs" }))).toEqual(["e_1%|run:0|0", "e_1%|run:1|0"]);
+    });
+
     it("deletes by primary key and says how many went", async () => {
       const repo = newRepo();
       await driver.upsert([0, 1, 2].map((i) => rec(repo, "A", "json", day(i))).concat(rec(repo, "B", "json", day(1))));

@@ -152,6 +152,16 @@ export function publisherConformance(name: string, opts: PublisherSuiteOptions):
       expect(await h.driver.countRows(dataset)).toBe(3);
     });
 
+    it("counts which of a list of ids it holds (the publish audit), over more ids than one request carries", async () => {
+      expect(h.driver.countIds, `${name} has countIds`).toBeTypeOf("function");
+      const held = Array.from({ length: 450 }, (_, i) => `r${i}'${i % 7}`); // quotes in ids are escaped
+      const cap = h.driver.capabilities.maxRowsPerRequest ?? held.length;
+      for (let i = 0; i < held.length; i += cap) await h.driver.upsert(dataset, makeRows(held.slice(i, i + cap), idField), idField);
+      const asked = [...held.filter((_, i) => i % 3 === 0), "nope", "r1'x"];
+      expect(await h.driver.countIds!(dataset, asked, idField)).toBe(150);
+      expect(await h.driver.countIds!(dataset, [], idField)).toBe(0);
+    });
+
     it("refuses a row without a row id, naming the row and field, and writes nothing", async () => {
       const rows: PublishRow[] = [{ [idField]: "ok", v: 1 }, { v: 2 }];
       await expect(h.driver.upsert(dataset, rows, idField)).rejects.toThrow(new RegExp(`row 1.*${idField}|${idField}.*row 1`));

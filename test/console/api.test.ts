@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consoleApp, startConsole } from "../../src/console/server.js";
 import { defaultRegistry } from "../../src/orchestration/pipelines.js";
+import { repairDay } from "../../src/orchestration/repair.js";
 import { Catalog } from "../../src/support/catalog.js";
 import { datasetTarget } from "../../src/support/kit.js";
 import { parseDay } from "../../src/util/dates.js";
@@ -93,6 +94,14 @@ function sharedFlows(lake: () => { app: ReturnType<typeof consoleApp>; runtime: 
     }
     expect(wt.gaps).toEqual([{ day: BROKEN_DAY, layer: "standardized", status: "missing", count: 0, expected: 1 }]);
     expect(wt.stageOf.standardized).toBe("wt-json-standard");
+    // Rows per cell: the published ones agree with the row ids the publish stage kept (the audit's lake side).
+    const audited = new Map<string, number>((await get(app, "/api/audit?source=wt")).body.datasets[0].days.map((d: Json) => [d.day, d.lake]));
+    const published = wt.days.filter((d: Json) => d.cells.published.count > 0);
+    expect(published.length).toBeGreaterThan(10);
+    for (const d of published) {
+      expect(d.cells.published.rows, d.day).toBe(audited.get(d.day));
+      expect(d.cells.ready.rows, d.day).toBe(d.cells.published.rows);
+    }
   });
 
   it("devices: a reader the inventory does not list, the others healthy, a chart of 30 days from perfmet", async () => {
@@ -200,6 +209,41 @@ describe("console API on the demo lake", () => {
     expect(page.text).not.toContain(token);
     expect(() => consoleApp(env, { requireToken: true })).toThrow(/LAKE_CONSOLE_TOKEN/);
     await expect(startConsole(env, { host: "0.0.0.0", port: 0 })).rejects.toThrow(/LAKE_CONSOLE_TOKEN/);
+  });
+
+  it("repair: refused without the token, without the confirmation and for unknown input; with them the deleted day is republished", async () => {
+    const token = "console-token-7c1e0b";
+    const repair = (source: string, day: string) => repairDay(runtime, env.registry, source, day);
+    const body = JSON.stringify({ source: "wt", day: AUDIT_DAY });
+    const post = (a: ReturnType<typeof consoleApp>, headers: Record<string, string>, b = body) =>
+      get(a, "/api/repair", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: b });
+    const confirm = { "x-lake-confirm": `repair wt ${AUDIT_DAY}` };
+    // Without a token the console cannot change anything, even with a repair action given.
+    const open = await post(consoleApp(env, { repair }), confirm);
+    expect(open.status).toBe(403);
+    expect(open.body.error).toMatch(/LAKE_CONSOLE_TOKEN/);
+    const app2 = consoleApp(env, { token, repair });
+    expect((await post(app2, confirm)).status).toBe(401);
+    expect((await post(app2, { ...confirm, authorization: "Bearer wrong-token-000" })).status).toBe(401);
+    const auth = { authorization: `Bearer ${token}` };
+    const unconfirmed = await post(app2, auth);
+    expect(unconfirmed.status).toBe(400);
+    expect(unconfirmed.body.error).toContain(`x-lake-confirm: repair wt ${AUDIT_DAY}`);
+    expect((await post(app2, { ...auth, "x-lake-confirm": "repair wt 2024-11-07" })).status).toBe(400);
+    expect((await post(app2, { ...auth, ...confirm }, JSON.stringify({ source: "nope", day: AUDIT_DAY }))).status).toBe(400);
+    expect((await post(app2, { ...auth, ...confirm }, JSON.stringify({ source: "wt", day: "2024-11-06' OR 1=1" }))).status).toBe(400);
+    expect((await post(app2, { ...auth, ...confirm }, "not json")).status).toBe(400);
+    // Nothing was repaired by the refused requests.
+    const before = (await get(app, "/api/audit?source=wt")).body.datasets[0].days.find((d: Json) => d.day === AUDIT_DAY);
+    expect(before.difference).toBe(-deleted);
+    const done = await post(app2, { ...auth, ...confirm });
+    expect(done.status, done.text).toBe(200);
+    expect(done.body.stages.map((s: Json) => [s.app, s.failed])).toEqual([["wt-extract-soc", 0]]);
+    expect(done.text).not.toContain(token);
+    const after = (await get(app, "/api/audit?source=wt")).body.datasets[0];
+    expect(after.days.every((d: Json) => d.difference === 0)).toBe(true);
+    // The audit page offers the action only with the token.
+    expect((await get(app, "/audit")).text).not.toContain("data-repair");
   });
 });
 

@@ -10,6 +10,7 @@ import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startConsole, type RunningConsole } from "../../src/console/server.js";
 import { defaultRegistry } from "../../src/orchestration/pipelines.js";
+import { repairDay } from "../../src/orchestration/repair.js";
 import { Catalog } from "../../src/support/catalog.js";
 import { parseDay } from "../../src/util/dates.js";
 import type { LakeRuntime } from "../../src/support/runtime.js";
@@ -21,6 +22,7 @@ import { BROKEN_DAY, PG_SERVICES, breakDay, deletePublishedDay, demoLake, postgr
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.join(root, "test-artifacts", "console");
 const AUDIT_DAY = "2024-11-06";
+const TOKEN = "browser-console-token-93ad";
 
 async function countOf(runtime: LakeRuntime, code: string, purpose: "raw" | "ready", day: string): Promise<number> {
   const catalog = new Catalog(await runtime.driver("catalog", false), code, { zone: runtime.zone });
@@ -42,7 +44,8 @@ function browserFlows(name: string, setup: () => Promise<{ runtime: LakeRuntime;
     ({ runtime, codes } = lake);
     await breakDay(runtime);
     deleted = await deletePublishedDay(runtime, AUDIT_DAY);
-    server = await startConsole({ runtime, registry: lake.registry, debug: false }, { host: "127.0.0.1", port: 0 });
+    const repair = (source: string, day: string) => repairDay(runtime, lake.registry, source, day);
+    server = await startConsole({ runtime, registry: lake.registry, debug: false }, { host: "127.0.0.1", port: 0, token: TOKEN, repair });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   }, 240_000);
@@ -67,10 +70,18 @@ function browserFlows(name: string, setup: () => Promise<{ runtime: LakeRuntime;
     await page.goto(`${server.url}/coverage`);
     const cell = (code: string, layer: string, day: string) => page.locator(`section[data-source="${code}"] td[data-layer="${layer}"][data-day="${day}"]`);
     for (const code of codes) {
+      // A source whose objects are not dated by day (oeem: fetch windows) may show no cell that day: then it has none.
+      if ((await cell(code, "raw", "2024-11-01").count()) === 0) {
+        expect(await countOf(runtime, code, "raw", "2024-11-01"), code).toBe(0);
+        continue;
+      }
       expect(Number(await cell(code, "raw", "2024-11-01").getAttribute("data-count")), code).toBe(await countOf(runtime, code, "raw", "2024-11-01"));
       // The ready repository holds the ready objects and the aggregates (a layer of their own where a source has them).
       const aggregated = (await cell(code, "aggregated", "2024-11-01").count()) ? Number(await cell(code, "aggregated", "2024-11-01").getAttribute("data-count")) : 0;
-      expect(Number(await cell(code, "ready", "2024-11-01").getAttribute("data-count")) + aggregated, code).toBe(await countOf(runtime, code, "ready", "2024-11-01"));
+      // A source whose stages write no ready layer (mds loads a database) has no ready column.
+      if (await cell(code, "ready", "2024-11-01").count()) {
+        expect(Number(await cell(code, "ready", "2024-11-01").getAttribute("data-count")) + aggregated, code).toBe(await countOf(runtime, code, "ready", "2024-11-01"));
+      }
     }
     expect(await page.locator(".legend").textContent()).toContain("missing");
     const gap = cell("wt", "standardized", BROKEN_DAY);
@@ -114,7 +125,30 @@ function browserFlows(name: string, setup: () => Promise<{ runtime: LakeRuntime;
     await page.goto(`${server.url}/audit`);
     const day = page.locator(`section[data-dataset] tr[data-day="${AUDIT_DAY}"] td.diff`).first();
     expect(await day.textContent()).toBe(String(-deleted));
+    // Without the token (not given to this browser yet) there is no repair button.
+    expect(await page.locator("button[data-repair]").count()).toBe(0);
     await shot("audit");
+  });
+
+  it("audit: a repair from the console, with the token and a confirmation, makes the day equal", async () => {
+    await page.goto(`${server.url}/audit?token=${TOKEN}`); // once; then a cookie
+    expect(new URL(page.url()).search).toBe("");
+    const wt = page.locator('section[data-source="wt"]');
+    const row = wt.locator(`tr[data-day="${AUDIT_DAY}"]`);
+    const asked: string[] = [];
+    page.on("dialog", (d) => {
+      asked.push(d.message());
+      void (d.type() === "confirm" ? d.accept() : d.dismiss());
+    });
+    const reloaded = page.waitForEvent("load");
+    await row.locator("button[data-repair]").click();
+    await Promise.race([reloaded, new Promise((r) => page.once("dialog", r))]);
+    expect(asked[0]).toContain(`Repair wt ${AUDIT_DAY}?`);
+    expect(asked.slice(1), "no alert of a failed repair").toEqual([]);
+    await page.waitForLoadState("load");
+    expect(await wt.locator(`tr[data-day="${AUDIT_DAY}"] td.diff`).count()).toBe(0);
+    expect(await wt.locator("td.diff").count()).toBe(0);
+    await shot("audit-repaired");
   });
 }
 

@@ -13,7 +13,8 @@ import { LakeRuntime } from "../../src/support/runtime.js";
 import { parseOptions, runApp } from "../../src/support/etl-app.js";
 import { defaultRegistry } from "../../src/orchestration/pipelines.js";
 import { Catalog } from "../../src/support/catalog.js";
-import { datasetTarget, publishedIdsKey } from "../../src/support/kit.js";
+import { datasetTarget } from "../../src/support/kit.js";
+import { parsePublishedIds, publishedIdsKey } from "../../src/support/published-ids.js";
 import { parseDay } from "../../src/util/dates.js";
 import wt from "../../src/sources/wt/source.js";
 import { PURPOSES } from "../../src/config/schema.js";
@@ -87,7 +88,7 @@ export async function deletePublishedDay(runtime: LakeRuntime, day = BROKEN_DAY)
   const catalog = new Catalog(await runtime.driver("catalog", false), "wt", { zone: runtime.zone });
   const [ready] = await catalog.list(runtime.repository("ready", false), { early: parseDay(day, runtime.zone), exact: true });
   const storage = await runtime.driver("storage", false);
-  const ids = (await storage.get(runtime.stateRepository(false), publishedIdsKey(target, ready!.pointer))).toString("utf8").split("\n").filter(Boolean);
+  const { ids } = parsePublishedIds((await storage.get(runtime.stateRepository(false), publishedIdsKey(target, ready!.pointer))).toString("utf8"));
   const publisher = await runtime.driver("publisher", false);
   return publisher.delete(target, ids, source.datasets!.wt!.rowId);
 }

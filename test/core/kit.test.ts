@@ -256,6 +256,45 @@ describe("the source kit", () => {
     expect(planned.plan!.filter((p) => p.kind === "publish" && p.detail.startsWith("delete"))).toHaveLength(6);
   });
 
+  it("a new row-id scheme version: the old version's rows are deleted before the new go up; the version is kept with the publication", async () => {
+    const calls: string[] = [];
+    const logged = {
+      ...publisher,
+      upsert: (...a: Parameters<MemoryPublisher["upsert"]>) => (calls.push(`upsert ${a[1].map((r) => r.id).join(",")}`), publisher.upsert(...a)),
+      delete: (...a: Parameters<MemoryPublisher["delete"]>) => (calls.push(`delete ${a[1].join(",")}`), publisher.delete(...a)),
+    };
+    runtime = testRuntime(tempDir(), { drivers: { catalog, storage: new MemoryStorage(), publisher: logged, perfmet, unitdata } });
+    await run("make");
+    await run("join");
+    await run("publish");
+    const ids = () => publisher.rows("kt-rows").map((r) => String(r.id)).sort();
+    expect(ids()).toHaveLength(12);
+    const declared = kt.datasets!.kt!;
+    try {
+      // The new scheme makes ids that partly coincide with the old ones ("a-…" stays, "-2" rows get a new form).
+      declared.rowIdVersion = 2;
+      steer.idScheme = "";
+      steer.rowsPerItem = 1;
+      calls.length = 0;
+      const r = await run("publish", { force: true });
+      expect(r).toMatchObject({ processed: 6, failed: 0 });
+      // Per item: every id of the old version deleted first (also the one the new version makes again), then the upsert.
+      const first = calls.findIndex((c) => c.startsWith("upsert"));
+      expect(calls[first - 1]).toMatch(/^delete (a|b)-2024-11-0\d,(a|b)-2024-11-0\d-2$/);
+      expect(calls.filter((c) => c.startsWith("delete"))).toHaveLength(6);
+      expect(ids()).toHaveLength(6);
+      const published = catalogRows(catalog, runtime.repository("public", false));
+      expect(published.map((e) => (e.metadata as { rowIdVersion?: number } | null)?.rowIdVersion)).toEqual(Array(6).fill(2));
+      // Same version again: the ordinary sequence (upsert, then only the ids no longer made are deleted: none).
+      calls.length = 0;
+      await run("publish", { force: true });
+      expect(calls.filter((c) => c.startsWith("delete"))).toEqual([]);
+      expect(ids()).toHaveLength(6);
+    } finally {
+      delete declared.rowIdVersion;
+    }
+  });
+
   it("an item failing the same way on 3 runs is failed-terminal: later runs skip it and succeed; a fix of its source or -F retries it", async () => {
     const fail = () => kt.stage("make").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { failDay: "2024-11-03" }) });
     const first = await fail();

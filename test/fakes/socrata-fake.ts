@@ -6,7 +6,7 @@
  *   "By SID","Errors"}` like Socrata.
  * - `DELETE /resource/{id}/{rowId}`: deletes one row.
  * - `GET /resource/{id}[.json]`: rows (`$limit`, `$offset`, `$order`, `$where=field = 'v'`), or a count with
- *   `$select=count(*) [as alias]`.
+ *   `$select=count(*) [as alias]`; `$where` is `field = 'v'` or `field in ('a', 'b', ...)` (anything else is a 400).
  * Every request is recorded (method, path, query, headers with auth values masked, row count, status).
  * Faults on demand: a status for the next K requests, 429 with Retry-After, stall (never answer), 202, 413.
  *
@@ -98,6 +98,8 @@ export function socrataFakeTrusted(): boolean {
 const DATASET_PATH = /^\/resource\/([A-Za-z0-9._-]+?)(?:\.json)?(?:\/([^/]+))?$/;
 const COUNT_SELECT = /^\s*count\(\s*\*\s*\)(?:\s+as\s+([A-Za-z_][A-Za-z0-9_]*))?\s*$/i;
 const WHERE_EQ = /^\s*\(?\s*([A-Za-z_:][A-Za-z0-9_]*)\s*=\s*'((?:[^']|'')*)'\s*\)?\s*$/;
+/** `field in ('a', 'b', ...)`. */
+const WHERE_IN = /^\s*\(?\s*([A-Za-z_:][A-Za-z0-9_]*)\s+in\s*\(\s*('(?:[^']|'')*'(?:\s*,\s*'(?:[^']|'')*')*)\s*\)\s*\)?\s*$/i;
 
 export class SocrataFake {
   readonly requests: RecordedRequest[] = [];
@@ -302,7 +304,10 @@ export class SocrataFake {
       const n = this.datasets.get(dataset)?.delete(rowId) ? 1 : 0;
       return this.send(res, rec, 200, summary(0, 0, n, n, 0, 0));
     }
-    if (rec.method === "GET" && rowId === undefined) return this.send(res, rec, 200, this.query(dataset, url.searchParams));
+    if (rec.method === "GET" && rowId === undefined) {
+      const answer = this.query(dataset, url.searchParams);
+      return this.send(res, rec, answer.status, answer.body);
+    }
     return this.send(res, rec, 405, { code: "method_not_allowed", error: true, message: `${rec.method} ${url.pathname} not supported by the fake` });
   }
 
@@ -351,16 +356,21 @@ export class SocrataFake {
     return summary(created, updated, deleted, created + updated + deleted, 0, errors);
   }
 
-  private query(dataset: string, params: URLSearchParams): unknown {
+  private query(dataset: string, params: URLSearchParams): { status: number; body: unknown } {
     let rows = this.rows(dataset);
     const where = params.get("$where");
     if (where) {
       const m = WHERE_EQ.exec(where);
+      const inList = m ? null : WHERE_IN.exec(where);
       if (m) rows = rows.filter((r) => String(r[m[1]!]) === m[2]!.replace(/''/g, "'"));
+      else if (inList) {
+        const wanted = new Set([...inList[2]!.matchAll(/'((?:[^']|'')*)'/g)].map((x) => x[1]!.replace(/''/g, "'")));
+        rows = rows.filter((r) => wanted.has(String(r[inList[1]!])));
+      } else return { status: 400, body: { code: "query.soql.invalid", error: true, message: `fake: $where ${where} is not understood` } };
     }
     const select = params.get("$select");
     const count = select ? COUNT_SELECT.exec(select) : null;
-    if (count) return [{ [count[1] ?? "count"]: String(rows.length) }];
+    if (count) return { status: 200, body: [{ [count[1] ?? "count"]: String(rows.length) }] };
     const order = params.get("$order");
     if (order) {
       const [col, dir] = order.trim().split(/\s+/);
@@ -369,7 +379,7 @@ export class SocrataFake {
     }
     const offset = Number(params.get("$offset") ?? 0);
     const limit = Number(params.get("$limit") ?? 1000);
-    return rows.slice(offset, offset + limit);
+    return { status: 200, body: rows.slice(offset, offset + limit) };
   }
 
   private send(res: ServerResponse, rec: RecordedRequest, status: number, body: unknown): void {

@@ -6,7 +6,7 @@ import { LakeRuntime } from "../../src/support/runtime.js";
 import { fixedClock } from "../../src/util/dates.js";
 import { DateTime } from "luxon";
 import { demoDevices, zoneVehicles, type SimDevice } from "../../src/sources/gs/simulate.js";
-import { parseTimestampMs } from "../../src/sources/gs/assemble.js";
+import { pyStrEpochMs } from "../../src/util/dates.js";
 import gsSource from "../../src/sources/gs/source.js";
 import { makeHarness, RAW, STD, type Harness } from "./harness.js";
 
@@ -179,7 +179,7 @@ describe("gs-json-standard and gs-ready: clocks and site files across the DST wi
 
   async function readyTimes(hh: Harness, base: string, d: string): Promise<number[]> {
     const c = await hh.json(READY, `${d.replace(/-/g, "/")}/gs/${base}_gs_${d}_counts.json`);
-    return (c.counts as { timestamp_adj: string }[]).map((r) => parseTimestampMs(r.timestamp_adj)!).sort((a, b) => a - b);
+    return (c.counts as { timestamp_adj: string }[]).map((r) => pyStrEpochMs(r.timestamp_adj)!).sort((a, b) => a - b);
   }
 
   it("a clock kept at -06:00 all year under the Central label is exact on every day of the March window; no day is skipped", async () => {

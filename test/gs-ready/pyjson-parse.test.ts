@@ -36,18 +36,18 @@ describe("parsePyJson (json.loads keeping Python float-ness)", () => {
   });
 });
 
-import { parseTimestampMs } from "../../src/sources/gs/assemble.js";
+import { pyStrEpochMs } from "../../src/util/dates.js";
 import { forEachArrayItem, memberText, objectMembers, parseSplit, skipValue } from "../../src/util/pyjson-parse.js";
 
 describe("timestamp_adj parsing", () => {
   it("reads Python str(datetime) forms to epoch ms (microseconds truncated)", () => {
-    expect(parseTimestampMs("2019-05-31 22:02:11.600000-05:00")).toBe(Date.parse("2019-06-01T03:02:11.600Z"));
-    expect(parseTimestampMs("2024-11-03 01:30:00-06:00")).toBe(Date.parse("2024-11-03T07:30:00Z"));
-    expect(parseTimestampMs("2024-11-03 01:30:00-05:00")).toBe(Date.parse("2024-11-03T06:30:00Z"));
-    expect(parseTimestampMs("2024-11-03 01:30:00.000999+00:00")).toBe(Date.parse("2024-11-03T01:30:00Z"));
-    expect(parseTimestampMs("2024-11-03T01:30:00Z")).toBe(Date.parse("2024-11-03T01:30:00Z"));
-    expect(parseTimestampMs("2024-11-03 01:30:00.5-05:00")).toBe(Date.parse("2024-11-03T06:30:00.500Z"));
-    for (const bad of ["2024-13-03 01:30:00-05:00", "2024-11-03 1:30:00-05:00", "yesterday", "", null, 5]) expect(parseTimestampMs(bad)).toBeUndefined();
+    expect(pyStrEpochMs("2019-05-31 22:02:11.600000-05:00")).toBe(Date.parse("2019-06-01T03:02:11.600Z"));
+    expect(pyStrEpochMs("2024-11-03 01:30:00-06:00")).toBe(Date.parse("2024-11-03T07:30:00Z"));
+    expect(pyStrEpochMs("2024-11-03 01:30:00-05:00")).toBe(Date.parse("2024-11-03T06:30:00Z"));
+    expect(pyStrEpochMs("2024-11-03 01:30:00.000999+00:00")).toBe(Date.parse("2024-11-03T01:30:00Z"));
+    expect(pyStrEpochMs("2024-11-03T01:30:00Z")).toBe(Date.parse("2024-11-03T01:30:00Z"));
+    expect(pyStrEpochMs("2024-11-03 01:30:00.5-05:00")).toBe(Date.parse("2024-11-03T06:30:00.500Z"));
+    for (const bad of ["2024-13-03 01:30:00-05:00", "2024-11-03 1:30:00-05:00", "yesterday", "", null, 5]) expect(pyStrEpochMs(bad)).toBeUndefined();
   });
 });
 

@@ -133,7 +133,7 @@ describe("lake backfill (in-process)", () => {
     void run.finally(() => (running = false));
     while (running) {
       await new Promise((r) => setTimeout(r, 100));
-      if ((await other.get(key))?.status !== "running") continue;
+      if ((await other.get(key))?.status !== "leased") continue;
       const got = await other.acquireLease(key, "intruder", Date.now(), 300);
       tries.push(got.acquired);
       if (got.acquired) await other.releaseLease(key, "intruder");

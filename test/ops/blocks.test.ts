@@ -128,3 +128,25 @@ describeService(["PG_URL"], "backfill on the PostgreSQL block store", () => {
     }
   });
 });
+
+describe("a block table made by an earlier version", () => {
+  it("gets the columns added since, and its 'running' rows read as leased", async () => {
+    const file = path.join(dir, "old.sqlite");
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(file);
+    db.exec(`CREATE TABLE lake_blocks (source TEXT NOT NULL, stage TEXT NOT NULL, day TEXT NOT NULL, status TEXT NOT NULL, message TEXT,
+      processed INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, records INTEGER NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0, owner TEXT, started_at INTEGER, finished_at INTEGER, updated_at INTEGER NOT NULL, PRIMARY KEY (source, stage, day))`);
+    db.prepare("INSERT INTO lake_blocks (source, stage, day, status, updated_at) VALUES ('tt', 'tt-make', '2024-11-03', 'running', 1)").run();
+    db.close();
+    const store = sqliteBlockStore(file);
+    try {
+      expect((await store.get(key))!.status).toBe("leased");
+      await store.markFinished(key, { status: "succeeded-with-errors", message: null, counts: { processed: 1, skipped: 0, failed: 0, records: 3, errors: 2 }, payload: "p" }, 5);
+      const b = (await store.get(key))!;
+      expect([b.status, b.errors, b.payload]).toEqual(["succeeded-with-errors", 2, "p"]);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -37,11 +37,12 @@ describe("lake coverage", () => {
       { day: "2024-11-03", layer: "standardized", status: "missing", count: 0, expected: 1 },
     ]);
     expect(report.days[0].cells).toEqual({
-      raw: { count: 1, status: "ok", expected: 1 },
-      standardized: { count: 1, status: "ok", expected: 1 },
-      ready: { count: 0, status: "n/a", expected: null },
-      aggregated: { count: 0, status: "n/a", expected: null },
-      published: { count: 0, status: "n/a", expected: null },
+      // rows: as the stage that wrote the objects counted them (this test stage counts one row an object)
+      raw: { count: 1, rows: 1, status: "ok", expected: 1 },
+      standardized: { count: 1, rows: 1, status: "ok", expected: 1 },
+      ready: { count: 0, rows: null, status: "n/a", expected: null },
+      aggregated: { count: 0, rows: null, status: "n/a", expected: null },
+      published: { count: 0, rows: null, status: "n/a", expected: null },
     });
     const t = deps(runtime);
     expect(await coverageAction("tt", { from: "2024-11-01", to: "2024-11-06", failOnGaps: true }, t)).toBe(1);

@@ -73,8 +73,34 @@ function contract(name: string, setup: () => Promise<{ db: SqlDriver; queries: W
     const rows = await db.query<KitsRow>(sql, params);
     expect(rows).toHaveLength(8);
     expect(Object.keys(rows[0]!)).toEqual([...KITS_COLUMNS]);
-    expect(rows[0]).toMatchObject({ detID: 401, intID: 4, curDateTime: "2024-11-05 00:00:00", intName: "LAMARBRAKER", volume: 5, status: "Working" });
+    // Numbers come back as the database's text, so the raw CSV keeps them exactly.
+    expect(rows[0]).toMatchObject({ detID: "401", intID: "4", curDateTime: "2024-11-05 00:00:00", intName: "LAMARBRAKER", volume: "5", status: "Working" });
     expect(kitsCsv(rows).text).toBe(fixture("expected-raw-Austin_wt_2024-11-05.csv").toString("utf8"));
+  });
+
+  it(`${name}: retrieval keeps numbers exactly (12.5 is not cut to 12, 9223372036854775807 keeps its digits)`, async () => {
+    const p = (i: number) => placeholder(writer.dialect, i);
+    const ts = writer.dialect === "sqlite" ? p(1) : `CAST(${p(1)} AS timestamp)`;
+    const where = `WHERE DETID = ${p(0)} AND CURDATETIME = ${ts}`;
+    const at = [401, "2024-11-05 00:00:00"];
+    const before = await writer.query<Record<string, unknown>>(`SELECT VOLUME, DAILYCUMULATIVE FROM ${tables.history} ${where}`, at);
+    const decimal = writer.dialect === "sqlite" ? "12.5" : "12.5";
+    if (writer.dialect === "postgres") {
+      await writer.query(`ALTER TABLE ${tables.history} ALTER COLUMN VOLUME TYPE numeric, ALTER COLUMN DAILYCUMULATIVE TYPE bigint`);
+    }
+    await writer.query(`UPDATE ${tables.history} SET VOLUME = ${decimal}, DAILYCUMULATIVE = 9223372036854775807 ${where}`, at);
+    try {
+      const { sql, params } = queries.retrieval(db.dialect, { start: "2024-11-05 00:00:00", end: "2024-11-06 00:00:00" });
+      const line = kitsCsv(await db.query<KitsRow>(sql, params)).text.split("\r\n")[1]!.split(",");
+      expect(line[0]).toBe("401");
+      expect(line[5]).toBe("12.5");
+      expect(line[11]).toBe("9223372036854775807");
+    } finally {
+      await writer.query(`UPDATE ${tables.history} SET VOLUME = ${p(2)}, DAILYCUMULATIVE = ${p(3)} ${where}`, [...at, Number(before[0]!.VOLUME ?? before[0]!.volume), Number(before[0]!.DAILYCUMULATIVE ?? before[0]!.dailycumulative)]);
+      if (writer.dialect === "postgres") {
+        await writer.query(`ALTER TABLE ${tables.history} ALTER COLUMN VOLUME TYPE integer, ALTER COLUMN DAILYCUMULATIVE TYPE integer`);
+      }
+    }
   });
 
   it(`${name}: SqlDayProvider with start == end lists exactly that day (B9)`, async () => {

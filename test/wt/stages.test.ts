@@ -95,6 +95,39 @@ describe("bad input", () => {
     ]);
   });
 
+  it("values outside the declared ranges are quarantined (file, line, field, value), not published; raw keeps them exactly", async () => {
+    const h = harness({
+      kits: (file) => {
+        loadKitsFixture(file);
+        const db = new Database(file);
+        db.prepare("UPDATE SYSDETHISTORYRM SET VOLUME = 1e20 WHERE DETID = 401 AND CURDATETIME = '2024-11-05 00:00:00'").run();
+        db.prepare("UPDATE SYSDETHISTORYRM SET VOLUME = -5 WHERE DETID = 102 AND CURDATETIME = '2024-11-05 10:07:00'").run();
+        db.prepare("UPDATE SYSDETHISTORYRM SET DAILYCUMULATIVE = 9223372036854775807 WHERE DETID = 101 AND CURDATETIME = '2024-11-05 00:00:00'").run();
+        db.close();
+      },
+    });
+    const [ins, std, , soc] = await runAll(h, { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-05" });
+    expect(ins).toMatchObject({ processed: 1, records: 8 });
+    const raw = await h.object(REPO.raw, "2024/11/05/wt/Austin_wt_2024-11-05.csv");
+    expect(raw).toContain(",1.0e+20,");
+    expect(raw).toContain(",-5,");
+    expect(raw).toContain(",9223372036854775807\r\n");
+    expect(std).toMatchObject({ processed: 1, failed: 0, records: 5 });
+    expect(std.skipReasons).toMatchObject({ "quarantined: volume outside [0, 10000]": 2, "quarantined: dailyCumulative outside [0, 1e7]": 1 });
+    const q = JSON.parse(await h.object(REPO.standardized, "2024/11/05/wt/Austin_wt_2024-11-05_csv.quarantine.json")) as { rows: { reason: string; file: string; line: number; field: string; value: unknown }[] };
+    expect(q.rows.map((r) => [r.field, r.value, r.file])).toEqual([
+      ["volume", "1.0e+20", "Austin_wt_2024-11-05.csv"],
+      ["dailyCumulative", "9223372036854775807", "Austin_wt_2024-11-05.csv"],
+      ["volume", "-5", "Austin_wt_2024-11-05.csv"],
+    ]);
+    expect(q.rows.every((r) => r.line > 1)).toBe(true);
+    expect(soc).toMatchObject({ processed: 1, failed: 0 });
+    const published = h.publisher.rows(DATASET);
+    expect(published.some((r) => Number(r.volume) < 0 || Number(r.volume) > 10_000)).toBe(false);
+    const obs = await h.perfmet.readObs({ from: 0, to: Number.MAX_SAFE_INTEGER, dataType: "Quarantined rows: volume outside [0, 10000]" });
+    expect(obs.map((o) => o.data)).toEqual([2]);
+  });
+
   it("a day whose readings have no detector row is written header-only with a warning", async () => {
     const h = harness({
       kits: (file) => {

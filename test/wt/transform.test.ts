@@ -71,9 +71,9 @@ describe("kitsCsv (raw layer)", () => {
     expect(text.split("\r\n")[1]).toBe('101,1,2024-11-05 10:00:00,"LAMAR, MANCHACA","N""B",19,0,,"two\nlines",100,1,19');
   });
 
-  it("prints integer columns as integers even when the driver hands floats or bigints", () => {
-    const { text } = kitsCsv([kits({ detID: 101.0, volume: 19.7, dailyCumulative: 12n })]);
-    expect(text.split("\r\n")[1]).toBe("101,1,2024-11-05 10:00:00,LAMARMANCHACA,NB_in,19,0,34,Working,100,1,12");
+  it("keeps values as the source gave them: 12.5 stays 12.5, a 64-bit integer keeps its digits (issue 14)", () => {
+    const { text } = kitsCsv([kits({ detID: "101", volume: "12.5", occupancy: 19.7, dailyCumulative: 9223372036854775807n, speed: "9223372036854775807" })]);
+    expect(text.split("\r\n")[1]).toBe("101,1,2024-11-05 10:00:00,LAMARMANCHACA,NB_in,12.5,19.7,9223372036854775807,Working,100,1,9223372036854775807");
   });
 });
 

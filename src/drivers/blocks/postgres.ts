@@ -7,7 +7,7 @@
 import { defineDriver } from "../define.js";
 import { postgresBlocksOptions } from "../options.js";
 import { pgConnectionString, pgError, pgPool, pgQuery, pgWhere } from "../utils/pg.js";
-import { blocksDdl, SqlBlockStore, type SqlExecutor } from "./sql-store.js";
+import { ADDED_COLUMNS, blocksDdl, SqlBlockStore, type SqlExecutor } from "./sql-store.js";
 
 const DRIVER = "postgres blocks";
 
@@ -57,6 +57,7 @@ async function createTables(pool: ReturnType<typeof pgPool>, schema: string, tab
     await client.query("SELECT pg_advisory_xact_lock(hashtext('lake_ops.blocks_ddl'))");
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     for (const ddl of blocksDdl(table, leases, "BIGINT")) await client.query(ddl);
+    for (const [name, type] of ADDED_COLUMNS) await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${name} ${type}`);
     await client.query("COMMIT");
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);

@@ -3,7 +3,7 @@
  * the DDL column types and how a statement is executed. Lease acquisition is one INSERT … ON CONFLICT DO UPDATE …
  * WHERE (expired or ours) RETURNING statement, atomic in both databases.
  */
-import type { AcquireOptions, BlockCounts, BlockKey, BlockQuery, BlockRecord, BlockStatus, BlockStore, LeaseRecord, LeaseResult } from "../../support/block-store.js";
+import { readStatus, type AcquireOptions, type BlockFinish, type BlockKey, type BlockQuery, type BlockRecord, type BlockStore, type LeaseRecord, type LeaseResult } from "../../support/block-store.js";
 import type { CallOptions } from "../../support/drivers.js";
 
 export interface SqlExecutor {
@@ -17,6 +17,13 @@ export interface SqlExecutor {
   isMissingTable(err: unknown): boolean;
 }
 
+/** Columns added after the first version of the table: (name, type) for an ALTER TABLE … ADD COLUMN. */
+export const ADDED_COLUMNS: readonly [string, string][] = [
+  ["errors", "INTEGER NOT NULL DEFAULT 0"],
+  ["payload", "TEXT"],
+  ["error_payload", "TEXT"],
+];
+
 export function blocksDdl(table: string, leases: string, bigint: string): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS ${table} (
@@ -26,6 +33,7 @@ export function blocksDdl(table: string, leases: string, bigint: string): string
       failed INTEGER NOT NULL DEFAULT 0, records INTEGER NOT NULL DEFAULT 0,
       attempts INTEGER NOT NULL DEFAULT 0, owner TEXT,
       started_at ${bigint}, finished_at ${bigint}, updated_at ${bigint} NOT NULL,
+      errors INTEGER NOT NULL DEFAULT 0, payload TEXT, error_payload TEXT,
       PRIMARY KEY (source, stage, day))`,
     `CREATE TABLE IF NOT EXISTS ${leases} (
       source TEXT NOT NULL, stage TEXT NOT NULL, day TEXT NOT NULL,
@@ -42,12 +50,15 @@ function toBlock(r: Record<string, unknown>): BlockRecord {
     source: String(r.source),
     stage: String(r.stage),
     day: String(r.day),
-    status: String(r.status) as BlockStatus,
+    status: readStatus(String(r.status)),
     message: r.message === null || r.message === undefined ? null : String(r.message),
+    payload: r.payload === null || r.payload === undefined ? null : String(r.payload),
+    errorPayload: r.error_payload === null || r.error_payload === undefined ? null : String(r.error_payload),
     processed: num(r.processed),
     skipped: num(r.skipped),
     failed: num(r.failed),
     records: num(r.records),
+    errors: num(r.errors),
     attempts: num(r.attempts),
     owner: r.owner === null || r.owner === undefined ? null : String(r.owner),
     startedAt: numOrNull(r.started_at),
@@ -109,7 +120,7 @@ export class SqlBlockStore implements BlockStore {
     await this.write(
       `INSERT INTO ${this.table} (source, stage, day, status, message, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)
        ON CONFLICT (source, stage, day) DO UPDATE SET status = 'pending', message = excluded.message, updated_at = excluded.updated_at
-       WHERE ${this.table}.status <> 'running'`,
+       WHERE ${this.table}.status NOT IN ('leased', 'running')`,
       [key.source, key.stage, key.day, message ?? null, now],
       opts,
     );
@@ -118,24 +129,25 @@ export class SqlBlockStore implements BlockStore {
   async markRunning(key: BlockKey, owner: string, now: number, opts?: CallOptions): Promise<void> {
     await this.write(
       `INSERT INTO ${this.table} (source, stage, day, status, attempts, owner, started_at, updated_at)
-       VALUES (?, ?, ?, 'running', 1, ?, ?, ?)
-       ON CONFLICT (source, stage, day) DO UPDATE SET status = 'running', message = NULL, processed = 0, skipped = 0,
-         failed = 0, records = 0, attempts = ${this.table}.attempts + 1, owner = excluded.owner,
+       VALUES (?, ?, ?, 'leased', 1, ?, ?, ?)
+       ON CONFLICT (source, stage, day) DO UPDATE SET status = 'leased', message = NULL, processed = 0, skipped = 0,
+         failed = 0, records = 0, errors = 0, error_payload = NULL, attempts = ${this.table}.attempts + 1, owner = excluded.owner,
          started_at = excluded.started_at, finished_at = NULL, updated_at = excluded.updated_at`,
       [key.source, key.stage, key.day, owner, now, now],
       opts,
     );
   }
 
-  async markFinished(key: BlockKey, result: { status: BlockStatus; message: string | null; counts: BlockCounts }, now: number, opts?: CallOptions): Promise<void> {
+  async markFinished(key: BlockKey, result: BlockFinish, now: number, opts?: CallOptions): Promise<void> {
     const c = result.counts;
     await this.write(
-      `INSERT INTO ${this.table} (source, stage, day, status, message, processed, skipped, failed, records, finished_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO ${this.table} (source, stage, day, status, message, processed, skipped, failed, records, errors, payload, error_payload, finished_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source, stage, day) DO UPDATE SET status = excluded.status, message = excluded.message,
          processed = excluded.processed, skipped = excluded.skipped, failed = excluded.failed, records = excluded.records,
+         errors = excluded.errors, payload = excluded.payload, error_payload = excluded.error_payload,
          finished_at = excluded.finished_at, updated_at = excluded.updated_at`,
-      [key.source, key.stage, key.day, result.status, result.message, c.processed, c.skipped, c.failed, c.records, now, now],
+      [key.source, key.stage, key.day, result.status, result.message, c.processed, c.skipped, c.failed, c.records, c.errors ?? 0, result.payload ?? null, result.errorPayload ?? null, now, now],
       opts,
     );
   }

@@ -6,14 +6,19 @@ import path from "node:path";
 import { defineDriver } from "../define.js";
 import { sqliteBlocksOptions } from "../options.js";
 import { closeSqlite, openSqlite } from "../sqlite-db.js";
-import { blocksDdl, SqlBlockStore, type SqlExecutor } from "./sql-store.js";
+import { ADDED_COLUMNS, blocksDdl, SqlBlockStore, type SqlExecutor } from "./sql-store.js";
 
 export const BLOCKS_TABLE = "lake_blocks";
 export const LEASES_TABLE = "lake_leases";
 
 export function sqliteBlockStore(file: string, readOnly = false, name = "sqlite"): SqlBlockStore {
   const db = openSqlite(file);
-  if (!readOnly) for (const ddl of blocksDdl(BLOCKS_TABLE, LEASES_TABLE, "INTEGER")) db.exec(ddl);
+  if (!readOnly) {
+    for (const ddl of blocksDdl(BLOCKS_TABLE, LEASES_TABLE, "INTEGER")) db.exec(ddl);
+    // A table made by an earlier version gets the columns added since.
+    const have = new Set((db.prepare(`PRAGMA table_info(${BLOCKS_TABLE})`).all() as { name: string }[]).map((c) => c.name));
+    for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE ${BLOCKS_TABLE} ADD COLUMN ${name} ${type}`);
+  }
   const exec: SqlExecutor = {
     async run(sql, params) {
       const stmt = db.prepare(sql);

@@ -21,6 +21,13 @@ export class MemoryCatalog implements CatalogDriver {
     for (const r of records) this.rows.set(primaryKey(r), structuredClone(r));
   }
 
+  async claim(r: CatalogRecord): Promise<boolean> {
+    const key = primaryKey(r);
+    if (this.rows.has(key)) return false;
+    this.rows.set(key, structuredClone(r));
+    return true;
+  }
+
   async delete(keys: CatalogKey[]): Promise<number> {
     let n = 0;
     for (const k of keys) if (this.rows.delete(primaryKey(k))) n++;

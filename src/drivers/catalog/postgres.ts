@@ -113,6 +113,19 @@ export class PostgresCatalog implements CatalogDriver {
     }
   }
 
+  async claim(record: CatalogRecord, opts?: CallOptions): Promise<boolean> {
+    await this.#ensure();
+    const values = COLUMNS.map((c, i) => `$${i + 1}${c === "metadata" ? "::jsonb" : ""}`);
+    const sql =
+      `insert into ${this.#table} (${COLUMNS.join(", ")}) values (${values.join(", ")}) ` +
+      "on conflict (collection_date, repository, data_source, id_base, id_ext) do nothing";
+    try {
+      return ((await pgQuery(this.#pool, sql, _params(record), opts?.signal)).rowCount ?? 0) === 1;
+    } catch (err) {
+      throw pgError("postgres catalog", "claim", this.#where, err);
+    }
+  }
+
   async delete(keys: CatalogKey[], opts?: CallOptions): Promise<number> {
     if (keys.length === 0) return 0;
     await this.#ensure();

@@ -83,6 +83,17 @@ export class PostgrestCatalog implements CatalogDriver {
     }
   }
 
+  async claim(record: CatalogRecord, opts?: CallOptions): Promise<boolean> {
+    _validate(record, 0);
+    // INSERT … ON CONFLICT DO NOTHING RETURNING: the row comes back only when this request inserted it.
+    const res = await abortable(
+      this.#client.from(this.options.table).upsert([_toRow(record)], { onConflict: PRIMARY_KEY, ignoreDuplicates: true }).select("id_base"),
+      opts?.signal,
+    );
+    if (res.error) throw this.#error("claim", `${record.id_base}/${record.id_ext}`, res as PostgrestFailure);
+    return (res.data ?? []).length === 1;
+  }
+
   async delete(keys: CatalogKey[], opts?: CallOptions): Promise<number> {
     const groups = new Map<string, { key: CatalogKey; dates: number[] }>();
     for (const k of keys) {

@@ -32,6 +32,7 @@ export class SqliteCatalog implements CatalogDriver {
   private readonly db: Database.Database;
   private readonly upsertStmt: Database.Statement;
   private readonly deleteStmt: Database.Statement;
+  private readonly claimStmt: Database.Statement;
 
   constructor(readonly file: string) {
     this.db = openSqlite(file);
@@ -56,6 +57,10 @@ export class SqliteCatalog implements CatalogDriver {
       ON CONFLICT (collection_date, repository, data_source, id_base, id_ext) DO UPDATE SET
         pointer = excluded.pointer, collection_end = excluded.collection_end,
         processing_date = excluded.processing_date, metadata = excluded.metadata`);
+    this.claimStmt = this.db.prepare(`
+      INSERT INTO ${TABLE} (repository, data_source, id_base, id_ext, pointer, collection_date, collection_end, processing_date, metadata)
+      VALUES (@repository, @data_source, @id_base, @id_ext, @pointer, @collection_date, @collection_end, @processing_date, @metadata)
+      ON CONFLICT (collection_date, repository, data_source, id_base, id_ext) DO NOTHING`);
     this.deleteStmt = this.db.prepare(
       `DELETE FROM ${TABLE} WHERE collection_date = ? AND repository = ? AND data_source = ? AND id_base = ? AND id_ext = ?`,
     );
@@ -121,6 +126,10 @@ export class SqliteCatalog implements CatalogDriver {
       for (const r of rows) this.upsertStmt.run({ ...r, metadata: r.metadata === null ? null : JSON.stringify(r.metadata) });
     });
     run(records);
+  }
+
+  async claim(r: CatalogRecord): Promise<boolean> {
+    return this.claimStmt.run({ ...r, metadata: r.metadata === null ? null : JSON.stringify(r.metadata) }).changes === 1;
   }
 
   async delete(keys: CatalogKey[]): Promise<number> {

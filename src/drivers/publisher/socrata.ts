@@ -51,6 +51,7 @@ interface SodaConnection {
 interface SodaQuery {
   withDataset(id: string): SodaQuery;
   select(...s: string[]): SodaQuery;
+  where(...w: string[]): SodaQuery;
   getOpts(): { method: string; path: string; query?: Record<string, string> };
 }
 interface SodaModule {
@@ -68,6 +69,7 @@ interface SodaAnswer {
 
 export interface SocrataPublisher extends PublisherDriver {
   countRows(dataset: string, opts?: CallOptions): Promise<number>;
+  countIds(dataset: string, rowIds: string[], rowIdField: string, opts?: CallOptions): Promise<number>;
 }
 
 export function createSocrataPublisher(options: SocrataOptions, credentials: SocrataCredentials): SocrataPublisher {
@@ -172,15 +174,27 @@ export function createSocrataPublisher(options: SocrataOptions, credentials: Soc
       return deleted;
     },
 
+    async countIds(dataset, rowIds, rowIdField, opts) {
+      checkDataset(dataset);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(rowIdField)) throw new TerminalError(`socrata: row id field ${JSON.stringify(rowIdField)} is not a column name`);
+      let found = 0;
+      // SoQL `count(*)` over `id in (...)`, in chunks that keep the address short.
+      for (let i = 0; i < rowIds.length; i += IDS_PER_COUNT) {
+        const list = rowIds.slice(i, i + IDS_PER_COUNT).map((id) => `'${String(id).replace(/'/g, "''")}'`);
+        const consumer = new soda.Consumer(domain, sodaOpts);
+        const query = consumer.query().withDataset(dataset).select("count(*) as count").where(`${rowIdField} in (${list.join(",")})`).getOpts();
+        const answer = await send(`row count of ${list.length} ids in ${dataset}`, consumer.connection, query, undefined, opts?.signal);
+        found += countOf(answer.body, dataset);
+      }
+      return found;
+    },
+
     async countRows(dataset, opts) {
       checkDataset(dataset);
       const consumer = new soda.Consumer(domain, sodaOpts);
       const query = consumer.query().withDataset(dataset).select("count(*) as count").getOpts();
       const answer = await send(`row count of ${dataset}`, consumer.connection, query, undefined, opts?.signal);
-      const first = Array.isArray(answer.body) ? (answer.body[0] as Record<string, unknown> | undefined) : undefined;
-      const n = Number(first?.count ?? Number.NaN);
-      if (!Number.isFinite(n)) throw new TerminalError(`socrata: row count of ${dataset}: unexpected answer ${JSON.stringify(answer.body).slice(0, 200)}`);
-      return n;
+      return countOf(answer.body, dataset);
     },
   };
 }
@@ -196,6 +210,17 @@ export default defineDriver({
 });
 
 // --- Internal helpers ---
+
+/** Row ids per SoQL count query of countIds. */
+const IDS_PER_COUNT = 200;
+
+/** The number of a `count(*) as count` answer. */
+function countOf(body: unknown, dataset: string): number {
+  const first = Array.isArray(body) ? (body[0] as Record<string, unknown> | undefined) : undefined;
+  const n = Number(first?.count ?? Number.NaN);
+  if (!Number.isFinite(n)) throw new TerminalError(`socrata: row count of ${dataset}: unexpected answer ${JSON.stringify(body).slice(0, 200)}`);
+  return n;
+}
 
 function checkDataset(dataset: string): void {
   if (!DATASET_ID.test(dataset)) {

@@ -7,6 +7,7 @@
 import path from "node:path";
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
+import { sqliteOptions } from "../sqlite-db.js";
 import { defineDriver } from "../define.js";
 import { sqliteSqlOptions } from "../options.js";
 import type { SqlDriver } from "../../support/drivers.js";
@@ -68,7 +69,7 @@ export default defineDriver({
     }
     let db: Database.Database;
     try {
-      db = new Database(file, { readonly: options.readonly, fileMustExist: options.readonly, timeout: options.busyTimeoutMs });
+      db = new Database(file, sqliteOptions({ readonly: options.readonly, fileMustExist: options.readonly, timeout: options.busyTimeoutMs }));
     } catch (err) {
       throw new ConfigError(`sql driver sqlite: cannot open ${file}: ${(err as Error).message}`, { cause: err });
     }

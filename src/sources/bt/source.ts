@@ -16,7 +16,7 @@ import { defineSource, defineStage, type StageContext } from "../../support/kit.
 import type { FilePattern } from "../../support/last-update.js";
 import { SENSOR_DEVICE_KEYS, UNIT_DATA_EXT } from "../../support/unitdata.js";
 import type { CatalogEntry } from "../../support/catalog.js";
-import { fileTypeOf, SHARE_PATTERNS, type BtFileType } from "./files.js";
+import { fileTypeOf, RAW_COLUMNS, SHARE_PATTERNS, type BtFileType } from "./files.js";
 import { ValueIds } from "../../util/json-rows.js";
 import { addressNumbers, DATASET_KEYS, publishRows, readReadyFile, type HeldRows } from "./publish.js";
 import { ReadyBuilder } from "./ready.js";
@@ -117,7 +117,10 @@ const jsonStandard = defineStage<BtConfig, void, "stream">({
       processing_date: pyStr(ctx.processingDate),
     };
     const stats = newStats();
-    yield { ext: `${fileType}.json`, body: standardizeBluetooth(body, fileType, header, ctx.zone, stats), contentType: "application/json" };
+    const rules = ctx.rules(fileType, RAW_COLUMNS[fileType]);
+    const text = ctx.readableLines(body, `${ctx.from.repository}/${entry.pointer}`);
+    const body_ = standardizeBluetooth(text, fileType, header, ctx.zone, stats, rules.active ? rules : undefined, `${ctx.from.repository}/${entry.pointer}`);
+    yield { ext: `${fileType}.json`, body: body_, contentType: "application/json" };
     ctx.addRows(stats.rows);
     reportProblems(ctx, `${ctx.from.repository}/${entry.pointer}`, stats);
     // Perfmet (unmatched files): per reader the row count and earliest/latest parsed host_timestamp (fixes B11).
@@ -266,6 +269,20 @@ export default defineSource<BtConfig>({
     [DATASET_KEYS.traf_match_summary]: { production: "v7zg-5jg9", debug: "v7zg-5jg9-test", rowId: "record_id" },
   },
   devices: { type: "BLUETOOTH", keys: SENSOR_DEVICE_KEYS },
+  // Per file type (the raw columns): rows dated outside the file's day by more than a day, or with a measure out of
+  // range, are quarantined by bt-json-standard. A day's file holds trips that started the evening before, and the
+  // summaries write -1 for "no data", so the bounds leave both alone (docs/sources/bluetooth.md).
+  rules: {
+    unmatched: { day: { fields: ["host_timestamp"], slackHours: 24 } },
+    matched: {
+      ranges: { travel_time_secs: { min: 0 }, speed: { min: 0, max: 1_000 } },
+      day: { fields: ["start_time", "end_time"], slackHours: 24 },
+    },
+    traf_match_summary: {
+      ranges: { seg_length: { min: 0 }, avg_travel_time: { min: -1 }, avg_speed: { min: -1, max: 1_000 }, interval: { min: 0 }, samples: { min: 0, integer: true }, std_dev: { min: -1 } },
+      day: { fields: ["timestamp"], slackHours: 24 },
+    },
+  },
   coverage: { expectedPerDay: { raw: 3 } },
   stages: [insertLake, jsonStandard, ready, extractSoc],
   demo: () => import("./simulate.js"),

@@ -74,6 +74,9 @@ export async function* standardizeBluetooth(
   header: StandardHeader,
   zone: string,
   stats: StandardizeStats,
+  /** The source's rules of this file type (ctx.rules): rows that break them are quarantined, not written. */
+  rules?: { accept(value: (c: number) => unknown, where: { line?: number; file?: string; text?: () => string }): boolean },
+  file?: string,
 ): AsyncGenerator<Buffer | string> {
   const columns = RAW_COLUMNS[fileType];
   const width = columns.length;
@@ -112,6 +115,7 @@ export async function* standardizeBluetooth(
         }
         values[ti] = parsed;
       }
+      if (rules && !rules.accept((c) => values[c], { line, ...(file !== undefined ? { file } : {}), text: () => fields.join(",") })) continue;
       stats.rows++;
       if (isUnmatched) {
         const reader = values[readerIdx];

@@ -19,10 +19,9 @@
  */
 import { DateTime } from "luxon";
 import { TerminalError } from "../../support/errors.js";
-import { pyStr } from "../../util/dates.js";
+import { pyStr, pyStrEpochMs } from "../../util/dates.js";
 import { PyFloat } from "../../util/pyjson.js";
 import { numericValue } from "../../util/pyjson-parse.js";
-import { parseTimestampMs } from "./assemble.js";
 
 /** Vehicles this long (feet) or longer are heavy (the original's threshold). */
 export const HEAVY_VEHICLE_FEET = 17;
@@ -165,7 +164,7 @@ export function aggregate(counts: readonly Record<string, unknown>[], movements:
   const times = new Array<number>(counts.length);
   let minMs = Infinity;
   for (let i = 0; i < counts.length; i++) {
-    const ms = parseTimestampMs(counts[i]!.timestamp_adj);
+    const ms = pyStrEpochMs(counts[i]!.timestamp_adj);
     if (ms === undefined) throw new TerminalError(`${what}: counts[${i}].timestamp_adj is missing or unreadable ("${String(counts[i]!.timestamp_adj)}")`);
     times[i] = ms;
     if (ms < minMs) minMs = ms;

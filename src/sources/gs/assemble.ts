@@ -14,7 +14,7 @@ import type { DateTime } from "luxon";
 import type { CatalogEntry } from "../../support/catalog.js";
 import { TerminalError } from "../../support/errors.js";
 import type { LayerAccess } from "../../support/kit.js";
-import { addDays } from "../../util/dates.js";
+import { addDays, pyStrEpochMs } from "../../util/dates.js";
 import { pyJson } from "../../util/pyjson.js";
 import { Utf8Sink } from "../../util/utf8-sink.js";
 import { forEachItemWithMember, objectMembers, parsePyJson, skipValue } from "../../util/pyjson-parse.js";
@@ -22,66 +22,6 @@ import { GS_EXT, dashGuid, type DayCovered, type GsSiteFile, type GsZoneHeader }
 import { nearestSiteFile, type SiteChoice } from "./site-choice.js";
 
 export const COUNTS_EXT = "counts.json";
-
-const PY_STR_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:([+-])(\d{2}):?(\d{2})|Z)$/;
-
-const digit = (t: string, i: number) => t.charCodeAt(i) - 48;
-const two = (t: string, i: number) => digit(t, i) * 10 + digit(t, i + 1);
-
-/** Digit positions of "YYYY-MM-DD HH:MM:SS" (the offset's are checked from where it starts). */
-const DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-
-/**
- * Epoch milliseconds of a timestamp in Python's str(datetime) form with an offset
- * ("2019-05-31 22:02:11.600000-05:00"); microseconds are truncated to milliseconds. Undefined when malformed.
- * A hand parser with a fast path for the exact form: a day of one intersection holds tens of thousands of these.
- */
-export function parseTimestampMs(text: unknown): number | undefined {
-  if (typeof text !== "string") return undefined;
-  const n = text.length;
-  // Fast path: "YYYY-MM-DD HH:MM:SS[.ffffff]±HH:MM" (25 or 32 characters).
-  if ((n === 25 || n === 32) && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45 && text.charCodeAt(10) === 32 && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58) {
-    let frac = 0;
-    let o = 19;
-    if (n === 32) {
-      if (text.charCodeAt(19) !== 46) return parseSlow(text);
-      frac = digit(text, 20) * 100 + digit(text, 21) * 10 + digit(text, 22);
-      for (let k = 20; k < 26; k++) if (digit(text, k) < 0 || digit(text, k) > 9) return parseSlow(text);
-      o = 26;
-    }
-    const sign = text.charCodeAt(o);
-    if ((sign !== 43 && sign !== 45) || text.charCodeAt(o + 3) !== 58) return parseSlow(text);
-    for (let j = 0; j < DIGIT_AT.length; j++) {
-      const d = digit(text, DIGIT_AT[j]!);
-      if (d < 0 || d > 9) return parseSlow(text);
-    }
-    for (let j = 1; j <= 5; j++) {
-      if (j === 3) continue;
-      const d = digit(text, o + j);
-      if (d < 0 || d > 9) return parseSlow(text);
-    }
-    const year = two(text, 0) * 100 + two(text, 2);
-    const month = two(text, 5);
-    const day = two(text, 8);
-    const hour = two(text, 11);
-    const minute = two(text, 14);
-    const second = two(text, 17);
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
-    const off = (two(text, o + 1) * 60 + two(text, o + 4)) * (sign === 45 ? -1 : 1);
-    return Date.UTC(year, month - 1, day, hour, minute, second, frac) - off * 60_000;
-  }
-  return parseSlow(text);
-}
-
-function parseSlow(text: string): number | undefined {
-  const m = PY_STR_TIME.exec(text);
-  if (!m) return undefined;
-  const frac = m[7] ? Math.floor(Number(m[7].padEnd(6, "0")) / 1000) : 0;
-  const utc = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, frac);
-  if (!m[8]) return utc;
-  const off = (+m[9]! * 60 + +m[10]!) * (m[8] === "-" ? -1 : 1);
-  return utc - off * 60_000;
-}
 
 /** A zone that counts: Vehicle zone with IncludeInData on a configured (Fisheye.IsConfigured) camera. */
 export interface CountedZone {
@@ -221,7 +161,7 @@ export function rowsInDay(file: ZoneFileText, ident: string, startMs: number, en
     (s, e, raw) => {
       let ts: unknown;
       if (raw !== undefined) ts = raw.startsWith('"') && !raw.includes("\\") ? raw.slice(1, -1) : parsePyJson(raw, label);
-      const ms = parseTimestampMs(ts);
+      const ms = pyStrEpochMs(ts);
       if (ms === undefined) {
         throw new NoTimestampError(
           `${label}: data[${index}].timestamp_adj is ${raw === undefined ? "missing" : `unreadable (${raw})`}` +

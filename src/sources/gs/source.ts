@@ -302,8 +302,11 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
     const where = `${ctx.from.repository}/${zip.pointer}`;
     const cfg = ctx.config;
     const archive = readCountsArchive(body, where, { maxTotalBytes: cfg.zipMaxBytes, maxEntries: cfg.zipMaxEntries, maxRatio: cfg.zipMaxRatio });
+    // Zone files' lines that are not UTF-8 or too long are quarantined and left out (the rest keep their lines).
+    // Each zone file is named by the archive and its path inside it in every message (and quarantined row).
+    const zones = archive.zones.map((z) => ({ ...z, path: `${where}:${z.path}`, data: ctx.readableLines(z.data, `${where}:${z.path}`) }));
     const plan = planDay({
-      zones: archive.zones,
+      zones,
       base: item.base,
       day: item.date,
       zipName: ctx.from.basename(zip.pointer),
@@ -313,10 +316,11 @@ const jsonStandard = defineStage<GsSourceConfig, StandardizeState>({
       zone: ctx.zone,
       toleranceMinutes: cfg.dayCoveredToleranceMinutes,
       where,
+      rules: (columns) => ctx.rules("counts", columns),
     });
     // Zone by zone: only one zone's rows are alive at a time (a day is about a hundred thousand vehicles).
     let rows = 0;
-    for (const zoneCsv of archive.zones) {
+    for (const zoneCsv of zones) {
       const z = standardizeZone(plan, zoneCsv);
       yield { ext: zoneExt(z.guid), body: zoneJson(z), rows: z.kept.length, contentType: "application/json" };
       rows += z.kept.length;
@@ -555,6 +559,19 @@ export default defineSource<GsSourceConfig>({
   datasets: { [GS_DATASET_KEY]: { production: "sh59-i6y9", debug: "sh59-i6y9-test", rowId: GS_ROW_ID } },
   devices: { type: "GRIDSMART", keys: GS_UNIT_DEVICE_KEYS },
   coverage: { aggregateExt: /^agg\d*\.json$/i },
+  // A vehicle of a zone CSV (every API version's columns by name): values a camera cannot measure are quarantined by
+  // gs-json-standard; the bounds are far beyond any real vehicle (docs/sources/gridsmart.md).
+  rules: {
+    counts: {
+      ranges: {
+        vehicle_length: { min: 0, max: 500 },
+        speed: { min: 0, max: 300 },
+        seconds_in_zone: { min: 0, max: 86_400 },
+        vehicles_in_zone: { min: 0, max: 10_000 },
+        utc_offset: { min: -1_440, max: 1_440 },
+      },
+    },
+  },
   metadataExts: [GS_EXT.site],
   stages: [insertLake, jsonStandard, ready, readyAgg, aggExtractSoc],
   demo: () => import("./simulate.js"),

@@ -14,7 +14,7 @@
  */
 import { DateTime } from "luxon";
 import { TerminalError } from "../../support/errors.js";
-import { fieldValue, pandasNumber, pandasTypes, scanCsv, writeFieldJson, type CsvFields, type JsonColumnType, type PandasType } from "../../util/csv-scan.js";
+import { fieldNumber, fieldValue, isMissingField, pandasNumber, pandasTypes, scanCsv, writeFieldJson, type CsvFields, type JsonColumnType, type PandasType } from "../../util/csv-scan.js";
 import { PyFloat, pyJson } from "../../util/pyjson.js";
 import { PyStrFormatter, pyStr } from "../../util/dates.js";
 import { Utf8Sink } from "../../util/utf8-sink.js";
@@ -157,6 +157,8 @@ export interface StandardizeInput {
   toleranceMinutes: number;
   /** Archive name for messages. */
   where: string;
+  /** The source's row rules bound to the version's columns (ctx.rules): rows that break them are quarantined. */
+  rules?: (columns: readonly string[]) => { readonly active: boolean; accept(value: (c: number) => unknown, where: { line?: number; file?: string; text?: () => string }): boolean };
 }
 
 export interface ZoneOutput {
@@ -312,7 +314,15 @@ export function standardizeZone(plan: DayPlan, z: ZoneCsv): ZoneOutput {
   const perf = plan.perf;
   const known = plan.wallTimes.get(table);
   plan.wallTimes.delete(table);
+  const rules = input.rules?.(columns);
+  const W = table.width;
+  const file = z.path;
   for (let i = 0; i < table.rows; i++) {
+    if (rules?.active) {
+      const value = (c: number) => (isMissingField(table, i * W + c) ? undefined : table.types[c] === "text" ? fieldValue(table, i * W + c, "text") : fieldNumber(table, i * W + c));
+      const text = () => columns.map((_, c) => fieldValue(table, i * W + c, table.types[c]!) ?? "").join(",");
+      if (!rules.accept(value, { file, line: i + 1, text })) continue;
+    }
     const w = known ? known.wallMs[i]! : Number.NaN;
     const t: RowTime = Number.isNaN(w) ? rowTime(plan, table, i) : { wallMs: w, offsetMin: known!.offsetMin[i]!, micros: 0 };
     if ("error" in t) {

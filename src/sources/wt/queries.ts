@@ -78,6 +78,22 @@ function timeText(dialect: SqlDialect, column: string): string {
   }
 }
 
+/**
+ * A numeric column as the database's own text (NULL stays NULL): no driver turns it into a JS number first, which
+ * would round a 64-bit integer or (in the CSV writer) cut a decimal. MS SQL's CONVERT is exact for the integer and
+ * decimal types KITS uses.
+ */
+function numberText(dialect: SqlDialect, column: string): string {
+  switch (dialect) {
+    case "sqlite":
+      return `CAST(${column} AS TEXT)`;
+    case "postgres":
+      return `CAST(${column} AS text)`;
+    case "mssql":
+      return `CONVERT(varchar(64), ${column})`;
+  }
+}
+
 /** The calendar day of CURDATETIME as 'YYYY-MM-DD' text (the original's CAST(CURDATETIME AS date)). */
 function dayText(dialect: SqlDialect, column: string): string {
   switch (dialect) {
@@ -172,12 +188,15 @@ export function wtQueries(overrides: Partial<WtTables> = {}): WtQueries {
     retrieval(dialect, window) {
       const t = tables(dialect);
       const q = (alias: KitsColumn) => quoteAlias(dialect, alias);
+      // Numbers come back as the database's own text: the raw CSV keeps them exactly (12.5 stays 12.5, a 64-bit
+      // 9223372036854775807 keeps its digits); the standardize stage judges them.
+      const n = (column: string) => numberText(dialect, column);
       const { clause, params } = whereWindow(dialect, "a.CURDATETIME", window);
       const sql =
-        `SELECT a.DETID AS ${q("detID")}, b.INTID AS ${q("intID")}, ${timeText(dialect, "a.CURDATETIME")} AS ${q("curDateTime")},` +
-        ` INTNAME AS ${q("intName")}, DETNAME AS ${q("detName")}, a.VOLUME AS ${q("volume")}, a.OCCUPANCY AS ${q("occupancy")},` +
-        ` SPEED AS ${q("speed")}, STATUS AS ${q("status")}, UPLOADSUCCESS AS ${q("uploadSuccess")},` +
-        ` DETCOUNTCOMPARISON AS ${q("detCountComparison")}, DAILYCUMULATIVE AS ${q("dailyCumulative")}` +
+        `SELECT ${n("a.DETID")} AS ${q("detID")}, ${n("b.INTID")} AS ${q("intID")}, ${timeText(dialect, "a.CURDATETIME")} AS ${q("curDateTime")},` +
+        ` INTNAME AS ${q("intName")}, DETNAME AS ${q("detName")}, ${n("a.VOLUME")} AS ${q("volume")}, ${n("a.OCCUPANCY")} AS ${q("occupancy")},` +
+        ` ${n("SPEED")} AS ${q("speed")}, STATUS AS ${q("status")}, ${n("UPLOADSUCCESS")} AS ${q("uploadSuccess")},` +
+        ` ${n("DETCOUNTCOMPARISON")} AS ${q("detCountComparison")}, ${n("DAILYCUMULATIVE")} AS ${q("dailyCumulative")}` +
         ` FROM ${t.history} a INNER JOIN ${t.detectors} b ON a.DETID = b.DETID${clause}` +
         ` ORDER BY a.CURDATETIME, INTNAME, DETNAME`;
       return { sql, params };

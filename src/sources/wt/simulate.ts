@@ -7,6 +7,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { sqliteOptions } from "../../drivers/sqlite-db.js";
 import { DateTime } from "luxon";
 import type { UnitDevice } from "../../support/drivers.js";
 import { seededRandom } from "../../util/random.js";
@@ -83,7 +84,7 @@ export function createKitsDatabase(file: string, opts: KitsSimOptions): number {
   const seed = opts.seed ?? 2024;
   mkdirSync(path.dirname(file), { recursive: true });
   rmSync(file, { force: true });
-  const db = new Database(file);
+  const db = new Database(file, sqliteOptions());
   try {
     db.pragma("journal_mode = OFF");
     db.pragma("synchronous = OFF");

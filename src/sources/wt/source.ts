@@ -75,7 +75,7 @@ const jsonStandard = defineStage<WtSourceConfig>({
     // The JSON text is written row by row as the CSV is read: no row objects of the whole day are kept.
     let result: ReturnType<typeof standardizeJson>;
     try {
-      result = standardizeJson(body, { file, zone: ctx.zone }, header);
+      result = standardizeJson(ctx.readableLines(body, file), { file, zone: ctx.zone, rules: (columns) => ctx.rules("kits", columns) }, header);
     } catch (err) {
       throw new TerminalError(`${(err as Error).message} (${ctx.from.repository}/${entry.pointer})`, { cause: err });
     }
@@ -164,6 +164,23 @@ export default defineSource<WtSourceConfig>({
   description: "Radar traffic counts from the KITS database",
   config: wtSourceSchema,
   datasets: { [WT_DATASET_KEY]: { production: "i626-g7ub", debug: "i626-g7ub-test", rowId: "row_id" } },
+  // A reading's numbers and its time (the raw CSV's columns): rows outside are quarantined by wt-json-standard.
+  // Bounds far beyond any real 15-minute reading, so no valid day changes (docs/sources/wavetronix.md).
+  rules: {
+    kits: {
+      ranges: {
+        detID: { min: 0, integer: true },
+        intID: { min: 0, integer: true },
+        volume: { min: 0, max: 10_000, integer: true },
+        occupancy: { min: 0, max: 100, integer: true },
+        speed: { min: 0, max: 250, integer: true },
+        uploadSuccess: { integer: true },
+        detCountComparison: { integer: true },
+        dailyCumulative: { min: 0, max: 10_000_000, integer: true },
+      },
+      day: { fields: ["curDateTime"] },
+    },
+  },
   devices: { type: "RADAR", keys: SENSOR_DEVICE_KEYS, sensorName: (d) => (typeof d.device_name === "string" ? d.device_name.replace(/_RADAR$/, "") : undefined) },
   stages: [insertLake, jsonStandard, ready, extractSoc],
   demo: () => import("./simulate.js"),

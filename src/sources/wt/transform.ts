@@ -19,7 +19,6 @@ export const CSV_HEADER: readonly string[] = KITS_COLUMNS;
 
 /** The integer columns, in the order standardize destructures them. */
 const INT_LIST = ["detID", "intID", "volume", "occupancy", "speed", "uploadSuccess", "detCountComparison", "dailyCumulative"] as const;
-const INT_COLUMNS = new Set<string>(INT_LIST);
 const WALL_FORMAT = "yyyy-MM-dd HH:mm:ss";
 const WALL_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 /** An integer as Python's int() reads it (surrounding blanks allowed). */
@@ -27,19 +26,19 @@ const INT_RE = /^\s*-?\d+\s*$/;
 
 // ------------------------------------------------------------------------------------------------ raw CSV
 
-const IS_INT_COLUMN: readonly boolean[] = KITS_COLUMNS.map((c) => INT_COLUMNS.has(c));
 const CSV_OPTIONS = { record_delimiter: "\r\n", quoted_match: /[\r\n]/ } as const;
 /** A field csv-stringify would quote (delimiter, quote, line break); any other field is written as is. */
 const CSV_NEEDS_QUOTES = /[",\r\n]/;
 
-/** A KITS value as the original's csv.writer printed it after int(): integers plain, null empty, text as is. */
-function csvValue(isInt: boolean, v: unknown): string {
+/**
+ * A KITS value as the raw CSV keeps it: text as the database gave it (the retrieval selects numbers as text), null
+ * empty. Nothing is cut or rounded: a number that reaches here (a driver that gives numbers) is written in full,
+ * 12.5 as 12.5 (the original's int() made it 12; the raw layer is the source's data, as given).
+ */
+function csvValue(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "string") return v;
-  if (isInt) {
-    if (typeof v === "number" && Number.isFinite(v)) return String(Math.trunc(v));
-    if (typeof v === "bigint") return v.toString();
-  }
+  if (typeof v === "bigint") return v.toString();
   if (v instanceof Date) return v.toISOString();
   return String(v);
 }
@@ -48,8 +47,8 @@ function csvValue(isInt: boolean, v: unknown): string {
 function csvLine(row: KitsRow): string {
   let line = "";
   for (let i = 0; i < KITS_COLUMNS.length; i++) {
-    const v = csvValue(IS_INT_COLUMN[i]!, row[KITS_COLUMNS[i]!]);
-    if (CSV_NEEDS_QUOTES.test(v)) return stringify([KITS_COLUMNS.map((c, j) => csvValue(IS_INT_COLUMN[j]!, row[c]))], CSV_OPTIONS);
+    const v = csvValue(row[KITS_COLUMNS[i]!]);
+    if (CSV_NEEDS_QUOTES.test(v)) return stringify([KITS_COLUMNS.map((c) => csvValue(row[c]))], CSV_OPTIONS);
     line = i === 0 ? v : `${line},${v}`;
   }
   return `${line}\r\n`;
@@ -177,7 +176,13 @@ function forEachRecord(csv: string | Buffer, each: (rec: string[], r: number) =>
   let text = typeof csv === "string" ? csv : csv.toString("utf8");
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const crlf = text.includes("\r");
-  if (!text.includes('"') && !(crlf && NOT_CRLF.test(text))) {
+  if (!text.includes('"')) {
+    if (crlf && NOT_CRLF.test(text)) {
+      // Line ends mixed ("\r\n", "\n", a lone "\r"): csv-parse would take the first for all and join lines.
+      let r = 0;
+      for (const line of text.split(/\r\n|\n|\r/)) if (line !== "") each(line.split(","), r++);
+      return;
+    }
     const eol = crlf ? "\r\n" : "\n";
     let r = 0;
     let pos = 0;
@@ -203,9 +208,19 @@ function forEachRecord(csv: string | Buffer, each: (rec: string[], r: number) =>
  * (wrong column count, a non-integer number, a missing or malformed time) is skipped and reported with its row
  * number (data rows, the header not counted) and field; the rest of the day goes on.
  */
+/** The source's row rules bound to the CSV's header (ctx.rules("kits", header) in the stage). */
+export type KitsRowRules = (columns: readonly string[]) => { accept(value: (c: number) => unknown, where: { line?: number; file?: string; text?: () => string }): boolean };
+
+export interface StandardizeOptions {
+  file: string;
+  zone: string;
+  /** Rows that break the source's rules are left out (the checker quarantines them). */
+  rules?: KitsRowRules;
+}
+
 export function standardizeRows(
   csvText: string | Buffer,
-  opts: { file: string; zone: string },
+  opts: StandardizeOptions,
   onRow: (row: StdRow) => void,
 ): { rows: number; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
   let header: string[] | undefined;
@@ -217,6 +232,7 @@ export function standardizeRows(
   const seen = new Map<string, number>();
   const ints = new Array<number>(INT_LIST.length);
   let rows = 0;
+  let checker: ReturnType<KitsRowRules> | undefined;
   const bad = (row: number, field: string, message: string) =>
     badRows.push({ row, field, message: `${opts.file} row ${row}: ${message}; row skipped` });
 
@@ -229,12 +245,15 @@ export function standardizeRows(
       }
       ix = Object.fromEntries(CSV_HEADER.map((c) => [c, header!.indexOf(c)])) as Record<string, number>;
       intIx = INT_LIST.map((c) => ix[c]!);
+      checker = opts.rules?.(header);
       return;
     }
     if (rec.length !== header.length) {
       bad(r, "(row)", `${rec.length} fields where the header has ${header.length}`);
       return;
     }
+    // Values outside the source's declared ranges, or a time outside the file's day: quarantined (line = r + 1).
+    if (checker && !checker.accept((c) => rec[c], { file: opts.file, line: r + 1, text: () => rec.join(",") })) return;
     for (let i = 0; i < INT_LIST.length; i++) {
       const text = rec[intIx[i]!]!;
       if (!INT_RE.test(text)) {
@@ -291,7 +310,7 @@ export function standardizeRows(
 /** Raw CSV → standardized JSON rows (original §9.2.2); see standardizeRows. */
 export function standardize(
   csvText: string | Buffer,
-  opts: { file: string; zone: string },
+  opts: StandardizeOptions,
 ): { data: StdRow[]; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
   const data: StdRow[] = [];
   const { badRows, perf } = standardizeRows(csvText, opts, (row) => data.push(row));
@@ -323,7 +342,7 @@ function stdRowOpen(row: StdRow): string {
  */
 export function standardizeJson(
   csvText: string | Buffer,
-  opts: { file: string; zone: string },
+  opts: StandardizeOptions,
   header: WtHeader,
 ): { body: Buffer; rows: number; badRows: BadRow[]; perf: Map<string, SensorVolume> } {
   const sink = new Utf8Sink(csvText.length * 3.5);

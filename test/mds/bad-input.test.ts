@@ -1,0 +1,73 @@
+/**
+ * Bad input and misbehaving providers: a page that is not JSON, records missing required fields, points outside the
+ * reference layers — each counted and reported with block, file and line while the rest goes on; a provider that
+ * throttles (429 + Retry-After) is waited for; one that fails for an hour fails that block only; MDS 0.3 and 0.4.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hour, mdsLake, statusesOf, type MdsLake } from "./harness.js";
+import type { BlockRecord } from "../../src/support/block-store.js";
+
+describe("mds: bad input and misbehaving providers", () => {
+  let lake: MdsLake;
+  let blocks: BlockRecord[];
+  let code: number;
+  let out: string;
+  beforeAll(async () => {
+    lake = await mdsLake([
+      { name: "lime", version: "0.4", token: "tok-lime-77aa", badHours: [hour(1)], throttleEvery: 3, retryAfter: 0.05 },
+      { name: "bird", version: "0.3", token: "tok-bird-88bb", malformedHours: [hour(2)], failHours: [hour(4)] },
+    ]);
+    ({ code, out } = await lake.backfill({}));
+    blocks = await lake.blocks();
+  });
+  afterAll(async () => {
+    await lake?.close();
+  });
+
+  const block = (stage: string, h: number, provider: string) => blocks.find((b) => b.stage === stage && b.day.startsWith(`2024-11-01T0${h}:00`) && b.day.endsWith(`#${provider}`))!;
+
+  it("a provider failing for an hour fails that block only (after its retries); the run exits 1 and names it", () => {
+    expect(code).toBe(1);
+    expect(statusesOf(blocks, "bird")[0]!.statuses).toEqual(["succeeded", "succeeded", "succeeded-with-errors", "succeeded", "failed", "succeeded"]);
+    expect(block("mds-extract", 4, "bird").message).toMatch(/HTTP 500.*server error/);
+    expect(block("mds-load", 4, "bird")).toBeUndefined(); // blocked behind the failed extract, never started
+    expect(out).toMatch(/FAILED mds-extract 2024-11-01T04:00-05:00#bird/);
+    expect(statusesOf(blocks, "lime")[2]!.statuses.every((s) => s === "succeeded")).toBe(true);
+  });
+
+  it("a throttling provider (429 + Retry-After) is waited for and its hours complete", () => {
+    expect(lake.fake.requests.filter((r) => r.provider === "lime" && r.status === 429).length).toBeGreaterThan(2);
+    expect(statusesOf(blocks, "lime")[0]!.statuses.every((s) => s === "succeeded")).toBe(true);
+  });
+
+  it("a page that is not JSON is reported with its block, file and line; the pages before it are loaded", () => {
+    const load = block("mds-load", 2, "bird");
+    expect(load.status).toBe("succeeded-with-errors");
+    const [bad] = JSON.parse(load.errorPayload!) as { file: string; line: number; reason: string }[];
+    expect(bad).toEqual({ file: expect.stringMatching(/bird_mds_2024-11-01_T0200m0500\.trips\.jsonl$/), line: 2, reason: "page is not MDS JSON" });
+    expect([load.processed, load.errors]).toEqual([4, 1]);
+    expect(block("mds-extract", 2, "bird").message).toMatch(/1 page is not MDS JSON \(paging stopped\) \(first: .* line 2\)/);
+  });
+
+  it("records missing required fields are refused with file, line and trip id; a point outside the layers is counted", () => {
+    const load = block("mds-load", 1, "lime");
+    const refused = JSON.parse(load.errorPayload!) as { line: number; reason: string; id?: string; field: string }[];
+    expect(refused).toEqual([
+      { file: expect.any(String), line: 1, reason: "missing trip_id", field: "data.trips[0]" },
+      { file: expect.any(String), line: 1, reason: expect.stringMatching(/^vehicle_type: /), id: expect.any(String), field: "data.trips[1]" },
+    ]);
+    expect(load.message).toMatch(/2 record\(s\) refused/);
+    expect(load.message).toMatch(/1 start outside the reference layers/);
+    expect(block("mds-publish", 1, "lime").processed).toBe(4);
+  });
+
+  it("no secret in any message; --incomplete-only takes again only the failed and the partly failed hours", async () => {
+    const text = lake.logs.join("\n") + JSON.stringify(blocks) + out;
+    for (const t of ["tok-lime-77aa", "tok-bird-88bb"]) expect(text).not.toContain(t);
+    lake.fake.requests.length = 0;
+    const again = await lake.backfill({ incompleteOnly: true, only: ["extract"] });
+    expect(again.out).toMatch(/FAILED mds-extract 2024-11-01T04:00-05:00#bird/); // the outage goes on (failTimes unset)
+    // bird's failed hour 4 and its hour 2 with the cut-off page (succeeded-with-errors is retryable); nothing of lime
+    expect(new Set(lake.fake.requests.map((r) => `${r.provider} ${r.url.match(/min_end_time=(\d+)/)?.[1]}`))).toEqual(new Set([`bird ${hour(2)}`, `bird ${hour(4)}`]));
+  });
+});

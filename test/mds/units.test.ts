@@ -1,0 +1,78 @@
+/** The parts of the mds source and its framework features on their own: encryption at rest, MDS versions, enrichment. */
+import { DateTime } from "luxon";
+import { describe, expect, it } from "vitest";
+import { decrypt, encrypt, isEncrypted, parseKey } from "../../src/util/encryption.js";
+import { firstPageUrl, headersOf } from "../../src/sources/mds/provider.js";
+import { publishedRow, tripRow, tripSchema } from "../../src/sources/mds/trips.js";
+import { fakeTrips } from "../../src/sources/mds/fake.js";
+import { mdsConfig } from "../../src/sources/mds/config.js";
+import { partitionsBetween } from "../../src/util/partitions.js";
+import { KEY } from "./harness.js";
+
+const zone = "America/Chicago";
+
+describe("encryption at rest (AES-256-GCM)", () => {
+  it("round-trips, marks its objects, and refuses a wrong key or a changed byte loudly", () => {
+    const key = parseKey(KEY);
+    const sealed = encrypt(Buffer.from("secret trips"), key);
+    expect(isEncrypted(sealed)).toBe(true);
+    expect(isEncrypted(Buffer.from("{\"trips\": []}"))).toBe(false);
+    expect(decrypt(sealed, key, "x").toString()).toBe("secret trips");
+    expect(() => decrypt(sealed, parseKey("a".repeat(64)), "raw/x")).toThrow(/raw\/x: cannot decrypt \(wrong LAKE_ENCRYPTION_KEY/);
+    sealed[sealed.length - 1]! ^= 1;
+    expect(() => decrypt(sealed, key, "x")).toThrow(/cannot decrypt/);
+    expect(() => parseKey("short")).toThrow(/32 bytes/);
+  });
+});
+
+describe("MDS versions", () => {
+  const base = mdsConfig.parse({ providers: [{ name: "a", version: "0.3", url: "http://p/api" }, { name: "b", version: "0.4", url: "http://p/api/" }] }).providers;
+  const start = DateTime.fromISO("2024-11-03T01:00-06:00", { setZone: true }).setZone(zone);
+  it("0.3 asks by min/max_end_time in epoch ms, 0.4 by end_time (UTC hour) with the version in Accept", () => {
+    expect(firstPageUrl(base[0]!, start, start.plus({ hours: 1 }))).toBe(`http://p/api/trips?min_end_time=${start.toMillis()}&max_end_time=${start.toMillis() + 3_600_000}`);
+    expect(firstPageUrl(base[1]!, start, start.plus({ hours: 1 }))).toBe("http://p/api/trips?end_time=2024-11-03T07");
+    expect(headersOf(base[1]!).Accept).toBe("application/vnd.mds.provider+json;version=0.4");
+  });
+  it("the two 01:00 hours of the fall-back day are two hours (different end_time)", () => {
+    const hours = [...partitionsBetween(DateTime.fromISO("2024-11-03", { zone }), DateTime.fromISO("2024-11-04", { zone }), "hour", zone)];
+    const urls = hours.map((h) => firstPageUrl(base[1]!, h.start, h.end));
+    expect(new Set(urls).size).toBe(25);
+  });
+});
+
+describe("trips", () => {
+  const p = { name: "lime", version: "0.4" as const, token: "t" };
+  it("a valid trip gets council district and census tract at both ends; the published row has no coordinates", () => {
+    const t = tripSchema.parse(fakeTrips(p, Date.UTC(2024, 10, 1, 5))[0]);
+    const { row, outside } = tripRow(t, "lime", "0.4");
+    expect(outside).toEqual([]);
+    expect(row.council_district_start).toBeGreaterThanOrEqual(1);
+    expect(String(row.census_geoid_end)).toMatch(/^48453\d{6}$/);
+    const pub = publishedRow(row, zone);
+    expect(Object.keys(pub).some((k) => /lat|lon/.test(k))).toBe(false);
+    expect(pub.start_time).toMatch(/^2024-11-01T00:\d\d:\d\d$/);
+  });
+  it("a point outside the layers is loaded with no geography and named; published as 0 (zero-filled)", () => {
+    const t = tripSchema.parse(fakeTrips({ ...p, badHours: [Date.UTC(2024, 10, 1, 5)] }, Date.UTC(2024, 10, 1, 5))[2]);
+    const { row, outside } = tripRow(t, "lime", "0.4");
+    expect(outside).toEqual(["start outside the reference layers"]);
+    expect(row.council_district_start).toBeNull();
+    expect(publishedRow(row, zone).council_district_start).toBe(0);
+  });
+});
+
+describe("lake backfill mds plans per provider and local hour", () => {
+  it("the 25-hour day 2024-11-03 is 25 hourly blocks per provider, the 23-hour 2024-03-10 is 23", async () => {
+    const { LakeRuntime } = await import("../../src/support/runtime.js");
+    const { planRange } = await import("../../src/orchestration/backfill.js");
+    const { defaultRegistry } = await import("../../src/orchestration/pipelines.js");
+    const providers = [{ name: "lime", version: "0.4", url: "http://x/" }, { name: "bird", version: "0.3", url: "http://y/" }];
+    const runtime = LakeRuntime.create({ overrides: { home: "/nonexistent", sources: { mds: { providers } } }, env: {} });
+    const registry = await defaultRegistry();
+    const fall = await planRange(runtime, registry, "mds", { timeMin: "2024-11-03", timeMax: "2024-11-04" });
+    expect([fall.days.length, fall.stages, fall.partitioned]).toEqual([50, ["mds-extract", "mds-load", "mds-publish"], true]);
+    expect(fall.days.slice(2, 6)).toEqual(["2024-11-03T01:00-05:00#lime", "2024-11-03T01:00-05:00#bird", "2024-11-03T01:00-06:00#lime", "2024-11-03T01:00-06:00#bird"]);
+    const spring = await planRange(runtime, registry, "mds", { timeMin: "2024-03-10", timeMax: "2024-03-11", only: ["load"] });
+    expect([spring.days.length, spring.stages]).toEqual([46, ["mds-load"]]);
+  });
+});
