@@ -10,4 +10,5 @@ export const sources: SourceLoaders = {
   gs: () => import("./gs/source.js"),
   counters: () => import("./counters/source.js"),
   mds: () => import("./mds/source.js"),
+  usage: () => import("./usage/source.js"),
 };
