@@ -509,6 +509,8 @@ export interface LayerAccess {
 /** Objects of one storage repository, outside the catalog (StageContext.objects). */
 export interface ObjectAccess {
   readonly repository: string;
+  /** The same object for the same storage driver of a runtime: what may share in-process state (caches). */
+  readonly scope: object;
   /** Every object whose key starts with prefix, in key order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** The text under a key, or undefined. */
@@ -1357,7 +1359,7 @@ abstract class KitApp extends ETLApp {
       objects: async (repository) => {
         const driver = await this.runtime.driver("storage", this.debug);
         const state = repository === undefined ? await this.stateStore() : new StateStore(driver, repository, { simulate: this.simulate, plan: this.plan });
-        return { repository: state.repository, list: (prefix) => driver.list(state.repository, prefix), read: (key) => state.read(key), write: (key, text) => state.write(key, text) };
+        return { repository: state.repository, scope: driver, list: (prefix) => driver.list(state.repository, prefix), read: (key) => state.read(key), write: (key, text) => state.write(key, text) };
       },
       home: this.runtime.home,
       providers: {

@@ -4,7 +4,8 @@
  * CI machine of a lake sees the same entries. Entries carry their lookup time and expire after a TTL (the seed's
  * cache-forever bug). Keys are de-duplicated before calling, calls are rate limited (an interval between starts)
  * and retried on transient errors (withRetry); a key whose lookup fails is reported, not cached, and the run goes on.
- * A write re-reads and merges, so concurrent runs lose no entries (two runs may both look up a key neither had).
+ * Runs of one runtime (concurrent blocks) share the loaded entries and the lookups in flight, so a key is looked up
+ * once however many blocks ask for it; a write re-reads and merges, so concurrent processes lose no entries.
  */
 import type { ObjectAccess } from "./kit.js";
 import { errorMessage } from "./errors.js";
@@ -47,13 +48,26 @@ async function readAll<V>(store: ObjectAccess, key: string): Promise<Map<string,
   }
 }
 
+interface Shared {
+  entries: Promise<Map<string, Entry<unknown>>>;
+  inflight: Map<string, Promise<unknown>>;
+  last: number;
+}
+const shared = new WeakMap<object, Map<string, Shared>>();
+
 export class LookupCache<V> {
-  private last = 0;
-  private loaded: Promise<Map<string, Entry<V>>> | undefined;
-  constructor(private readonly o: LookupCacheOptions) {}
+  private readonly s: Shared;
+  constructor(private readonly o: LookupCacheOptions) {
+    let byKey = shared.get(o.store.scope);
+    if (!byKey) shared.set(o.store.scope, (byKey = new Map()));
+    const id = `${o.store.repository}/${o.key}`;
+    let s = byKey.get(id);
+    if (!s) byKey.set(id, (s = { entries: readAll(o.store, o.key), inflight: new Map(), last: 0 }));
+    this.s = s;
+  }
 
   private entries(): Promise<Map<string, Entry<V>>> {
-    return (this.loaded ??= readAll<V>(this.o.store, this.o.key));
+    return this.s.entries as Promise<Map<string, Entry<V>>>;
   }
 
   private async paced(): Promise<void> {
@@ -61,8 +75,8 @@ export class LookupCache<V> {
     if (rate <= 0) return;
     const gap = 1000 / rate;
     const now = Date.now();
-    const at = Math.max(now, this.last + gap);
-    this.last = at;
+    const at = Math.max(now, this.s.last + gap);
+    this.s.last = at;
     if (at > now) await new Promise((r) => setTimeout(r, at - now));
   }
 
@@ -81,19 +95,33 @@ export class LookupCache<V> {
     const failed: { key: string; error: string }[] = [];
     const fresh = new Map<string, Entry<V>>();
     for (const k of missing) {
-      try {
-        const v = await withRetry(`lookup ${k}`, async () => (await this.paced(), lookup(k)), this.o.retry, ({ attempt, error }) =>
+      const done = entries.get(k); // looked up by another run since this one started
+      if (done && now - done.t < this.o.ttlMs) {
+        values.set(k, done.v);
+        continue;
+      }
+      let pending = this.s.inflight.get(k) as Promise<V> | undefined;
+      const mine = !pending;
+      if (!pending) {
+        pending = withRetry(`lookup ${k}`, async () => (await this.paced(), lookup(k)), this.o.retry, ({ attempt, error }) =>
           this.o.onRetry?.(`lookup ${k}: attempt ${attempt} failed (${errorMessage(error)}); retrying`),
         );
+        this.s.inflight.set(k, pending);
+        void pending.then(() => this.s.inflight.delete(k), () => this.s.inflight.delete(k));
+      }
+      try {
+        const v = await pending;
         values.set(k, v);
-        fresh.set(k, { v, t: now });
-        entries.set(k, { v, t: now });
+        if (mine) {
+          fresh.set(k, { v, t: now });
+          entries.set(k, { v, t: now });
+        }
       } catch (err) {
         failed.push({ key: k, error: errorMessage(err).slice(0, 300) });
       }
     }
     if (fresh.size) await this.save(fresh);
-    return { values, distinct: distinct.length, hits: distinct.length - missing.length, lookups: missing.length, failed };
+    return { values, distinct: distinct.length, hits: distinct.length - fresh.size - failed.length, lookups: fresh.size + failed.length, failed };
   }
 
   /** Re-reads the stored cache, adds the new entries (and drops expired ones), writes it back. */
