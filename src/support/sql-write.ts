@@ -57,8 +57,25 @@ export function defaultMode(spec: TableSpec): WriteMode {
   return spec.key?.length ? "upsert" : "replace-partition";
 }
 
-/** Creates the table (and its partition index) when missing. */
-export async function ensureTable(db: SqlDriver, spec: TableSpec): Promise<void> {
+const ensured = new WeakMap<SqlDriver, Map<string, Promise<void>>>();
+
+/**
+ * Creates the table (and its partition index) when missing, once per driver and table. Two processes creating it at
+ * once (PostgreSQL's CREATE TABLE IF NOT EXISTS can then fail on its catalog) are settled by trying again.
+ */
+export function ensureTable(db: SqlDriver, spec: TableSpec): Promise<void> {
+  let byName = ensured.get(db);
+  if (!byName) ensured.set(db, (byName = new Map()));
+  let made = byName.get(spec.name);
+  if (!made) {
+    made = createTable(db, spec).catch(() => createTable(db, spec));
+    byName.set(spec.name, made);
+    made.catch(() => byName.delete(spec.name));
+  }
+  return made;
+}
+
+async function createTable(db: SqlDriver, spec: TableSpec): Promise<void> {
   check(spec);
   const types: Record<ColumnType, string> = db.dialect === "postgres" ? { text: "TEXT", integer: "BIGINT", real: "DOUBLE PRECISION" } : { text: "TEXT", integer: "INTEGER", real: "REAL" };
   const cols = Object.entries(spec.columns).map(([c, t]) => `${c} ${types[t]}`);

@@ -28,6 +28,7 @@ function scenario(name: string, database: () => Record<string, unknown> | undefi
 
     it("backfills 10 days with concurrency 2: every day succeeded, de-duplicated, geocoded", async () => {
       const { code, out } = await lake.backfill({ timeMin: "2024-11-01", timeMax: "2024-11-11", concurrency: "2", json: true });
+      if (code !== 0) console.log((await lake.blocks()).map((b) => `${b.day} ${b.status} ${b.message}`).join("\n"));
       expect(code).toBe(0);
       const res = JSON.parse(out) as { days: number; succeeded: number };
       expect([res.days, res.succeeded]).toEqual([10, 10]);
