@@ -104,6 +104,7 @@ export default defineSource<UsageConfig>({
         for (const f of found?.failed.slice(0, 5) ?? []) ctx.log.warn(`no location for ${f.key}: ${f.error}`);
         warn("IPs without a location (lookup failed)", found?.failed.length ?? 0);
         const rows = requests.map((r) => requestRow(r, day, found?.values.get(r.ip)));
+        if (ctx.simulate) return { total: requests.length + errors.length, processed: 0, errors, warnings, message: `simulated (-0): ${rows.length} row(s) not written` };
         const w = await writeRows(db, TABLE, rows, { mode: ctx.config.writeMode ?? "upsert", partition: day, batchSize: ctx.config.batchSize });
         warn("duplicate log ids dropped", w.duplicates);
         const geo = found ? `; ${found.distinct} IP(s): ${found.hits} cached, ${found.lookups} looked up` : "";
