@@ -62,7 +62,10 @@ export class LookupCache<V> {
     if (!byKey) shared.set(o.store.scope, (byKey = new Map()));
     const id = `${o.store.repository}/${o.key}`;
     let s = byKey.get(id);
-    if (!s) byKey.set(id, (s = { entries: readAll(o.store, o.key), inflight: new Map(), last: 0 }));
+    if (!s) {
+      byKey.set(id, (s = { entries: readAll(o.store, o.key), inflight: new Map(), last: 0 }));
+      s.entries.catch(() => byKey.delete(id)); // a failed read (storage down) is tried again by the next run
+    }
     this.s = s;
   }
 
