@@ -70,7 +70,10 @@ function browserFlows(name: string, setup: () => Promise<{ runtime: LakeRuntime;
     await page.goto(`${server.url}/coverage`);
     const cell = (code: string, layer: string, day: string) => page.locator(`section[data-source="${code}"] td[data-layer="${layer}"][data-day="${day}"]`);
     for (const code of codes) {
-      expect(Number(await cell(code, "raw", "2024-11-01").getAttribute("data-count")), code).toBe(await countOf(runtime, code, "raw", "2024-11-01"));
+      // A source whose stages write no lake layer (usage loads a database from its logs) has no layer columns.
+      if (await cell(code, "raw", "2024-11-01").count()) {
+        expect(Number(await cell(code, "raw", "2024-11-01").getAttribute("data-count")), code).toBe(await countOf(runtime, code, "raw", "2024-11-01"));
+      }
       // The ready repository holds the ready objects and the aggregates (a layer of their own where a source has them).
       const aggregated = (await cell(code, "aggregated", "2024-11-01").count()) ? Number(await cell(code, "aggregated", "2024-11-01").getAttribute("data-count")) : 0;
       // A source whose stages write no ready layer (mds loads a database) has no ready column.
