@@ -11,4 +11,5 @@ export const sources: SourceLoaders = {
   counters: () => import("./counters/source.js"),
   mds: () => import("./mds/source.js"),
   oeem: () => import("./oeem/source.js"),
+  usage: () => import("./usage/source.js"),
 };

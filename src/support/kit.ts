@@ -20,7 +20,7 @@ import type { DateTime } from "luxon";
 import type { Purpose } from "../config/schema.js";
 import type { CatalogEntry, CatalogQueryOptions } from "./catalog.js";
 import type { DriverSpec } from "../config/schema.js";
-import type { PublishRow, SqlDriver, TextFilter, UnitDevice } from "./drivers.js";
+import type { ObjectInfo, PublishRow, SqlDriver, TextFilter, UnitDevice } from "./drivers.js";
 import type { RetryPolicy } from "./resilience.js";
 import { ETLApp, makeMain, type AppClass, type AppDefinition, type CustomOption, type GroupInput, type MainFn } from "./etl-app.js";
 import { ConfigError, TerminalError, UsageError, errorMessage } from "./errors.js";
@@ -521,6 +521,18 @@ export interface LayerAccess {
   write(output: StageOutput & { base: string; date: DateTime }): Promise<CatalogEntry>;
 }
 
+/** Objects of one storage repository, outside the catalog (StageContext.objects). */
+export interface ObjectAccess {
+  readonly repository: string;
+  /** The same object for the same storage driver of a runtime: what may share in-process state (caches). */
+  readonly scope: object;
+  /** Every object whose key starts with prefix, in key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** The text under a key, or undefined. */
+  read(key: string): Promise<string | undefined>;
+  write(key: string, text: string): Promise<void>;
+}
+
 export interface StageContext<Cfg = Record<string, unknown>> {
   readonly stage: string;
   readonly source: { code: string; name: string };
@@ -596,6 +608,12 @@ export interface StageContext<Cfg = Record<string, unknown>> {
   secret(name: string, purpose: string): string;
   /** Watermarks and run numbers of the source's entities (entities.ts), for a stage with a target layer. */
   readonly entities: EntityState;
+  /**
+   * Uncatalogued objects of a repository of the lake's storage driver (default: the lake's state repository):
+   * list by key prefix (a date prefix: no full scans), read, write (nothing written in simulation). For inputs an
+   * outside system drops into object storage and for shared caches.
+   */
+  objects(repository?: string): Promise<ObjectAccess>;
   /** Providers of outside items for ingest stages, bound to the run's window and today. */
   readonly providers: {
     /** Days a source database has data for (its availability query), as (base, ext, day) items. */
@@ -1425,6 +1443,11 @@ abstract class KitApp extends ETLApp {
       // An injected SqlDriver goes behind the driver runtime too (retries, deadline, redaction).
       sql: (spec) => this.runtime.driver("sql", this.debug, spec),
       secret: (name, purpose) => this.runtime.secrets.require(name, purpose),
+      objects: async (repository) => {
+        const driver = await this.runtime.driver("storage", this.debug);
+        const state = repository === undefined ? await this.stateStore() : new StateStore(driver, repository, { simulate: this.simulate, plan: this.plan });
+        return { repository: state.repository, scope: driver, list: (prefix) => driver.list(state.repository, prefix), read: (key) => state.read(key), write: (key, text) => state.write(key, text) };
+      },
       home: this.runtime.home,
       providers: {
         sqlDays: (db, queries, id) => new SqlDayProvider(db, queries, id.base, id.ext, this.zone, this.providerOptions()),
