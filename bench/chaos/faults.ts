@@ -45,6 +45,7 @@ import {
   type SnapshotInput,
   type Volatile,
   type Window,
+  pool,
 } from "./lake.js";
 
 export const SYSTEMS = ["postgres", "postgrest", "s3", "redis", "socrata", "knack"] as const;
@@ -460,20 +461,6 @@ async function repair(lake: RemoteLake): Promise<{ runs: LakeRun[][]; ok: boolea
     if (r.every((x) => x.code === 0)) return { runs, ok: true };
   }
   return { runs, ok: false };
-}
-
-async function pool<T>(n: number, count: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(n, count)) }, async () => {
-      while (next < count) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
 }
 
 // ---------------------------------------------------------------- the trials

@@ -423,3 +423,18 @@ export function compare(clean: Snapshot, got: Snapshot): Outcome {
   for (const l of got.staleLeases.slice(0, 3)) note(`still held: ${l}`);
   return o;
 }
+
+/** Runs fn(0..count-1) with at most n at once; results in order. */
+export async function pool<T>(n: number, count: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(n, count)) }, async () => {
+      while (next < count) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
+  return out;
+}
