@@ -35,22 +35,15 @@ export interface ChaosOptions {
 export const DEFAULT_WINDOW: Window = { from: "2024-11-02", to: "2024-11-05" };
 export const DEFAULT_FAULT_WINDOW: Window = { from: "2024-11-02", to: "2024-11-04" };
 
-export interface ChaosReport {
+/** The outcome of every trial summed (lake.ts), with what was run. */
+export interface ChaosReport extends Outcome {
   seed: number;
   kills: number;
   killsLanded: number;
   faults: number;
-  rowsLost: number;
-  rowsDuplicated: number;
-  rowsExtra: number;
-  objectsDiffering: number;
-  catalogDiffering: number;
-  tempFiles: number;
-  staleLeases: number;
   rerunsFailed: number;
   seconds: number;
   ok: boolean;
-  details: string[];
   killReport?: Omit<KillReport, "trials" | "outcome">;
   faultReport?: Omit<FaultReport, "outcome">;
 }

@@ -8,7 +8,6 @@
  * If the republish fails the day stays deleted at the destination: the audit shows it, and running the repair (or
  * the publish stage) again completes it.
  */
-import { DateTime } from "luxon";
 import { UsageError } from "../support/errors.js";
 import { parseOptions } from "../support/etl-app.js";
 import type { RunSummary } from "../support/events.js";
@@ -48,7 +47,8 @@ export async function repairDay(
   const debug = Boolean(opts.debug);
   if (!registry.has(code)) throw new UsageError(`lake repair: unknown source "${code}" (known: ${registry.codes().join(", ")})`);
   const start = parseDay(day, runtime.zone, "--day");
-  const next = dayText(addDays(start, 1));
+  const end = addDays(start, 1);
+  const next = dayText(end);
   const source = await registry.source(code);
   const publishStages = source.stages.filter((s) => s.decl.kind === "publish");
   if (publishStages.length === 0) throw new UsageError(`lake repair: source ${code} has no publish stage`);
@@ -81,7 +81,7 @@ export async function repairDay(
       records: deletedRows,
       processing_date: began,
       collection_start: start.toMillis(),
-      collection_end: DateTime.fromISO(next, { zone: runtime.zone }).toMillis(),
+      collection_end: end.toMillis(),
     });
   }
   const stages: RunSummary[] = [];
