@@ -56,6 +56,11 @@ export const FAULT_SOURCES = ["wt"];
 
 /** Deadline of every driver call in the fault configuration (the defaults are 30–120 s), and its retries. */
 const CALL_TIMEOUT_MS = 4_000;
+/**
+ * The reruns' call timeout: a faulted run needs short timeouts so that a stall shows as a failure, but the reruns
+ * check recovery, not speed, and must not fail because a busy machine answered slowly.
+ */
+const RERUN_TIMEOUT_MS = 30_000;
 const RETRY = { retries: 2, minTimeoutMs: 100, maxTimeoutMs: 1_000 };
 
 export interface FaultOptions {
@@ -297,6 +302,15 @@ class RemoteLake {
     writeFileSync(this.config, JSON.stringify(config, null, 2));
   }
 
+  /** Rewrites the config with every driver's `timeoutMs` set to `ms`. */
+  relaxTimeouts(ms: number): void {
+    const config = JSON.parse(readFileSync(this.config, "utf8")) as Record<string, unknown>;
+    for (const v of Object.values(config)) {
+      if (v && typeof v === "object" && "timeoutMs" in v) (v as { timeoutMs: number }).timeoutMs = ms;
+    }
+    writeFileSync(this.config, JSON.stringify(config, null, 2));
+  }
+
   env(): NodeJS.ProcessEnv {
     const env = childEnv({
       AWS_ACCESS_KEY_ID: this.s.services.s3Key,
@@ -455,6 +469,7 @@ function describeRuns(runs: LakeRun[]): string {
 /** Reruns until every command exits 0 (at most MAX_RERUNS). */
 async function repair(lake: RemoteLake): Promise<{ runs: LakeRun[][]; ok: boolean }> {
   const runs: LakeRun[][] = [];
+  lake.relaxTimeouts(RERUN_TIMEOUT_MS);
   for (let i = 0; i < MAX_RERUNS; i++) {
     const r = await lake.run(true, 600_000);
     runs.push(r);
