@@ -68,6 +68,7 @@ describe("mds: bad input and misbehaving providers", () => {
     const again = await lake.backfill({ incompleteOnly: true, only: ["extract"] });
     expect(again.out).toMatch(/FAILED mds-extract 2024-11-01T04:00-05:00#bird/); // the outage goes on (failTimes unset)
     // bird's failed hour 4 and its hour 2 with the cut-off page (succeeded-with-errors is retryable); nothing of lime
-    expect(new Set(lake.fake.requests.map((r) => `${r.provider} ${r.url.match(/min_end_time=(\d+)/)?.[1]}`))).toEqual(new Set([`bird ${hour(2)}`, `bird ${hour(4)}`]));
+    const asked = lake.fake.requests.map((r) => `${r.provider} ${r.url.match(/^\/\w+\/(\w+)\?(?:min_end_time|start_time)=(\d+)/)?.slice(1).join(" ")}`);
+    expect(new Set(asked)).toEqual(new Set([`bird trips ${hour(2)}`, `bird trips ${hour(4)}`, `bird status_changes ${hour(2)}`, `bird status_changes ${hour(4)}`]));
   });
 });
