@@ -52,6 +52,8 @@ function scenario(name: string, database: () => Record<string, unknown> | undefi
       const blocks = await lake.blocks();
       expect(hourStatus(blocks, provider)).toEqual(["ok", "ok", "no-data", "ok", "partial", "ok"]);
       expect(statusesOf(blocks, provider).map((s) => s.statuses[2])).toEqual(["no-data", "skipped", "skipped"]);
+      // MDS 0.4 answers an hour without data 404: that is the hour's no-data, not a failure
+      expect(blocks.find((b) => b.stage === "mds-extract" && b.day === `2024-11-01T02:00-05:00#${provider}`)!.message).toBe("HTTP 404: no data for the hour (MDS 0.4)");
       const partial = blocks.find((b) => b.stage === "mds-load" && b.day.startsWith("2024-11-01T04:00"))!;
       expect([partial.records, partial.processed, partial.errors]).toEqual([6, 4, 2]);
       const refused = JSON.parse(partial.errorPayload!) as { file: string; line: number; reason: string }[];

@@ -16,8 +16,8 @@ describe("mds: bad input and misbehaving providers", () => {
   let out: string;
   beforeAll(async () => {
     lake = await mdsLake([
-      { name: "lime", version: "0.4", token: "tok-lime-77aa", badHours: [hour(1)], throttleEvery: 3, retryAfter: 0.05 },
-      { name: "bird", version: "0.3", token: "tok-bird-88bb", malformedHours: [hour(2)], failHours: [hour(4)] },
+      { name: "lime", version: "0.4", token: "tok-lime-77aa", badHours: [hour(1)], duplicateHours: [hour(3)], throttleEvery: 3, retryAfter: 0.05 },
+      { name: "bird", version: "0.3", token: "tok-bird-88bb", malformedHours: [hour(2)], failHours: [hour(4)], emptyHours: [hour(5)] },
     ]);
     ({ code, out } = await lake.backfill({}));
     blocks = await lake.blocks();
@@ -30,11 +30,21 @@ describe("mds: bad input and misbehaving providers", () => {
 
   it("a provider failing for an hour fails that block only (after its retries); the run exits 1 and names it", () => {
     expect(code).toBe(1);
-    expect(statusesOf(blocks, "bird")[0]!.statuses).toEqual(["succeeded", "succeeded", "succeeded-with-errors", "succeeded", "failed", "succeeded"]);
+    expect(statusesOf(blocks, "bird")[0]!.statuses).toEqual(["succeeded", "succeeded", "succeeded-with-errors", "succeeded", "failed", "no-data"]);
+    expect(statusesOf(blocks, "bird.status_changes")[0]!.statuses).toEqual(["succeeded", "succeeded", "succeeded-with-errors", "succeeded", "failed", "no-data"]);
+    expect(block("mds-extract", 5, "bird").message).toBe("1 page(s)"); // MDS 0.3: an empty page, not a 404
     expect(block("mds-extract", 4, "bird").message).toMatch(/HTTP 500.*server error/);
     expect(block("mds-load", 4, "bird")).toBeUndefined(); // blocked behind the failed extract, never started
     expect(out).toMatch(/FAILED mds-extract 2024-11-01T04:00-05:00#bird/);
     expect(statusesOf(blocks, "lime")[2]!.statuses.every((s) => s === "succeeded")).toBe(true);
+  });
+
+  it("a record repeated in an hour is loaded once and counted (trips and status changes)", () => {
+    for (const [entity, key] of [["lime", "trip_id"], ["lime.status_changes", "status_change_id"]]) {
+      const load = block("mds-load", 3, entity!);
+      expect([load.status, load.records, load.processed, load.errors]).toEqual(["succeeded", entity === "lime" ? 7 : 6, entity === "lime" ? 6 : 5, 0]);
+      expect(load.message).toContain(`1 duplicate ${key}(s) in the hour (the first kept)`);
+    }
   });
 
   it("a throttling provider (429 + Retry-After) is waited for and its hours complete", () => {

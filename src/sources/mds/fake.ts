@@ -28,12 +28,15 @@ export interface FakeProvider {
   failHours?: number[];
   /** A failing hour fails only its first failTimes requests (an outage that ends); default: always. */
   failTimes?: number;
+  /** Hours without records: 0.3 answers an empty page, 0.4 a 404 (as the 0.4 spec says). */
   emptyHours?: number[];
   /**
    * Hours whose records include two invalid ones (trips: no trip_id, a bad vehicle_type; status changes: no
    * device_id, a bad event_type) and one outside the layers (a trip's start, a status change's location).
    */
   badHours?: number[];
+  /** Hours whose records end with a repeat of their first (a provider's paging that shifted). */
+  duplicateHours?: number[];
   /** Hours whose second page is cut off (not JSON). */
   malformedHours?: number[];
 }
@@ -147,8 +150,11 @@ export async function startFakeMds(providers: FakeProvider[], opts: { port?: num
       if (p.failTimes === undefined || failed <= p.failTimes) return answer(500, JSON.stringify({ message: "internal error" }));
     }
     const page = Number(u.searchParams.get("page") ?? "1");
+    // MDS 0.4: "If the data does not exist or the hour has not completed, /trips shall return a 404 Not Found error."
+    if (p.version === "0.4" && p.emptyHours?.includes(hourMs)) return answer(404, JSON.stringify({ error: "not_found", error_description: "no data for this hour" }));
     const size = p.pageSize ?? 4;
-    const all = endpoint.records(p, hourMs);
+    const records0 = endpoint.records(p, hourMs);
+    const all = p.duplicateHours?.includes(hourMs) && records0.length ? [...records0, records0[0]!] : records0;
     const records = all.slice((page - 1) * size, page * size);
     const nextUrl = new URL(u.toString());
     nextUrl.searchParams.set("page", String(page + 1));

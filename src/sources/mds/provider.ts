@@ -1,6 +1,7 @@
 /**
  * The MDS provider API, versions 0.3 and 0.4, for one provider, endpoint (trips, status_changes) and hour: the query
  * of the hour is the endpoint's per version, the version is named in the Accept header, pages follow links.next.
+ * MDS 0.4 answers an hour without data 404 (only the first page's 404 means that: a later one is an error).
  * Pages are kept as the provider sent them (one JSONL line each), so a page that is not JSON is bad input of that
  * page, not a lost hour.
  */
@@ -21,6 +22,8 @@ export interface FetchResult {
   records: number;
   /** Pages that are not JSON (paging stops there: their link to the next page is lost). */
   malformed: number[];
+  /** MDS 0.4 answered the hour's first page 404: "the data does not exist" for the hour (no records). */
+  notFound?: boolean;
 }
 
 /** The first page's URL of an hour [start, end) of an endpoint. */
@@ -55,7 +58,7 @@ export async function fetchHour(p: ProviderConfig, endpoint: Endpoint, token: st
   while (url && out.pages.length < p.maxPages && !seen.has(url)) {
     seen.add(url);
     const page = out.pages.length + 1;
-    const { text } = await httpGetText(url, {
+    const { status, text } = await httpGetText(url, {
       what: `mds ${p.name}: ${endpoint.name} page ${page}`,
       headers: headersOf(p),
       ...(token ? { bearer: token } : {}),
@@ -63,7 +66,9 @@ export async function fetchHour(p: ProviderConfig, endpoint: Endpoint, token: st
       retry: { retries: p.retries, minTimeoutMs: p.minDelayMs, maxTimeoutMs: p.maxDelayMs },
       onRetry: log,
       credentials: `the token in ${p.tokenSecret ?? "(no tokenSecret)"} for provider ${p.name}`,
+      ...(p.version === "0.4" && page === 1 ? { accept: [404] } : {}),
     });
+    if (status === 404) return { ...out, notFound: true };
     out.pages.push({ page, url, body: text });
     const parsed = parsePage(text, endpoint.name);
     if (!parsed) {

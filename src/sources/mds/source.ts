@@ -78,7 +78,8 @@ export default defineSource<MdsConfig>({
           body: `${body}\n`, contentType: "application/x-ndjson", encrypt: true, rows: got.records,
         });
         const errors: RecordError[] = got.malformed.map((line) => ({ reason: "page is not MDS JSON (paging stopped)", file: entry.pointer, line }));
-        return { total: got.records + errors.length, processed: got.records, errors, payload: entry.pointer, message: `${got.pages.length} page(s)` };
+        const message = got.notFound ? "HTTP 404: no data for the hour (MDS 0.4)" : `${got.pages.length} page(s)`;
+        return { total: got.records + errors.length, processed: got.records, errors, payload: entry.pointer, message };
       },
     }),
     defineStage<MdsConfig, SqlDriver>({
@@ -125,7 +126,7 @@ export default defineSource<MdsConfig>({
         const key = ep.table.key[0];
         const w = await writeRows(db, ep.table, rows, { mode: "upsert", batchSize: ctx.config.batchSize, isolateRefused: true });
         for (const r of w.refused) errors.push({ file: entry.pointer, line: lineOf.get(r.row[key]) ?? 0, id: String(r.row[key]), reason: `refused by the database: ${r.error}` });
-        if (w.duplicates) warnings[`${w.duplicates} duplicate ${key}(s) in the hour (the first kept)`] = w.duplicates;
+        if (w.duplicates) warnings[`duplicate ${key}(s) in the hour (the first kept)`] = w.duplicates;
         return { total, processed: w.written, errors, warnings, payload: entry.pointer };
       },
     }),
