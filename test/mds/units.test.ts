@@ -112,3 +112,16 @@ describe("lake backfill mds plans per provider and local hour", () => {
     expect([only.days.length, only.days[0]]).toEqual([46, "2024-03-10T00:00-06:00#lime.status_changes"]);
   });
 });
+
+describe("blocks of endpoints", () => {
+  it("a block of an endpoint or provider that is not configured is a configuration error naming it", async () => {
+    const mds = (await import("../../src/sources/mds/source.js")).default;
+    const extract = mds.stage("extract").decl as { run(block: unknown, ctx: unknown, state: unknown): Promise<unknown> };
+    const config = mdsConfig.parse({ providers: [{ name: "lime", version: "0.4", url: "http://x/", endpoints: ["trips"] }] });
+    const [partition] = partitionsBetween(DateTime.fromISO("2024-11-01", { zone }), DateTime.fromISO("2024-11-01T01:00", { zone }), "hour", zone);
+    const run = (entity: string) => extract.run({ key: `${partition!.key}#${entity}`, entity, partition }, { config }, undefined);
+    await expect(run("lime.status_changes")).rejects.toThrow(/provider lime: endpoint "status_changes" is not one of its endpoints \(trips\)/);
+    await expect(run("lime.vehicles")).rejects.toThrow(/provider lime: endpoint "vehicles" is not one of its endpoints/);
+    await expect(run("bird")).rejects.toThrow(/sources.mds.providers has no provider "bird"/);
+  });
+});
