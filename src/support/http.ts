@@ -23,6 +23,8 @@ export interface HttpGetOptions {
   onRetry?: (message: string) => void;
   /** What to check when credentials are refused. */
   credentials?: string;
+  /** Statuses that are an answer, not an error (returned with their text; e.g. MDS 0.4's 404 for an hour without data). */
+  accept?: readonly number[];
 }
 
 export async function httpGetText(url: string, o: HttpGetOptions): Promise<{ status: number; text: string }> {
@@ -38,6 +40,7 @@ export async function httpGetText(url: string, o: HttpGetOptions): Promise<{ sta
       throw new TransientError(`${o.what}: request failed (${e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err)})`, { cause: err });
     }
     const text = await res.text();
+    if (o.accept?.includes(res.status)) return { status: res.status, text };
     const failed = httpStatusError(o.what, { status: res.status, body: text, retryAfter: res.headers.get("retry-after") }, o.credentials ? { credentials: o.credentials } : {});
     if (failed) throw failed;
     return { status: res.status, text };

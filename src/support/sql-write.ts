@@ -12,9 +12,13 @@
  *
  * The default is idempotent: `upsert` when the table has a key, else `replace-partition`. Rows are de-duplicated by
  * key before writing (the first occurrence is kept, the others counted). Never a table-wide clobber.
+ *
+ * With `isolateRefused` (upsert and append), a batch the database refuses is written again row by row: the rows it
+ * still refuses are returned with the database's reason and the others are written (one bad row costs one row).
+ * A table that exists with fewer columns than its spec gets the missing ones added (nullable): additive migrations.
  */
 import { placeholder, type SqlDriver } from "./drivers.js";
-import { ConfigError, TerminalError } from "./errors.js";
+import { ConfigError, TerminalError, errorMessage } from "./errors.js";
 
 export type WriteMode = "append" | "upsert" | "replace-partition" | "fail-on-conflict";
 export const WRITE_MODES: readonly WriteMode[] = ["append", "upsert", "replace-partition", "fail-on-conflict"];
@@ -29,6 +33,8 @@ export interface TableSpec {
   key?: readonly string[];
   /** The column holding the partition key (needed by replace-partition). */
   partitionColumn?: string;
+  /** Further indexes, each a list of columns (e.g. provider and end time, for reading an hour back). */
+  indexes?: readonly (readonly string[])[];
 }
 
 export type SqlRow = Record<string, string | number | null>;
@@ -40,6 +46,8 @@ export interface WriteResult {
   duplicates: number;
   /** Rows of the partition removed because the new load does not have them (replace-partition). */
   replaced: number;
+  /** Rows the database refused, with its reason (only with isolateRefused; otherwise a refusal throws). */
+  refused: { row: SqlRow; error: string }[];
 }
 
 const LOAD_ID = "_load_id";
@@ -47,7 +55,7 @@ const IDENT = /^[a-z_][a-z0-9_]*$/;
 
 function check(spec: TableSpec): void {
   for (const c of [spec.name, ...Object.keys(spec.columns)]) if (!IDENT.test(c)) throw new ConfigError(`table ${spec.name}: "${c}" is not a plain lower-case identifier`);
-  for (const k of [...(spec.key ?? []), ...(spec.partitionColumn ? [spec.partitionColumn] : [])]) {
+  for (const k of [...(spec.key ?? []), ...(spec.partitionColumn ? [spec.partitionColumn] : []), ...(spec.indexes ?? []).flat()]) {
     if (!(k in spec.columns)) throw new ConfigError(`table ${spec.name}: key column "${k}" is not one of its columns`);
   }
 }
@@ -78,10 +86,24 @@ export function ensureTable(db: SqlDriver, spec: TableSpec): Promise<void> {
 async function createTable(db: SqlDriver, spec: TableSpec): Promise<void> {
   check(spec);
   const types: Record<ColumnType, string> = db.dialect === "postgres" ? { text: "TEXT", integer: "BIGINT", real: "DOUBLE PRECISION" } : { text: "TEXT", integer: "INTEGER", real: "REAL" };
-  const cols = Object.entries(spec.columns).map(([c, t]) => `${c} ${types[t]}`);
+  const all: [string, string][] = [...Object.entries(spec.columns).map(([c, t]): [string, string] => [c, types[t]]), [LOAD_ID, "TEXT"]];
   const pk = spec.key?.length ? `, PRIMARY KEY (${spec.key.join(", ")})` : "";
-  await db.query(`CREATE TABLE IF NOT EXISTS ${spec.name} (${cols.join(", ")}, ${LOAD_ID} TEXT${pk})`);
-  if (spec.partitionColumn) await db.query(`CREATE INDEX IF NOT EXISTS ${spec.name}_${spec.partitionColumn} ON ${spec.name} (${spec.partitionColumn})`);
+  await db.query(`CREATE TABLE IF NOT EXISTS ${spec.name} (${all.map(([c, t]) => `${c} ${t}`).join(", ")}${pk})`);
+  const present = new Set(await columnsOf(db, spec.name));
+  for (const [c, t] of all) if (!present.has(c)) await db.query(`ALTER TABLE ${spec.name} ADD COLUMN ${c} ${t}`);
+  for (const cols of [...(spec.partitionColumn ? [[spec.partitionColumn]] : []), ...(spec.indexes ?? [])]) {
+    await db.query(`CREATE INDEX IF NOT EXISTS ${spec.name}_${cols.join("_")} ON ${spec.name} (${cols.join(", ")})`);
+  }
+}
+
+/** The column names of an existing table. */
+async function columnsOf(db: SqlDriver, table: string): Promise<string[]> {
+  if (db.dialect === "sqlite") return (await db.query<{ name: string }>(`PRAGMA table_info(${table})`)).map((r) => r.name);
+  const rows = await db.query<{ name: string }>(
+    `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${placeholder(db.dialect, 0)}`,
+    [table],
+  );
+  return rows.map((r) => r.name);
 }
 
 /** Rows with a key seen before in the batch are dropped (the first is kept). */
@@ -118,7 +140,7 @@ export async function writeRows(
   db: SqlDriver,
   spec: TableSpec,
   input: readonly SqlRow[],
-  opts: { mode?: WriteMode; partition?: string; loadId?: string; batchSize?: number } = {},
+  opts: { mode?: WriteMode; partition?: string; loadId?: string; batchSize?: number; isolateRefused?: boolean } = {},
 ): Promise<WriteResult> {
   check(spec);
   const mode = opts.mode ?? defaultMode(spec);
@@ -127,6 +149,7 @@ export async function writeRows(
   if (mode === "replace-partition" && (!spec.partitionColumn || opts.partition === undefined)) {
     throw new ConfigError(`table ${spec.name}: write mode replace-partition needs a partition column and the partition`);
   }
+  if (opts.isolateRefused && mode !== "upsert" && mode !== "append") throw new ConfigError(`table ${spec.name}: isolateRefused is for write modes upsert and append (${mode} is all or nothing)`);
   const { rows, duplicates } = dedupeByKey(input, spec.key);
   const p = (i: number) => placeholder(db.dialect, i);
   if (mode === "fail-on-conflict" && spec.key?.length && rows.length) {
@@ -137,9 +160,19 @@ export async function writeRows(
   const cols = Object.keys(spec.columns);
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 500, Math.floor(30_000 / (cols.length + 1))));
   const conflict = mode === "upsert" || mode === "replace-partition" ? "update" : "none";
+  const write = (batch: readonly SqlRow[]) => db.query(insertSql(db, spec, batch.length, conflict), batch.flatMap((r) => [...cols.map((c) => r[c] ?? null), loadId]));
+  const refused: WriteResult["refused"] = [];
   for (let i = 0; i < rows.length; i += batchSize) {
     const batch = rows.slice(i, i + batchSize);
-    await db.query(insertSql(db, spec, batch.length, conflict), batch.flatMap((r) => [...cols.map((c) => r[c] ?? null), loadId]));
+    if (!opts.isolateRefused) {
+      await write(batch);
+      continue;
+    }
+    try {
+      await write(batch);
+    } catch {
+      for (const row of batch) await write([row]).catch((err: unknown) => refused.push({ row, error: errorMessage(err).slice(0, 300) }));
+    }
   }
   let replaced = 0;
   if (mode === "replace-partition") {
@@ -148,7 +181,7 @@ export async function writeRows(
     replaced = Number(n[0]?.n ?? 0);
     if (replaced) await db.query(`DELETE FROM ${spec.name} WHERE ${where}`, [opts.partition, loadId]);
   }
-  return { mode, written: rows.length, duplicates, replaced };
+  return { mode, written: rows.length - refused.length, duplicates, replaced, refused };
 }
 
 /** Keys of rows already in the table (text form "a|b"). */

@@ -5,7 +5,7 @@
  *     mds:
  *       providers:
  *         - { name: lime, version: "0.4", url: "https://mds.lime.example/", tokenSecret: MDS_LIME_TOKEN }
- *         - { name: bird, version: "0.3", url: "https://mds.bird.example/", tokenSecret: MDS_BIRD_TOKEN, timeoutMs: 20000 }
+ *         - { name: bird, version: "0.3", url: "https://mds.bird.example/", tokenSecret: MDS_BIRD_TOKEN, timeoutMs: 20000, endpoints: [trips] }
  *       database: { driver: postgres, options: { secret: MDS_PG_URL } }   # default: SQLite <home>/mds.sqlite
  *       batchSize: 500
  */
@@ -25,6 +25,8 @@ const provider = z.object({
   maxDelayMs: z._default(z.int().check(z.minimum(0)), 30_000),
   /** Pages one hour may have before the extract gives up (a provider that loops its links). */
   maxPages: z._default(z.int().check(z.positive()), 1_000),
+  /** The endpoints taken from the provider: its blocks are "<name>" (trips) and "<name>.status_changes". */
+  endpoints: z._default(z.array(z.enum(["trips", "status_changes"])).check(z.minLength(1)), ["trips", "status_changes"]),
 });
 
 export const mdsConfig = z.looseObject({

@@ -1,11 +1,12 @@
 /**
- * atd-mds, rebuilt: scooter and bike trips of several mobility providers through the MDS provider API (0.3, 0.4),
- * one block per provider and local hour, three stages:
+ * atd-mds, rebuilt: trips and status changes of several mobility providers through the MDS provider API (0.3, 0.4),
+ * one block per provider, endpoint and local hour (entity "<provider>" for trips, "<provider>.status_changes"), three
+ * stages, the same for both endpoints (./endpoint.ts says how they differ):
  *
- * - extract: the hour's pages → one JSONL object in raw, encrypted at rest (the trips hold personal data);
- * - load:    each trip validated, enriched with council district and census tract at start and end, upserted by
- *            trip_id into the database in batches; refused records reported with file and line;
- * - publish: the hour's trips read back from the database → the trips dataset (upsert; no coordinates).
+ * - extract: the hour's pages → one JSONL object in raw, encrypted at rest (the records hold personal data);
+ * - load:    each record validated, enriched with council district and census tract, upserted by its natural key
+ *            into the database in batches (support/sql-write); refused records reported with file and line;
+ * - publish: the hour's rows read back from the database → the endpoint's dataset (upsert; no coordinates).
  *
  * Statuses, counters, leases, --dry-run, --incomplete-only and --force are the block runner's (`lake backfill mds`).
  */
@@ -13,114 +14,138 @@ import path from "node:path";
 import type { DateTime } from "luxon";
 import { ConfigError, TerminalError } from "../../support/errors.js";
 import { defineSource, defineStage, type BlockContext, type BlockInput, type RecordError } from "../../support/kit.js";
-import type { SqlDriver } from "../../support/drivers.js";
+import { placeholder, type SqlDriver } from "../../support/drivers.js";
+import { ensureTable, writeRows, type SqlRow } from "../../support/sql-write.js";
 import { mdsConfig, type MdsConfig, type ProviderConfig } from "./config.js";
-import { ensureTable, tripsEnding, upsertTrips } from "./db.js";
+import type { Endpoint, EndpointName } from "./endpoint.js";
 import { fetchHour, parsePage } from "./provider.js";
-import { issuesText, publishedRow, tripRow, tripSchema, type TripRow } from "./trips.js";
+import { STATUS_CHANGES } from "./status-changes.js";
+import { TRIPS } from "./trips.js";
 
 type Ctx = BlockContext<MdsConfig>;
+const ENDPOINTS: Record<EndpointName, Endpoint> = { trips: TRIPS, status_changes: STATUS_CHANGES };
 
-function providerOf(ctx: Ctx, block: BlockInput): ProviderConfig {
-  const p = ctx.config.providers.find((x) => x.name === block.entity);
-  if (!p) throw new ConfigError(`sources.mds.providers has no provider "${block.entity ?? ""}"`);
-  return p;
+/** The block's entity: "<provider>" (trips) or "<provider>.<endpoint>". */
+const entityOf = (provider: string, endpoint: EndpointName) => (endpoint === "trips" ? provider : `${provider}.${endpoint}`);
+
+function blockOf(ctx: Ctx, block: BlockInput): { p: ProviderConfig; ep: Endpoint } {
+  const [name, endpoint = "trips"] = (block.entity ?? "").split(".");
+  const p = ctx.config.providers.find((x) => x.name === name);
+  if (!p) throw new ConfigError(`sources.mds.providers has no provider "${name ?? ""}"`);
+  const ep = ENDPOINTS[endpoint as EndpointName];
+  if (!ep || !p.endpoints.includes(ep.name)) throw new ConfigError(`provider ${p.name}: endpoint "${endpoint}" is not one of its endpoints (${p.endpoints.join(", ")})`);
+  return { p, ep };
 }
 
 /** The raw object of a block: base = provider, ext = the hour and its offset (a 25-hour day has two 01:00 hours). */
-const rawExt = (start: DateTime) => `T${start.toFormat("HHmmZZZ").replace("+", "p").replace("-", "m")}.trips.jsonl`;
+const rawExt = (start: DateTime, ep: Endpoint) => `T${start.toFormat("HHmmZZZ").replace("+", "p").replace("-", "m")}.${ep.name}.jsonl`;
 
 async function database(ctx: Ctx): Promise<SqlDriver> {
   const spec = ctx.config.database ?? { driver: "sqlite", options: { path: path.join(ctx.home, "mds.sqlite") } };
   const db = await ctx.sql({ ...spec, options: spec.driver === "sqlite" ? { readonly: false, ...spec.options } : spec.options });
-  await ensureTable(db);
+  for (const ep of Object.values(ENDPOINTS)) await ensureTable(db, ep.table);
   return db;
 }
 
 export default defineSource<MdsConfig>({
   code: "mds",
-  name: "MDS trips",
-  description: "Mobility providers' trips (MDS 0.3/0.4) per provider and hour → PostgreSQL → the trips dataset",
+  name: "MDS trips and status changes",
+  description: "Mobility providers' trips and status changes (MDS 0.3/0.4) per provider and hour → PostgreSQL → their datasets",
   config: mdsConfig,
-  partition: { grain: "hour", entities: (c) => c.providers.map((p) => p.name), settleHours: 30 },
-  datasets: { trips: { production: "mds-trips", debug: "mds-trips-test", rowId: "trip_id" } },
+  partition: {
+    grain: "hour",
+    entities: (c) => (["trips", "status_changes"] as const).flatMap((e) => c.providers.filter((p) => p.endpoints.includes(e)).map((p) => entityOf(p.name, e))),
+    settleHours: 30,
+  },
+  datasets: {
+    trips: { production: "mds-trips", debug: "mds-trips-test", rowId: "trip_id" },
+    status_changes: { production: "mds-status-changes", debug: "mds-status-changes-test", rowId: "status_change_id" },
+  },
   stages: [
     defineStage<MdsConfig>({
       kind: "block",
       name: "extract",
-      description: "MDS: a provider's trips of one hour → raw JSONL (encrypted)",
+      description: "MDS: a provider's trips or status changes of one hour → raw JSONL (encrypted)",
       perfmet: "Ingest",
       to: "raw",
       async run(block, ctx) {
-        const p = providerOf(ctx as Ctx, block);
+        const { p, ep } = blockOf(ctx as Ctx, block);
         const token = p.tokenSecret ? ctx.secret(p.tokenSecret, `MDS token of provider ${p.name}`) : undefined;
-        const got = await fetchHour(p, token, block.partition.start, block.partition.end, (m) => ctx.log.warn(m));
+        const got = await fetchHour(p, ep, token, block.partition.start, block.partition.end, (m) => ctx.log.warn(m));
         const body = got.pages.map((pg) => JSON.stringify({ page: pg.page, version: p.version, body: pg.body })).join("\n");
         const entry = await ctx.to.write({
-          base: p.name, ext: rawExt(block.partition.start), date: block.partition.start, collectionEnd: block.partition.end,
-          body: `${body}\n`, contentType: "application/x-ndjson", encrypt: true, rows: got.trips,
+          base: p.name, ext: rawExt(block.partition.start, ep), date: block.partition.start, collectionEnd: block.partition.end,
+          body: `${body}\n`, contentType: "application/x-ndjson", encrypt: true, rows: got.records,
         });
         const errors: RecordError[] = got.malformed.map((line) => ({ reason: "page is not MDS JSON (paging stopped)", file: entry.pointer, line }));
-        return { total: got.trips + errors.length, processed: got.trips, errors, payload: entry.pointer, message: `${got.pages.length} page(s)` };
+        const message = got.notFound ? "HTTP 404: no data for the hour (MDS 0.4)" : `${got.pages.length} page(s)`;
+        return { total: got.records + errors.length, processed: got.records, errors, payload: entry.pointer, message };
       },
     }),
     defineStage<MdsConfig, SqlDriver>({
       kind: "block",
       name: "load",
-      description: "MDS: raw trips of one hour → validated, enriched, upserted into the trips table",
+      description: "MDS: raw records of one hour → validated, enriched, upserted into the endpoint's table",
       perfmet: "Standardize",
       from: "raw",
       setup: (ctx) => database(ctx as Ctx),
       async run(block, ctx, db) {
-        const p = providerOf(ctx as Ctx, block);
-        const entry = await ctx.layer("raw").lookup(p.name, rawExt(block.partition.start), block.partition.start);
-        if (!entry) throw new TerminalError(`no raw trips of ${p.name} ${block.partition.key}: run mds-extract for the block first`);
+        const { p, ep } = blockOf(ctx as Ctx, block);
+        const entry = await ctx.layer("raw").lookup(p.name, rawExt(block.partition.start, ep), block.partition.start);
+        if (!entry) throw new TerminalError(`no raw ${ep.name} of ${p.name} ${block.partition.key}: run mds-extract for the block first`);
         const text = (await ctx.layer("raw").read(entry.pointer)).toString("utf8");
         const errors: RecordError[] = [];
         const warnings: Record<string, number> = {};
-        const rows: TripRow[] = [];
-        const lineOf = new Map<string, number>();
+        const rows: SqlRow[] = [];
+        const lineOf = new Map<unknown, number>();
+        const loadedAt = ctx.clock();
         let total = 0;
         text.split("\n").forEach((line, i) => {
           if (!line.trim()) return;
           const at = { file: entry.pointer, line: i + 1 };
           let page: ReturnType<typeof parsePage>;
           try {
-            page = parsePage((JSON.parse(line) as { body: string }).body);
+            page = parsePage((JSON.parse(line) as { body: string }).body, ep.name);
           } catch {
             page = undefined;
           }
           if (!page) return void (total++, errors.push({ ...at, reason: "page is not MDS JSON" }));
-          for (const [k, raw] of page.trips.entries()) {
+          for (const [k, raw] of page.records.entries()) {
             total++;
-            const v = tripSchema.safeParse(raw);
-            const id = (raw as { trip_id?: unknown })?.trip_id;
-            if (!v.success) {
-              errors.push({ ...at, reason: issuesText(v.error.issues), ...(typeof id === "string" ? { id } : {}), field: `data.trips[${k}]` });
+            const got = ep.row(raw, p.name, p.version);
+            if ("refused" in got) {
+              const id = ep.idOf?.(raw);
+              errors.push({ ...at, reason: got.refused, ...(id ? { id } : {}), field: `data.${ep.name}[${k}]` });
               continue;
             }
-            const { row, outside } = tripRow(v.data, p.name, p.version);
-            for (const o of outside) warnings[o] = (warnings[o] ?? 0) + 1;
-            lineOf.set(v.data.trip_id, i + 1);
-            rows.push(row);
+            for (const o of got.outside) warnings[o] = (warnings[o] ?? 0) + 1;
+            lineOf.set(got.row[ep.table.key[0]], i + 1);
+            rows.push({ ...got.row, loaded_at: loadedAt });
           }
         });
-        const { loaded, refused } = await upsertTrips(db, rows, ctx.config.batchSize, ctx.clock());
-        for (const r of refused) errors.push({ file: entry.pointer, line: lineOf.get(r.id) ?? 0, id: r.id, reason: `refused by the database: ${r.error}` });
-        return { total, processed: loaded, errors, warnings, payload: entry.pointer };
+        const key = ep.table.key[0];
+        const w = await writeRows(db, ep.table, rows, { mode: "upsert", batchSize: ctx.config.batchSize, isolateRefused: true });
+        for (const r of w.refused) errors.push({ file: entry.pointer, line: lineOf.get(r.row[key]) ?? 0, id: String(r.row[key]), reason: `refused by the database: ${r.error}` });
+        if (w.duplicates) warnings[`duplicate ${key}(s) in the hour (the first kept)`] = w.duplicates;
+        return { total, processed: w.written, errors, warnings, payload: entry.pointer };
       },
     }),
     defineStage<MdsConfig, SqlDriver>({
       kind: "block",
       name: "publish",
-      description: "MDS: the hour's trips from the database → the trips dataset (upsert, no coordinates)",
+      description: "MDS: the hour's rows from the database → the endpoint's dataset (upsert, no coordinates)",
       perfmet: "Publish",
       setup: (ctx) => database(ctx as Ctx),
       async run(block, ctx, db) {
-        const p = providerOf(ctx as Ctx, block);
-        const trips = await tripsEnding(db, p.name, block.partition.start.toMillis(), block.partition.end.toMillis());
-        const sent = await (ctx as Ctx).publish("trips", trips.map((t) => publishedRow(t, ctx.zone)));
-        return { total: trips.length, processed: sent };
+        const { p, ep } = blockOf(ctx as Ctx, block);
+        const q = (i: number) => placeholder(db.dialect, i);
+        const { name, key } = ep.table;
+        const rows = await db.query(
+          `SELECT * FROM ${name} WHERE provider = ${q(0)} AND ${ep.timeColumn} >= ${q(1)} AND ${ep.timeColumn} < ${q(2)} ORDER BY ${key[0]}`,
+          [p.name, block.partition.start.toMillis(), block.partition.end.toMillis()],
+        );
+        const sent = await (ctx as Ctx).publish(ep.dataset, rows.map((r) => ep.published(r, ctx.zone)));
+        return { total: rows.length, processed: sent };
       },
     }),
   ],

@@ -1,30 +1,18 @@
 /**
  * MDS trips: the record schema (one for 0.3 and 0.4: 0.4 adds publication_time and currency), the row loaded into
  * the database (start and end points from the route, council district and census tract of each by point in
- * polygon) and the published row (no precise coordinates).
+ * polygon) and the published row (no precise coordinates). 0.3 asks for an hour by min_end_time/max_end_time (epoch
+ * ms), 0.4 by end_time=YYYY-MM-DDTHH (the UTC hour).
  */
-import { booleanPointInPolygon } from "@turf/boolean-point-in-polygon";
-import type { Feature, FeatureCollection, Polygon } from "geojson";
-import { DateTime } from "luxon";
 import * as z from "zod/mini";
-import { CENSUS_TRACTS, COUNCIL_DISTRICTS } from "./layers.js";
-
-const point = z.object({
-  geometry: z.object({ type: z.literal("Point"), coordinates: z.tuple([z.number().check(z.minimum(-180), z.maximum(180)), z.number().check(z.minimum(-90), z.maximum(90))]) }),
-  properties: z.optional(z.looseObject({ timestamp: z.optional(z.number()) })),
-});
+import { columnTypes, geographyOf, issuesText, localText, localTime, num, pointFeature, str, vehicleFields, type Endpoint } from "./endpoint.js";
 
 export const tripSchema = z.looseObject({
-  provider_id: z.string().check(z.minLength(1)),
-  provider_name: z.string().check(z.minLength(1)),
-  device_id: z.string().check(z.minLength(1)),
-  vehicle_id: z.string(),
-  vehicle_type: z.enum(["bicycle", "car", "scooter", "moped", "other"]),
-  propulsion_types: z.array(z.string()),
+  ...vehicleFields,
   trip_id: z.string().check(z.minLength(1)),
   trip_duration: z.int().check(z.minimum(0)),
   trip_distance: z.number().check(z.minimum(0)),
-  route: z.object({ type: z.literal("FeatureCollection"), features: z.array(point).check(z.minLength(1)) }),
+  route: z.object({ type: z.literal("FeatureCollection"), features: z.array(pointFeature).check(z.minLength(1)) }),
   start_time: z.int(),
   end_time: z.int(),
   standard_cost: z.optional(z.nullable(z.int())),
@@ -42,35 +30,13 @@ export const TRIP_COLUMNS = [
 ] as const;
 export type TripRow = Record<(typeof TRIP_COLUMNS)[number], string | number | null>;
 
-/** "missing trip_id; vehicle_type: invalid option" from a failed validation. */
-export function issuesText(issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[]): string {
-  return issues
-    .slice(0, 3)
-    .map((i) => {
-      const at = i.path.map(String).join(".");
-      return i.code === "invalid_type" && /undefined/.test(i.message) ? `missing ${at}` : `${at || "record"}: ${i.message}`;
-    })
-    .join("; ");
-}
-
-function lookup<P extends Record<string, unknown>>(layer: FeatureCollection<Polygon, P>, lon: number, lat: number): P | undefined {
-  const hit = layer.features.find((f: Feature<Polygon, P>) => booleanPointInPolygon([lon, lat], f));
-  return hit?.properties;
-}
-
 /** The database row of a valid trip, and which of its points lie outside the layers. */
 export function tripRow(t: MdsTrip, provider: string, version: string): { row: TripRow; outside: string[] } {
   const first = t.route.features[0]!.geometry.coordinates;
   const last = t.route.features[t.route.features.length - 1]!.geometry.coordinates;
   const outside: string[] = [];
-  const at = (c: readonly [number, number], end: string) => {
-    const district = lookup(COUNCIL_DISTRICTS, c[0], c[1])?.council_district ?? null;
-    const tract = lookup(CENSUS_TRACTS, c[0], c[1])?.geoid ?? null;
-    if (district === null || tract === null) outside.push(`${end} outside the reference layers`);
-    return { district, tract };
-  };
-  const s = at(first, "start");
-  const e = at(last, "end");
+  const s = geographyOf(first, "start", outside);
+  const e = geographyOf(last, "end", outside);
   return {
     outside,
     row: {
@@ -86,17 +52,40 @@ export function tripRow(t: MdsTrip, provider: string, version: string): { row: T
 
 /** The published row: local and UTC times, calendar parts, geographies; never the coordinates. */
 export function publishedRow(r: Record<string, unknown>, zone: string): Record<string, string | number | null> {
-  const start = DateTime.fromMillis(Number(r.start_time), { zone });
-  const end = DateTime.fromMillis(Number(r.end_time), { zone });
-  const local = (d: DateTime) => d.toFormat("yyyy-MM-dd'T'HH:mm:ss");
+  const start = localTime(r.start_time, zone);
+  const end = localTime(r.end_time, zone);
   return {
     trip_id: String(r.trip_id), provider_name: String(r.provider_name), vehicle_type: String(r.vehicle_type),
     propulsion_type: String(r.propulsion_types), trip_duration: Number(r.trip_duration), trip_distance: Number(r.trip_distance),
-    start_time: local(start), end_time: local(end), start_time_utc: start.toUTC().toISO(), end_time_utc: end.toUTC().toISO(),
+    start_time: localText(start), end_time: localText(end), start_time_utc: start.toUTC().toISO(), end_time_utc: end.toUTC().toISO(),
     year: end.year, month: end.month, hour: end.hour, day_of_week: end.weekday % 7,
     council_district_start: num(r.council_district_start), council_district_end: num(r.council_district_end),
     census_geoid_start: str(r.census_geoid_start), census_geoid_end: str(r.census_geoid_end),
   };
 }
-const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v)); // zero-filled, as the original published
-const str = (v: unknown) => (v === null || v === undefined ? "0" : String(v));
+
+export const TRIPS: Endpoint = {
+  name: "trips",
+  dataset: "trips",
+  query: {
+    "0.3": (start, end) => ({ min_end_time: start.toMillis(), max_end_time: end.toMillis() }),
+    "0.4": (start) => ({ end_time: start.toUTC().toFormat("yyyy-MM-dd'T'HH") }),
+  },
+  table: {
+    name: "mds_trips",
+    columns: columnTypes(
+      [...TRIP_COLUMNS, "loaded_at"],
+      ["trip_duration", "start_time", "end_time", "standard_cost", "actual_cost", "council_district_start", "council_district_end", "loaded_at"],
+      ["trip_distance", "start_latitude", "start_longitude", "end_latitude", "end_longitude"],
+    ),
+    key: ["trip_id"],
+    indexes: [["provider", "end_time"]],
+  },
+  timeColumn: "end_time",
+  row(record, provider, version) {
+    const v = tripSchema.safeParse(record);
+    return v.success ? tripRow(v.data, provider, version) : { refused: issuesText(v.error.issues) };
+  },
+  idOf: (record) => ((r) => (typeof r === "string" && r ? r : undefined))((record as { trip_id?: unknown } | null)?.trip_id),
+  published: publishedRow,
+};
