@@ -19,6 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { ensureBuilt } from "../test/helpers/build.js";
 import { fmt } from "./measure.js";
+import { LakeRuntime } from "../src/support/runtime.js";
 import {
   bytesOf,
   checkCounts,
@@ -143,7 +144,9 @@ export async function run(): Promise<void> {
     console.log(`${"node -e 0".padEnd(22)} ${cell(floor.map((s) => s.wall), 3).padStart(7)} ${cell(floor.map((s) => s.cpu), 2).padStart(6)} ${cell(floor.map((s) => s.rssMiB), 0).padStart(8)}`);
 
     // The bare limit on the standardized layer the standardize stages wrote.
-    const files = ["atd-datalake-standardized"].flatMap((repo) => layerFiles(lastApartHome, repo));
+    // The day's objects (the seed's adjacent GRIDSMART days are not the stages' work).
+    const dayPath = `${path.sep}${DAY.replace(/-/g, path.sep)}${path.sep}`;
+    const files = layerFiles(lastApartHome, LakeRuntime.create({ overrides: { home: lastApartHome } }).repository("standardized", false)).filter((f) => f.includes(dayPath));
     const bytes = bytesOf(files);
     const bare = bareLimit(files, path.join(tmp, "bare"));
     const bareS = bare.read + bare.parse + bare.stringify + bare.write;
