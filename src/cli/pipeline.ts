@@ -7,7 +7,7 @@ export function register(program: Command): void {
   program
     .command("pipeline")
     .description("run a source's stages in order over one window (`all` = every source); the standard stage flags apply")
-    .argument("<source>", "source code, or all")
+    .argument("<source>", "source code (or several, comma-separated), or all")
     .argument("[flags...]", "standard flags: -r, -s, -e, -F, -0, -o, --debug, --json, --config (see `lake pipeline wt --help`)")
     .allowUnknownOption()
     .helpOption(false)
@@ -43,7 +43,7 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
     const { defaultRegistry } = await import("./runner.js");
     const { runPipelines, formatPipelineSummary, pipelineExitCode } = await import("./runner.js");
     const registry = deps.registry ?? (await defaultRegistry());
-    const codes = target === "all" ? registry.codes() : [target];
+    const codes = target === "all" ? registry.codes() : target.split(",").filter(Boolean);
     const options: Record<string, unknown> = {};
     for (const k of ["last_run_date", "start_date", "end_date", "force", "simulate", "output_filepath", "debug"]) {
       if (flags[k] !== undefined) options[k] = flags[k];

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { LakeRuntime, DEMO_SOURCES_FILE } from "../support/runtime.js";
 import { parseOptions, runApp } from "../support/etl-app.js";
-import { datasetTarget, type SourceDefinition } from "../support/kit.js";
+import { datasetTarget, type DemoSize, type SourceDefinition } from "../support/kit.js";
 import { defaultRegistry } from "./pipelines.js";
 import type { SourceRegistry } from "../support/registry.js";
 import { LakeEventBus, type RunSummary } from "../support/events.js";
@@ -64,31 +64,60 @@ async function demoBlocks(runtime: LakeRuntime, registry: SourceRegistry, p: Sou
   }
 }
 
-export async function demo(opts: DemoOptions, events = new LakeEventBus()): Promise<DemoResult> {
-  const home = path.resolve(opts.dir);
-  const registry = await defaultRegistry();
-  const codes = opts.sources ?? registry.codes();
-  const pipelines: SourceDefinition[] = [];
-  for (const c of codes) pipelines.push(await registry.source(c));
-  const probe = LakeRuntime.create({ overrides: { home } });
-  const ctx = { home, zone: probe.zone, from: DEMO_FROM, to: DEMO_TO };
-  await mkdir(path.join(home, "sources"), { recursive: true });
+/** What simulateSources made: each source's settings (also in <home>/sources/config.json) and what to stop. */
+export interface SimulatedSources {
+  sourceConfig: Record<string, Record<string, unknown>>;
+  /** Stops the simulated systems started for the run (e.g. a device API); empty unless `serve` was asked for. */
+  stop(): Promise<void>;
+}
 
+/**
+ * Creates the simulated source systems of the given sources under <home>/sources/ for the days [from, to), at the
+ * given size, and registers them (with their simulated window and size) in <home>/sources/config.json, so stages
+ * run later in other processes find them. With serve, also starts what must run while stages run.
+ */
+export async function simulateSources(
+  home: string,
+  pipelines: readonly SourceDefinition[],
+  window: { from: string; to: string; size?: DemoSize },
+  opts: { serve?: boolean } = {},
+): Promise<SimulatedSources> {
+  const probe = LakeRuntime.create({ overrides: { home } });
+  const ctx = { home, zone: probe.zone, from: window.from, to: window.to, ...(window.size ? { size: window.size } : {}) };
+  await mkdir(path.join(home, "sources"), { recursive: true });
   const sourceConfig: Record<string, Record<string, unknown>> = {};
   const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.splice(0)) await s();
+  };
   try {
     for (const pipeline of pipelines) {
       const code = pipeline.code;
       const sim = await pipeline.loadDemo();
-      sourceConfig[code] = { ...(sim ? await sim.simulate(ctx) : {}), simulatedWindow: { from: ctx.from, to: ctx.to } };
-      if (sim?.serve) {
+      const simulatedWindow = { from: ctx.from, to: ctx.to, ...(window.size && window.size !== "demo" ? { size: window.size } : {}) };
+      sourceConfig[code] = { ...(sim ? await sim.simulate(ctx) : {}), simulatedWindow };
+      if (opts.serve && sim?.serve) {
         const served = await sim.serve(ctx);
         stops.push(served.stop);
         Object.assign(sourceConfig[code]!, served.sourceConfig);
       }
     }
     await writeFile(path.join(home, DEMO_SOURCES_FILE), JSON.stringify(sourceConfig, null, 2));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { sourceConfig, stop };
+}
 
+export async function demo(opts: DemoOptions, events = new LakeEventBus()): Promise<DemoResult> {
+  const home = path.resolve(opts.dir);
+  const registry = await defaultRegistry();
+  const codes = opts.sources ?? registry.codes();
+  const pipelines: SourceDefinition[] = [];
+  for (const c of codes) pipelines.push(await registry.source(c));
+  const { sourceConfig, stop } = await simulateSources(home, pipelines, { from: DEMO_FROM, to: DEMO_TO }, { serve: true });
+  try {
     const runtime = LakeRuntime.create({ overrides: { home, sources: sourceConfig }, events });
     const stages: RunSummary[] = [];
     try {
@@ -127,6 +156,6 @@ export async function demo(opts: DemoOptions, events = new LakeEventBus()): Prom
       await runtime.close();
     }
   } finally {
-    for (const stop of stops) await stop();
+    await stop();
   }
 }

@@ -71,6 +71,12 @@ export async function runStage(runtime: LakeRuntime, App: AppClass, options: App
   }
 }
 
+/**
+ * Bytes of written objects `lake pipeline` keeps in memory at most, to hand them to the next stage (a stage's
+ * outputs beyond it are read back from storage).
+ */
+export const PIPELINE_HANDOVER_BYTES = 256 * 2 ** 20;
+
 export async function runPipelines(
   runtime: LakeRuntime,
   registry: SourceRegistry,
@@ -78,11 +84,24 @@ export async function runPipelines(
   options: AppOptions,
   onStage?: (r: StageResult) => void,
   leases?: PipelineLeases,
+  handoverBytes = PIPELINE_HANDOVER_BYTES,
 ): Promise<StageResult[]> {
   const results: StageResult[] = [];
-  for (const code of codes) {
+  const handover = runtime.handover;
+  // The stages run one after another in this runtime: what one writes, the next reads from memory.
+  const mine = handoverBytes > 0 && !handover.enabled;
+  if (mine) handover.enable(handoverBytes);
+  try {
+    for (const code of codes) await runSource(code);
+  } finally {
+    if (mine) handover.disable();
+  }
+  return results;
+
+  async function runSource(code: string): Promise<void> {
     const pipeline = await registry.source(code);
     for (const stage of pipeline.stageNames) {
+      handover.nextStage();
       let r: StageResult;
       try {
         const App = pipeline.stage(stage).App;
@@ -95,7 +114,6 @@ export async function runPipelines(
       onStage?.(r);
     }
   }
-  return results;
 }
 
 export function pipelineExitCode(results: StageResult[]): number {

@@ -5,10 +5,13 @@
  */
 import type { LakeRuntime } from "../support/runtime.js";
 import type { SourceRegistry } from "../support/registry.js";
+import type { DemoSize } from "../support/kit.js";
 
 export interface SimulatedWindow {
   from: string;
   to: string;
+  /** The simulator's size (DemoContext.size); default "demo". */
+  size?: DemoSize;
 }
 
 /**
@@ -28,7 +31,7 @@ export async function serveSimulatedSources(runtime: LakeRuntime, registry: Sour
       if (!sim?.serve) continue;
       const needed = sim.serveFor ?? source.stageNames;
       if (stages && !stages.some((s) => needed.includes(s))) continue;
-      const served = await sim.serve({ home: runtime.home, zone: runtime.zone, from: window.from, to: window.to });
+      const served = await sim.serve({ home: runtime.home, zone: runtime.zone, from: window.from, to: window.to, ...(window.size ? { size: window.size } : {}) });
       stops.push(served.stop);
       runtime.overrideSourceConfig(code, { ...settings, ...served.sourceConfig });
     }

@@ -144,7 +144,14 @@ export interface DemoContext {
   /** First and last (exclusive) local days to simulate, YYYY-MM-DD. */
   from: string;
   to: string;
+  /**
+   * How much a simulated day holds: "demo" (default: small days, quick to run) or "large" (the benchmark's large
+   * day, `npm run bench -- day`: a full day of a big deployment, sizes in docs/testing.md).
+   */
+  size?: DemoSize;
 }
+
+export type DemoSize = "demo" | "large";
 
 /** A source's simulator for the demo and the tests. */
 export interface SourceDemo {

@@ -74,8 +74,13 @@ function numberOf(v: unknown): number | bigint | undefined {
   return Number.NaN;
 }
 
-/** Epoch ms of a time value; undefined when missing or not a time (its own reading reports that). */
-function timeOf(v: unknown, zone: string): number | undefined {
+/**
+ * Epoch ms of a time value; undefined when missing or not a time (its own reading reports that). A wall-clock time
+ * (no offset) is read in the zone as luxon reads it; `minutes` keeps, per wall-clock minute, the difference luxon
+ * gives between the instant and the wall time read as UTC (constant within a minute, DST gaps and overlaps
+ * included, as zones change offset on whole minutes), so a file's rows cost luxon once per minute, not per row.
+ */
+export function timeOf(v: unknown, zone: string, minutes?: Map<string, number | null>): number | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
   if (DateTime.isDateTime(v)) return v.isValid ? v.toMillis() : undefined;
@@ -86,8 +91,22 @@ function timeOf(v: unknown, zone: string): number | undefined {
     const ms = Date.parse(`${m[1]}T${m[2]}${m[3]}`);
     return Number.isNaN(ms) ? undefined : ms;
   }
-  const d = DateTime.fromISO(`${m[1]}T${m[2]}`, { zone });
-  return d.isValid ? d.toMillis() : undefined;
+  const luxon = () => {
+    const d = DateTime.fromISO(`${m[1]}T${m[2]}`, { zone });
+    return d.isValid ? d.toMillis() : undefined;
+  };
+  if (!minutes) return luxon();
+  const asUtc = Date.parse(`${m[1]}T${m[2]}Z`);
+  if (Number.isNaN(asUtc)) return luxon();
+  const minute = `${m[1]}T${m[2]!.slice(0, 5)}`;
+  let delta = minutes.get(minute);
+  if (delta === undefined) {
+    const start = DateTime.fromISO(minute, { zone });
+    delta = start.isValid ? start.toMillis() - Date.parse(`${minute}Z`) : null;
+    if (minutes.size > 100_000) minutes.clear();
+    minutes.set(minute, delta);
+  }
+  return delta === null ? luxon() : asUtc + delta;
 }
 
 /** The rules of one row kind bound to a row layout (column names) and an item's day. */
@@ -98,6 +117,8 @@ export class RowCheck {
   private readonly fromMs: number;
   private readonly toMs: number;
   private readonly dayReason: string;
+  /** Wall-clock minute → luxon's offset from UTC reading (see timeOf). */
+  private readonly minutes = new Map<string, number | null>();
 
   constructor(
     rules: RowRules | undefined,
@@ -155,7 +176,7 @@ export class RowCheck {
     }
     for (const d of this.dayCols) {
       const v = value(d.c);
-      const ms = timeOf(v, this.zone);
+      const ms = timeOf(v, this.zone, this.minutes);
       if (ms === undefined) continue;
       if (ms < this.fromMs || ms >= this.toMs) return { reason: `${d.field} ${this.dayReason}`, field: d.field, value: v };
     }

@@ -11,6 +11,7 @@ import type { DriverContext, SecretSource } from "../drivers/define.js";
 import { CALLS, driverEntry, type DriverKind, type DriverKinds } from "../drivers/registry.js";
 import { ConfigError } from "./errors.js";
 import { LakeEventBus } from "./events.js";
+import { Handover } from "./handover.js";
 import { assertZone, systemClock, type Clock } from "../util/dates.js";
 import { useProcessZone } from "../util/process-zone.js";
 import { LockService, wrapDriver, type DriverPolicy, type RetryPolicy } from "./resilience.js";
@@ -62,6 +63,8 @@ export class LakeRuntime {
   private readonly wrappedInstances = new WeakMap<object, unknown>();
   private demoSources: Record<string, Record<string, unknown>> | undefined;
   private readonly sourceOverrides = new Map<string, Record<string, unknown>>();
+  /** `lake pipeline`'s in-memory hand-over of a stage's written objects to the next stage (handover.ts). */
+  readonly handover = new Handover();
   /** The per-dataset locks of this process (lock files under <home>/locks keep other processes out). */
   readonly locks: LockService;
 
@@ -127,13 +130,15 @@ export class LakeRuntime {
 
   /** A driver behind the driver runtime (retries, deadline, dataset lock, limits, timing, redaction). */
   wrap<K extends DriverKind>(kind: K, driver: DriverKinds[K], spec?: { timeoutMs?: number | undefined; concurrency?: number | undefined }): DriverKinds[K] {
-    return wrapDriver(driver, {
+    const wrapped = wrapDriver(driver, {
       kind,
       calls: CALLS[kind],
       policy: this.policy(kind, driver.driverName, spec),
       events: this.events,
       locks: this.locks,
     });
+    // Storage reads may be answered by the pipeline's in-memory hand-over (off unless a pipeline run turns it on).
+    return kind === "storage" ? (this.handover.storage(wrapped as DriverKinds["storage"]) as DriverKinds[K]) : wrapped;
   }
 
   /** One driver per (kind, spec, debug), created on first use, behind the driver runtime. */

@@ -1,7 +1,7 @@
 /** Row rules (src/support/row-rules.ts): the ranges and day rule a source declares, as checked for every source. */
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
-import { RowCheck } from "../../src/support/row-rules.js";
+import { RowCheck, timeOf } from "../../src/support/row-rules.js";
 import { PyFloat } from "../../src/util/pyjson.js";
 
 const ZONE = "America/Chicago";
@@ -42,5 +42,32 @@ describe("RowCheck", () => {
   it("is inactive (accepts everything) for a layout without declared fields or without rules", () => {
     expect(new RowCheck({ ranges: { other: { min: 0 } } }, columns, day, ZONE).active).toBe(false);
     expect(new RowCheck(undefined, columns, day, ZONE).check(row({ volume: -1 }))).toBeUndefined();
+  });
+});
+
+describe("timeOf (the day rule's reading of a time)", () => {
+  it("reads wall-clock times per minute exactly as luxon reads each one, across DST gaps and overlaps", () => {
+    const cases: [string, string][] = [
+      ["America/Chicago", "2024-11-03"], // 01:00–01:59 twice
+      ["America/Chicago", "2024-03-10"], // 02:00–02:59 missing
+      ["Australia/Lord_Howe", "2024-04-07"], // half-hour change at 02:00 → 01:30
+      ["Australia/Lord_Howe", "2024-10-06"], // 02:00 → 02:30
+      ["Asia/Kathmandu", "2024-06-01"],
+    ];
+    for (const [zone, day] of cases) {
+      const memo = new Map<string, number | null>();
+      for (let s = 0; s < 86_400; s += 7) {
+        const hh = String(Math.floor(s / 3600)).padStart(2, "0");
+        const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+        const ss = String(s % 60).padStart(2, "0");
+        for (const text of [`${day} ${hh}:${mm}:${ss}`, `${day}T${hh}:${mm}:${ss}.25`]) {
+          expect(timeOf(text, zone, memo), `${zone} ${text}`).toBe(timeOf(text, zone));
+        }
+      }
+    }
+    const memo = new Map<string, number | null>();
+    for (const bad of ["2024-02-30 10:00:00", "2024-11-03 24:00:00", "2024-11-03 10:61:00", "2024-11-03 10:00:61"]) {
+      expect(timeOf(bad, "America/Chicago", memo), bad).toBe(timeOf(bad, "America/Chicago"));
+    }
   });
 });

@@ -95,6 +95,10 @@ export function manyReaders(n: number): Reader[] {
 }
 
 export const DEMO_VOLUME: DayVolume = { unmatched: 300, matched: 120, intervals: 96, devices: 150 };
+/** The large day (DemoContext size "large"): 300,000 unmatched, 40,000 matched, 2,880 summary lines (96 × 30 pairs). */
+export const LARGE_VOLUME: DayVolume = { unmatched: 300_000, matched: 40_000, intervals: 96, devices: 60_000, summaryPairs: 30 };
+/** The large day's readers: 7 (42 ordered pairs, 30 used by the summary), all in the inventory. */
+export const LARGE_READERS: readonly Reader[] = manyReaders(7);
 
 /** The three files' text of one day (CRLF lines, as the share's Windows tools write them). */
 export function* dayFiles(
@@ -206,8 +210,13 @@ export function bluetoothDevices(readers: readonly Reader[] = SIM_READERS, missi
 const demo: SourceDemo = {
   async simulate(ctx) {
     const dir = path.resolve(ctx.home, "sources", "awam");
-    await writeShare(dir, ctx.zone, ctx.from, ctx.to);
-    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "bt", bluetoothDevices());
+    if (ctx.size === "large") {
+      await writeShare(dir, ctx.zone, ctx.from, ctx.to, LARGE_VOLUME, LARGE_READERS);
+      writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "bt", bluetoothDevices(LARGE_READERS, "none"));
+    } else {
+      await writeShare(dir, ctx.zone, ctx.from, ctx.to);
+      writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "bt", bluetoothDevices());
+    }
     return { sourcedir: dir };
   },
 };

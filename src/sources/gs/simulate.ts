@@ -288,6 +288,18 @@ export function unitDevice(dev: SimDevice): GsUnitDevice {
 export interface DemoDeviceOptions {
   vehiclesPerZonePerDay?: number;
   zonesPerDevice?: number;
+  /** More intersections than the three: the three kinds again in turn, each with its own address and streets. */
+  intersections?: number;
+  /** Zones in all (spread over the intersections, the first ones one more), instead of zonesPerDevice each. */
+  totalZones?: number;
+}
+
+/** The large day (DemoContext size "large"): 8 intersections, 36 zones, about 107,000 vehicles. */
+export const LARGE_DEVICES: DemoDeviceOptions = { intersections: 8, totalZones: 36, vehiclesPerZonePerDay: 2_975 };
+
+/** The demo's devices at a simulator size. */
+export function sizedDevices(size: "demo" | "large" | undefined): SimDevice[] {
+  return demoDevices(size === "large" ? LARGE_DEVICES : {});
 }
 
 /**
@@ -295,8 +307,40 @@ export interface DemoDeviceOptions {
  * clock runs 17 minutes fast, v4 Type B (UTC days) 40 seconds slow.
  */
 export function demoDevices(opts: DemoDeviceOptions = {}): SimDevice[] {
-  const per = opts.vehiclesPerZonePerDay ?? 300;
-  const nz = opts.zonesPerDevice ?? 12;
+  const three = baseDevices(opts.vehiclesPerZonePerDay ?? 300, opts.zonesPerDevice ?? 12);
+  const n = opts.intersections ?? 3;
+  const devices = Array.from({ length: n }, (_, i) => {
+    const t = three[i % 3]!;
+    if (i < 3) return t;
+    const ip = `10.66.2.${i + 1}`;
+    const mac = `00:30:53:${(0x50 + i).toString(16)}:${t.mac.slice(12)}`;
+    return {
+      ...t,
+      ip,
+      atdDeviceId: 6110 + i,
+      locationId: `LOC16-00${3000 + i}`,
+      coaIntersectionId: 5160000 + i,
+      primarySt: ` SIM AVE ${i + 1}`,
+      crossSt: ` CROSS ST ${i + 1}`,
+      street1: `Sim${i + 1}`,
+      street2: `Cross${i + 1}`,
+      lat: t.lat + i / 1000,
+      lon: t.lon - i / 1000,
+      mac,
+      zones: makeZones(ip, t.zones.length),
+      seed: t.seed + 100 * i,
+    };
+  });
+  if (opts.totalZones !== undefined) {
+    devices.forEach((d, i) => {
+      const nz = Math.floor(opts.totalZones! / n) + (i < opts.totalZones! % n ? 1 : 0);
+      d.zones = makeZones(d.ip, nz);
+    });
+  }
+  return devices;
+}
+
+function baseDevices(per: number, nz: number): SimDevice[] {
   const common = { deviceStatus: "TURNED_ON", clockZone: "America/Chicago", timeZoneId: "(UTC-06:00) Central Time (US & Canada)", vehiclesPerZonePerDay: per };
   return [
     {
@@ -370,8 +414,8 @@ export function daysBetween(from: string, to: string): string[] {
 }
 
 /** Inventory of the demo: the three devices plus a removed one (left out by gs-insert-lake's filters). */
-export function demoInventory(): GsUnitDevice[] {
-  const devices = demoDevices().map(unitDevice);
+export function demoInventory(size?: "demo" | "large"): GsUnitDevice[] {
+  const devices = sizedDevices(size).map(unitDevice);
   const removed = { ...devices[0]!, atd_device_id: 6199, device_ip: "10.66.1.99", device_status: "REMOVED", atd_location_id: "LOC16-009999" };
   return [...devices, removed];
 }
@@ -379,13 +423,13 @@ export function demoInventory(): GsUnitDevice[] {
 /** The demo's field devices (three intersections, one per API version, one with a drifted clock) behind the device fake. */
 const demo: SourceDemo = {
   async simulate(ctx) {
-    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "gs", demoInventory());
+    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "gs", demoInventory(ctx.size));
     return {};
   },
   async serve(ctx) {
     const { startGridsmartFake } = await import("./device-fake.js");
     const days = daysBetween(ctx.from, ctx.to);
-    const fake = await startGridsmartFake({ devices: demoDevices().map((device) => ({ device, days })) });
+    const fake = await startGridsmartFake({ devices: sizedDevices(ctx.size).map((device) => ({ device, days })) });
     return { stop: () => fake.stop(), sourceConfig: { deviceUrl: fake.deviceUrl } };
   },
   // Only the ingest stage talks to the devices.

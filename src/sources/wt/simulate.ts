@@ -157,8 +157,10 @@ export function radarDevices(intersections: SimIntersection[] = DEMO_INTERSECTIO
 const demo: SourceDemo = {
   async simulate(ctx) {
     const file = path.join(ctx.home, "sources", "kits.sqlite");
-    createKitsDatabase(file, { zone: ctx.zone, from: ctx.from, to: ctx.to });
-    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "wt", radarDevices());
+    // The large day: 130 intersections × 4 detectors, a reading every 15 minutes = 49,920 KITS rows a day.
+    const intersections = ctx.size === "large" ? manyIntersections(130, 4) : DEMO_INTERSECTIONS;
+    createKitsDatabase(file, { zone: ctx.zone, from: ctx.from, to: ctx.to, intersections });
+    writeInventorySection(path.join(ctx.home, "sources", "inventory.json"), "wt", radarDevices(intersections));
     return { sql: { driver: "sqlite", options: { path: file } } };
   },
 };
