@@ -437,7 +437,7 @@ const gsCases: Case[] = [
   ),
   gsDamaged("an unknown count format version", (h) => zoneEdit(h, (csv) => csv.replace(/^8,/gm, "9,")), /count format version "9"; only versions 4, 7 and 8 are supported/),
   gsDamaged("every zone file empty", (h) => zoneEdit(h, () => ""), /every zone file is empty/),
-  gsDamaged("a zone row with too many fields", firstZone((csv) => csv.replace("\r\n", ",1,2,3\r\n")), /row 1 has 17 fields, the v8 format has 14/),
+  gsDamaged("a zone row with too many fields", firstZone((csv) => csv.replace("\r\n", ",1,2,3\r\n")), /line 1 has 17 fields, the v8 format has 14/),
   gsDamaged("no camera folder (wrong layout)", (h) => write(h, GS_ZIP, zipSync({ "counts/whatever.csv": Buffer.from("8,1\r\n") })), /MAC|folder|director/i),
   {
     name: "gs: a negative vehicle speed is quarantined, the intersection standardized",
