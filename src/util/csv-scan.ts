@@ -3,13 +3,15 @@
  *
  * One scan finds every field and the fields stay where they are in the bytes: no string per field. This is the hot
  * path of a day of device rows (GRIDSMART: about 100,000 rows × 14 fields a day), where csv-parse takes about
- * fourteen times as long as the scan (bench/gs.bench.ts, gs-json-standard). A CSV with a quote anywhere is read by
- * csv-parse instead, its fields laid end to end in a new buffer, so both kinds come out alike.
+ * fourteen times as long as the scan (bench/gs.bench.ts, gs-json-standard). The rules are those of the record
+ * reader (util/csv-records.ts: BOM, blank lines skipped but counted, LF, CRLF or lone CR line ends); a CSV with a
+ * quote or a lone CR anywhere is read by that reader instead, its fields laid end to end in a new buffer, so both
+ * kinds come out alike. Each row keeps the 1-based line of the file it starts on (for messages and quarantine).
  *
  * pandas rules (read_csv defaults): a column with any decimal is float, with any text is text, an integer column
  * with a missing value is float; the missing-value words below read as NaN (written null, B31).
  */
-import { parse as parseCsv } from "csv-parse/sync";
+import { forEachCsvRecord } from "./csv-records.js";
 import { TerminalError } from "../support/errors.js";
 import { pyJson, writeJsonFloatText, writeJsonStringBytes } from "./pyjson.js";
 import type { Utf8Sink } from "./utf8-sink.js";
@@ -23,13 +25,15 @@ export interface CsvFields {
   /** Field c of row r is bytes[start[i], end[i]) with i = r * width + c; an absent field has start -1. */
   start: Int32Array;
   end: Int32Array;
+  /** The 1-based line of the file where row r starts (blank lines and a header, if the caller has one, counted). */
+  line: Int32Array;
 }
 
 export interface ScanOptions {
   /** Names the file in messages. */
   where: string;
-  /** The error for a row with more than `width` fields (row is 1-based; first is the row's first field). */
-  tooManyFields?: (row: number, fields: number, first: string) => Error;
+  /** The error for a row with more than `width` fields (line: the file's, 1-based; first: the row's first field). */
+  tooManyFields?: (line: number, fields: number, first: string) => Error;
 }
 
 const COMMA = 44;
@@ -37,20 +41,27 @@ const LF = 10;
 const CR = 13;
 const QUOTE = 0x22;
 
-function tooMany(opts: ScanOptions, width: number, row: number, fields: number, first: string): Error {
-  return opts.tooManyFields?.(row, fields, first) ?? new TerminalError(`${opts.where}: row ${row} has ${fields} fields, ${width} expected`);
+function tooMany(opts: ScanOptions, width: number, line: number, fields: number, first: string): Error {
+  return opts.tooManyFields?.(line, fields, first) ?? new TerminalError(`${opts.where}: line ${line} has ${fields} fields, ${width} expected`);
 }
 
 /**
- * The fields of a headerless CSV under `width` columns: a UTF-8 BOM and blank lines skipped, "\n" or "\r\n" line
- * ends, short rows allowed (their last fields absent), a row with too many fields an error naming the row.
+ * The fields of a headerless CSV under `width` columns: a UTF-8 BOM and blank lines skipped, "\n", "\r\n" or a
+ * lone "\r" line ends, short rows allowed (their last fields absent), a row with too many fields an error naming
+ * its line.
  */
 export function scanCsv(data: Uint8Array, width: number, opts: ScanOptions): CsvFields {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return bytes.includes(QUOTE) ? scanQuoted(bytes, width, opts) : scanPlain(bytes, width, opts);
+  return bytes.includes(QUOTE) || hasLoneCr(bytes) ? scanRecords(bytes, width, opts) : scanPlain(bytes, width, opts);
 }
 
-/** No quotes (what devices write): a byte scan. */
+/** Whether a CR ends a line on its own (not followed by LF). */
+function hasLoneCr(bytes: Buffer): boolean {
+  for (let i = bytes.indexOf(CR); i >= 0; i = bytes.indexOf(CR, i + 1)) if (bytes[i + 1] !== LF) return true;
+  return false;
+}
+
+/** No quotes and LF or CRLF line ends (what devices write): a byte scan. */
 function scanPlain(bytes: Buffer, width: number, opts: ScanOptions): CsvFields {
   const W = width;
   const n = bytes.length;
@@ -59,8 +70,11 @@ function scanPlain(bytes: Buffer, width: number, opts: ScanOptions): CsvFields {
   for (let i = bytes.indexOf(LF, p); i >= 0; i = bytes.indexOf(LF, i + 1)) lines++;
   const start = new Int32Array(lines * W).fill(-1);
   const end = new Int32Array(lines * W);
+  const line = new Int32Array(lines);
   let r = 0;
+  let lineNo = 0;
   while (p < n) {
+    lineNo++;
     let eol = bytes.indexOf(LF, p);
     if (eol < 0) eol = n;
     let le = eol;
@@ -74,7 +88,7 @@ function scanPlain(bytes: Buffer, width: number, opts: ScanOptions): CsvFields {
           if (c >= W) {
             let fields = 1;
             for (let j = p; j < le; j++) if (bytes[j] === COMMA) fields++;
-            throw tooMany(opts, W, r + 1, fields, bytes.toString("latin1", p, bytes.indexOf(COMMA, p)));
+            throw tooMany(opts, W, lineNo, fields, bytes.toString("latin1", p, bytes.indexOf(COMMA, p)));
           }
           start[base + c] = fs;
           end[base + c] = i;
@@ -82,28 +96,35 @@ function scanPlain(bytes: Buffer, width: number, opts: ScanOptions): CsvFields {
           fs = i + 1;
         }
       }
+      line[r] = lineNo;
       r++;
     }
     p = eol + 1;
   }
-  return { bytes, width: W, rows: r, start, end };
+  return { bytes, width: W, rows: r, start, end, line: line.subarray(0, r) };
 }
 
-/** A quoted CSV (valid CSV, though devices do not write one): csv-parse, fields laid end to end. */
-function scanQuoted(bytes: Buffer, width: number, opts: ScanOptions): CsvFields {
-  let records: string[][];
-  try {
-    records = parseCsv(bytes, { relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
-  } catch (err) {
-    throw new TerminalError(`${opts.where}: unreadable CSV (${(err as Error).message})`, { cause: err });
-  }
+/** A CSV with quotes or lone CRs (valid CSV, though devices do not write one): csv-records, fields laid end to end. */
+function scanRecords(bytes: Buffer, width: number, opts: ScanOptions): CsvFields {
   const W = width;
+  const records: string[][] = [];
+  const lines: number[] = [];
+  forEachCsvRecord(
+    bytes,
+    (rec, line) => {
+      if (rec.length > W) throw tooMany(opts, W, line, rec.length, rec[0] ?? "");
+      records.push(rec);
+      lines.push(line);
+    },
+    (line, message) => {
+      throw new TerminalError(`${opts.where}: unreadable CSV at line ${line} (${message})`);
+    },
+  );
   const start = new Int32Array(records.length * W).fill(-1);
   const end = new Int32Array(records.length * W);
   const parts: Buffer[] = [];
   let pos = 0;
   records.forEach((rec, r) => {
-    if (rec.length > W) throw tooMany(opts, W, r + 1, rec.length, rec[0] ?? "");
     rec.forEach((field, c) => {
       const b = Buffer.from(field, "utf8");
       start[r * W + c] = pos;
@@ -112,7 +133,7 @@ function scanQuoted(bytes: Buffer, width: number, opts: ScanOptions): CsvFields 
       parts.push(b);
     });
   });
-  return { bytes: Buffer.concat(parts), width: W, rows: records.length, start, end };
+  return { bytes: Buffer.concat(parts), width: W, rows: records.length, start, end, line: Int32Array.from(lines) };
 }
 
 // ------------------------------------------------------------------ pandas column types

@@ -1,8 +1,10 @@
 /**
  * json.loads as Python reads the lake's files, so that rewriting a value keeps its Python type: a number written
  * with a fraction or exponent ("13.0", "1e-05") comes back as a PyFloat and pyJson() prints it "13.0" again, while
- * "13" stays an integer. JSON.parse cannot tell 13.0 from 13, and files that copy records from one layer to the next
- * (GRIDSMART counts and aggregates) must not change 13.0 into 13.
+ * "13" stays an integer, and an integer beyond 2^53 comes back as a bigint with all its digits (JSON.parse rounds
+ * 9223372036854775807 to 9223372036854775808). JSON.parse cannot tell 13.0 from 13, and files that copy records from
+ * one layer to the next (GRIDSMART counts and aggregates, device answers into raw site files) must not change 13.0
+ * into 13.
  *
  * Also accepts Python's non-standard NaN, Infinity and -Infinity (older files written by pandas, B31) as PyFloat.
  */
@@ -102,7 +104,7 @@ export function parsePyJson(text: string, what = "JSON"): unknown {
     return fail("unterminated string");
   };
 
-  const num = (): number | PyFloat => {
+  const num = (): number | bigint | PyFloat => {
     const start = i;
     if (text[i] === "-") i++;
     if (text.startsWith("Infinity", i)) {
@@ -121,7 +123,9 @@ export function parsePyJson(text: string, what = "JSON"): unknown {
     const token = text.slice(start, i);
     const v = Number(token);
     if (token === "" || token === "-" || Number.isNaN(v)) fail(`bad number "${token}"`);
-    return isFloat ? new PyFloat(v) : v;
+    if (isFloat) return new PyFloat(v);
+    // An integer beyond 2^53 keeps every digit, as Python's int does (a bigint, which pyJson writes back as it came).
+    return Number.isSafeInteger(v) ? v : BigInt(token);
   };
 
   const value = (): unknown => {
@@ -208,10 +212,11 @@ export function parsePyJson(text: string, what = "JSON"): unknown {
   return out;
 }
 
-/** The numeric value of a parsed number (PyFloat or number); undefined for anything else (null, text). */
+/** The numeric value of a parsed number (PyFloat, number or bigint); undefined for anything else (null, text). */
 export function numericValue(v: unknown): number | undefined {
   if (v instanceof PyFloat) return v.value;
   if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
   return undefined;
 }
 

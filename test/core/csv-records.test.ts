@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse as parseCsv } from "csv-parse/sync";
-import { csvRecords, type CsvRecord } from "../../src/util/csv-records.js";
+import { csvRecords, forEachCsvRecord, type CsvRecord } from "../../src/util/csv-records.js";
 
 /** The records of a text fed in chunks of `size` bytes (0: as one string), and the errors reported. */
 async function read(text: string, size = 0): Promise<{ records: CsvRecord[]; errors: [number, string][] }> {
@@ -58,7 +58,7 @@ describe("csvRecords", () => {
     const text = 'a,caf\u00e9,\u{1F600}\r\n"q\r\n2",b\r\n\r\nlast,line';
     const whole = await read(text);
     for (const size of [1, 2, 3, 5, 8, 64]) expect(await read(text, size), `chunks of ${size}`).toEqual(whole);
-    expect(whole.records.map((r) => r.fields)).toEqual([["a", "caf\u00e9", "\u{1F600}"], ["q\n2", "b"], ["last", "line"]]);
+    expect(whole.records.map((r) => r.fields)).toEqual([["a", "caf\u00e9", "\u{1F600}"], ["q\r\n2", "b"], ["last", "line"]]);
   });
 
   it("reports a quoted value still open at the end and drops that record only", async () => {
@@ -72,5 +72,45 @@ describe("csvRecords", () => {
   it("an empty text has no records", async () => {
     expect(await read("")).toEqual({ records: [], errors: [] });
     expect(await read("\n\r\n")).toEqual({ records: [], errors: [] });
+  });
+
+  it("keeps a line end inside a quoted value as the file has it (LF, CRLF, lone CR), as csv-parse does", async () => {
+    const text = '"a\r\nb",1\r\n"c\nd",2\n"e\rf",3\n';
+    const { records } = await read(text);
+    expect(records).toEqual([
+      { line: 1, fields: ["a\r\nb", "1"] },
+      { line: 3, fields: ["c\nd", "2"] },
+      { line: 5, fields: ["e\rf", "3"] },
+    ]);
+    const lf: CsvRecord[] = [];
+    for await (const batch of csvRecords([text], () => {}, { quotedLineEnds: "lf" })) lf.push(...batch);
+    expect(lf.map((r) => r.fields[0])).toEqual(["a\nb", "c\nd", "e\nf"]);
+  });
+
+  it("skips a UTF-8 BOM before the first line only", async () => {
+    const { records } = await read("\ufeffa,b\n\ufeffc,d\n");
+    expect(records).toEqual([
+      { line: 1, fields: ["a", "b"] },
+      { line: 2, fields: ["\ufeffc", "d"] },
+    ]);
+    for (const size of [1, 2, 4]) expect((await read("\ufeffa,b\n", size)).records, `chunks of ${size}`).toEqual([{ line: 1, fields: ["a", "b"] }]);
+  });
+});
+
+describe("forEachCsvRecord", () => {
+  it("calls back the records csvRecords yields, for a string or its bytes, errors included", async () => {
+    const text = '\ufeffh1,h2\r\n\r\n1,"x,y"\r\n2,"open\r\n';
+    const streamed = await read(text, 3);
+    for (const input of [text, Buffer.from(text, "utf8")]) {
+      const records: CsvRecord[] = [];
+      const errors: [number, string][] = [];
+      forEachCsvRecord(input, (fields, line) => void records.push({ line, fields }), (line, message) => void errors.push([line, message]));
+      expect({ records, errors }).toEqual(streamed);
+    }
+    expect(streamed.records).toEqual([
+      { line: 1, fields: ["h1", "h2"] },
+      { line: 3, fields: ["1", "x,y"] },
+    ]);
+    expect(streamed.errors.map((e) => e[0])).toEqual([4]);
   });
 });

@@ -28,12 +28,27 @@ describe("scanCsv", () => {
     expect(table(scan('1,"2",3\r\n', 3))).toEqual(table(scan("1,2,3\r\n", 3)));
   });
 
-  it("a row with too many fields is an error naming the row (plain and quoted), worded by the caller if it likes", () => {
-    expect(() => scan("1,2\r\n1,2,3\r\n", 2)).toThrow(/f.csv: row 2 has 3 fields, 2 expected/);
-    expect(() => scan('1,"2"\r\n1,2,3\r\n', 2)).toThrow(/f.csv: row 2 has 3 fields, 2 expected/);
-    const tooManyFields = (row: number, n: number, first: string) => new Error(`row ${row}: ${n} fields, version ${first}`);
-    expect(() => scanCsv(Buffer.from("7,1\n8,1,2,3\n"), 2, { where: "f", tooManyFields })).toThrow("row 2: 4 fields, version 8");
-    expect(() => scan('1,"unterminated\n', 2)).toThrow(/f.csv: unreadable CSV/);
+  it("gives each row the file's line it starts on: blank lines counted, CRLF one line end, a quoted line break inside the row", () => {
+    const plain = scan("\uFEFF1,a\r\n\r\n2,b\r\n\n\n3,c\r\n", 2);
+    expect(Array.from(plain.line)).toEqual([1, 3, 6]);
+    const quoted = scan('1,"a\r\nb"\r\n\r\n2,b\r\n3,c', 2);
+    expect(table(quoted)).toEqual([["1", "a\r\nb"], ["2", "b"], ["3", "c"]]);
+    expect(Array.from(quoted.line)).toEqual([1, 4, 5]);
+  });
+
+  it("a lone CR ends a line, as in the record reader (csv-records)", () => {
+    const t = scan("1,a\r2,b\r\n3,c\n", 2);
+    expect(table(t)).toEqual([["1", "a"], ["2", "b"], ["3", "c"]]);
+    expect(Array.from(t.line)).toEqual([1, 2, 3]);
+  });
+
+  it("a row with too many fields is an error naming its line (plain and quoted), worded by the caller if it likes", () => {
+    expect(() => scan("1,2\r\n1,2,3\r\n", 2)).toThrow(/f.csv: line 2 has 3 fields, 2 expected/);
+    expect(() => scan('1,"2"\r\n1,2,3\r\n', 2)).toThrow(/f.csv: line 2 has 3 fields, 2 expected/);
+    const tooManyFields = (line: number, n: number, first: string) => new Error(`line ${line}: ${n} fields, version ${first}`);
+    expect(() => scanCsv(Buffer.from("7,1\n8,1,2,3\n"), 2, { where: "f", tooManyFields })).toThrow("line 2: 4 fields, version 8");
+    expect(() => scan('1,"unterminated\n', 2)).toThrow(/f.csv: unreadable CSV at line 1/);
+    expect(() => scan("1,2\r\n\r\n1,2,3\r\n", 2)).toThrow(/f.csv: line 3 has 3 fields/);
   });
 });
 

@@ -117,6 +117,8 @@ interface Case {
   done?: Partial<NonNullable<Result["summary"]>>;
   check?(r: Result): void;
   args?: string[];
+  /** The command before args (default: run <stage>). */
+  command?: string[];
   env?: (home: string) => Record<string, string>;
 }
 
@@ -437,7 +439,7 @@ const gsCases: Case[] = [
   ),
   gsDamaged("an unknown count format version", (h) => zoneEdit(h, (csv) => csv.replace(/^8,/gm, "9,")), /count format version "9"; only versions 4, 7 and 8 are supported/),
   gsDamaged("every zone file empty", (h) => zoneEdit(h, () => ""), /every zone file is empty/),
-  gsDamaged("a zone row with too many fields", firstZone((csv) => csv.replace("\r\n", ",1,2,3\r\n")), /row 1 has 17 fields, the v8 format has 14/),
+  gsDamaged("a zone row with too many fields", firstZone((csv) => csv.replace("\r\n", ",1,2,3\r\n")), /line 1 has 17 fields, the v8 format has 14/),
   gsDamaged("no camera folder (wrong layout)", (h) => write(h, GS_ZIP, zipSync({ "counts/whatever.csv": Buffer.from("8,1\r\n") })), /MAC|folder|director/i),
   {
     name: "gs: a negative vehicle speed is quarantined, the intersection standardized",
@@ -546,18 +548,39 @@ const configCases: Case[] = [
     done: { processed: 3, failed: 0, records: 3211 },
   },
   {
-    name: "inventory: not JSON",
+    name: "inventory: not JSON fails the days that need devices, naming the file and what to do (exit 1, not 2)",
     stage: "wt-json-standard",
     damage: (h) => write(h, "sources/inventory.json", "[{"),
-    code: 2,
-    message: [/error: unit data: inventory file .*sources\/inventory\.json (is not valid JSON|must hold an object)/],
+    code: 1,
+    message: [/FAILED Austin\/csv\/2024-11-01: unit data: inventory file .*sources\/inventory\.json is not valid JSON \(.*\); fix the file \(or restore it\) and rerun/],
+    done: { processed: 0, failed: 3 },
   },
   {
     name: "inventory: the wrong shape (a list, not sections per source)",
     stage: "wt-json-standard",
     damage: (h) => write(h, "sources/inventory.json", "[1, 2, 3]"),
-    code: 2,
-    message: [/error: unit data: inventory file .*sources\/inventory\.json (is not valid JSON|must hold an object)/],
+    code: 1,
+    message: [/FAILED .*unit data: inventory file .*sources\/inventory\.json must hold an object .*; fix the file/],
+    done: { processed: 0, failed: 3 },
+  },
+  {
+    name: "inventory: damaged under `lake pipeline all`: the sources that need devices fail, every other source runs",
+    stage: "all",
+    command: ["pipeline", "all"],
+    args: ["-s", "2024-11-01", "-e", "2024-11-02", "-F"],
+    damage: (h) => write(h, "sources/inventory.json", "[{"),
+    code: 1,
+    message: [/FAILED Austin\/csv\/2024-11-01: unit data: inventory file .*sources\/inventory\.json is not valid JSON/, /gs-insert-lake +ERROR: unit data: inventory file .*is not valid JSON/],
+    check: (r) => {
+      const table = new Map([...r.out.matchAll(/^([a-z]+(?:-[a-z]+)+) +(\d+) +(\d+) +(\d+) +(\d+) +[\d.]+$/gm)].map((m) => [m[1]!, { processed: +m[2]!, failed: +m[4]! }]));
+      expect(table.get("wt-json-standard"), r.out).toEqual({ processed: 0, failed: 1 });
+      expect(table.get("bt-json-standard")).toEqual({ processed: 0, failed: 3 });
+      // No device needed: done as on a clean run.
+      for (const stage of ["wt-insert-lake", "bt-insert-lake", "gs-json-standard", "counters-publish", "oeem-parse", "usage-load"]) {
+        expect(table.get(stage)?.processed, stage).toBeGreaterThan(0);
+      }
+      expect(r.out).not.toMatch(/^error:/m);
+    },
   },
   {
     name: "file system: --plan to a path under a file",
@@ -643,7 +666,7 @@ describe("the malformed-input corpus", () => {
   it.concurrent.each(ALL.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     const home = lakeCopy();
     c.damage(home);
-    const r = await run(home, ["run", c.stage, ...(c.args ?? WINDOW)], c.env?.(home));
+    const r = await run(home, [...(c.command ?? ["run", c.stage]), ...(c.args ?? WINDOW)], c.env?.(home));
     try {
       expect(r.code, r.out).toBe(c.code);
       for (const m of c.message) expect(r.out).toMatch(m);

@@ -84,15 +84,16 @@ describe("local unit data", () => {
     expect(await d.devices(deviceRequest("bt"))).toEqual([]);
   });
 
-  it("a missing file is a ConfigError naming it", async () => {
+  it("a missing file is bad input (a TerminalError: the source's stages fail, the run goes on) naming it", async () => {
     const file = path.join(tmpdir(), "no-such-dir-x", "inventory.json");
     const err = await createLocalUnitData(file).devices(deviceRequest("wt")).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toBeInstanceOf(TerminalError);
+    expect(err).not.toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(file);
     expect((err as Error).message).toMatch(/does not exist/);
   });
 
-  it("malformed JSON, a wrong shape, a missing list and a bad device are ConfigErrors naming the file", async () => {
+  it("malformed JSON, a wrong shape, a missing list and a bad device are TerminalErrors naming the file and what to do", async () => {
     const cases: [unknown, RegExp][] = [
       ["{ not json", /is not valid JSON/],
       [[1, 2], /must hold an object/],
@@ -104,9 +105,10 @@ describe("local unit data", () => {
     for (const [content, re] of cases) {
       const file = inventoryFile(content);
       const err = await createLocalUnitData(file).devices(deviceRequest("wt")).catch((e: unknown) => e);
-      expect(err, String(re)).toBeInstanceOf(ConfigError);
+      expect(err, String(re)).toBeInstanceOf(TerminalError);
       expect((err as Error).message).toMatch(re);
       expect((err as Error).message).toContain(file);
+      expect((err as Error).message).toMatch(/fix the file|add "wt"|must be a list/);
     }
   });
 });

@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { ETLApp, parseOptions, runApp, type AppClass } from "../../src/support/etl-app.js";
 import type { UpdateItem } from "../../src/support/last-update.js";
-import { dayArchive, demoDevices, unitDevice, type SimDevice } from "../../src/sources/gs/simulate.js";
+import { dayArchive, demoDevices, siteJson, unitDevice, type SimDevice } from "../../src/sources/gs/simulate.js";
 import { inventoryOf, makeHarness, RAW, type Harness } from "./harness.js";
 import gsSource from "../../src/sources/gs/source.js";
 
@@ -58,6 +58,15 @@ describe("gs-insert-lake", () => {
     expect(rows).toHaveLength(6);
     const again = await h.insert({ last_run_date: "0", start_date: "2024-11-17" });
     expect(again).toMatchObject({ processed: 0, failed: 0 });
+  });
+
+  it("the raw site file writes the device's site answer as the original does (json.dumps of json.loads): 13.0 stays 13.0, 2^63-1 keeps its digits", async () => {
+    const answer = JSON.stringify(siteJson(V8)).replace(/^\{/, '{"SiteVersion": 13.0, "Serial": 9223372036854775807, "Tiny": 1e-05, "Neg": -0.0, ');
+    h = await makeHarness({ devices: [{ device: V8, days: DAYS.slice(0, 1), siteText: answer }] });
+    expect(await h.insert({ last_run_date: "0", start_date: "2024-11-17" })).toMatchObject({ failed: 0 });
+    const text = (await h.storage.get(RAW, "2024/11/20/gs/Burnet_Richcreek_gs_2024-11-20_site.json")).toString("utf8");
+    expect(text).toContain('"site": {"SiteVersion": 13.0, "Serial": 9223372036854775807, "Tiny": 1e-05, "Neg": -0.0, "Id": "');
+    expect(text).not.toContain("9223372036854775808");
   });
 
   it("filters the inventory: removed, no location, duplicate IP, -f regex; a null primary street does not crash (B17)", async () => {

@@ -101,9 +101,18 @@ describe("GRIDSMART standardization (golden files)", () => {
     expect(json(r.zones[1]!)).toMatch(/"guid": "b", "day_covered": 0\}, "data": \[\]\}$/);
   });
 
-  it("a row with more fields than the version has is an error naming file and row", () => {
+  it("the row rules get each row's line in the zone file (blank lines and CRLF counted as the file's lines), not its row index", () => {
+    const row = "7,21,120000.5,-300,S,12,30,G,1.5,0,88";
+    const seen: number[] = [];
+    const rules = () => ({ active: true, accept: (_v: (c: number) => unknown, where: { line?: number }) => (seen.push(where.line!), where.line !== 4) });
+    const r = standardizeDay(input({ zones: [csv("a", `${row}\r\n\r\n${row}\r\n${row}\r\n\r\n${row}\r\n`)], siteDateTime: CENTRAL_NTP, rules }));
+    expect(seen).toEqual([1, 3, 4, 6]);
+    expect(rows(r.zones[0]!)).toHaveLength(3);
+  });
+
+  it("a row with more fields than the version has is an error naming file and line", () => {
     expect(() => standardizeDay(input({ zones: [csv("a", "7,21,120000.5,-300,S,12,30,G,1.5,0,88\r\n7,21,1,-300,S,12,30,G,1.5,0,88,99\r\n")] }))).toThrow(
-      /mac\/2019-06-01\/a.csv: row 2 has 12 fields, the v7 format has 11/,
+      /mac\/2019-06-01\/a.csv: line 2 has 12 fields, the v7 format has 11/,
     );
   });
 });

@@ -16,6 +16,16 @@ describe("parsePyJson (json.loads keeping Python float-ness)", () => {
     expect(h.e).toBe('x"yé\n');
   });
 
+  it("keeps every digit of an integer beyond 2^53, as Python's int does (a bigint); safe integers stay numbers", () => {
+    const text = '{"max": 9223372036854775807, "min": -9223372036854775808, "safe": 9007199254740991, "f": 9223372036854775807.0}';
+    const v = parsePyJson(text) as Record<string, unknown>;
+    expect(v.max).toBe(9223372036854775807n);
+    expect(v.min).toBe(-9223372036854775808n);
+    expect(v.safe).toBe(9007199254740991);
+    expect(pyJson(v)).toBe('{"max": 9223372036854775807, "min": -9223372036854775808, "safe": 9007199254740991, "f": 9.223372036854776e+18}');
+    expect(numericValue(v.max)).toBe(2 ** 63);
+  });
+
   it("accepts NaN and Infinity as Python writes them", () => {
     const v = parsePyJson('[NaN, Infinity, -Infinity, -3]') as unknown[];
     expect(Number.isNaN(numericValue(v[0]))).toBe(true);

@@ -113,6 +113,24 @@ describe("standardize", () => {
     expect(badRows[4]!.message).toContain('field "volume" is empty');
   });
 
+  it("gives the rules the file's line of each row (BOM, blank lines and the header counted), reads quoted values back as written", () => {
+    const csv = `\ufeff${kitsCsv([kits(), kits({ intName: "A, B" }), kits({ intName: "two\r\nlines" }), kits({ detID: 7 })]).text.replace("\r\n", "\r\n\r\n")}`;
+    const lines: number[] = [];
+    const rules = () => ({ accept: (_v: (c: number) => unknown, where: { line?: number }) => (lines.push(where.line!), true) });
+    const { data, badRows } = standardize(csv, { file: "f.csv", zone: ZONE, rules });
+    expect(badRows).toEqual([]);
+    expect(lines).toEqual([3, 4, 5, 7]);
+    expect(data.map((d) => d.intName)).toEqual(["LAMARMANCHACA", "A, B", "two\r\nlines", "LAMARMANCHACA"]);
+  });
+
+  it("a record that is not CSV (a quote never closed) is a bad row naming its line; the rows before it are kept", () => {
+    const csv = `${HEADER}\r\n${kitsCsv([kits()]).text.split("\r\n")[1]}\r\n101,1,2024-11-05 10:15:00,"LAMAR,NB_in,19,0,34,Working,100,1,19\r\n`;
+    const { data, badRows } = standardize(csv, { file: "f.csv", zone: ZONE });
+    expect(data).toHaveLength(1);
+    expect(badRows.map((b) => [b.row, b.field])).toEqual([[2, "(row)"]]);
+    expect(badRows[0]!.message).toMatch(/^f\.csv row 2: line 3 a quoted value is not closed/);
+  });
+
   it("refuses an empty file", () => {
     expect(() => standardize("", { file: "x.csv", zone: ZONE })).toThrow(/x\.csv: the file is empty \(no header line\)/);
   });

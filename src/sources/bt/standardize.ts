@@ -92,7 +92,7 @@ export async function* standardizeBluetooth(
   const records = csvRecords(input, (line, problem) => {
     stats.dropped++;
     report(stats, line, `${problem}; row dropped`);
-  });
+  }, { quotedLineEnds: "lf" }); // a line end inside a quoted value reads as "\n", as the original's text-mode open() gives it
   const rows = new JsonRowWriter(columns);
   for await (const batch of records) {
     for (const { line, fields } of batch) {

@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { httpStatusError, TerminalError, TransientError } from "../../support/errors.js";
+import { parsePyJson } from "../../util/pyjson-parse.js";
 import { withRetry, type RetryPolicy } from "../../support/resilience.js";
 import type { GsDateTime, GsSite } from "./types.js";
 
@@ -54,7 +55,9 @@ export class DeviceApi {
       throw classify(url, err, this.opts.timeoutMs);
     }
     try {
-      return JSON.parse(body) as T;
+      // As the original's requests .json() reads it: 13.0 stays a float, big integers keep their digits, so the raw
+      // site file (json.dumps of the answers) writes them as the device gave them.
+      return parsePyJson(body) as T;
     } catch {
       throw new TerminalError(`GRIDSMART device ${url}: the answer is not JSON (${JSON.stringify(body.slice(0, 60))})`);
     }

@@ -34,6 +34,8 @@ export interface FakeDeviceEntry {
   /** Days the device lists in counts.json (YYYY-MM-DD). */
   days: string[];
   behaviour?: FakeBehaviour;
+  /** The site.json answer as text, exactly (default: the simulated device's site as JSON). */
+  siteText?: string;
 }
 
 export interface GridsmartFakeOptions {
@@ -123,6 +125,7 @@ export async function startGridsmartFake(opts: GridsmartFakeOptions): Promise<Gr
     if (applies && b.mode === "garbage" && route !== "bydate") return json(GARBAGE[route]);
     switch (route) {
       case "site":
+        if (entry.siteText !== undefined) return res.writeHead(200, { "content-type": "application/json" }).end(entry.siteText);
         return json(siteJson(dev));
       case "datetime": {
         const answer = () => {

@@ -55,7 +55,7 @@ export interface ZoneTable extends CsvFields {
 export function readZoneTable(csv: ZoneCsv, columns: readonly string[]): ZoneTable {
   const fields = scanCsv(csv.data, columns.length, {
     where: csv.path,
-    tooManyFields: (row, n, first) => new TerminalError(`${csv.path}: row ${row} has ${n} fields, the v${first} format has ${columns.length} (${columns.join(", ")})`),
+    tooManyFields: (line, n, first) => new TerminalError(`${csv.path}: line ${line} has ${n} fields, the v${first} format has ${columns.length} (${columns.join(", ")})`),
   });
   return { ...fields, path: csv.path, columns, types: pandasTypes(fields) };
 }
@@ -321,7 +321,7 @@ export function standardizeZone(plan: DayPlan, z: ZoneCsv): ZoneOutput {
     if (rules?.active) {
       const value = (c: number) => (isMissingField(table, i * W + c) ? undefined : table.types[c] === "text" ? fieldValue(table, i * W + c, "text") : fieldNumber(table, i * W + c));
       const text = () => columns.map((_, c) => fieldValue(table, i * W + c, table.types[c]!) ?? "").join(",");
-      if (!rules.accept(value, { file, line: i + 1, text })) continue;
+      if (!rules.accept(value, { file, line: table.line[i]!, text })) continue;
     }
     const w = known ? known.wallMs[i]! : Number.NaN;
     const t: RowTime = Number.isNaN(w) ? rowTime(plan, table, i) : { wallMs: w, offsetMin: known!.offsetMin[i]!, micros: 0 };

@@ -6,11 +6,11 @@
  * per distinct text (a day has about a hundred), which keeps a 50,000-row day well under a second.
  */
 import { DateTime } from "luxon";
-import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { pyStr as pyStrDate, socrataTime } from "../../util/dates.js";
 import { md5Concat, PyFloat, pyJson } from "../../util/pyjson.js";
 import { Utf8Sink } from "../../util/utf8-sink.js";
+import { forEachCsvRecord } from "../../util/csv-records.js";
 import type { UnitDevice } from "../../support/drivers.js";
 import { KITS_COLUMNS, type KitsRow } from "./queries.js";
 
@@ -162,47 +162,6 @@ export class WallClock {
   }
 }
 
-const PARSE_OPTIONS = { relax_column_count: true, skip_empty_lines: true, bom: true } as const;
-/** A "\r" not starting "\r\n", or a "\n" not ending one: the line ends are not uniformly "\r\n". */
-const NOT_CRLF = /\r(?!\n)|(?:^|[^\r])\n/;
-
-/**
- * Calls `each` with every record of a CSV and its 0-based record number, as csv-parse reads it with
- * relax_column_count, skip_empty_lines and bom. A file without quotes whose lines all end alike ("\r\n" as
- * written by wt-insert-lake, or "\n") is split here, a line at a time, with no array of the whole day; any other
- * file is read by csv-parse.
- */
-function forEachRecord(csv: string | Buffer, each: (rec: string[], r: number) => void): void {
-  let text = typeof csv === "string" ? csv : csv.toString("utf8");
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const crlf = text.includes("\r");
-  if (!text.includes('"')) {
-    if (crlf && NOT_CRLF.test(text)) {
-      // Line ends mixed ("\r\n", "\n", a lone "\r"): csv-parse would take the first for all and join lines.
-      let r = 0;
-      for (const line of text.split(/\r\n|\n|\r/)) if (line !== "") each(line.split(","), r++);
-      return;
-    }
-    const eol = crlf ? "\r\n" : "\n";
-    let r = 0;
-    let pos = 0;
-    while (pos < text.length) {
-      let end = text.indexOf(eol, pos);
-      if (end === -1) end = text.length;
-      if (end > pos) each(text.slice(pos, end).split(","), r++);
-      pos = end + eol.length;
-    }
-    return;
-  }
-  // One day's records (~12 short strings each); parsing without per-record callbacks is about twice as fast.
-  const records = parse(csv, PARSE_OPTIONS) as string[][];
-  for (let r = 0; r < records.length; r++) {
-    const rec = records[r]!;
-    records[r] = undefined as unknown as string[]; // let each record go once read
-    each(rec, r);
-  }
-}
-
 /**
  * Raw CSV → standardized rows (original §9.2.2), handed to `onRow` in file order. A row that cannot be read
  * (wrong column count, a non-integer number, a missing or malformed time) is skipped and reported with its row
@@ -236,7 +195,10 @@ export function standardizeRows(
   const bad = (row: number, field: string, message: string) =>
     badRows.push({ row, field, message: `${opts.file} row ${row}: ${message}; row skipped` });
 
-  forEachRecord(csvText, (rec, r) => {
+  /** Records read so far (the header is record 0, so data row N is record N). */
+  let r = -1;
+  const each = (rec: string[], line: number) => {
+    r++;
     if (!header) {
       header = rec.map((h) => h.trim());
       const missing = CSV_HEADER.filter((c) => !header!.includes(c));
@@ -252,8 +214,8 @@ export function standardizeRows(
       bad(r, "(row)", `${rec.length} fields where the header has ${header.length}`);
       return;
     }
-    // Values outside the source's declared ranges, or a time outside the file's day: quarantined (line = r + 1).
-    if (checker && !checker.accept((c) => rec[c], { file: opts.file, line: r + 1, text: () => rec.join(",") })) return;
+    // Values outside the source's declared ranges, or a time outside the file's day: quarantined with the file's line.
+    if (checker && !checker.accept((c) => rec[c], { file: opts.file, line, text: () => rec.join(",") })) return;
     for (let i = 0; i < INT_LIST.length; i++) {
       const text = rec[intIx[i]!]!;
       if (!INT_RE.test(text)) {
@@ -302,7 +264,8 @@ export function standardizeRows(
       if (!p.min || t.dt < p.min) p.min = t.dt;
       if (!p.max || t.dt > p.max) p.max = t.dt;
     }
-  });
+  };
+  forEachCsvRecord(csvText, each, (line, message) => bad(++r, "(row)", `line ${line} ${message}`));
   if (!header) throw new Error(`${opts.file}: the file is empty (no header line); expected ${CSV_HEADER.join(",")}`);
   return { rows, badRows, perf };
 }
