@@ -3,12 +3,14 @@
  * in a given working directory, so a hang or a crash cannot take the calling worker down.
  *
  * - the child gets its input as JSON on stdin (never on the command line: it may hold credentials), imports the
- *   module, calls the export with it and exits with the number the export returns (0 when it returns anything
- *   else); an uncaught error exits 1 with its stack in the log;
+ *   module, calls the export with it and a `ready()` callback and exits with the number the export returns (0 when
+ *   it returns anything else); an uncaught error exits 1 with its stack in the log;
  * - stdout and stderr go to a log file (the run's log, e.g. inside its working directory);
  * - the environment is the bare minimum (PATH, TZ, NODE_EXTRA_CA_CERTS, HOME = the working directory) plus what the
  *   caller adds: the parent's secrets are not inherited;
- * - at its timeout the child and everything it started (its process group) is killed with SIGKILL;
+ * - the timeout counts from `ready()` (the export calls it when its own work starts); before that, loading has its
+ *   own allowance (`startMs`); at either, the child and everything it started (its process group) is killed with
+ *   SIGKILL;
  * - a TypeScript module (tests, development) is loaded through tsx.
  */
 import { spawn } from "node:child_process";
@@ -22,6 +24,8 @@ export interface IsolatedRun {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /** Whether it got to ready() (a kill before it was at the start allowance). */
+  started: boolean;
 }
 
 export interface IsolatedRunOptions {
@@ -31,7 +35,10 @@ export interface IsolatedRunOptions {
   input: unknown;
   /** The child's working directory (it exists). */
   cwd: string;
+  /** From ready(): the work's own time. */
   timeoutMs: number;
+  /** Until ready(): loading Node, the module and what it imports (default 120 s). */
+  startMs?: number;
   /** Where stdout and stderr go (appended). */
   logFile: string;
   env?: Record<string, string>;
@@ -43,7 +50,7 @@ const CHILD = [
   "process.chdir(spec.cwd);",
   "const m = await import(spec.module);",
   "if (typeof m[spec.export] !== 'function') throw new Error(`${spec.module} exports no function ${spec.export}`);",
-  "const code = await m[spec.export](spec.input);",
+  "const code = await m[spec.export](spec.input, () => { process.send?.('ready'); process.channel?.unref(); });",
   "process.exit(typeof code === 'number' ? code : 0);",
 ].join("\n");
 
@@ -53,19 +60,28 @@ export async function runIsolated(o: IsolatedRunOptions): Promise<IsolatedRun> {
   for (const k of ["PATH", "TZ", "NODE_EXTRA_CA_CERTS", "SystemRoot"]) if (process.env[k] !== undefined) env[k] ??= process.env[k]!;
   const loader = o.module.endsWith(".ts") ? ["--import", "tsx"] : [];
   try {
-    const child = spawn(process.execPath, [...loader, "--input-type=module", "-e", CHILD], { cwd: process.cwd(), env, detached: true, stdio: ["pipe", log, log] });
+    const child = spawn(process.execPath, [...loader, "--input-type=module", "-e", CHILD], { cwd: process.cwd(), env, detached: true, stdio: ["pipe", log, log, "ipc"] });
+    child.channel?.unref();
     let timedOut = false;
-    const timer = setTimeout(() => {
+    let started = false;
+    const kill = () => {
       timedOut = true;
       try {
         process.kill(-child.pid!, "SIGKILL"); // the group: what the job started (a browser) goes too
       } catch {
         child.kill("SIGKILL");
       }
-    }, o.timeoutMs);
+    };
+    let timer = setTimeout(kill, o.startMs ?? 120_000);
+    child.on("message", (m) => {
+      if (m !== "ready") return;
+      started = true;
+      clearTimeout(timer);
+      timer = setTimeout(kill, o.timeoutMs);
+    });
     const done = new Promise<IsolatedRun>((resolve, reject) => {
       child.on("error", reject);
-      child.on("exit", (exitCode, signal) => resolve({ exitCode, signal, timedOut }));
+      child.on("exit", (exitCode, signal) => resolve({ exitCode, signal, timedOut, started }));
     });
     child.stdin!.on("error", () => undefined); // a child that dies before reading its input
     child.stdin!.end(JSON.stringify({ module: o.module, export: o.export, input: o.input, cwd: o.cwd }));

@@ -102,11 +102,12 @@ interface ChildInput {
 }
 
 /** The child process's side of a run (called by runIsolated): the implementation, then result.json and bills.csv. */
-export async function runFeedJob(input: ChildInput): Promise<number> {
+export async function runFeedJob(input: ChildInput, ready: () => void): Promise<number> {
   const log = (m: string) => process.stdout.write(`${DateTime.utc().toISO()} ${m}\n`);
   log(`job ${input.job} run ${input.runId}: ${input.start} .. ${input.end}`);
   try {
     const impl = input.module ? ((await import(input.module)) as { default: FeedJob }).default : await IMPLEMENTATIONS[input.impl!]!();
+    ready(); // the job's timeout counts from here
     const { bills } = await impl.run({ job: input.job, runId: input.runId, workdir: input.workdir, start: input.start, end: input.end, params: input.params, log });
     await writeFile("result.json", JSON.stringify({ bills }, null, 1));
     const rows = (Array.isArray(bills) ? bills : []).map((b) => [b.start, b.end, b.cost, b.use, b.peak ?? "", b.pdf ? "yes" : "no"]);
@@ -153,7 +154,7 @@ async function runJob(j: JobDeclaration, p: Partition, ctx: Ctx) {
   const r = await runIsolated({ module: SELF, export: "runFeedJob", input, cwd: workdir, timeoutMs: j.timeoutMs, logFile: path.join(workdir, "run.log") });
   const result = await readFile(path.join(workdir, "result.json"), "utf8").then((t) => JSON.parse(t) as { error?: string }, () => undefined);
   let error: string | undefined;
-  if (r.timedOut) error = `killed at its timeout (${j.timeoutMs} ms)`;
+  if (r.timedOut) error = r.started ? `killed at its timeout (${j.timeoutMs} ms)` : "killed: it did not start within 120 s";
   else if (r.exitCode !== 0) error = result?.error ? `threw: ${result.error}` : `exited with ${r.exitCode ?? r.signal} (see run.log in the archive)`;
   return { runId, workdir, range, error, result };
 }
