@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { afterEach, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { strFromU8, unzipSync } from "fflate";
 import { describeService } from "../helpers/services.js";
 import { tempDir, testRuntime } from "../core/helpers.js";
@@ -17,6 +17,7 @@ import { planRange } from "../../src/orchestration/backfill.js";
 import { enqueuePlan, jobQueue, runWorker } from "../../src/orchestration/queue.js";
 import { openBlockStore } from "../../src/orchestration/blocks.js";
 import { runStageAction } from "../../src/cli/run.js";
+import { parseOptions, runApp } from "../../src/support/etl-app.js";
 import { Catalog, type CatalogEntry } from "../../src/support/catalog.js";
 import type { LakeRuntime } from "../../src/support/runtime.js";
 import type { BlockOutcome } from "../../src/orchestration/block-runner.js";
@@ -38,9 +39,11 @@ async function lake(jobs: Record<string, unknown>[]) {
 }
 
 afterEach(async () => {
-  const q = await rawBullQueue(runtime);
-  await q.obliterate({ force: true });
-  await q.close();
+  if (runtime.config.queue.driver === "bullmq") {
+    const q = await rawBullQueue(runtime);
+    await q.obliterate({ force: true });
+    await q.close();
+  }
   await runtime.close();
   await site.stop();
   rmSync(home, { recursive: true, force: true });
@@ -164,5 +167,37 @@ describeService(["REDIS_URL"], "feeds on BullMQ (real Redis)", () => {
     await store.close();
     expect(JSON.parse(block!.errorPayload!)).toEqual([{ reason: 'start is not a YYYY-MM-DD date: "2024-13-01"', file: expect.stringMatching(/^mod-20241108-[0-9a-f]{8}\.zip:result\.json$/), line: 2, field: "start" }]);
     expect(published()).toHaveLength(2);
+  });
+});
+
+describe("feeds: schedules and flags (embedded default)", () => {
+  it("daily, weekly (Mondays) and monthly (the 1st) jobs have blocks on their days only, planned and run", async () => {
+    site = await startUtilitySite();
+    home = tempDir("lake-feeds-");
+    runtime = testRuntime(home);
+    const job = (name: string, schedule: string) => ({ name, impl: "fake-utility-bills", schedule, params: { url: site.url, account: name } });
+    runtime.overrideSourceConfig("feeds", { jobs: [job("d", "daily"), job("w", "weekly"), job("m", "monthly")] });
+    const registry = await defaultRegistry();
+    const plan = await planRange(runtime, registry, "feeds", { timeMin: "2024-10-27", timeMax: "2024-11-05" });
+    const of = (e: string) => plan.days.filter((d) => d.endsWith(`#${e}`)).map((d) => d.slice(0, 10));
+    expect(of("d").length).toBeGreaterThan(7);
+    expect(of("w")).toEqual(of("d").filter((d) => new Date(`${d}T12:00:00Z`).getUTCDay() === 1));
+    expect(of("w")).toContain("2024-11-04");
+    expect(of("m")).toEqual(["2024-11-01"]);
+    // lake run over a week: the monthly job has one block (the 1st), run in simulation.
+    const { App } = await registry.stage("feeds-run");
+    const summary = await runApp(App, parseOptions(App, ["--entity", "m", "-s", "2024-10-28", "-e", "2024-11-04", "-0"]), { runtime });
+    expect(summary.blocks!.map((b) => [b.key, b.status])).toEqual([["2024-11-01#m", "succeeded"]]);
+  });
+
+  it("--params that are not a JSON object stop the run with a usage error before any job runs", async () => {
+    site = await startUtilitySite();
+    home = tempDir("lake-feeds-");
+    runtime = testRuntime(home);
+    runtime.overrideSourceConfig("feeds", { jobs: [{ ...WATER, params: { url: site.url, account: "W-1" } }] });
+    for (const bad of ["{account", "[1]"]) {
+      expect(await runStageAction("feeds-run", ["--partition", "2024-11-08#water", "-0", "--params", bad], { runtime, out: () => undefined })).toBe(2);
+    }
+    expect(site.requests).toEqual([]);
   });
 });

@@ -140,11 +140,22 @@ function checkBills(value: unknown, file: string): { bills: Bill[]; errors: Reco
   return { bills, errors };
 }
 
+function inlineParams(text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--params: not JSON (${(err as Error).message}): ${text.slice(0, 80)}`);
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw new UsageError(`--params: a JSON object is needed, e.g. '{"account":"A-1"}'`);
+  return v as Record<string, unknown>;
+}
+
 const SELF = import.meta.url;
 type Ctx = BlockContext<FeedsConfig>;
 
 async function runJob(j: JobDeclaration, p: Partition, ctx: Ctx) {
-  const inline = ctx.options.params === undefined ? {} : (JSON.parse(String(ctx.options.params)) as Record<string, unknown>);
+  const inline = ctx.options.params === undefined ? {} : inlineParams(String(ctx.options.params));
   const runId = `${j.name}-${p.start.toFormat("yyyyMMdd")}-${randomUUID().slice(0, 8)}`;
   const workdir = path.join(await ctx.tempDir(), runId);
   await mkdir(workdir);
