@@ -56,8 +56,8 @@ export async function planRange(runtime: LakeRuntime, registry: SourceRegistry, 
       runtime.zone,
       runtime.clock,
     );
-    const entities = decl.entities ? decl.entities(pipeline.settings(runtime.sourceConfig(source))) : [undefined];
-    const days = parts.flatMap((p) => entities.map((e) => blockPartKey(p.key, e)));
+    const settings = pipeline.settings(runtime.sourceConfig(source));
+    const days = parts.flatMap((p) => (decl.entities ? decl.entities(settings, p) : [undefined]).map((e) => blockPartKey(p.key, e)));
     return { source: blockSource(source, Boolean(flags.debug)), stages, days, partitioned: true };
   }
   const days = rangeDays(

@@ -34,15 +34,25 @@ export interface DemoResult {
  * A partitioned source's demo: a backfill over its window (every block, statuses in the block store), then the
  * repair sweep (--incomplete-only) that a nightly run would do; one summary per stage, the sweep's failures counted.
  */
-async function demoBlocks(runtime: LakeRuntime, registry: SourceRegistry, p: SourceDefinition, window: { from: string; to: string }): Promise<RunSummary[]> {
+async function demoBlocks(runtime: LakeRuntime, registry: SourceRegistry, p: SourceDefinition, window: { from: string; to: string }, viaQueue: boolean): Promise<RunSummary[]> {
   const { openBlockStore } = await import("./blocks.js");
   const { planRange, runBackfill } = await import("./backfill.js");
   const store = await openBlockStore(runtime);
   try {
     const plan = await planRange(runtime, registry, p.code, { timeMin: window.from, timeMax: window.to });
-    const env = { runtime, store, registry, owner: `demo:${process.pid}`, leaseMs: runtime.config.blocks.leaseMs };
-    const first = await runBackfill(env, plan, { continueOnError: true, incompleteOnly: true });
-    const repair = await runBackfill(env, plan, { continueOnError: true, incompleteOnly: true });
+    const owner = `demo:${process.pid}`;
+    const env = { runtime, store, registry, owner, leaseMs: runtime.config.blocks.leaseMs };
+    // On the queue: the blocks are enqueued and a worker runs them, as `lake enqueue` + `lake worker` do (the
+    // embedded default's queue is the in-process one).
+    const pass = async () => {
+      if (!viaQueue) return runBackfill(env, plan, { continueOnError: true, incompleteOnly: true });
+      const { jobQueue, enqueuePlan, runWorker } = await import("./queue.js");
+      const queue = await jobQueue(runtime);
+      await enqueuePlan(queue, store, plan, { runId: `demo-${Date.now()}`, incompleteOnly: true });
+      return runWorker({ runtime, registry, store, queue, owner, concurrency: 2, untilEmpty: true });
+    };
+    const first = await pass();
+    const repair = await pass();
     return plan.stages.map((stage) => {
       const mine = (r: typeof first) => r.outcomes.filter((o) => o.stage === stage);
       const count = (r: typeof first, ...st: string[]) => mine(r).filter((o) => st.includes(o.status)).length;
@@ -123,7 +133,8 @@ export async function demo(opts: DemoOptions, events = new LakeEventBus()): Prom
     try {
       for (const p of pipelines) {
         if (p.partition) {
-          stages.push(...(await demoBlocks(runtime, registry, p, (await p.loadDemo())?.window ?? { from: DEMO_FROM, to: DEMO_TO })));
+          const sim = await p.loadDemo();
+          stages.push(...(await demoBlocks(runtime, registry, p, sim?.window ?? { from: DEMO_FROM, to: DEMO_TO }, Boolean(sim?.viaQueue))));
           continue;
         }
         for (const { App } of p.stages) {

@@ -12,4 +12,5 @@ export const sources: SourceLoaders = {
   mds: () => import("./mds/source.js"),
   oeem: () => import("./oeem/source.js"),
   usage: () => import("./usage/source.js"),
+  feeds: () => import("./feeds/source.js"),
 };

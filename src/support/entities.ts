@@ -14,6 +14,7 @@
  *   (INSERT … ON CONFLICT DO NOTHING on `run:<n>` rows): two allocators never get the same number. Numbers are
  *   unique per entity, not necessarily contiguous (a run that failed after its claim leaves a gap).
  */
+import { randomUUID } from "node:crypto";
 import { DateTime } from "luxon";
 import type { Catalog, CatalogEntry } from "./catalog.js";
 import { ConfigError, TerminalError } from "./errors.js";
@@ -136,6 +137,37 @@ export class EntityState {
     this.catalog.stage(this.row(base, `watermark:${this.stage}`, { ...extra, watermark: at.toISO() }));
   }
 
+  private readonly held = new Set<() => Promise<void>>();
+
+  /** Releases every lease still held (the kit calls it once the run's catalog rows are written). */
+  async releaseLeases(): Promise<void> {
+    for (const release of [...this.held]) await release().catch(() => undefined); // an unreleased lease expires
+  }
+
+  /**
+   * Takes the entity's lease for this stage (a `lease:<stage>` row claimed atomically in the state repository):
+   * the release function, or the holder when another run holds it. A lease past its `until` (its holder died) is
+   * taken over.
+   */
+  async lease(base: string, owner: string, nowMs: number, ms: number): Promise<{ release(): Promise<void> } | { holder: string }> {
+    const ext = `lease:${this.stage}`;
+    for (let tries = 0; ; tries++) {
+      const row = this.row(base, ext, { by: owner, until: new Date(nowMs + ms).toISOString() });
+      if (await this.catalog.claim(row)) {
+        const release = async () => {
+          this.held.delete(release);
+          await this.catalog.delete([row]);
+        };
+        this.held.add(release);
+        return { release };
+      }
+      const held = await this.catalog.single(this.stateRepository, base, ext, DateTime.fromMillis(EPOCH, { zone: this.catalog.zone }));
+      const until = Date.parse(String(held?.metadata?.until ?? ""));
+      if (held && (tries > 0 || !(until < nowMs))) return { holder: `${String(held.metadata?.by ?? "?")} until ${held.metadata?.until ?? "?"}` };
+      if (held) await this.catalog.delete([held]); // expired: its holder died
+    }
+  }
+
   /** The next run number of an entity, claimed atomically (concurrent callers get distinct numbers). */
   async allocateRun(base: string, claimedBy = ""): Promise<number> {
     const taken = await this.catalog.list(this.stateRepository, { base, ext: { like: "run:*" } });
@@ -186,6 +218,36 @@ export async function fetchIncrement<P>(
     return undefined;
   };
   if (start >= end) return noNew(`stored up to ${start.toISO()}, boundary ${end.toISO()}`);
+  // One fetch of an entity at a time: a second concurrent one would write a second object for the same catalog row.
+  const lease = await ctx.entities.lease(item.base, `${ctx.stage}:${process.pid}:${randomUUID().slice(0, 8)}`, ctx.realTime(), FETCH_LEASE_MS);
+  if ("holder" in lease) {
+    ctx.log.info(`${item.label}: skipped, another fetch of it is running (${lease.holder})`);
+    ctx.skip(FETCH_HELD);
+    return undefined;
+  }
+  // Held until the run's catalog rows are written (the kit releases it then): a later fetch reads this one's
+  // watermark once it has the lease.
+  const current = await ctx.entities.watermark(item.base);
+  if (current && (!watermark || current.at > watermark.at)) {
+    if (current.at >= end) return noNew(`another fetch stored up to ${current.at.setZone(end.zone).toISO()} meanwhile`);
+    item.provItem.payload.watermark = current;
+    item.provItem.payload.start = current.at;
+  }
+  return fetchLeased(ctx, item, spec, noNew);
+}
+
+/** Longest a fetch holds its entity's lease (a crashed fetcher's entity is free again after it). */
+const FETCH_LEASE_MS = 30 * 60_000;
+export const FETCH_HELD = "another fetch of this entity is running";
+
+async function fetchLeased<P>(
+  ctx: StageContext<never>,
+  item: UpdateItem<EntityItem<P>>,
+  spec: Parameters<typeof fetchIncrement<P>>[2],
+  noNew: (why: string) => undefined,
+): Promise<StageOutput | undefined> {
+  const { entity, watermark, end } = item.provItem.payload;
+  const start = item.provItem.payload.start.setZone(end.zone);
   if (watermark && spec.probe) {
     const newest = await spec.probe();
     if (!newest || newest <= watermark.at) return noNew(`the probe found ${newest ? `readings up to ${newest.setZone(end.zone).toISO()}` : "no readings"}; stored up to ${start.toISO()}`);

@@ -163,6 +163,8 @@ export interface SourceDemo {
   serveFor?: readonly string[];
   /** The days the demo runs this source over, when fewer than the demo's (e.g. one day of hourly blocks). */
   window?: { from: string; to: string };
+  /** A partitioned source's demo dispatches its blocks on the configured queue and runs a worker (default: a backfill). */
+  viaQueue?: boolean;
 }
 
 interface StageCommon<Cfg, S> {
@@ -293,8 +295,11 @@ export interface PublishStage<Cfg, S, R extends ReadMode = "buffer"> extends Sta
  */
 export interface PartitionDeclaration<Cfg = unknown> {
   grain: Grain;
-  /** The entities of a partition (e.g. the configured providers). */
-  entities?(config: Cfg): string[];
+  /**
+   * The entities of a partition (e.g. the configured providers); without a partition, every entity there is. A
+   * partition may have fewer (a job scheduled weekly has blocks on its weekday only).
+   */
+  entities?(config: Cfg, partition?: Partition): string[];
   /** Hours a partition must be over before a run without --time-max takes it (providers publish late). */
   settleHours?: number;
 }
@@ -872,6 +877,7 @@ abstract class KitApp extends ETLApp {
       });
     } finally {
       for (const p of this.publishers.values()) p.reset();
+      await this.entityState?.releaseLeases(); // after the loop's last flush: the entities' rows are written
     }
   }
 
@@ -897,7 +903,8 @@ abstract class KitApp extends ETLApp {
     const out: BlockInput[] = [];
     for (const p of partitionsBetween(start, end, partition.grain, this.zone)) {
       if (p.end > now) break; // a partition not over yet is not a block yet
-      for (const entity of chosen) out.push({ key: blockPartKey(p.key, entity), entity, partition: p });
+      const of = partition.entities ? new Set(partition.entities(config as never, p)) : undefined;
+      for (const entity of chosen) if (!of || of.has(entity!)) out.push({ key: blockPartKey(p.key, entity), entity, partition: p });
     }
     return out;
   }

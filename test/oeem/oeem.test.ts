@@ -157,6 +157,38 @@ describe("oeem: the source end to end (fakes, embedded default)", () => {
     expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
   });
 
+  it("a fetch takes its entity's lease: one held elsewhere is skipped, an expired one taken over; two concurrent fetches leave no orphan object", async () => {
+    await start();
+    const { EntityState, FETCH_HELD } = await import("../../src/support/entities.js");
+    const other = new EntityState(await catalog(), runtime.stateRepository(false), runtime.repository("raw", false), "oeem-fetch");
+    const elec = entityBase(["proj_A_1", "up_1_elec"]);
+    const held = await other.lease(elec, "another-host:42", runtime.realClock(), 3_600_000);
+    expect("release" in held).toBe(true);
+    const first = await run("fetch");
+    expect([first.processed, first.skipped, first.failed]).toEqual([1, 1, 1]);
+    expect(first.skipReasons).toMatchObject({ [FETCH_HELD]: 1 });
+    expect((await rows("raw")).map((e) => e.base)).toEqual([entityBase(["proj_A_1", "up_1_gas"])]);
+    expect(await other.lease(elec, "third", runtime.realClock(), 1_000)).toEqual({ holder: expect.stringMatching(/^another-host:42 until /) });
+    await (held as { release(): Promise<void> }).release();
+    expect((await run("fetch")).processed).toBe(1); // free again: fetched
+
+    // A lease whose holder died (past its until) is taken over.
+    now += 3 * DAY;
+    await other.lease(elec, "crashed", runtime.realClock() - 7_200_000, 3_600_000);
+    expect((await run("fetch")).processed).toBe(1);
+
+    // Two fetches at once: each entity is fetched by one of them; every raw object has its catalog row.
+    now += 3 * DAY;
+    const both = await Promise.all([run("fetch"), run("fetch")]);
+    expect(both[0]!.processed + both[1]!.processed).toBe(1); // gas stopped publishing: only elec is new
+    const raw = await rows("raw");
+    const { readdirSync } = await import("node:fs");
+    const objects = readdirSync(`${home}/lake/${runtime.repository("raw", false)}`, { recursive: true }).map(String).filter((f) => f.endsWith(".xml"));
+    expect(objects.map((f) => f.split("/").pop()).sort()).toEqual(raw.map((e) => e.pointer.split("/").pop()).sort());
+    expect(raw.filter((e) => e.base === elec)).toHaveLength(3);
+    expect(await (await catalog()).list(runtime.stateRepository(false), { ext: { like: "lease:*" } })).toEqual([]); // released
+  });
+
   it("bad input: an empty usage point is 'no new data', a refused project's children are orphans, a rejected batch fails its item only", async () => {
     const customers: FakeCustomer[] = [
       ...defaultCustomers(() => T0, false),

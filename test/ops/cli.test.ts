@@ -63,7 +63,7 @@ describe("lake operations commands", () => {
   it("usage and configuration errors exit 2 with a message", async () => {
     const unknown = await cli(["backfill", "zz", "--time-min", "2024-11-01", "--config", config]);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('Unknown source "zz" (known: wt, bt, gs, counters, mds, oeem, usage)');
+    expect(unknown.err).toContain('Unknown source "zz" (known: wt, bt, gs, counters, mds, oeem, usage, feeds)');
     const noQueue = await cli(["enqueue", "wt", "--time-min", "2024-11-01", "--config", config]);
     expect(noQueue.code).toBe(2);
     expect(noQueue.err).toContain('The queue driver is "inprocess"');

@@ -1,0 +1,28 @@
+/**
+ * The feeds demo: a fake utility website served while the runs go, two jobs against it (the bills API and the HTML
+ * portal, whose page is broken on its first request: that run fails, and the demo's repair pass runs it again),
+ * dispatched on the queue (the in-process one on the embedded default) over the demo's last three days.
+ */
+import type { SourceDemo } from "../../support/kit.js";
+
+const demo: SourceDemo = {
+  async simulate() {
+    return {};
+  },
+  async serve() {
+    const { startUtilitySite } = await import("./fakes.js");
+    const site = await startUtilitySite({ since: "2024-01-01", failPortal: 1 });
+    return {
+      stop: () => site.stop(),
+      sourceConfig: {
+        jobs: [
+          { name: "city-water", impl: "fake-utility-bills", params: { url: site.url, account: "W-1001" }, timeoutMs: 60_000 },
+          { name: "city-power", impl: "fake-utility-portal", params: { url: site.url, account: "E_2002" }, timeoutMs: 60_000 },
+        ],
+      },
+    };
+  },
+  window: { from: "2024-11-07", to: "2024-11-10" },
+  viaQueue: true,
+};
+export default demo;
