@@ -42,7 +42,13 @@ export default defineSource<MdsConfig>({
   name: "MDS trips",
   description: "Mobility providers' trips (MDS 0.3/0.4) per provider and hour → PostgreSQL → the trips dataset",
   config: mdsConfig,
-  partition: { grain: "hour", entities: (c) => c.providers.map((p) => p.name), settleHours: 30 },
+  partition: {
+    grain: "hour",
+    entities: (c) => c.providers.map((p) => p.name),
+    settleHours: 30,
+    // Every hour, the settled hours of the last six not yet done (a provider's outage is retried the next hour).
+    schedule: { every: "hour", minute: 15, args: ["--interval", "6h", "--incomplete-only", "--continue-on-error"] },
+  },
   datasets: { trips: { production: "mds-trips", debug: "mds-trips-test", rowId: "trip_id" } },
   stages: [
     defineStage<MdsConfig>({
