@@ -1,7 +1,7 @@
 /** `lake audit <source> [--from D --to D] [--json]`: rows the lake published per day vs rows at the destination. */
 import type { Command } from "commander";
 import { UsageError } from "../support/errors.js";
-import { setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
+import { addWindowFlags, setCode, stdout, windowDays, withRuntime, type ActionDeps } from "./shared.js";
 
 export interface AuditFlags {
   from?: string;
@@ -12,29 +12,29 @@ export interface AuditFlags {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("audit")
     .description("per dataset and day: rows the lake published vs rows of those at the destination; exit 1 when a day differs")
-    .argument("<source>", "source code, e.g. wt")
-    .option("--from <day>", "first day, YYYY-MM-DD (default: the first day the lake holds)")
-    .option("--to <day>", "end day, exclusive (default: after the last day the lake holds)")
+    .argument("<source>", "source code, e.g. wt");
+  addWindowFlags(cmd, { start: "first day: YYYY-MM-DD or N days back (default: the first day the lake holds)", end: "end day, exclusive: YYYY-MM-DD or N days back (default: after the last day the lake holds)", aliases: ["--from", "--to"] })
     .option("--json", "print the audit as JSON")
     .option("--debug", "audit the debug (test) datasets")
     .option("--config <file>", "configuration file")
-    .action(async (source: string, opts: AuditFlags, self: Command) => {
-      setCode(self, await auditAction(source, opts));
+    .action(async (source: string, opts: AuditFlags & { start?: string; end?: string }, self: Command) => {
+      const { start, end, ...rest } = opts;
+      setCode(self, await auditAction(source, { ...rest, ...(start ? { from: start } : {}), ...(end ? { to: end } : {}) }));
     });
 }
 
 export async function auditAction(source: string, flags: AuditFlags, deps: ActionDeps = {}): Promise<number> {
   const out = deps.out ?? stdout;
   return withRuntime(flags, deps, async (runtime) => {
-    if (Boolean(flags.from) !== Boolean(flags.to)) throw new UsageError("lake audit: give both --from and --to, or neither (the days the lake holds)");
+    if (Boolean(flags.from) !== Boolean(flags.to)) throw new UsageError("lake audit: give both -s/--start and -e/--end, or neither (the days the lake holds)");
     const { audit } = await import("../console/model.js");
     const { defaultRegistry } = await import("./runner.js");
     const registry = deps.registry ?? (await defaultRegistry());
     if (!registry.has(source)) throw new UsageError(`lake audit: unknown source "${source}" (known: ${registry.codes().join(", ")})`);
-    const datasets = await audit({ runtime, registry, debug: Boolean(flags.debug) }, { source, ...(flags.from && flags.to ? { from: flags.from, to: flags.to } : {}) });
+    const datasets = await audit({ runtime, registry, debug: Boolean(flags.debug) }, { source, ...(flags.from && flags.to ? (await windowDays(runtime, flags.from, flags.to)) : {}) });
     const differing = datasets.flatMap((d) => d.days.filter((x) => x.difference !== null && x.difference !== 0).map((x) => ({ dataset: d.dataset, ...x })));
     if (flags.json) out(`${JSON.stringify({ datasets, differing: differing.length })}\n`);
     else {

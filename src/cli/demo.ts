@@ -42,6 +42,8 @@ export async function runDemo(opts: DemoFlags): Promise<number> {
       process.stdout.write(
         `${JSON.stringify({
           home: result.home,
+          configFile: result.configFile,
+          clock: result.clock,
           processed,
           skipped: result.stages.reduce((n, s) => n + s.skipped, 0),
           failed,
@@ -67,6 +69,11 @@ export async function runDemo(opts: DemoFlags): Promise<number> {
       for (const [id, n] of Object.entries(result.published)) out(`  ${id}: ${n} rows`);
       out(`\nTotal: ${processed} items processed, ${failed} failed.${processed === 0 ? " Nothing new: the lake is up to date." : " Run it again: nothing is new, so 0 items are processed."}`);
       const home = path.resolve(opts.dir) === path.resolve("demo-lake") ? "" : `LAKE_HOME=${opts.dir} `;
+      const cfg = path.relative(process.cwd(), result.configFile) || result.configFile;
+      out(`\nTry it (the demo's data is of ${DEMO_FROM} up to ${DEMO_TO}; LAKE_CLOCK puts the lake's clock just after it, so \`-s 7\` reaches it):`);
+      out(`  LAKE_CLOCK=${result.clock} npx lake run wt-insert-lake -s 7 -F --config ${cfg}`);
+      out(`  npx lake coverage gs -s 2024-11-01 -e 2024-11-08 --config ${cfg}`);
+      out(`  npx lake audit wt --config ${cfg}`);
       out(`\nSee it in the console (runs, coverage, devices, audit): ${home}npx lake serve   → http://127.0.0.1:8765`);
     }
     return failed > 0 ? 1 : 0;

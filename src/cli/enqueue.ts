@@ -1,6 +1,6 @@
 /** `lake enqueue <source>`: one BullMQ job per day's first block; workers run them (`lake worker`). */
 import type { Command } from "commander";
-import { addRangeOptions, setCode, stdout, withRuntime, type ActionDeps, type RangeFlags } from "./shared.js";
+import { addRangeOptions, rangeFlags, setCode, stdout, withRuntime, type ActionDeps, type RangeFlags } from "./shared.js";
 
 export interface EnqueueFlags extends RangeFlags {
   dryRun?: boolean;
@@ -14,11 +14,10 @@ export function register(program: Command): void {
     .description("queue a source's blocks (stage × day) for `lake worker` processes (queue: {driver: bullmq} in the config)")
     .argument("<source>", "source code, e.g. wt");
   addRangeOptions(cmd)
-    .option("--dry-run", "print the jobs that would be queued; queue and write nothing")
     .option("--run-id <id>", "name of this run in job ids (default: time-based)")
     .option("--json", "print the result as one JSON object")
     .action(async (source: string, opts: Record<string, unknown>, self: Command) => {
-      setCode(self, await enqueueAction(source, opts));
+      setCode(self, await enqueueAction(source, rangeFlags(opts)));
     });
 }
 

@@ -5,6 +5,8 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { redactProcessOutput } from "../util/redact.js";
+import { aliasTable, rewriteAliases } from "../support/flags.js";
+import { flagsOf } from "./shared.js";
 import { register as registerRun } from "./run.js";
 import { register as registerList } from "./list.js";
 import { register as registerDemo } from "./demo.js";
@@ -47,17 +49,26 @@ function buildProgram(): Command {
   return program;
 }
 
+function onStdoutError(err: NodeJS.ErrnoException): void {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   // Every line the process prints, its own and any library's, passes the secret redactor.
   redactProcessOutput();
+  // `lake list | head`: a reader that closed the pipe ends the output, not the process with an EPIPE trace.
+  if (!process.stdout.listeners("error").includes(onStdoutError)) process.stdout.on("error", onStdoutError);
   const program = buildProgram();
   let code = 0;
   program.hook("postAction", (_this, action) => {
     const c = (action as Command & { exitCodeValue?: number }).exitCodeValue;
     if (c !== undefined) code = c;
   });
+  // A command's flag aliases (--time-min, --from, --start_date, ...) become its flags before commander parses.
+  const sub = program.commands.find((c) => c.name() === argv[0]);
+  const args = sub && flagsOf(sub).length ? [argv[0]!, ...rewriteAliases(argv.slice(1), aliasTable(flagsOf(sub)))] : argv;
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(args, { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     const { reportError } = await import("./runner.js");

@@ -1,13 +1,26 @@
-/** `lake list`: the stages and what each does. */
+/** `lake list [--json]`: the sources and their stages, what each does. */
 import type { Command } from "commander";
 
 export function register(program: Command): void {
   program
     .command("list")
-    .description("list the stages and sources")
-    .action(async () => {
+    .description("list the sources and their stages")
+    .option("--json", "print the sources and stages as JSON")
+    .action(async (opts: { json?: boolean }) => {
       const { defaultRegistry } = await import("./runner.js");
-      for (const source of await (await defaultRegistry()).all()) {
+      const sources = await (await defaultRegistry()).all();
+      if (opts.json) {
+        const list = sources.map((s) => ({
+          code: s.code,
+          name: s.name,
+          ...(s.description ? { description: s.description } : {}),
+          ...(s.partition ? { grain: s.partition.grain } : {}),
+          stages: s.stages.map((st) => ({ name: st.name, description: st.decl.description })),
+        }));
+        process.stdout.write(`${JSON.stringify({ sources: list })}\n`);
+        return;
+      }
+      for (const source of sources) {
         process.stdout.write(`${source.code}: ${source.name}${source.description ? ` — ${source.description}` : ""}\n`);
         for (const s of source.stages) process.stdout.write(`  ${s.name.padEnd(22)} ${s.decl.description}\n`);
       }

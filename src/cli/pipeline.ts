@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command("pipeline")
     .description("run a source's stages in order over one window (`all` = every source); the standard stage flags apply")
     .argument("<source>", "source code (or several, comma-separated), or all")
-    .argument("[flags...]", "standard flags: -r, -s, -e, -F, -0, -o, --debug, --json, --config (see `lake pipeline wt --help`)")
+    .argument("[flags...]", "standard flags: -r, -s, -e, -F, -0, -o, --debug, --json, --config, --no-leases (see `lake pipeline --help`)")
     .allowUnknownOption()
     .helpOption(false)
     .passThroughOptions()
@@ -17,28 +17,31 @@ export function register(program: Command): void {
     });
 }
 
+/** The flags of `lake pipeline`: the standard stage flags but --plan (one stage's), and --no-leases. */
+async function pipelineFlags() {
+  const { STANDARD_OPTIONS } = await import("./runner.js");
+  return [
+    ...STANDARD_OPTIONS.filter((o) => !o.flags.includes("--plan")),
+    { flags: "--no-leases", description: "do not take the block leases of the window (default: take them, so no backfill or worker runs those blocks meanwhile)" },
+  ];
+}
+
 export async function pipelineAction(target: string, argv: string[], deps: ActionDeps = {}): Promise<number> {
   const out = deps.out ?? stdout;
-  const { Command, CommanderError, Option } = await import("commander");
-  const { STANDARD_OPTIONS } = await import("./runner.js");
+  const { CommanderError } = await import("commander");
+  const { flagCommand, parseFlags } = await import("./runner.js");
   const { reportError } = await import("./runner.js");
-  const cmd = new Command(`lake pipeline ${target}`).exitOverride().allowExcessArguments(false);
-  cmd.configureOutput({ writeErr: () => undefined, writeOut: (s) => out(s) });
-  for (const o of STANDARD_OPTIONS) cmd.addOption(new Option(o.flags, o.description));
-  cmd.addOption(new Option("--no-leases", "do not take the block leases of the window (default: take them, so no backfill or worker runs those blocks meanwhile)"));
+  const options = await pipelineFlags();
+  const help = target === "--help" || target === "-h";
+  const cmd = flagCommand(help ? "lake pipeline <source|all>" : `lake pipeline ${target}`, "run a source's stages in order over one window (`all` = every source)", options, out);
   let flags: Record<string, unknown>;
   try {
-    cmd.parse(argv, { from: "user" });
-    flags = cmd.opts();
+    flags = parseFlags(cmd, options, help ? ["--help"] : argv, "lake pipeline");
   } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.exitCode === 0) return 0; // --help
-      return reportError(new UsageError(`lake pipeline: ${err.message.replace(/^error: /, "")} (see --help)`));
-    }
-    throw err;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : reportError(err); // --help
+    return reportError(err);
   }
   return withRuntime({ ...(flags.config ? { config: String(flags.config) } : {}) }, deps, async (runtime) => {
-    if (flags.plan) throw new UsageError("lake pipeline: --plan saves one stage's plan; use `lake run <stage> -0 --plan FILE`");
     const { attachConsole } = await import("./runner.js");
     const { defaultRegistry } = await import("./runner.js");
     const { runPipelines, formatPipelineSummary, pipelineExitCode } = await import("./runner.js");
@@ -52,7 +55,7 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
     const detach = await attachConsole(runtime.events, { quiet: Boolean(flags.json), debug: Boolean(flags.debug) });
     const notice = { command: `lake pipeline ${target}`, debug: Boolean(flags.debug), simulate: Boolean(flags.simulate) };
     try {
-      return await runWithNotice(runtime, notice, { label: "pipeline", wanted: flags.leases !== false && !flags.simulate, deps }, async (held) => {
+      return await runWithNotice(runtime, notice, { label: "pipeline", wanted: !flags.no_leases && !flags.simulate, deps }, async (held) => {
         const results = await runPipelines(runtime, registry, codes, options, undefined, held);
         if (flags.json) {
           out(`${JSON.stringify({ sources: codes, stages: results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? (({ plan: _p, ...rest }) => rest)(r.summary) : {}), ...(r.error ? { error: r.error } : {}) })) })}\n`);

@@ -12,6 +12,10 @@ export function register(program: Command): void {
     .helpOption(false)
     .passThroughOptions()
     .action(async (stage: string, flags: string[], _opts, cmd: Command) => {
+      if (stage === "--help" || stage === "-h") {
+        process.stdout.write(`${cmd.helpInformation()}\nThe stages: \`lake list\`; a stage's flags: \`lake run <stage> --help\`.\n`);
+        return setCode(cmd, 0);
+      }
       setCode(cmd, await runStageAction(stage, flags));
     });
 }

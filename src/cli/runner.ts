@@ -4,7 +4,7 @@
  * (each ES module costs its own resolve, read and link: start-up, see docs/architecture.md).
  */
 export { defaultRegistry } from "../orchestration/pipelines.js";
-export { buildCommand, parseOptions, STANDARD_OPTIONS } from "../support/etl-app.js";
+export { buildCommand, flagCommand, parseFlags, parseOptions, STANDARD_OPTIONS } from "../support/etl-app.js";
 export { printSummary, exitCodeFor, reportError } from "./entry.js";
 export { attachConsole } from "./console.js";
 export { runStage, runPipelines, formatPipelineSummary, pipelineExitCode } from "../orchestration/pipeline-run.js";

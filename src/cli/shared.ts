@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { UsageError } from "../support/errors.js";
+import { commanderOption, type FlagSpec } from "../support/flags.js";
 import type { LakeEventBus, RunSummary } from "../support/events.js";
 import type { RunNotice } from "../support/notify.js";
 import type { LakeRuntime } from "../support/runtime.js";
@@ -37,18 +38,50 @@ export interface RangeFlags {
   json?: boolean;
 }
 
+const commandAliases = new WeakMap<Command, FlagSpec[]>();
+
+/** Adds a flag (kebab-case, with aliases) to a command; runCli rewrites the aliases before commander parses. */
+export function addFlag(cmd: Command, spec: FlagSpec, required = false): Command {
+  const opt = commanderOption(spec);
+  if (required) opt.makeOptionMandatory();
+  cmd.addOption(opt);
+  commandAliases.set(cmd, [...(commandAliases.get(cmd) ?? []), spec]);
+  return cmd;
+}
+
+/** The flags with aliases a command declared through addFlag. */
+export function flagsOf(cmd: Command): FlagSpec[] {
+  return commandAliases.get(cmd) ?? [];
+}
+
+/** The window flags of every command: -s/--start and -e/--end, a date or N days back (the stages' vocabulary). */
+export function addWindowFlags(cmd: Command, what: { start: string; end: string; aliases: [string, string] }): Command {
+  addFlag(cmd, { flags: "-s, --start <day>", aliases: [what.aliases[0]], description: what.start });
+  return addFlag(cmd, { flags: "-e, --end <day>", aliases: [what.aliases[1]], description: what.end });
+}
+
 /** The range flags shared by backfill and enqueue. */
 export function addRangeOptions(cmd: Command): Command {
+  addWindowFlags(cmd, {
+    start: "first day: YYYY-MM-DD or N days back (default: --interval before --end)",
+    end: "end day, exclusive: YYYY-MM-DD or N days back (default today; equal to --start = that day)",
+    aliases: ["--time-min", "--time-max"],
+  });
+  addFlag(cmd, { flags: "-0, --dry-run", aliases: ["--simulate"], description: "print the blocks and the command each would run; write nothing" });
   return cmd
-    .option("--time-min <day>", "first day, YYYY-MM-DD or N days back (default: --interval before --time-max)")
-    .option("--time-max <day>", "end day, exclusive (YYYY-MM-DD or N days back; default today; equal to --time-min = that day)")
-    .option("--interval <days>", "range length when --time-min is not given, e.g. 1d or 7d", "1d")
+    .option("--interval <days>", "range length when --start is not given, e.g. 1d or 7d (6h for hourly sources)", "1d")
     .option("--only <stage>", "run only this stage (repeatable or comma-separated; full name or suffix, e.g. ready)", collect)
     .option("--skip <stage>", "skip this stage (repeatable or comma-separated)", collect)
     .option("--incomplete-only", "only blocks that failed or never ran (succeeded and no-data blocks are left alone)")
     .option("-F, --force", "pass --force to every stage (reprocess items the target already has)")
     .option("--debug", "debug mode: test repositories, publish targets and perfmet tables")
     .option("--config <file>", "configuration file");
+}
+
+/** The range flags as parsed (-s/-e) → the range planner's names. */
+export function rangeFlags<T extends Record<string, unknown>>(opts: T): T & { timeMin?: string; timeMax?: string } {
+  const { start, end, ...rest } = opts as T & { start?: string; end?: string };
+  return { ...(rest as T), ...(start !== undefined ? { timeMin: start } : {}), ...(end !== undefined ? { timeMax: end } : {}) };
 }
 
 /** Injected for tests and embedding: a runtime (not closed afterwards), a registry, output sinks. */
@@ -94,6 +127,13 @@ export async function withRuntime(
     await stopSimulated?.();
     if (runtime && !deps.runtime) await runtime.close();
   }
+}
+
+/** A day window of -s/-e (a date or N days back, in the lake's zone) as YYYY-MM-DD days. */
+export async function windowDays(runtime: LakeRuntime, start: string, end: string): Promise<{ from: string; to: string }> {
+  const { parseWindowDay } = await import("../util/dates.js");
+  const day = (t: string, flag: string) => parseWindowDay(t, runtime.zone, runtime.clock, flag).toISODate()!;
+  return { from: day(start, "-s/--start"), to: day(end, "-e/--end") };
 }
 
 /** Most blocks one process runs at once. */

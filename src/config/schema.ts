@@ -93,12 +93,12 @@ export const configSchema = z.strictObject({
     }),
     {},
   ),
-  /** Nightly schedule overrides: stage name → {time "HH:MM", args, enabled}. */
+  /** Schedule overrides: stage name (or an hourly job's source code) → {time "HH:MM" (":MM" hourly), args, enabled}. */
   schedule: z._default(
     z.record(
       z.string(),
       z.strictObject({
-        time: z.optional(z.string().check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (24 h)"))),
+        time: z.optional(z.string().check(z.regex(/^(([01]\d|2[0-3]):[0-5]\d|:[0-5]\d)$/, "expected HH:MM (24 h), or :MM for an hourly job"))),
         args: z.optional(z.array(z.string())),
         enabled: z.optional(z.boolean()),
       }),

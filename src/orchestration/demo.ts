@@ -6,6 +6,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { DateTime } from "luxon";
 import { LakeRuntime, DEMO_SOURCES_FILE } from "../support/runtime.js";
 import { parseOptions, runApp } from "../support/etl-app.js";
 import { datasetTarget, type DemoSize, type SourceDefinition } from "../support/kit.js";
@@ -25,6 +26,10 @@ export interface DemoOptions {
 
 export interface DemoResult {
   home: string;
+  /** The config file the demo wrote for later commands (home = its folder). */
+  configFile: string;
+  /** An instant just after the demo's window (LAKE_CLOCK): relative windows such as `-s 7` then reach its data. */
+  clock: string;
   stages: RunSummary[];
   catalog: Record<string, Record<string, number>>;
   published: Record<string, number>;
@@ -128,6 +133,11 @@ export async function demo(opts: DemoOptions, events = new LakeEventBus()): Prom
   for (const c of codes) pipelines.push(await registry.source(c));
   const { sourceConfig, stop } = await simulateSources(home, pipelines, { from: DEMO_FROM, to: DEMO_TO }, { serve: true });
   try {
+    // Later commands find this lake with --config <dir>/lake.config.json (home is relative to the file's folder).
+    const zone = LakeRuntime.create({ overrides: { home } }).zone;
+    const configFile = path.join(home, "lake.config.json");
+    await writeFile(configFile, `${JSON.stringify({ home: ".", zone }, null, 2)}\n`);
+    const clock = DateTime.fromISO(`${DEMO_TO}T09:00`, { zone }).toISO({ suppressMilliseconds: true })!;
     const runtime = LakeRuntime.create({ overrides: { home, sources: sourceConfig }, events });
     const stages: RunSummary[] = [];
     try {
@@ -162,7 +172,7 @@ export async function demo(opts: DemoOptions, events = new LakeEventBus()): Prom
           if (publisher.countRows) published[target] = await publisher.countRows(target);
         }
       }
-      return { home, stages, catalog, published };
+      return { home, configFile, clock, stages, catalog, published };
     } finally {
       await runtime.close();
     }

@@ -6,7 +6,7 @@ import type { DateTime } from "luxon";
 import type { SourceDefinition } from "../support/kit.js";
 import { SourceRegistry } from "../support/registry.js";
 import { UsageError } from "../support/errors.js";
-import { addDays, dayText, eachDay, parseDay, todayMidnight, type Clock } from "../util/dates.js";
+import { addDays, dayText, daysBack, eachDay, parseDay, todayMidnight, type Clock } from "../util/dates.js";
 
 /** The project's sources (src/sources/index.ts). */
 export async function defaultRegistry(): Promise<SourceRegistry> {
@@ -42,7 +42,8 @@ function parseInterval(text: string): number {
 /** A day flag: YYYY-MM-DD, or N = N days before today's local midnight. */
 function parseDayFlag(text: string, zone: string, clock: Clock, flag: string): DateTime {
   const t = text.trim();
-  if (/^\d{1,5}$/.test(t)) return addDays(todayMidnight(zone, clock), -Number(t));
+  const back = daysBack(t, flag);
+  if (back !== undefined) return addDays(todayMidnight(zone, clock), -back);
   return parseDay(t, zone, flag);
 }
 

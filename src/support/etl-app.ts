@@ -9,7 +9,8 @@
 import { mkdtemp, rm, writeFile, mkdir, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
+import { aliasTable, commanderOption, flagAliases, flagKey, kebabFlags, keyedValues, rewriteAliases, type FlagSpec } from "./flags.js";
 import type { DateTime } from "luxon";
 import type { Purpose } from "../config/schema.js";
 import { Catalog, type CatalogEntry } from "./catalog.js";
@@ -21,7 +22,7 @@ import { Publisher } from "./publisher.js";
 import { LakeRuntime, type RuntimeOptions } from "./runtime.js";
 import { Storage } from "./storage.js";
 import { fetchUnitData, isMetadataExt, storeUnitData, UnitDataStorage, type UnitData } from "./unitdata.js";
-import { addDays, earliestTime, nowIn, parseDate, todayMidnight } from "../util/dates.js";
+import { addDays, earliestTime, nowIn, parseDate, parseWindowDay, todayMidnight } from "../util/dates.js";
 import { redact, secretRedactor } from "../util/redact.js";
 import { ENCRYPTION_KEY_SECRET, parseKey } from "../util/encryption.js";
 
@@ -50,14 +51,11 @@ export interface DeviceRequestSpec {
 }
 
 /** A stage-specific flag, declared once for both argv and options-object callers. */
-export interface CustomOption {
-  /** commander flags, e.g. "-d, --sourcedir <dir>". The long name (underscores kept) is the options key. */
-  flags: string;
-  description: string;
-  default?: string | number | boolean;
-  /** Parse a string value (argv) into the option's type. */
-  parse?: (value: string) => unknown;
-}
+/**
+ * A stage flag (support/flags.ts): commander flags, e.g. "-d, --sourcedir <dir>"; a snake_case long name is shown in
+ * kebab-case and accepted as written. The options key is `key`, else the long name as written with "-" → "_".
+ */
+export type CustomOption = FlagSpec;
 
 export interface StandardOptions {
   last_run_date?: string;
@@ -76,12 +74,12 @@ export interface StandardOptions {
 export type AppOptions = StandardOptions & Record<string, unknown>;
 
 export const STANDARD_OPTIONS: CustomOption[] = [
-  { flags: "-r, --last_run_date <date>", description: "last run date: YYYY-MM-DD, ISO date-time or UNIX time; 0 = 2000-01-01" },
-  { flags: "-s, --start_date <date>", description: "start date, or N = N days before today's local midnight" },
-  { flags: "-e, --end_date <date>", description: "end date, exclusive; equal to the start date = exactly that day" },
+  { flags: "-r, --last-run-date <date>", key: "last_run_date", description: "last run date: YYYY-MM-DD, ISO date-time or UNIX time; 0 = 2000-01-01" },
+  { flags: "-s, --start <date>", key: "start_date", aliases: ["--start-date", "--start_date"], description: "window start: a date, or N = N days before today's local midnight (0 = today)" },
+  { flags: "-e, --end <date>", key: "end_date", aliases: ["--end-date", "--end_date"], description: "window end, exclusive (a date or N days back); equal to the start = exactly that day" },
   { flags: "-F, --force", description: "process items even when the target already has them" },
-  { flags: "-0, --simulate", description: "write nothing to storage, catalog, publisher or perfmet; print a plan" },
-  { flags: "-o, --output_filepath <dir>", description: "also write every output to this local folder" },
+  { flags: "-0, --simulate", aliases: ["--dry-run"], description: "write nothing to storage, catalog, publisher or perfmet; print a plan" },
+  { flags: "-o, --output-filepath <dir>", key: "output_filepath", description: "also write every output to this local folder" },
   { flags: "--debug", description: "debug mode: test repositories, test publish targets and test perfmet tables" },
   { flags: "--json", description: "print the run summary as one JSON object on the last line" },
   { flags: "--plan <file>", description: "with -0: save the plan of what would be written as JSON" },
@@ -94,28 +92,40 @@ export interface AppClass<A extends ETLApp = ETLApp> {
   readonly options?: CustomOption[];
 }
 
-/** Long option name as used for keys: "-d, --sourcedir <dir>" → "sourcedir". */
+/** The options key of flags as written: "-d, --sourcedir <dir>" → "sourcedir", "--last_run_date" → "last_run_date". */
 export function optionKey(flags: string): string {
-  const m = /--([A-Za-z0-9_-]+)/.exec(flags);
-  if (!m) throw new Error(`Option flags "${flags}" need a long name`);
-  return m[1]!.replace(/-/g, "_");
+  return flagKey({ flags });
 }
 
 function allOptions(App: AppClass): CustomOption[] {
   return [...STANDARD_OPTIONS, ...(App.options ?? [])];
 }
 
+/** A commander command of flags (help text, argv parsing, unknown flags rejected); its output goes to `write`. */
+export function flagCommand(name: string, description: string, options: readonly CustomOption[], write: (s: string) => void = (s) => process.stdout.write(s)): Command {
+  const cmd = new Command(name).description(description).exitOverride().allowExcessArguments(false);
+  cmd.configureOutput({ writeErr: () => undefined, writeOut: write });
+  for (const o of options) cmd.addOption(commanderOption(o));
+  return cmd;
+}
+
+/** argv parsed by a command of these flags (aliases rewritten) → options keyed by flagKey. */
+export function parseFlags(cmd: Command, options: readonly CustomOption[], argv: readonly string[], name: string): Record<string, unknown> {
+  try {
+    cmd.parse(rewriteAliases(argv, aliasTable(options)), { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.help") throw err;
+      throw new UsageError(`${name}: ${err.message.replace(/^error: /, "")} (see --help)`);
+    }
+    throw err;
+  }
+  return keyedValues(options, cmd.opts());
+}
+
 /** The commander command of a stage (help text, argv parsing, unknown flags rejected). */
 export function buildCommand(App: AppClass): Command {
-  const cmd = new Command(App.definition.name).description(App.definition.description).exitOverride().allowExcessArguments(false);
-  cmd.configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) });
-  for (const o of allOptions(App)) {
-    const opt = new Option(o.flags, o.description);
-    if (o.default !== undefined) opt.default(o.default);
-    if (o.parse) opt.argParser((v: string) => o.parse!(v));
-    cmd.addOption(opt);
-  }
-  return cmd;
+  return flagCommand(App.definition.name, App.definition.description, allOptions(App));
 }
 
 /**
@@ -123,28 +133,23 @@ export function buildCommand(App: AppClass): Command {
  * are usage errors.
  */
 export function parseOptions(App: AppClass, args: string[] | Record<string, unknown>): AppOptions {
-  if (Array.isArray(args)) {
-    const cmd = buildCommand(App);
-    try {
-      cmd.parse(args, { from: "user" });
-    } catch (err) {
-      if (err instanceof CommanderError) {
-        if (err.code === "commander.helpDisplayed" || err.code === "commander.help") throw err;
-        throw new UsageError(`${App.definition.name}: ${err.message.replace(/^error: /, "")} (see --help)`);
-      }
-      throw err;
+  if (Array.isArray(args)) return parseFlags(buildCommand(App), allOptions(App), args, App.definition.name) as AppOptions;
+  const known = new Map<string, CustomOption>();
+  for (const o of allOptions(App)) {
+    known.set(flagKey(o), o);
+    for (const name of [kebabFlags(o.flags), ...flagAliases(o)]) {
+      const m = /--([A-Za-z0-9_-]+)/.exec(name);
+      if (m && !known.has(m[1]!.replace(/-/g, "_"))) known.set(m[1]!.replace(/-/g, "_"), o);
     }
-    return cmd.opts() as AppOptions;
   }
-  const known = new Map(allOptions(App).map((o) => [optionKey(o.flags), o]));
   const out: AppOptions = {};
-  for (const o of allOptions(App)) if (o.default !== undefined) out[optionKey(o.flags)] = o.default;
+  for (const o of allOptions(App)) if (o.default !== undefined) out[flagKey(o)] = o.default;
   for (const [rawKey, value] of Object.entries(args)) {
     if (value === undefined) continue;
     const key = rawKey.replace(/-/g, "_").replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     const opt = known.get(key);
-    if (!opt) throw new UsageError(`${App.definition.name}: unknown option "${rawKey}" (known: ${[...known.keys()].join(", ")})`);
-    out[key] = typeof value === "string" && opt.parse ? opt.parse(value) : typeof value === "number" && /<date>/.test(opt.flags) ? String(value) : value;
+    if (!opt) throw new UsageError(`${App.definition.name}: unknown option "${rawKey}" (known: ${[...new Set(allOptions(App).map(flagKey))].join(", ")})`);
+    out[flagKey(opt)] = typeof value === "string" && opt.parse ? opt.parse(value) : typeof value === "number" && /<date>/.test(opt.flags) ? String(value) : value;
   }
   return out;
 }
@@ -241,14 +246,11 @@ export abstract class ETLApp {
     const r = text(o.last_run_date);
     const s = text(o.start_date);
     const e = text(o.end_date);
-    if (r !== undefined && r !== "") this.lastRunDate = parseDate(r, this.zone, { dateOnly: true, flag: "-r/--last_run_date" });
-    if (s !== undefined && s !== "") {
-      if (/^-?\d{1,6}$/.test(s.trim())) this.startDate = addDays(this.today(), -Number(s.trim()));
-      else this.startDate = parseDate(s, this.zone, { dateOnly: true, flag: "-s/--start_date" });
-    }
-    if (e !== undefined && e !== "") this.endDate = parseDate(e, this.zone, { dateOnly: true, flag: "-e/--end_date" });
+    if (r !== undefined && r !== "") this.lastRunDate = parseDate(r, this.zone, { dateOnly: true, flag: "-r/--last-run-date" });
+    if (s !== undefined && s !== "") this.startDate = parseWindowDay(s, this.zone, this.runtime.clock, "-s/--start");
+    if (e !== undefined && e !== "") this.endDate = parseWindowDay(e, this.zone, this.runtime.clock, "-e/--end");
     if (!this.lastRunDate && !this.startDate) {
-      throw new UsageError(`${name}: a last run date (-r/--last_run_date) or a start date (-s/--start_date) must be given; -r 0 means from 2000-01-01`);
+      throw new UsageError(`${name}: a last run date (-r/--last-run-date) or a start date (-s/--start) must be given; -r 0 means from 2000-01-01`);
     }
     const earliest = this.startDate ?? this.lastRunDate!;
     if (this.endDate && this.endDate < earliest) {

@@ -119,13 +119,29 @@ export interface CoverageDeclaration {
   aggregateExt?: RegExp;
 }
 
-/** A stage in the nightly schedule. */
+/**
+ * A job of the schedule: a stage run every day at a local time (`lake run <stage>`), or a partitioned source's block
+ * sweep every hour at a minute (`lake backfill <source>`: its stages in order, settled partitions only).
+ */
 export interface ScheduledStage {
-  /** Full stage name, e.g. "wt-insert-lake". */
+  /** Full stage name, e.g. "wt-insert-lake"; for an hourly sweep, the source's code. */
   stage: string;
-  /** Local time HH:MM in the lake's zone. */
+  /** "day": at `time` HH:MM local; "hour": at minute `time` ":MM" of every hour. Default "day". */
+  every?: "day" | "hour";
+  /** Local time HH:MM in the lake's zone, or ":MM" for an hourly job. */
   time: string;
-  /** Window flags, e.g. ["-r", "0", "-s", "60"]. */
+  /** Window flags, e.g. ["-r", "0", "-s", "60"]; for a sweep, `lake backfill` flags. */
+  args: string[];
+  /** The command: `lake run` (a stage, default) or `lake backfill` (a partitioned source). */
+  command?: "run" | "backfill";
+}
+
+/** A partitioned source's hourly block sweep: `lake backfill <source> <args>` at minute `minute` of every hour. */
+export interface SweepSchedule {
+  every: "hour";
+  /** Minute of the hour, 0–59. */
+  minute: number;
+  /** `lake backfill` flags, e.g. ["--interval", "6h", "--incomplete-only", "--continue-on-error"]. */
   args: string[];
 }
 
@@ -302,6 +318,8 @@ export interface PartitionDeclaration<Cfg = unknown> {
   entities?(config: Cfg, partition?: Partition): string[];
   /** Hours a partition must be over before a run without --time-max takes it (providers publish late). */
   settleHours?: number;
+  /** The source's schedule: a block sweep of its stages every hour (`lake schedule`). */
+  schedule?: SweepSchedule;
 }
 
 /** One block as a block stage gets it. */
@@ -488,6 +506,11 @@ export function defineSource<Cfg = Record<string, unknown>>(decl: SourceDeclarat
     source.stages.push({ name, source: source as unknown as SourceDefinition, decl: stage, App, main: makeMain(App) });
     source.stageNames.push(name);
     if (stage.schedule) source.schedule.push({ stage: name, time: stage.schedule.at, args: [...stage.schedule.args] });
+  }
+  const sweep = decl.partition?.schedule;
+  if (sweep) {
+    if (!Number.isInteger(sweep.minute) || sweep.minute < 0 || sweep.minute > 59) throw new ConfigError(`source ${decl.code}: partition.schedule.minute must be 0–59`);
+    source.schedule.push({ stage: decl.code, every: "hour", time: `:${String(sweep.minute).padStart(2, "0")}`, args: [...sweep.args], command: "backfill" });
   }
   return source;
 }

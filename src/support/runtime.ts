@@ -67,13 +67,16 @@ export class LakeRuntime {
   readonly handover = new Handover();
   /** The per-dataset locks of this process (lock files under <home>/locks keep other processes out). */
   readonly locks: LockService;
+  /** The configuration file read, when one was (absolute). */
+  readonly configFile: string | undefined;
 
   constructor(
     readonly config: LakeConfig,
     readonly baseDir: string,
     private readonly injected: RuntimeOptions["drivers"] = {},
-    opts: { clock?: Clock; realClock?: Clock; events?: LakeEventBus; env?: NodeJS.ProcessEnv } = {},
+    opts: { clock?: Clock; realClock?: Clock; events?: LakeEventBus; env?: NodeJS.ProcessEnv; configFile?: string } = {},
   ) {
+    this.configFile = opts.configFile;
     this.zone = assertZone(config.zone);
     this.clock = opts.clock ?? systemClock;
     this.realClock = opts.realClock ?? this.clock;
@@ -97,7 +100,7 @@ export class LakeRuntime {
 
   /** Reads and validates configuration (the only I/O: the config file). */
   static create(opts: RuntimeOptions = {}): LakeRuntime {
-    const { config, baseDir } = loadConfig(opts);
+    const { config, baseDir, file } = loadConfig(opts);
     if (opts.processZone) useProcessZone(config.zone);
     const clock = opts.clock ?? clockFromEnv(opts.env ?? process.env);
     // A clock given in code is the whole world's (tests); one from LAKE_CLOCK replays the lake only.
@@ -107,6 +110,7 @@ export class LakeRuntime {
       realClock,
       ...(opts.events ? { events: opts.events } : {}),
       ...(opts.env ? { env: opts.env } : {}),
+      ...(file ? { configFile: file } : {}),
     });
   }
 

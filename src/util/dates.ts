@@ -76,6 +76,22 @@ export function parseDate(text: string, zone: string, opts: { dateOnly?: boolean
   return dt;
 }
 
+/**
+ * The relative form of a window flag (-s/--start, -e/--end on every command): N = N calendar days before today's
+ * local midnight (0 = today). undefined when the text is not a number; a negative N (a day in the future) is refused.
+ */
+export function daysBack(text: string, flag: string): number | undefined {
+  const t = text.trim();
+  if (/^-\d{1,6}$/.test(t)) throw new UsageError(`${flag} "${text}": N counts days back from today and cannot be negative (a window never reaches into the future)`);
+  return /^\d{1,6}$/.test(t) ? Number(t) : undefined;
+}
+
+/** A window flag: N days back (daysBack), else a date (parseDate), as local midnight. */
+export function parseWindowDay(text: string, zone: string, clock: Clock, flag: string): DateTime {
+  const n = daysBack(text, flag);
+  return n !== undefined ? addDays(todayMidnight(zone, clock), -n) : parseDate(text, zone, { dateOnly: true, flag });
+}
+
 /** Parses "YYYY-MM-DD" as local midnight in the zone; throws a clear error otherwise. */
 export function parseDay(text: string, zone: string, what = "date"): DateTime {
   if (!ISO_DATE_ONLY.test(text)) throw new UsageError(`Malformed ${what} "${text}": expected YYYY-MM-DD`);

@@ -10,7 +10,7 @@
  */
 import { DateTime } from "luxon";
 import { UsageError } from "../support/errors.js";
-import { todayMidnight, type Clock } from "./dates.js";
+import { daysBack, todayMidnight, type Clock } from "./dates.js";
 
 export type Grain = "hour" | "day";
 
@@ -83,7 +83,8 @@ export function blockPartKey(partition: string, entity: string | undefined): str
  */
 export function parseWindowFlag(text: string, zone: string, clock: Clock, flag: string): DateTime {
   const t = text.trim();
-  if (/^\d{1,5}$/.test(t)) return todayMidnight(zone, clock).minus({ days: Number(t) });
+  const back = daysBack(t, flag);
+  if (back !== undefined) return todayMidnight(zone, clock).minus({ days: back });
   const hourForm = /^(\d{4}-\d{2}-\d{2})-(\d{2})$/.exec(t);
   const dt = hourForm ? DateTime.fromISO(`${hourForm[1]}T${hourForm[2]}:00`, { zone }) : DateTime.fromISO(t.replace(" ", "T"), { zone });
   if (!dt.isValid) throw new UsageError(`Malformed ${flag} "${text}": use YYYY-MM-DD, YYYY-MM-DD-HH (a local hour) or an ISO date-time`);

@@ -17,6 +17,12 @@ beforeAll(async () => {
   const demo = spawnSync(process.execPath, [lake, "demo", "--dir", home, "--sources", "wt"], { encoding: "utf8" });
   expect(demo.status, demo.stderr).toBe(0);
   expect(demo.stdout).toContain(`LAKE_HOME=${home} npx lake serve`);
+  // The demo writes a config later commands pick up, and prints commands that use it with a clock in its window.
+  expect(demo.stdout).toMatch(/LAKE_CLOCK=2024-11-10T09:00:00-06:00 npx lake run wt-insert-lake -s 7 -F --config \S*lake\.config\.json/);
+  const cfg = path.join(home, "lake.config.json");
+  const rerun = spawnSync(process.execPath, [lake, "run", "wt-insert-lake", "-s", "7", "--config", cfg, "--json"], { encoding: "utf8", cwd: root, env: { ...process.env, LAKE_HOME: "", LAKE_CLOCK: "2024-11-10T09:00:00-06:00" } });
+  expect(rerun.status, rerun.stderr).toBe(0);
+  expect(JSON.parse(rerun.stdout.trim().split("\n").pop()!).skipped).toBe(7); // the demo's days, found through the config
 }, 120_000);
 
 it("serves the demo lake until stopped", async () => {

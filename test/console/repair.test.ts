@@ -104,6 +104,6 @@ describe("lake audit and lake repair", () => {
     expect(badDay.stderr).toMatch(/--day/);
     const half = run("audit", "wt", "--from", "2024-11-01");
     expect(half.status).toBe(2);
-    expect(half.stderr).toMatch(/both --from and --to/);
+    expect(half.stderr).toMatch(/both -s\/--start and -e\/--end/);
   });
 });

@@ -84,7 +84,7 @@ describe("standard flags", () => {
   });
 
   it("requires -r or -s, rejects an end before the start, unknown flags and malformed dates", () => {
-    expect(() => app([])).toThrow(/last run date \(-r\/--last_run_date\) or a start date/);
+    expect(() => app([])).toThrow(/last run date \(-r\/--last-run-date\) or a start date \(-s\/--start\)/);
     expect(() => app(["-s", "2024-11-05", "-e", "2024-11-01"])).toThrow(/before the start/);
     expect(() => app(["-s", "2024-11-05", "--bogus"])).toThrow(UsageError);
     expect(() => app(["-s", "11/05/2024"])).toThrow(/Malformed date/);

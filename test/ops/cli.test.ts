@@ -31,7 +31,9 @@ describe("lake operations commands", () => {
     const { zone, jobs: all } = JSON.parse(r.out);
     expect(zone).toBe("America/Chicago");
     // The three Austin sources (the example "counters" and "oeem" have their own schedules, checked in their tests).
-    const jobs = (all as { source: string; stage: string; time: string; args: string[] }[]).filter((j) => j.source !== "counters" && j.source !== "oeem");
+    const hourly = (all as { every: string; stage: string; time: string; command: string }[]).filter((j) => j.every === "hour");
+    expect(hourly.map((j) => `${j.time} ${j.command} ${j.stage}`)).toEqual([":15 backfill mds", ":45 backfill usage"]);
+    const jobs = (all as { source: string; stage: string; time: string; args: string[]; every: string }[]).filter((j) => j.source !== "counters" && j.source !== "oeem" && j.every === "day");
     expect(jobs.map((j: { time: string; stage: string }) => `${j.time} ${j.stage}`)).toEqual([
       "00:30 bt-insert-lake",
       "01:00 wt-insert-lake",

@@ -92,27 +92,41 @@ describe("lake schedule", () => {
     expect(() => buildSchedule([ttPipeline], { "xx-ready": { time: "01:00" } })).toThrow(/schedule.xx-ready: no source pipeline has this stage/);
   });
 
-  it("--crontab: CRON_TZ is the lake's zone, one line per stage calling npx lake run, shell-quoted", () => {
-    const text = formatCrontab(buildSchedule([ttPipeline]), { zone: "America/Chicago", cwd: "/srv/my lake", logDir: "/var/log/lake", config: "/etc/lake.yaml" });
-    const lines = text.trim().split("\n");
-    expect(lines[1]).toBe("CRON_TZ=America/Chicago");
-    expect(lines[2]).toBe("30 0 * * * cd '/srv/my lake' && npx lake run tt-make -r 0 -s 60 --config /etc/lake.yaml >> /var/log/lake/tt-make.log 2>&1");
-    expect(lines[3]).toMatch(/^0 3 \* \* \* .* tt-copy -r 0 -s 30 /);
-    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
-    const repair = formatCrontab(buildSchedule([ttPipeline]), { zone: "America/Chicago", cwd: "/srv/lake", logDir: "/var/log/lake", repair: { time: "09:15", days: 35, sources: ["tt"] } });
-    expect(repair.trim().split("\n").pop()).toBe(
-      "15 9 * * * cd /srv/lake && npx lake backfill tt --time-min 35 --incomplete-only --continue-on-error >> /var/log/lake/backfill-tt.log 2>&1",
+  it("--crontab: SHELL, PATH and CRON_TZ first, then one line per stage that cds, creates the log folder and runs lake, shell-quoted", () => {
+    const base = { zone: "America/Chicago", lake: ["/opt/node/bin/node", "/srv/my lake/bin/lake.js"], path: "/opt/node/bin:/usr/bin:/bin" };
+    const text = formatCrontab(buildSchedule([ttPipeline]), { ...base, cwd: "/srv/my lake", logDir: "/var/log/lake", config: "/etc/lake.yaml", env: { LAKE_HOME: "/data/lake" } });
+    const lines = text.trim().split("\n").filter((l) => !l.startsWith("#"));
+    expect(lines.slice(0, 4)).toEqual(["SHELL=/bin/sh", "PATH=/opt/node/bin:/usr/bin:/bin", "CRON_TZ=America/Chicago", "LAKE_HOME=/data/lake"]);
+    expect(lines[4]).toBe(
+      "30 0 * * * cd '/srv/my lake' && mkdir -p /var/log/lake && /opt/node/bin/node '/srv/my lake/bin/lake.js' run tt-make -r 0 -s 60 --config /etc/lake.yaml >> /var/log/lake/tt-make.log 2>&1",
     );
-    expect(() => formatCrontab([], { zone: "UTC", cwd: "/", logDir: "/", repair: { time: "9:15", days: 35, sources: [] } })).toThrow(/--repair-at "9:15"/);
+    expect(lines[5]).toMatch(/^0 3 \* \* \* .* tt-copy -r 0 -s 30 /);
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    const repair = formatCrontab(buildSchedule([ttPipeline]), { ...base, cwd: "/srv/lake", logDir: "/var/log/lake", repair: { time: "09:15", days: 35, sources: ["tt"] } });
+    expect(repair.trim().split("\n").pop()).toBe(
+      "15 9 * * * cd /srv/lake && mkdir -p /var/log/lake && /opt/node/bin/node '/srv/my lake/bin/lake.js' backfill tt --start 35 --incomplete-only --continue-on-error >> /var/log/lake/backfill-tt.log 2>&1",
+    );
+    expect(() => formatCrontab([], { ...base, cwd: "/", logDir: "/", repair: { time: "9:15", days: 35, sources: [] } })).toThrow(/--repair-at "9:15"/);
+  });
+
+  it("an hourly block sweep of a partitioned source runs every hour at its minute as `lake backfill <source>`", () => {
+    const hourly = { ...ttPipeline, code: "hh", stageNames: ["hh-a"], schedule: [{ stage: "hh", every: "hour" as const, time: ":15", args: ["--interval", "6h", "--incomplete-only"], command: "backfill" as const }] };
+    const jobs = buildSchedule([ttPipeline, hourly], { hh: { time: ":20" } });
+    expect(jobs.map((j) => `${j.every} ${j.time} ${j.stage}`)).toEqual(["hour :20 hh", "day 00:30 tt-make", "day 03:00 tt-copy"]);
+    const line = formatCrontab(jobs, { zone: "UTC", cwd: "/srv", logDir: "/log", lake: ["node", "/srv/bin/lake.js"], path: "/usr/bin:/bin" }).split("\n").find((l) => l.includes(" hh "));
+    expect(line).toBe("20 * * * * cd /srv && mkdir -p /log && node /srv/bin/lake.js backfill hh --interval 6h --incomplete-only >> /log/hh.log 2>&1");
+    expect(() => buildSchedule([hourly], { hh: { time: "01:20" } })).toThrow(/schedule.hh.time: "01:20" is not :MM/);
+    expect(() => buildSchedule([ttPipeline], { "tt-make": { time: ":20" } })).toThrow(/schedule.tt-make.time: ":20" is not HH:MM/);
   });
 
   it("prints the plan in the configured zone; overrides come from the config's schedule section", async () => {
     const { d } = lake({}, { zone: "America/New_York", schedule: { "tt-make": { time: "01:45" } } });
     expect(await scheduleAction({}, d)).toBe(0);
-    expect(d.text()).toContain("nightly schedule (local time, America/New_York)");
-    expect(d.text()).toMatch(/01:45\s+tt-make\s+tt\s+-r 0 -s 60/);
+    expect(d.text()).toContain("schedule (local time, America/New_York;");
+    expect(d.text()).toMatch(/01:45\s+tt-make\s+tt\s+run tt-make -r 0 -s 60/);
     const c = deps(d.runtime!);
     expect(await scheduleAction({ crontab: true, cwd: "/srv/lake" }, c)).toBe(0);
-    expect(c.text()).toContain("CRON_TZ=America/New_York\n45 1 * * * cd /srv/lake && npx lake run tt-make -r 0 -s 60 >> ");
+    expect(c.text()).toContain("CRON_TZ=America/New_York\n45 1 * * * cd /srv/lake && mkdir -p ");
+    expect(c.text()).toMatch(/bin\/lake\.js run tt-make -r 0 -s 60 >> /);
   });
 });

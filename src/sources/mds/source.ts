@@ -56,6 +56,8 @@ export default defineSource<MdsConfig>({
     grain: "hour",
     entities: (c) => (["trips", "status_changes"] as const).flatMap((e) => c.providers.filter((p) => p.endpoints.includes(e)).map((p) => entityOf(p.name, e))),
     settleHours: 30,
+    // Every hour, the settled hours of the last six not yet done (a provider's outage is retried the next hour).
+    schedule: { every: "hour", minute: 15, args: ["--interval", "6h", "--incomplete-only", "--continue-on-error"] },
   },
   datasets: {
     trips: { production: "mds-trips", debug: "mds-trips-test", rowId: "trip_id" },

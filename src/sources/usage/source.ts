@@ -58,7 +58,7 @@ export default defineSource<UsageConfig>({
   name: "Usage metrics",
   description: "Web and download logs per day → cleaned, de-duplicated, geocoded requests → SQLite or PostgreSQL",
   config: usageConfig,
-  partition: { grain: "day", settleHours: 3 },
+  partition: { grain: "day", settleHours: 3, schedule: { every: "hour", minute: 45, args: ["--interval", "2d", "--incomplete-only", "--continue-on-error"] } },
   stages: [
     defineStage<UsageConfig, State>({
       kind: "block",
