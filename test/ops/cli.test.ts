@@ -1,28 +1,15 @@
 /** The operations commands through the real CLI (argument mapping, exit codes) and the project's own sources. */
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { runCli } from "../../src/cli/index.js";
-import { tempHome } from "./helpers.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureCli, tempHome } from "./helpers.js";
 
 const home = tempHome("lake-ops-cli-");
 const config = path.join(home, "lake.config.json");
 beforeAll(() => writeFileSync(config, JSON.stringify({ home })));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await runCli(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const cli = captureCli;
 
 describe("lake operations commands", () => {
   it("lake schedule --json gives the original's nightly cron table (§10.3) from the sources' pipelines", async () => {

@@ -5,31 +5,19 @@
  */
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { runCli } from "../../src/cli/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { aliasTable, rewriteAliases } from "../../src/support/flags.js";
 import { parseOptions, STANDARD_OPTIONS } from "../../src/support/etl-app.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { ttRegistry } from "./fixtures/tt-source.js";
-import { tempHome } from "./helpers.js";
+import { captureCli, tempHome } from "./helpers.js";
 
 const home = tempHome("lake-flags-");
 const config = path.join(home, "lake.config.json");
 beforeAll(() => writeFileSync(config, JSON.stringify({ home })));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await runCli(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const cli = captureCli;
 
 const App = (await ttRegistry.stage("tt-make")).App;
 
@@ -109,7 +97,7 @@ describe("operations commands", () => {
     const r = await cli(["list", "--json"]);
     expect(r.code, r.err).toBe(0);
     const { sources } = JSON.parse(r.out) as { sources: { code: string; stages: { name: string }[]; grain?: string }[] };
-    expect(sources.map((s) => s.code)).toEqual(["wt", "bt", "gs", "counters", "mds", "oeem", "usage"]);
+    expect(sources.map((s) => s.code)).toEqual(["wt", "bt", "gs", "counters", "mds", "oeem", "usage", "feeds"]);
     expect(sources.find((s) => s.code === "wt")!.stages.map((s) => s.name)).toEqual(["wt-insert-lake", "wt-json-standard", "wt-ready", "wt-extract-soc"]);
     expect(sources.find((s) => s.code === "mds")!.grain).toBe("hour");
   });

@@ -1,6 +1,6 @@
 /** A temp lake on the embedded defaults (local storage, SQLite catalog and blocks) for the ops tests. */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { afterEach } from "vitest";
+import { afterEach, vi } from "vitest";
 import os from "node:os";
 import path from "node:path";
 import { LakeRuntime } from "../../src/support/runtime.js";
@@ -77,4 +77,20 @@ export async function rawBullQueue(runtime: LakeRuntime) {
   const o = runtime.config.queue.options as { url?: string; queueName?: string; prefix?: string };
   const url = o.url ?? runtime.secrets.get("REDIS_URL");
   return new Queue(o.queueName ?? "lake-blocks", { connection: { url: url!, maxRetriesPerRequest: null }, prefix: o.prefix ?? "bull" });
+}
+
+/** Runs the CLI in this process, capturing what it writes to stdout and stderr. */
+export async function captureCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { runCli } = await import("../../src/cli/index.js");
+  let out = "";
+  let err = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+  try {
+    const code = await runCli(args);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
 }
