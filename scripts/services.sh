@@ -14,6 +14,12 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${LAKE_SERVICES_DIR:-$ROOT/.services}
+# PostgreSQL runs as the postgres user, which must reach its data folder. A checkout inside a folder only root may
+# enter (mktemp -d makes 0700 folders) keeps the cluster in a folder of its own under /tmp, named after $STATE.
+PG_HOME=$STATE
+if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$(dirname "$STATE")"; then
+  PG_HOME=/tmp/lake-pg-$(printf %s "$STATE" | md5sum | cut -c1-12)
+fi
 PG_PORT=${LAKE_PG_PORT:-55432}
 PGRST_PORT=${LAKE_PGRST_PORT:-53000}
 PGRST_ADMIN_PORT=${LAKE_PGRST_ADMIN_PORT:-53001}
@@ -39,7 +45,7 @@ pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 all_running() {
   [ -f "$STATE/env" ] || return 1
   for f in "$STATE"/pids/*.pid "$STATE"/swift/run/*.pid; do pid_alive "$f" || return 1; done
-  as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg" status >/dev/null 2>&1
+  as_postgres "$PG_BIN/pg_ctl" -D "$PG_HOME/pg" status >/dev/null 2>&1
 }
 
 do_stop() {
@@ -52,8 +58,8 @@ do_stop() {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$f"
   done
-  if [ -f "$STATE/pg/PG_VERSION" ]; then
-    as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg" -m fast -w stop >/dev/null 2>&1 || true
+  if [ -f "$PG_HOME/pg/PG_VERSION" ]; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_HOME/pg" -m fast -w stop >/dev/null 2>&1 || true
   fi
   rm -f "$STATE/env"
 }
@@ -61,15 +67,15 @@ do_stop() {
 start_postgres() {
   [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15 is not installed: run scripts/install-system.sh as root"
   port_open "$PG_PORT" && die "port $PG_PORT is taken by another process; stop it or set LAKE_PG_PORT"
-  rm -rf "$STATE/pg" "$STATE/pgrun"
-  mkdir -p "$STATE/pg" "$STATE/pgrun"
+  rm -rf "$PG_HOME/pg" "$PG_HOME/pgrun"
+  mkdir -p "$PG_HOME/pg" "$PG_HOME/pgrun"
   chmod 755 "$STATE"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres "$STATE/pg" "$STATE/pgrun"; fi
-  as_postgres "$PG_BIN/initdb" -D "$STATE/pg" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$STATE/log/initdb.log" 2>&1 \
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_HOME/pg" "$PG_HOME/pgrun"; fi
+  as_postgres "$PG_BIN/initdb" -D "$PG_HOME/pg" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$STATE/log/initdb.log" 2>&1 \
     || { cat "$STATE/log/initdb.log" >&2; die "initdb failed"; }
-  as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg" -l "$STATE/pgrun/pg.log" -w -o \
-    "-p $PG_PORT -k $STATE/pgrun -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-    start >/dev/null 9>&- || { tail -n 20 "$STATE/pgrun/pg.log" >&2; die "PostgreSQL did not start"; }
+  as_postgres "$PG_BIN/pg_ctl" -D "$PG_HOME/pg" -l "$PG_HOME/pgrun/pg.log" -w -o \
+    "-p $PG_PORT -k $PG_HOME/pgrun -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null 9>&- || { tail -n 20 "$PG_HOME/pgrun/pg.log" >&2; die "PostgreSQL did not start"; }
   local psql=(env PGOPTIONS="-c client_min_messages=warning" psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1)
   "${psql[@]}" -d postgres -c "create database $DB" >/dev/null
   "${psql[@]}" -d "$DB" -f "$ROOT/sql/catalog.sql" >/dev/null
