@@ -12,7 +12,8 @@
  * - Declarations: tsc (tsconfig.build.json, emitDeclarationOnly) writes dist/types/ and is the type check; the
  *   declarations of dist/sources/*.js and dist/stages/*.js are written here (dist/types/{sources,stages}/).
  *
- * node scripts/build.mjs [--outdir DIR] [--no-types]
+ * node scripts/build.mjs [--outdir DIR] [--no-types] [--meta FILE]   (--meta writes esbuild's metafile: which import pulls a
+ * module into the start-up path; see test/core/startup.test.ts for the budget)
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -25,6 +26,7 @@ const args = process.argv.slice(2);
 const outdirArg = args.includes("--outdir") ? args[args.indexOf("--outdir") + 1] : undefined;
 const outdir = path.resolve(root, outdirArg ?? "dist");
 const withTypes = !args.includes("--no-types");
+const metaFile = args.includes("--meta") ? path.resolve(args[args.indexOf("--meta") + 1]) : undefined;
 const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
 
 /**
@@ -146,6 +148,7 @@ const result = await esbuild.build({
   minifyWhitespace: true,
   sourcemap: "linked",
 });
+if (metaFile) writeFileSync(metaFile, JSON.stringify(result.metafile));
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 console.log(`build: ${Object.keys(result.metafile.outputs).length} files, ${(bytes / 1024).toFixed(0)} KiB of JavaScript in ${Date.now() - t0} ms`);
 
