@@ -14,7 +14,7 @@ import type { StorageDriver } from "./drivers.js";
 import type { RunWriteOptions } from "./events.js";
 import { makeFilename, makeKey, keyFilename, validateIdPart } from "./identifier.js";
 import { pyJson } from "../util/pyjson.js";
-import { decrypt, encrypt, isEncrypted } from "../util/encryption.js";
+import { decrypt, encrypt, ENCRYPTION_HEADER_BYTES, isEncrypted, startsEncrypted } from "../util/encryption.js";
 
 export interface StorageOptions extends RunWriteOptions {
   /** The key of encryption at rest (AES-256-GCM); asked for only when an object is written encrypted or read. */
@@ -82,8 +82,37 @@ export class Storage {
     return this.opts.encryptionKey();
   }
 
-  retrieveStream(key: string): Promise<Readable> {
-    return this.driver.getStream(this.repository, key);
+  /**
+   * An object's bytes as a stream. An encrypted object (sealed whole: GCM authenticates one buffer) is read whole,
+   * decrypted and streamed; any other streams as stored, its first bytes read ahead to look at its header.
+   */
+  async retrieveStream(key: string): Promise<Readable> {
+    const stored = await this.driver.getStream(this.repository, key);
+    const chunks = stored[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const head: Buffer[] = [];
+    let have = 0;
+    while (have < ENCRYPTION_HEADER_BYTES) {
+      const next = await chunks.next();
+      if (next.done) break;
+      const piece = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
+      head.push(piece);
+      have += piece.length;
+    }
+    if (startsEncrypted(Buffer.concat(head))) {
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) head.push(Buffer.from(next.value));
+      return Readable.from([decrypt(Buffer.concat(head), this.key(), `${this.repository}/${key}`)], { objectMode: false });
+    }
+    return Readable.from(
+      (async function* () {
+        try {
+          yield* head;
+          for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+        } finally {
+          stored.destroy();
+        }
+      })(),
+      { objectMode: false },
+    );
   }
 
   async retrieveJSON<T = unknown>(key: string): Promise<T> {

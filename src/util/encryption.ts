@@ -20,6 +20,14 @@ export function parseKey(text: string): Buffer {
   return key;
 }
 
+/** Bytes an object's start must hold to tell whether it is encrypted (see startsEncrypted). */
+export const ENCRYPTION_HEADER_BYTES = MAGIC.length;
+
+/** Whether bytes that begin an object (at least ENCRYPTION_HEADER_BYTES of them) begin an encrypted one. */
+export function startsEncrypted(head: Uint8Array): boolean {
+  return head.length >= MAGIC.length && Buffer.from(head.buffer, head.byteOffset, MAGIC.length).equals(MAGIC);
+}
+
 export function isEncrypted(body: Uint8Array): boolean {
   return body.length >= MAGIC.length + IV + TAG && Buffer.from(body.buffer, body.byteOffset, MAGIC.length).equals(MAGIC);
 }
