@@ -98,7 +98,7 @@ export async function simulateSources(
   opts: { serve?: boolean } = {},
 ): Promise<SimulatedSources> {
   const probe = LakeRuntime.create({ overrides: { home } });
-  const ctx = { home, zone: probe.zone, from: window.from, to: window.to, ...(window.size ? { size: window.size } : {}) };
+  const ctx = { home, zone: probe.zone, from: window.from, to: window.to, ...(window.size ? { size: window.size } : {}), faults: true };
   await mkdir(path.join(home, "sources"), { recursive: true });
   const sourceConfig: Record<string, Record<string, unknown>> = {};
   const stops: (() => Promise<void>)[] = [];

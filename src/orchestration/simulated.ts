@@ -31,7 +31,8 @@ export async function serveSimulatedSources(runtime: LakeRuntime, registry: Sour
       if (!sim?.serve) continue;
       const needed = sim.serveFor ?? source.stageNames;
       if (stages && !stages.some((s) => needed.includes(s))) continue;
-      const served = await sim.serve({ home: runtime.home, zone: runtime.zone, from: window.from, to: window.to, ...(window.size ? { size: window.size } : {}) });
+      // Later commands meet healthy simulated systems: the demonstration faults are the demo's own (DemoContext.faults).
+      const served = await sim.serve({ home: runtime.home, zone: runtime.zone, from: window.from, to: window.to, ...(window.size ? { size: window.size } : {}), faults: false });
       stops.push(served.stop);
       runtime.overrideSourceConfig(code, { ...settings, ...served.sourceConfig });
     }

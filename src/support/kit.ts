@@ -165,6 +165,12 @@ export interface DemoContext {
    * day, `npm run bench -- day`: a full day of a big deployment, sizes in docs/testing.md).
    */
   size?: DemoSize;
+  /**
+   * Whether the simulator shows its demonstration faults (an outage, throttling, a broken page) that the demo fails on
+   * and repairs: true while `lake demo` runs; later commands on a demo lake meet healthy simulated systems, so they
+   * work as printed (default true).
+   */
+  faults?: boolean;
 }
 
 export type DemoSize = "demo" | "large";

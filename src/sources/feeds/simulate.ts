@@ -1,7 +1,8 @@
 /**
  * The feeds demo: a fake utility website served while the runs go, two jobs against it (the bills API and the HTML
  * portal, whose page is broken on its first request: that run fails, and the demo's repair pass runs it again),
- * dispatched on the queue (the in-process one on the embedded default) over the demo's last three days.
+ * dispatched on the queue (the in-process one on the embedded default) over the demo's last three days. The broken
+ * page is the demo's fault: later commands on a demo lake meet a healthy site.
  */
 import type { SourceDemo } from "../../support/kit.js";
 
@@ -9,9 +10,10 @@ const demo: SourceDemo = {
   async simulate() {
     return {};
   },
-  async serve() {
+  async serve(ctx) {
     const { startUtilitySite } = await import("./fakes.js");
-    const site = await startUtilitySite({ since: "2024-01-01", failPortal: 1 });
+    // The portal's broken first page is the demo's fault to repair; later commands meet a healthy site.
+    const site = await startUtilitySite({ since: "2024-01-01", failPortal: ctx.faults === false ? 0 : 1 });
     return {
       stop: () => site.stop(),
       sourceConfig: {
