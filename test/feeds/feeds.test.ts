@@ -132,6 +132,16 @@ describeService(["REDIS_URL"], "feeds on BullMQ (real Redis)", () => {
     expect(files(home).filter((f) => !f.endsWith(".sqlite") && !f.includes(".sqlite-"))).toEqual(before.filter((f) => !f.endsWith(".sqlite") && !f.includes(".sqlite-")));
   });
 
+  it("a job disabled in the configuration is skipped on the queue too (block status skipped), beside one that runs", async () => {
+    await lake([{ name: "off", impl: "fake-utility-bills", enabled: false, params: { account: "O-1" } }, WATER]);
+    const out = await dispatch("2024-11-08");
+    expect(out.map((o) => [o.day, o.status, o.message])).toEqual([["2024-11-08#off", "skipped", "job off is disabled in the configuration (enabled: false)"], ["2024-11-08#water", "succeeded", expect.stringMatching(/^completed, run water-/)]]);
+    const store = await openBlockStore(runtime);
+    expect((await store.list({ source: "feeds" })).map((b) => [b.day, b.status]).sort()).toEqual([["2024-11-08#off", "skipped"], ["2024-11-08#water", "succeeded"]]);
+    await store.close();
+    expect(site.requests.some((r) => r.includes("/O-1/"))).toBe(false);
+  });
+
   it("a job that hangs is killed at its timeout: failed, its archive kept; the other job of the day is unaffected", async () => {
     await lake([{ name: "stuck", impl: "fake-hang", timeoutMs: 1_500 }, WATER]);
     const out = await dispatch("2024-11-08");
