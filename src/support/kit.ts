@@ -1011,9 +1011,10 @@ abstract class KitApp extends ETLApp {
         this.skipped++;
         const reason = report.status === "no-data" ? "no data" : `not run: ${report.message ?? "skipped"}`;
         this.skipReasons[reason] = (this.skipReasons[reason] ?? 0) + 1;
+        if (report.status === "skipped") this.runtime.events.emit("item.skipped", { app: this.def.name, item: label, reason });
       } else done++;
       if (report.status === "succeeded-with-errors") this.log("warn", `${label}: ${report.message}`);
-      this.runtime.events.emit("item.done", { app: this.def.name, item: label, date: block.partition.start.toMillis(), count: report.status === "no-data" ? 0 : 1, records: report.processed, ms: Date.now() - t0 });
+      this.runtime.events.emit("item.done", { app: this.def.name, item: label, date: block.partition.start.toMillis(), count: report.status === "no-data" || report.status === "skipped" ? 0 : 1, records: report.processed, ms: Date.now() - t0 });
     }
     return done;
   }
