@@ -87,7 +87,21 @@ export async function enableAction(job: string, flags: FeedsFlags, deps: ActionD
     const { entities, base } = await jobRecords(runtime, job, Boolean(flags.debug));
     const was = await entities.record(base, "disabled");
     await entities.clearRecord(base, "disabled");
-    out(was ? `feeds: job ${job} enabled again (disabled since ${String(was.since)}: ${String(was.error)})\n` : `feeds: job ${job} was not disabled\n`);
+    // The days it was skipped on are pending again: `--incomplete-only` sweeps (and `lake schedule`) run them.
+    const { openBlockStore } = await import("../orchestration/blocks.js");
+    const store = await openBlockStore(runtime);
+    let missed = 0;
+    try {
+      for (const b of await store.list({ source: "feeds" })) {
+        if (!b.day.endsWith(`#${job}`) || b.status !== "skipped" || !b.message?.includes("after an authentication failure")) continue;
+        await store.markPending({ source: b.source, stage: b.stage, day: b.day }, runtime.clock(), `job ${job} enabled again`);
+        missed++;
+      }
+    } finally {
+      await store.close();
+    }
+    const days = missed ? `; ${missed} day(s) it was skipped on are pending again (lake backfill feeds --incomplete-only runs them)` : "";
+    out(was ? `feeds: job ${job} enabled again (disabled since ${String(was.since)}: ${String(was.error)})${days}\n` : `feeds: job ${job} was not disabled${days}\n`);
     return 0;
   });
 }

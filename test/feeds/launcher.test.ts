@@ -16,6 +16,8 @@ import { startUtilitySite, type UtilitySite } from "../../src/sources/feeds/fake
 import { defaultRegistry } from "../../src/orchestration/pipelines.js";
 import { runStageAction } from "../../src/cli/run.js";
 import { enableAction, setCredentialsAction } from "../../src/cli/feeds.js";
+import { backfillAction } from "../../src/cli/backfill.js";
+import { openBlockStore } from "../../src/orchestration/blocks.js";
 import { parseOptions, runApp } from "../../src/support/etl-app.js";
 import { Catalog, type CatalogEntry } from "../../src/support/catalog.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
@@ -199,11 +201,27 @@ describe("feeds credentials and authentication failures", () => {
     const s = await runApp(App, parseOptions(App, ["--partition", "2024-11-10#portal"]), { runtime });
     expect(s.blocks![0]!.message).toMatch(/^job portal is disabled since .* after an authentication failure \(run portal-20241109-[0-9a-f]{8}: authentication failed: login refused for user \*\*\*\): set its credentials \(lake feeds credentials set portal\), then lake feeds enable portal$/);
 
-    // Fixed credentials and `lake feeds enable`: it runs again.
+    // A backfill of a later day: the portal's block is skipped, the other job's runs.
+    expect(await backfillAction("feeds", { timeMin: "2024-11-12", timeMax: "2024-11-12" }, { runtime, out: () => undefined })).toBe(0);
+    const blocks = async () => {
+      const store = await openBlockStore(runtime);
+      try {
+        return (await store.list({ source: "feeds" })).map((b) => [b.day, b.status]).sort();
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await blocks()).toEqual([["2024-11-12#portal", "skipped"], ["2024-11-12#water", "no-data"]]);
+
+    // Fixed credentials and `lake feeds enable`: it runs again, and the day it was skipped on is pending again.
     expect(await setCredentialsAction("portal", { stdin: true }, { runtime, out: () => undefined, input: async () => GOOD })).toBe(0);
     const enabled: string[] = [];
     expect(await enableAction("portal", {}, { runtime, out: (t) => enabled.push(t) })).toBe(0);
-    expect(enabled.join("")).toMatch(/^feeds: job portal enabled again \(disabled since .*: authentication failed: login refused for user \*\*\*\)\n$/);
+    expect(enabled.join("")).toMatch(/^feeds: job portal enabled again \(disabled since .*: authentication failed: login refused for user \*\*\*\); 1 day\(s\) it was skipped on are pending again/);
+    expect(await blocks()).toEqual([["2024-11-12#portal", "pending"], ["2024-11-12#water", "no-data"]]);
+    expect(await backfillAction("feeds", { timeMin: "2024-11-12", timeMax: "2024-11-12", incompleteOnly: true }, { runtime, out: () => undefined })).toBe(0);
+    expect(await blocks()).toEqual([["2024-11-12#portal", "no-data"], ["2024-11-12#water", "no-data"]]); // it ran: nothing newer than its first run's bills
+    expect((await raw("zip")).some((e) => String(e.metadata!.runId).startsWith("portal-20241112-"))).toBe(true);
     expect(await run("--partition", "2024-11-11#portal")).toBe(0);
 
     // Nothing secret in the catalog's database, the archives, the logs or the notices: ciphertext only.
