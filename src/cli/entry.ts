@@ -10,8 +10,14 @@ import type { RunSummary } from "../support/events.js";
 import { LakeEventBus } from "../support/events.js";
 import { attachConsole } from "./console.js";
 
+/** Exit code of a run that was not run at all: every block of it skipped (e.g. its entity is disabled). */
+export const EXIT_SKIPPED = 3;
+
+/** 1 when something failed; 3 when the run had blocks and every one was skipped (nothing was run); else 0. */
 export function exitCodeFor(summary: RunSummary): number {
-  return summary.failed > 0 ? 1 : 0;
+  if (summary.failed > 0) return 1;
+  if (summary.blocks?.length && summary.blocks.every((b) => b.status === "skipped")) return EXIT_SKIPPED;
+  return 0;
 }
 
 export function printSummary(summary: RunSummary, json: boolean, out: (s: string) => void = (s) => process.stdout.write(s)): void {

@@ -10,7 +10,8 @@ import { ownerIsDeadHere } from "../util/file-lock.js";
  * A block's status in one stage. pending: queued; leased: a run holds its lease and works on it; succeeded;
  * succeeded-with-errors: done, but some records were refused (counted in `errors`, listed in the error payload);
  * failed: the stage failed for the block; no-data: the partition is empty; skipped: not run because an earlier stage
- * of the partition found no data. Terminal statuses are final (--incomplete-only leaves them alone); the others
+ * of the partition found no data, or because the stage did not run it (e.g. its entity is disabled: the message
+ * says why). Terminal statuses are final (--incomplete-only leaves them alone); the others
  * are retried.
  */
 export type BlockStatus = "pending" | "leased" | "succeeded" | "succeeded-with-errors" | "failed" | "no-data" | "skipped";

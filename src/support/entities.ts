@@ -137,6 +137,24 @@ export class EntityState {
     this.catalog.stage(this.row(base, `watermark:${this.stage}`, { ...extra, watermark: at.toISO() }));
   }
 
+  /**
+   * A record the source keeps about an entity beside its watermark, not tied to a stage (e.g. "disabled" with why,
+   * or sealed credentials): its metadata, or undefined when there is none.
+   */
+  async record(base: string, kind: string): Promise<Record<string, unknown> | undefined> {
+    return (await this.catalog.single(this.stateRepository, base, `record:${kind}`, DateTime.fromMillis(EPOCH, { zone: this.catalog.zone })))?.metadata ?? undefined;
+  }
+
+  /** Stages a record (written with the item's catalog rows; nothing under -0). */
+  setRecord(base: string, kind: string, metadata: Record<string, unknown>): void {
+    this.catalog.stage(this.row(base, `record:${kind}`, metadata));
+  }
+
+  /** Removes a record now: whether there was one. */
+  async clearRecord(base: string, kind: string): Promise<boolean> {
+    return (await this.catalog.delete([this.row(base, `record:${kind}`, {})])) > 0;
+  }
+
   private readonly held = new Set<() => Promise<void>>();
 
   /** Releases every lease still held (the kit calls it once the run's catalog rows are written). */

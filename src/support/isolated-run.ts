@@ -11,6 +11,9 @@
  * - the timeout counts from `ready()` (the export calls it when its own work starts); before that, loading has its
  *   own allowance (`startMs`); at either, the child and everything it started (its process group) is killed with
  *   SIGKILL;
+ * - the child leads a process group of its own (so the timeout kills what it started) and therefore would not die
+ *   with its parent: it watches the IPC channel as a heartbeat and, when the channel closes (the worker was killed,
+ *   even with SIGKILL), kills its whole group itself;
  * - a TypeScript module (tests, development) is loaded through tsx.
  */
 import { spawn } from "node:child_process";
@@ -45,6 +48,8 @@ export interface IsolatedRunOptions {
 }
 
 const CHILD = [
+  // The parent is gone (the channel closed): take the group down with it, whatever the job is doing.
+  "process.on('disconnect', () => { try { process.kill(-process.pid, 'SIGKILL'); } catch { process.exit(1); } });",
   "const parts = []; for await (const c of process.stdin) parts.push(c);",
   "const spec = JSON.parse(Buffer.concat(parts).toString('utf8'));",
   "process.chdir(spec.cwd);",

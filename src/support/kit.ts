@@ -47,6 +47,7 @@ export type { RowRules, FieldRange, DayRule, RuleBreak } from "./row-rules.js";
 import { pyJson } from "../util/pyjson.js";
 import { guardBuffer, guardStream, type LineProblem } from "../util/line-guard.js";
 import { AllTime, EntityState } from "./entities.js";
+import { itemNotice, notifyRun, type ItemEvent } from "./notify.js";
 import { parsePartitionKey, partitionsBetween, blockPartKey, type Grain, type Partition } from "../util/partitions.js";
 import { redact } from "../util/redact.js";
 
@@ -322,6 +323,13 @@ export interface PartitionDeclaration<Cfg = unknown> {
    * partition may have fewer (a job scheduled weekly has blocks on its weekday only).
    */
   entities?(config: Cfg, partition?: Partition): string[];
+  /**
+   * The one entity a run names through flags of the source's own (e.g. a configured id, or an account and a data
+   * type): undefined when none of them is given (then --entity, if any, names it). It may name an entity that is
+   * not configured (an ad hoc dev run): it then has a block in every partition of the window. Throws a UsageError
+   * naming what does not resolve.
+   */
+  entityOf?(config: Cfg, options: Record<string, unknown>): string | undefined;
   /** Hours a partition must be over before a run without --time-max takes it (providers publish late). */
   settleHours?: number;
   /** The source's schedule: a block sweep of its stages every hour (`lake schedule`). */
@@ -359,11 +367,14 @@ export interface BlockResult {
   /** Where the block's output is (a lake object key). */
   payload?: string;
   message?: string;
-  /** Explicit status (e.g. "failed" when the input could not be read at all). */
-  status?: "succeeded" | "succeeded-with-errors" | "failed" | "no-data";
+  /**
+   * Explicit status (e.g. "failed" when the input could not be read at all; "skipped" when the block was not run
+   * at all, e.g. its entity is disabled: the message says why).
+   */
+  status?: BlockOutcomeStatus;
 }
 
-export type BlockOutcomeStatus = "succeeded" | "succeeded-with-errors" | "failed" | "no-data";
+export type BlockOutcomeStatus = "succeeded" | "succeeded-with-errors" | "failed" | "no-data" | "skipped";
 
 /** A block's result as the runner records it. */
 export interface BlockReport {
@@ -647,6 +658,12 @@ export interface StageContext<Cfg = Record<string, unknown>> {
   readonly home: string;
   /** A secret (environment or secrets file), masked in every message from now on; a ConfigError when unset. */
   secret(name: string, purpose: string): string;
+  /**
+   * Tells the configured notifier (the `notify` section) about one item now, e.g. a source disabled after an
+   * authentication failure: body {event, source, stage, item, error, …}. Never throws (an undelivered notice is a
+   * warning); under -0 only a notifier that wants simulations is told.
+   */
+  notify(event: ItemEvent, item: string, error: string): Promise<void>;
   /** Watermarks and run numbers of the source's entities (entities.ts), for a stage with a target layer. */
   readonly entities: EntityState;
   /**
@@ -916,15 +933,17 @@ abstract class KitApp extends ETLApp {
   /** The blocks of the run: --partition, or every (entity, partition) of the window that is over. */
   private blocksOfRun(config: unknown): BlockInput[] {
     const partition = this.source.partition!;
-    const only = this.options.entity === undefined ? undefined : String(this.options.entity);
+    const resolved = partition.entityOf?.(config as never, this.options);
+    const only = resolved ?? (this.options.entity === undefined ? undefined : String(this.options.entity));
     if (this.options.partition !== undefined) {
       const key = String(this.options.partition);
       const parsed = parsePartitionKey(key, this.zone);
       const entity = parsed.entity ?? only;
       return [{ key: blockPartKey(parsed.partition.key, entity), entity, partition: parsed.partition }];
     }
-    const entities = partition.entities ? partition.entities(config as never) : [undefined];
-    const chosen = only === undefined ? entities : entities.filter((e) => e === only);
+    const entities: (string | undefined)[] = partition.entities ? partition.entities(config as never) : [undefined];
+    const adHoc = resolved !== undefined && !entities.includes(resolved);
+    const chosen = only === undefined ? entities : adHoc ? [resolved] : entities.filter((e) => e === only);
     if (only !== undefined && chosen.length === 0) throw new UsageError(`${this.def.name}: no entity "${only}" (configured: ${entities.join(", ") || "none"})`);
     const start = this.window.start!;
     const now = this.now();
@@ -933,7 +952,7 @@ abstract class KitApp extends ETLApp {
     for (const p of partitionsBetween(start, end, partition.grain, this.zone)) {
       if (p.end > now) break; // a partition not over yet is not a block yet
       const of = partition.entities ? new Set(partition.entities(config as never, p)) : undefined;
-      for (const entity of chosen) if (!of || of.has(entity!)) out.push({ key: blockPartKey(p.key, entity), entity, partition: p });
+      for (const entity of chosen) if (!of || adHoc || of.has(entity!)) out.push({ key: blockPartKey(p.key, entity), entity, partition: p });
     }
     return out;
   }
@@ -994,12 +1013,14 @@ abstract class KitApp extends ETLApp {
         this.runtime.events.emit("item.failed", { app: this.def.name, item: label, error: report.message ?? "failed", ms: Date.now() - t0 });
         continue;
       }
-      if (report.status === "no-data") {
+      if (report.status === "no-data" || report.status === "skipped") {
         this.skipped++;
-        this.skipReasons["no data"] = (this.skipReasons["no data"] ?? 0) + 1;
+        const reason = report.status === "no-data" ? "no data" : `not run: ${report.message ?? "skipped"}`;
+        this.skipReasons[reason] = (this.skipReasons[reason] ?? 0) + 1;
+        if (report.status === "skipped") this.runtime.events.emit("item.skipped", { app: this.def.name, item: label, reason });
       } else done++;
       if (report.status === "succeeded-with-errors") this.log("warn", `${label}: ${report.message}`);
-      this.runtime.events.emit("item.done", { app: this.def.name, item: label, date: block.partition.start.toMillis(), count: report.status === "no-data" ? 0 : 1, records: report.processed, ms: Date.now() - t0 });
+      this.runtime.events.emit("item.done", { app: this.def.name, item: label, date: block.partition.start.toMillis(), count: report.status === "no-data" || report.status === "skipped" ? 0 : 1, records: report.processed, ms: Date.now() - t0 });
     }
     return done;
   }
@@ -1486,6 +1507,8 @@ abstract class KitApp extends ETLApp {
       // An injected SqlDriver goes behind the driver runtime too (retries, deadline, redaction).
       sql: (spec) => this.runtime.driver("sql", this.debug, spec),
       secret: (name, purpose) => this.runtime.secrets.require(name, purpose),
+      notify: (event, item, error) =>
+        notifyRun(this.runtime, itemNotice({ event, source: this.source.code, stage: this.def.name, item, error: redact(error), debug: this.debug, simulate: this.simulate, now: this.runtime.clock() })),
       objects: async (repository) => {
         const driver = await this.runtime.driver("storage", this.debug);
         const state = repository === undefined ? await this.stateStore() : new StateStore(driver, repository, { simulate: this.simulate, plan: this.plan });

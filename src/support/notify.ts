@@ -17,8 +17,11 @@ export type NoticeSummary = Omit<RunSummary, "plan"> & { planned?: number };
 
 /** What a notifier is told: one per `lake run` / `lake pipeline` command. */
 export interface RunNotice {
-  /** "run.succeeded" or "run.failed". */
-  event: "run.succeeded" | "run.failed";
+  /**
+   * "run.succeeded" or "run.failed" (a command's end); "item.failed" or "source.disabled" (told by a stage while it
+   * runs, about one item: `source`, `stage`, `item`, `error`).
+   */
+  event: "run.succeeded" | "run.failed" | ItemEvent;
   ok: boolean;
   /** The command, e.g. "lake run wt-ready" or "lake pipeline wt". */
   command: string;
@@ -31,8 +34,19 @@ export interface RunNotice {
   /** The stage run's summary (lake run), or one per stage (lake pipeline). */
   summary?: NoticeSummary;
   stages?: { source: string; stage: string; summary?: NoticeSummary; error?: string }[];
-  /** The error that stopped the command before it had a summary. */
+  /** The error that stopped the command before it had a summary (or the item's error). */
   error?: string;
+  /** Of an item notice: the source code, the stage and the item. */
+  source?: string;
+  stage?: string;
+  item?: string;
+}
+
+export type ItemEvent = "item.failed" | "source.disabled";
+
+/** A notice about one item of a stage (not ok: a notifier for failures takes it). */
+export function itemNotice(o: { event: ItemEvent; source: string; stage: string; item: string; error: string; debug?: boolean; simulate?: boolean; now?: number }): RunNotice {
+  return { ...makeNotice({ command: `lake run ${o.stage}`, exitCode: 1, debug: Boolean(o.debug), simulate: Boolean(o.simulate), error: o.error, ...(o.now !== undefined ? { now: o.now } : {}) }), event: o.event, source: o.source, stage: o.stage, item: o.item };
 }
 
 export interface NotifyDriver extends DriverBase {

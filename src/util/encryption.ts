@@ -12,11 +12,11 @@ const MAGIC = Buffer.from("LAKEAES1", "ascii");
 const IV = 12;
 const TAG = 16;
 
-/** The 32-byte key of a secret's text (64 hex digits or base64). */
-export function parseKey(text: string): Buffer {
+/** The 32-byte key of a secret's text (64 hex digits or base64); `name` is the secret's, for the message. */
+export function parseKey(text: string, name = ENCRYPTION_KEY_SECRET): Buffer {
   const t = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, "hex") : Buffer.from(t, "base64");
-  if (key.length !== 32) throw new ConfigError(`${ENCRYPTION_KEY_SECRET} must be 32 bytes: 64 hex digits or 44 base64 characters (e.g. openssl rand -base64 32)`);
+  if (key.length !== 32) throw new ConfigError(`${name} must be 32 bytes: 64 hex digits or 44 base64 characters (e.g. openssl rand -base64 32)`);
   return key;
 }
 
@@ -39,7 +39,7 @@ export function encrypt(body: Uint8Array, key: Buffer): Buffer {
   return Buffer.concat([MAGIC, iv, cipher.getAuthTag(), data]);
 }
 
-export function decrypt(body: Uint8Array, key: Buffer, what: string): Buffer {
+export function decrypt(body: Uint8Array, key: Buffer, what: string, keyName = ENCRYPTION_KEY_SECRET): Buffer {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (!isEncrypted(buf)) throw new TerminalError(`${what}: not an encrypted lake object`);
   const iv = buf.subarray(MAGIC.length, MAGIC.length + IV);
@@ -49,6 +49,6 @@ export function decrypt(body: Uint8Array, key: Buffer, what: string): Buffer {
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(buf.subarray(MAGIC.length + IV + TAG)), decipher.final()]);
   } catch {
-    throw new TerminalError(`${what}: cannot decrypt (wrong ${ENCRYPTION_KEY_SECRET}, or the object was changed)`);
+    throw new TerminalError(`${what}: cannot decrypt (wrong ${keyName}, or the object was changed)`);
   }
 }

@@ -65,7 +65,10 @@ async function dispatch(day: string): Promise<BlockOutcome[]> {
   }
 }
 
-const runs = async (): Promise<CatalogEntry[]> => new Catalog(await runtime.driver("catalog", false), "feeds", { zone: runtime.zone }).list(runtime.repository("raw", false));
+const catalog = async () => new Catalog(await runtime.driver("catalog", false), "feeds", { zone: runtime.zone });
+/** The run index: one catalog row per run (its archive). */
+const runs = async (): Promise<CatalogEntry[]> => (await catalog()).list(runtime.repository("raw", false), { ext: "zip" });
+const documents = async (): Promise<CatalogEntry[]> => (await catalog()).list(runtime.repository("raw", false), { ext: "pdf" });
 const archive = (e: CatalogEntry) => unzipSync(readFileSync(path.join(home, "lake", runtime.repository("raw", false), e.pointer)));
 const published = () => readFileSync(path.join(home, "published", "feeds-bills.csv"), "utf8").trim().split("\n");
 const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(path.join(dir, f)).isFile()).sort() : []);
@@ -122,11 +125,21 @@ describeService(["REDIS_URL"], "feeds on BullMQ (real Redis)", () => {
     const code = await runStageAction("feeds-run", ["--entity", "water", "-s", "2024-11-08", "-e", "2024-11-08", "-0", "--params", '{"account":"W-9"}'], { runtime, out: () => undefined });
     expect(code).toBe(0);
     expect(site.requests.filter((r) => r.includes("/accounts/W-9/"))).toHaveLength(11); // it ran: the list and 10 PDFs
-    expect(logs.join("\n")).toMatch(/water run water-20241108-[0-9a-f]{8}: completed; bills would be loaded \(-0: nothing written\):\nstart .*\n2024-01-01 +2024-01-31 +1000.00/);
+    expect(logs.join("\n")).toMatch(/water run water-20241108-[0-9a-f]{8}: completed; would be loaded \(-0: nothing written\):\nstart .*\n2024-01-01 +2024-01-31 +1000.00/);
     expect(await runs()).toEqual([]);
     expect(files(path.join(home, "lake"))).toEqual([]);
     expect(existsSync(path.join(home, "published", "feeds-bills.csv"))).toBe(false);
     expect(files(home).filter((f) => !f.endsWith(".sqlite") && !f.includes(".sqlite-"))).toEqual(before.filter((f) => !f.endsWith(".sqlite") && !f.includes(".sqlite-")));
+  });
+
+  it("a job disabled in the configuration is skipped on the queue too (block status skipped), beside one that runs", async () => {
+    await lake([{ name: "off", impl: "fake-utility-bills", enabled: false, params: { account: "O-1" } }, WATER]);
+    const out = await dispatch("2024-11-08");
+    expect(out.map((o) => [o.day, o.status, o.message])).toEqual([["2024-11-08#off", "skipped", "job off is disabled in the configuration (enabled: false)"], ["2024-11-08#water", "succeeded", expect.stringMatching(/^completed, run water-/)]]);
+    const store = await openBlockStore(runtime);
+    expect((await store.list({ source: "feeds" })).map((b) => [b.day, b.status]).sort()).toEqual([["2024-11-08#off", "skipped"], ["2024-11-08#water", "succeeded"]]);
+    await store.close();
+    expect(site.requests.some((r) => r.includes("/O-1/"))).toBe(false);
   });
 
   it("a job that hangs is killed at its timeout: failed, its archive kept; the other job of the day is unaffected", async () => {
@@ -165,7 +178,7 @@ describeService(["REDIS_URL"], "feeds on BullMQ (real Redis)", () => {
     const store = await openBlockStore(runtime);
     const [block] = await store.list({ source: "feeds" });
     await store.close();
-    expect(JSON.parse(block!.errorPayload!)).toEqual([{ reason: 'start is not a YYYY-MM-DD date: "2024-13-01"', file: expect.stringMatching(/^mod-20241108-[0-9a-f]{8}\.zip:result\.json$/), line: 2, field: "start" }]);
+    expect(JSON.parse(block!.errorPayload!)).toEqual([{ reason: 'start is not a YYYY-MM-DD date: "2024-13-01"', file: expect.stringMatching(/^mod-20241108-[0-9a-f]{8}\.zip:result\.json$/), line: 2, field: "bills.start" }]);
     expect(published()).toHaveLength(2);
   });
 });

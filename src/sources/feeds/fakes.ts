@@ -7,15 +7,20 @@
  * same bills; with `brokenPortal` (or for its first `failPortal` requests) the portal answers a page without the table,
  * as a site whose layout changed does. Every request is logged.
  *
+ * `GET /meters/<m>/readings.json?start=…&end=…` → hourly readings [{start, end, kwh}] of [start, end) (a value of
+ * the hour: reruns see the same); `GET /login` with Basic credentials → 200 for a user of `users`, else 401.
+ *
  * The jobs (`fake-utility-bills`: the JSON API plus each bill's PDF; `fake-utility-portal`: the HTML table, throws
- * when it is not there; `fake-hang`: never finishes, for the timeout). Their params: {url, account}.
+ * when it is not there; `fake-utility-interval`: a meter's hourly readings of the run's range; `fake-utility-login`:
+ * logs in with the job's stored credentials, throws FeedAuthError when refused, then the bills; `fake-hang`: never
+ * finishes, for the timeout). Their params: {url, account} ({url, meter} for the interval job).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { DateTime } from "luxon";
-import type { FeedJob, FeedJobContext, Bill } from "./source.js";
+import { FeedAuthError, type FeedJob, type FeedJobContext, type Bill } from "./job.js";
 
 export interface SiteBill {
   id: string;
@@ -41,12 +46,25 @@ export function siteBills(account: string, since: string, until: string): SiteBi
   }
 }
 
-export async function startUtilitySite(o: { since?: string; brokenPortal?: boolean; failPortal?: number } = {}): Promise<UtilitySite> {
+export async function startUtilitySite(o: { since?: string; brokenPortal?: boolean; failPortal?: number; users?: Record<string, string> } = {}): Promise<UtilitySite> {
   const requests: string[] = [];
   let portalFailures = o.failPortal ?? 0;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://site");
     requests.push(url.pathname + url.search);
+    if (url.pathname === "/login") {
+      const [user, password] = Buffer.from(String(req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString("utf8").split(":");
+      return user && o.users?.[user] === password ? res.writeHead(200).end("welcome") : res.writeHead(401).end("login refused");
+    }
+    const meter = /^\/meters\/([^/]+)\/readings\.json$/.exec(url.pathname);
+    if (meter) {
+      const out = [];
+      const end = DateTime.fromISO(url.searchParams.get("end") ?? "", { setZone: true });
+      for (let t = DateTime.fromISO(url.searchParams.get("start") ?? "", { setZone: true }); t < end; t = t.plus({ hours: 1 })) {
+        out.push({ start: t.toISO(), end: t.plus({ hours: 1 }).toISO(), kwh: 1 + (t.hour % 6) * 0.25 });
+      }
+      return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out));
+    }
     const m = /^\/accounts\/([^/]+)\/(bills\.json|portal|bills\/([^/]+)\.pdf)$/.exec(url.pathname);
     if (!m) return res.writeHead(404).end("not found");
     if (m[3]) return res.writeHead(200, { "content-type": "application/pdf" }).end(`%PDF-1.4\n% bill ${m[3]}\n%%EOF\n`);
@@ -101,6 +119,30 @@ export const portalJob: FeedJob = {
     }));
     ctx.log(`${bills.length} bill(s) from the portal`);
     return { bills };
+  },
+};
+
+/** A meter's hourly readings of the run's range. */
+export const intervalJob: FeedJob = {
+  async run(ctx) {
+    const meter = String(ctx.params.meter);
+    const q = `start=${encodeURIComponent(ctx.start)}&end=${encodeURIComponent(ctx.end)}`;
+    const rows = (await (await get(`${String(ctx.params.url)}/meters/${encodeURIComponent(meter)}/readings.json?${q}`)).json()) as { start: string; end: string; kwh: number }[];
+    ctx.log(`${rows.length} reading(s) of meter ${meter}`);
+    return { readings: rows.map((r) => ({ meter, start: r.start, end: r.end, value: r.kwh, unit: "kWh" })) };
+  },
+};
+
+/** Logs in with the stored credentials ({username, password}); a refused login is an authentication failure. */
+export const loginJob: FeedJob = {
+  async run(ctx) {
+    const { username, password } = (ctx.credentials ?? {}) as { username?: string; password?: string };
+    if (!username || !password) throw new FeedAuthError(`no credentials stored for job ${ctx.job}`);
+    ctx.log(`logging in as ${username}`);
+    const res = await fetch(`${String(ctx.params.url)}/login`, { headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` } });
+    if (res.status === 401) throw new FeedAuthError(`login refused for user ${username}`);
+    if (!res.ok) throw new Error(`login: HTTP ${res.status}`);
+    return billsJob.run(ctx);
   },
 };
 
