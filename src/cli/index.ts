@@ -19,7 +19,6 @@ import { register as registerCoverage } from "./coverage.js";
 import { register as registerServe } from "./serve.js";
 import { register as registerAudit } from "./audit.js";
 import { register as registerRepair } from "./repair.js";
-import { register as registerFeeds } from "./feeds.js";
 
 /** Written in by the build (scripts/build.mjs); undefined when the sources run directly. */
 declare const LAKE_VERSION: string | undefined;
@@ -47,7 +46,6 @@ function buildProgram(): Command {
   registerServe(program);
   registerAudit(program);
   registerRepair(program);
-  registerFeeds(program);
   return program;
 }
 
@@ -61,6 +59,13 @@ export async function runCli(argv: string[]): Promise<number> {
   // `lake list | head`: a reader that closed the pipe ends the output, not the process with an EPIPE trace.
   if (!process.stdout.listeners("error").includes(onStdoutError)) process.stdout.on("error", onStdoutError);
   const program = buildProgram();
+  program.addHelpText("after", "\nA source's own commands, where it declares some: lake <source> --help (lake list names them).");
+  // `lake <source> …`: a source's own commands, loaded only when a command line names that source.
+  const first = argv[0];
+  if (first && !first.startsWith("-") && !program.commands.some((c) => c.name() === first || c.aliases().includes(first))) {
+    const { registerSourceCommands } = await import("./source-commands.js");
+    await registerSourceCommands(program, first);
+  }
   let code = 0;
   program.hook("postAction", (_this, action) => {
     const c = (action as Command & { exitCodeValue?: number }).exitCodeValue;

@@ -37,6 +37,8 @@ import {
   type UpdateItem,
 } from "./last-update.js";
 import type { Publisher } from "./publisher.js";
+import type { LakeRuntime } from "./runtime.js";
+import type { BlockStore } from "./block-store.js";
 import type { SensorObservation } from "./perfmet.js";
 import type { Storage } from "./storage.js";
 import { QUARANTINE_SUFFIX, storeUnitData, type UnitData, type UnitDataStorage } from "./unitdata.js";
@@ -459,6 +461,36 @@ export interface SourceDeclaration<Cfg = Record<string, unknown>> {
   partition?: PartitionDeclaration<Cfg>;
   /** The simulator, imported only when the demo or a test needs it. */
   demo?: () => Promise<SourceDemo | { default: SourceDemo }>;
+  /**
+   * The source's own operations commands, `lake <code> <command> …` (e.g. feeds: `lake feeds enable <job>`),
+   * imported only when a command line names the source.
+   */
+  commands?: () => Promise<readonly SourceCommand[] | { default: readonly SourceCommand[] }>;
+}
+
+/** What a source command's run gets: the runtime of its --config, whether --debug was given, output and stdin. */
+export interface SourceCommandContext {
+  runtime: LakeRuntime;
+  debug: boolean;
+  out(text: string): void;
+  /** The whole of stdin as text (for secrets, which never come on the command line). */
+  input(): Promise<string>;
+  /** The lake's block store (the caller closes it). */
+  blockStore(): Promise<BlockStore>;
+}
+
+/**
+ * One of a source's own commands: `lake <code> <name words> <args> [options]`; every one also takes --debug and
+ * --config. A UsageError it throws exits 2, any other error 1; its returned number is the exit code (default 0).
+ */
+export interface SourceCommand {
+  /** The words after `lake <code>`, e.g. "credentials set". */
+  name: string;
+  description: string;
+  args?: readonly { name: string; description: string }[];
+  /** commander option flags, e.g. { flags: "--from-env <var>", description: "…" }; values come in kebab → camelCase. */
+  options?: readonly { flags: string; description: string }[];
+  run(args: string[], options: Record<string, unknown>, ctx: SourceCommandContext): Promise<number | void>;
 }
 
 /** A stage bound to its source: full name, its app class and its main(args). */
@@ -483,6 +515,8 @@ export interface SourceDefinition<Cfg = any> extends Omit<SourceDeclaration<Cfg>
   settings(raw: Record<string, unknown>): Cfg;
   /** The simulator, loaded. */
   loadDemo(): Promise<SourceDemo | undefined>;
+  /** The source's own commands, loaded (none: an empty list). */
+  loadCommands(): Promise<readonly SourceCommand[]>;
 }
 
 const CODE = /^[a-z][a-z0-9]*$/;
@@ -507,6 +541,11 @@ export function defineSource<Cfg = Record<string, unknown>>(decl: SourceDeclarat
     async loadDemo(): Promise<SourceDemo | undefined> {
       if (!decl.demo) return undefined;
       const mod = await decl.demo();
+      return "default" in mod ? mod.default : mod;
+    },
+    async loadCommands(): Promise<readonly SourceCommand[]> {
+      if (!decl.commands) return [];
+      const mod = await decl.commands();
       return "default" in mod ? mod.default : mod;
     },
   } as SourceDefinition<Cfg>;

@@ -15,7 +15,7 @@ import { tempDir } from "../core/helpers.js";
 import { startUtilitySite, type UtilitySite } from "../../src/sources/feeds/fakes.js";
 import { defaultRegistry } from "../../src/orchestration/pipelines.js";
 import { runStageAction } from "../../src/cli/run.js";
-import { enableAction, setCredentialsAction } from "../../src/cli/feeds.js";
+import { sourceCommandAction } from "../../src/cli/source-commands.js";
 import { backfillAction } from "../../src/cli/backfill.js";
 import { openBlockStore } from "../../src/orchestration/blocks.js";
 import { parseOptions, runApp } from "../../src/support/etl-app.js";
@@ -24,6 +24,12 @@ import { LakeRuntime } from "../../src/support/runtime.js";
 import { validateConfig } from "../../src/config/load.js";
 import { fixedClock } from "../../src/util/dates.js";
 import type { LakeConfigInput } from "../../src/config/schema.js";
+
+/** `lake feeds credentials set <job> [--from-env VAR] [--stdin]` and `lake feeds enable <job>`, the source's own commands. */
+type CommandDeps = Parameters<typeof sourceCommandAction>[2];
+const setCredentialsAction = (job: string, flags: { fromEnv?: string; stdin?: boolean }, deps: CommandDeps) =>
+  sourceCommandAction("feeds", ["credentials", "set", job, ...(flags.fromEnv ? ["--from-env", flags.fromEnv] : []), ...(flags.stdin ? ["--stdin"] : [])], deps);
+const enableAction = (job: string, _flags: object, deps: CommandDeps) => sourceCommandAction("feeds", ["enable", job], deps);
 
 const KEY = randomBytes(32).toString("base64");
 let site: UtilitySite;

@@ -101,4 +101,21 @@ describe("operations commands", () => {
     expect(sources.find((s) => s.code === "wt")!.stages.map((s) => s.name)).toEqual(["wt-insert-lake", "wt-json-standard", "wt-ready", "wt-extract-soc"]);
     expect(sources.find((s) => s.code === "mds")!.grain).toBe("hour");
   });
+
+  it("a source's own commands: lake <source> --help lists them, lake list names them, a source without any is an unknown command", async () => {
+    const help = await cli(["feeds", "--help"]);
+    expect(help.code, help.err).toBe(0);
+    expect(help.out).toMatch(/credentials/);
+    expect(help.out).toMatch(/enable/);
+    const sub = await cli(["feeds", "credentials", "set", "--help"]);
+    expect(sub.code, sub.err).toBe(0);
+    expect(sub.out).toMatch(/--from-env <var>/);
+    expect(sub.out).toMatch(/--config <file>/);
+    const listed = JSON.parse((await cli(["list", "--json"])).out) as { sources: { code: string; commands?: { name: string }[] }[] };
+    expect(listed.sources.find((s) => s.code === "feeds")!.commands!.map((c) => c.name)).toEqual(["feeds credentials set", "feeds enable"]);
+    expect(listed.sources.find((s) => s.code === "wt")!.commands).toBeUndefined();
+    expect((await cli(["wt", "enable", "x"])).code).toBe(2);
+    expect((await cli(["nosuchthing"])).code).toBe(2);
+    expect((await cli(["--help"])).out).toMatch(/lake <source> --help/);
+  });
 });

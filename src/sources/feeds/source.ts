@@ -275,4 +275,5 @@ export default defineSource<FeedsConfig>({
     }),
   ],
   demo: () => import("./simulate.js"),
+  commands: () => import("./commands.js"),
 });
