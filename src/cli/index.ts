@@ -19,6 +19,7 @@ import { register as registerCoverage } from "./coverage.js";
 import { register as registerServe } from "./serve.js";
 import { register as registerAudit } from "./audit.js";
 import { register as registerRepair } from "./repair.js";
+import { register as registerDoctor } from "./doctor.js";
 
 /** Written in by the build (scripts/build.mjs); undefined when the sources run directly. */
 declare const LAKE_VERSION: string | undefined;
@@ -46,6 +47,7 @@ function buildProgram(): Command {
   registerServe(program);
   registerAudit(program);
   registerRepair(program);
+  registerDoctor(program);
   return program;
 }
 
