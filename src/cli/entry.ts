@@ -9,6 +9,7 @@ import { redact, redactProcessOutput } from "../util/redact.js";
 import type { RunSummary } from "../support/events.js";
 import { LakeEventBus } from "../support/events.js";
 import { attachConsole } from "./console.js";
+import { configureLogger, takeLogFlags, logger } from "./log.js";
 
 export function exitCodeFor(summary: RunSummary): number {
   return summary.failed > 0 ? 1 : 0;
@@ -41,17 +42,26 @@ export function reportError(err: unknown, debug = process.argv.includes("--debug
   const known = err instanceof ConfigError || err instanceof TransientError || err instanceof TerminalError;
   // A file-system error names its path and what to do; its stack only under --debug.
   if (isSystemError(err) && !debug) {
-    process.stderr.write(`error: ${redact(fsErrorMessage(err))}\n`);
+    logger().error(redact(fsErrorMessage(err)));
     return 1;
   }
   const text = err instanceof Error ? (debug || !known ? (err.stack ?? err.message) : `${err.name}: ${err.message}`) : String(err);
-  process.stderr.write(`error: ${redact(err instanceof ConfigError && !debug ? err.message : text)}\n`);
+  logger().error(redact(err instanceof ConfigError && !debug ? err.message : text));
   return err instanceof ConfigError ? 2 : 1;
 }
 
 /** Runs a stage's main with the process arguments (a compiled stage file executed as a script, see script.ts). */
-export async function runMainCli(main: MainFn, argv: string[]): Promise<number> {
+export async function runMainCli(main: MainFn, args: string[]): Promise<number> {
   redactProcessOutput();
+  let argv: string[];
+  try {
+    const taken = takeLogFlags(args);
+    configureLogger({ level: "info", format: "text", ...taken.settings });
+    argv = taken.argv;
+  } catch (err) {
+    logger().error((err as Error).message);
+    return 2;
+  }
   const events = new LakeEventBus();
   const json = argv.includes("--json");
   const detach = await attachConsole(events, { quiet: json, debug: argv.includes("--debug") });
