@@ -21,9 +21,11 @@ export function printSummary(summary: RunSummary, json: boolean, out: (s: string
     out(`${JSON.stringify({ ...rest, ...(plan ? { planned: plan.length } : {}) })}\n`);
     return;
   }
-  const head = `${summary.app}: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.records} records in ${summary.seconds.toFixed(2)} s`;
+  // Items (what the stage works on) and rows (records of data) are two units, each named (events.ts RunSummary).
+  const head = `${summary.app}: ${summary.processed} items processed, ${summary.skipped} skipped, ${summary.failed} failed; ${summary.records} rows written in ${summary.seconds.toFixed(2)} s`;
   out(`${head}\n`);
-  for (const [reason, n] of Object.entries(summary.skipReasons)) out(`  skipped ${n}: ${reason}\n`);
+  for (const [reason, n] of Object.entries(summary.skipReasons)) out(`  skipped ${n} ${n === 1 ? "item" : "items"}: ${reason}\n`);
+  for (const [reason, n] of Object.entries(summary.rowsLeftOut ?? {})) out(`  left out ${n} ${n === 1 ? "row" : "rows"}: ${reason}\n`);
   for (const f of summary.failures) out(`  FAILED ${f.item}: ${f.error}${f.terminal ? " (failed-terminal: the same failure on consecutive runs; later runs skip it until its source changes, or -F)" : ""}\n`);
   if (summary.plan) {
     out(`  simulation plan (${summary.plan.length} writes, nothing written):\n`);
