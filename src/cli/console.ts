@@ -1,7 +1,8 @@
 /**
  * Console subscriber of a stage run: its events as log lines (log.ts: timestamps, levels, --verbose/--quiet,
  * --log-format json) on stderr, so stdout stays clean for --json; on a terminal the items' progress bar
- * (progress.ts, loaded only then). Warnings of one cause are counted and printed once when the stage ends.
+ * (progress.ts, loaded only then). A warning repeated for one cause is printed once, its repeats counted in one line
+ * when the stage ends.
  */
 import type { LakeEventBus } from "../support/events.js";
 import { logger, WarningTally, type Logger } from "./log.js";
@@ -49,8 +50,7 @@ export async function attachConsole(events: LakeEventBus, opts: ConsoleOptions =
     }),
     events.on("item.skipped", (e) => log().debug(`skipped ${e.item}: ${e.reason}`, { app: e.app })),
     events.on("log", (e) => {
-      if (e.level === "warn") tally.add(e.app, e.message);
-      else log().log(e.level, e.message, { app: e.app });
+      if (e.level !== "warn" || tally.add(e.app, e.message)) log().log(e.level, e.message, { app: e.app });
     }),
     events.on("run.end", (e) => {
       tally.flush(e.app, (message, fields) => log().warn(message, fields));

@@ -5,7 +5,7 @@
  * ({time, level, app?, message, count?}). stdout stays for what a command answers (summaries, --json).
  *
  * Warnings of one cause (the same message but for its ids, dates and numbers, e.g. one per GRIDSMART zone) are
- * held by a WarningTally and printed as one line with their count when the stage ends.
+ * counted by a WarningTally: the first is printed at once, the rest as one line with their count when the stage ends.
  */
 import { DateTime } from "luxon";
 
@@ -158,32 +158,34 @@ export function causeOf(message: string): string {
 }
 
 /**
- * Warnings held per (stage, cause) and printed once each, the first one's text with how many there were, when the
- * stage ends (flush). A cause seen once prints as it was.
+ * Warnings counted per (stage, cause): the first of a cause is printed at once (add says so); the others are counted
+ * and, when the stage ends (flush), printed as one line with how many there were and the last one's text.
  */
 export class WarningTally {
-  private readonly held = new Map<string, { app: string; message: string; count: number }>();
+  private readonly held = new Map<string, { app: string; count: number; last: string }>();
 
-  constructor(private readonly log?: Logger) {}
-
-  add(app: string, message: string): void {
+  /** True when the warning is the first of its cause in this stage run (print it now). */
+  add(app: string, message: string): boolean {
     const key = `${app}\u0000${causeOf(message)}`;
     const seen = this.held.get(key);
-    if (seen) seen.count++;
-    else this.held.set(key, { app, message, count: 1 });
+    if (seen) {
+      seen.count++;
+      seen.last = message;
+      return false;
+    }
+    this.held.set(key, { app, count: 1, last: message });
+    return true;
   }
 
   /**
-   * Hands on the held warnings of one stage (all when app is undefined), each once with its count: to emit, or as
-   * warning lines of the tally's logger.
+   * Hands on one line per cause that repeated in a stage run (every stage when app is undefined): "N more like it"
+   * with the last one's text; fields.count is the cause's total.
    */
-  flush(app?: string, emit?: (message: string, fields: { app: string; count: number }) => void): void {
+  flush(app: string | undefined, emit: (message: string, fields: { app: string; count: number }) => void): void {
     for (const [key, w] of this.held) {
       if (app !== undefined && w.app !== app) continue;
       this.held.delete(key);
-      const message = w.count > 1 ? `${w.message} — and ${w.count - 1} more like it` : w.message;
-      if (emit) emit(message, { app: w.app, count: w.count });
-      else this.log?.warn(message, { app: w.app, count: w.count });
+      if (w.count > 1) emit(`${w.count - 1} more like it (${w.count} in all), the last: ${w.last}`, { app: w.app, count: w.count });
     }
   }
 }

@@ -154,8 +154,8 @@ export function makeOwner(tag = "run"): string {
 }
 
 /**
- * Prints stage failures and warnings of block runs through the progress reporter; warnings of one cause once per
- * stage run, with their count (log.ts).
+ * Prints stage failures and warnings of block runs through the progress reporter; a warning repeated for one cause
+ * once, its repeats counted in one line when the stage ends (log.ts).
  */
 export function relayStageLogs(events: LakeEventBus, progress: BlockProgress): () => void {
   const tally = new WarningTally();
@@ -164,7 +164,7 @@ export function relayStageLogs(events: LakeEventBus, progress: BlockProgress): (
   const offs = [
     events.on("item.failed", (e) => warn(`${e.app}: FAILED ${e.item}: ${e.error}`)),
     events.on("log", (e) => {
-      if (e.level === "warn") tally.add(e.app, e.message);
+      if (e.level === "warn" && tally.add(e.app, e.message)) warn(`${e.app}: ${e.message}`);
       else if (e.level === "error") warn(`${e.app}: ERROR: ${e.message}`);
     }),
     events.on("run.end", (e) => flush(e.app)),
