@@ -131,7 +131,8 @@ describe("logging flags on the command line", () => {
     const bad = await captureCli(["list", "--log-format", "yaml"]);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--log-format must be text or json/);
-    const help = await captureCli(["doctor", "--help"]);
-    expect(help.out).toMatch(/-q, --quiet/);
+    for (const args of [["doctor", "--help"], ["run", "--help"], ["run", "wt-ready", "--help"], ["pipeline", "--help"], ["--help"]]) {
+      expect((await captureCli(args)).out, args.join(" ")).toMatch(/-q, --quiet .*\n.*--log-format <fmt>/);
+    }
   });
 });
