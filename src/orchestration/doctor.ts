@@ -3,7 +3,8 @@
  * configured system reached with one cheap read each (storage, catalog, perfmet, publisher, unit data, the SQL
  * databases of the sources, the job queue, the block store), all at once and each within a short deadline (no
  * retries). Creating a driver checks its secrets. Every finding comes back, ok or not: one run shows everything
- * that is wrong. Nothing is written (the block store opens read-only; the notifier is built, never sent to).
+ * that is wrong. No data is written (the block store opens read-only; the notifier is built, never sent to); a
+ * SQLite catalog or perfmet that does not exist yet is created empty, as by any command.
  */
 import path from "node:path";
 import type { DriverSpec, LakeConfig } from "../config/schema.js";
