@@ -168,14 +168,19 @@ export async function diagnose(opts: DoctorOptions): Promise<{ ok: boolean; find
   });
   try {
     const spec = (kind: DriverKind): DriverSpec | undefined => (runtime.config as unknown as Record<string, DriverSpec | undefined>)[kind];
-    const target = (s: DriverSpec) => describeTarget(s, runtime.baseDir, runtime.home);
+    // Where each spec points, its driver's defaults filled in (knack's baseUrl, ...) when its options are valid.
+    const target = (s: DriverSpec, kind: DriverKind) => {
+      const parsed = driverEntry(kind, s.driver)?.options.safeParse(s.options ?? {});
+      const options = parsed?.success ? (parsed.data as Record<string, unknown>) : s.options;
+      return describeTarget({ driver: s.driver, options }, runtime.baseDir, runtime.home);
+    };
     const checks: Check[] = [];
     const add = (kind: DriverKind, s: DriverSpec, run: () => Promise<string>) => {
       const problem = refused.get(kind);
       checks.push({
         interface: kind,
         driver: s.driver,
-        target: target(s),
+        target: target(s, kind),
         run: problem ? () => Promise.reject(new Error(problem)) : run,
       });
     };
@@ -254,7 +259,7 @@ function addSourceChecks(
   checks: Check[],
   source: SourceDefinition,
   runtime: LakeRuntime,
-  target: (s: DriverSpec) => string,
+  target: (s: DriverSpec, kind: DriverKind) => string,
   { debug, timeoutMs }: { debug: boolean; timeoutMs: number },
 ): void {
   let settings: unknown;
@@ -268,7 +273,7 @@ function addSourceChecks(
     checks.push({
       interface: `sql (sources.${source.code}.${key})`,
       driver: s.driver,
-      target: target(s),
+      target: target(s, "sql"),
       run: () =>
         closing(runtime.openDriver("sql", { ...s, timeoutMs: Math.min(s.timeoutMs || timeoutMs, timeoutMs) }, debug), async (d) => {
           await d.query("select 1 as one");

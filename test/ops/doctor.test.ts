@@ -77,7 +77,7 @@ describe("lake doctor", () => {
     expect(f.publisher!.detail).toMatch(/publisher\.options\.domain: .*no scheme/);
     expect(f.catalog).toMatchObject({ ok: false, driver: "postgrest", target: `http://127.0.0.1:${port}` });
     expect(f.catalog!.detail).toMatch(/ECONNREFUSED|refused|fetch failed|unreachable/i);
-    expect(f.unitdata).toMatchObject({ ok: false, driver: "knack" });
+    expect(f.unitdata).toMatchObject({ ok: false, driver: "knack", target: "https://api.knack.com" }); // the driver's default
     expect(f.unitdata!.detail).toMatch(/Missing secret KNACK_APP_ID/);
     // The rest of the configuration is fine and says so.
     for (const i of ["storage", "perfmet", "queue", "blocks"]) expect(f[i], i).toMatchObject({ ok: true });
