@@ -1,5 +1,6 @@
 /** `lake backfill <source>`: every (stage, day) block over a range, in process, with status and leases. */
 import type { Command } from "commander";
+import { logger } from "./log.js";
 import type { BlockStore } from "../support/block-store.js";
 import { addRangeOptions, rangeFlags, makeOwner, parseConcurrency, relayStageLogs, setCode, stdout, withRuntime, type ActionDeps, type RangeFlags } from "./shared.js";
 
@@ -86,7 +87,7 @@ export async function backfillAction(source: string, flags: BackfillFlags, deps:
       } else {
         out(formatBackfillSummary(result));
       }
-      if (result.aborted) process.stderr.write(`error: ${result.aborted.message}\n`);
+      if (result.aborted) logger().error(result.aborted.message);
       return result.exitCode;
     } finally {
       detach();

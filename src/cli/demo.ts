@@ -56,11 +56,8 @@ export async function runDemo(opts: DemoFlags): Promise<number> {
       const out = (s: string) => process.stdout.write(`${s}\n`);
       out(`\nDemo lake: ${result.home}`);
       out(`Window ${DEMO_FROM} up to ${DEMO_TO} (America/Chicago days; 2024-11-03 has 25 hours)\n`);
-      out(`${"stage".padEnd(22)} ${"processed".padStart(9)} ${"skipped".padStart(8)} ${"failed".padStart(7)} ${"records".padStart(9)} ${"seconds".padStart(8)}`);
-      for (const s of result.stages) {
-        out(`${s.app.padEnd(22)} ${String(s.processed).padStart(9)} ${String(s.skipped).padStart(8)} ${String(s.failed).padStart(7)} ${String(s.records).padStart(9)} ${s.seconds.toFixed(2).padStart(8)}`);
-        for (const f of s.failures.slice(0, 5)) out(`    FAILED ${f.item}: ${f.error}`);
-      }
+      const { formatPipelineSummary } = await import("./runner.js");
+      out(formatPipelineSummary(result.stages.map((s) => ({ source: "", stage: s.app, summary: s }))).trimEnd());
       out(`\nCatalog rows (source → repository → rows):`);
       for (const [code, repos] of Object.entries(result.catalog)) {
         out(`  ${code}: ${Object.entries(repos).map(([r, n]) => `${r} ${n}`).join(", ")}`);

@@ -9,6 +9,7 @@ import { redact, redactProcessOutput } from "../util/redact.js";
 import type { RunSummary } from "../support/events.js";
 import { LakeEventBus } from "../support/events.js";
 import { attachConsole } from "./console.js";
+import { configureLogger, takeLogFlags, logger } from "./log.js";
 
 /** Exit code of a run that was not run at all: every block of it skipped (e.g. its entity is disabled). */
 export const EXIT_SKIPPED = 3;
@@ -26,9 +27,11 @@ export function printSummary(summary: RunSummary, json: boolean, out: (s: string
     out(`${JSON.stringify({ ...rest, ...(plan ? { planned: plan.length } : {}) })}\n`);
     return;
   }
-  const head = `${summary.app}: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.records} records in ${summary.seconds.toFixed(2)} s`;
+  // Items (what the stage works on) and rows (records of data) are two units, each named (events.ts RunSummary).
+  const head = `${summary.app}: ${summary.processed} items processed, ${summary.skipped} skipped, ${summary.failed} failed; ${summary.records} rows written in ${summary.seconds.toFixed(2)} s`;
   out(`${head}\n`);
-  for (const [reason, n] of Object.entries(summary.skipReasons)) out(`  skipped ${n}: ${reason}\n`);
+  for (const [reason, n] of Object.entries(summary.skipReasons)) out(`  skipped ${n} ${n === 1 ? "item" : "items"}: ${reason}\n`);
+  for (const [reason, n] of Object.entries(summary.rowsLeftOut ?? {})) out(`  left out ${n} ${n === 1 ? "row" : "rows"}: ${reason}\n`);
   for (const f of summary.failures) out(`  FAILED ${f.item}: ${f.error}${f.terminal ? " (failed-terminal: the same failure on consecutive runs; later runs skip it until its source changes, or -F)" : ""}\n`);
   if (summary.plan) {
     out(`  simulation plan (${summary.plan.length} writes, nothing written):\n`);
@@ -47,17 +50,26 @@ export function reportError(err: unknown, debug = process.argv.includes("--debug
   const known = err instanceof ConfigError || err instanceof TransientError || err instanceof TerminalError;
   // A file-system error names its path and what to do; its stack only under --debug.
   if (isSystemError(err) && !debug) {
-    process.stderr.write(`error: ${redact(fsErrorMessage(err))}\n`);
+    logger().error(redact(fsErrorMessage(err)));
     return 1;
   }
   const text = err instanceof Error ? (debug || !known ? (err.stack ?? err.message) : `${err.name}: ${err.message}`) : String(err);
-  process.stderr.write(`error: ${redact(err instanceof ConfigError && !debug ? err.message : text)}\n`);
+  logger().error(redact(err instanceof ConfigError && !debug ? err.message : text));
   return err instanceof ConfigError ? 2 : 1;
 }
 
 /** Runs a stage's main with the process arguments (a compiled stage file executed as a script, see script.ts). */
-export async function runMainCli(main: MainFn, argv: string[]): Promise<number> {
+export async function runMainCli(main: MainFn, args: string[]): Promise<number> {
   redactProcessOutput();
+  let argv: string[];
+  try {
+    const taken = takeLogFlags(args);
+    configureLogger({ level: "info", format: "text", ...taken.settings });
+    argv = taken.argv;
+  } catch (err) {
+    logger().error((err as Error).message);
+    return 2;
+  }
   const events = new LakeEventBus();
   const json = argv.includes("--json");
   const detach = await attachConsole(events, { quiet: json, debug: argv.includes("--debug") });

@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { redactProcessOutput } from "../util/redact.js";
 import { aliasTable, rewriteAliases } from "../support/flags.js";
 import { flagsOf } from "./shared.js";
+import { configureLogger, LOG_FLAGS_HELP, LogFlagError, logger, takeLogFlags } from "./log.js";
 import { register as registerRun } from "./run.js";
 import { register as registerList } from "./list.js";
 import { register as registerDemo } from "./demo.js";
@@ -19,6 +20,7 @@ import { register as registerCoverage } from "./coverage.js";
 import { register as registerServe } from "./serve.js";
 import { register as registerAudit } from "./audit.js";
 import { register as registerRepair } from "./repair.js";
+import { register as registerDoctor } from "./doctor.js";
 
 /** Written in by the build (scripts/build.mjs); undefined when the sources run directly. */
 declare const LAKE_VERSION: string | undefined;
@@ -46,6 +48,10 @@ function buildProgram(): Command {
   registerServe(program);
   registerAudit(program);
   registerRepair(program);
+  registerDoctor(program);
+  // The logging flags apply to every command (runCli takes them out of the arguments): each help says so.
+  program.addHelpText("after", `\n${LOG_FLAGS_HELP}`);
+  for (const c of program.commands) c.addHelpText("after", `\n${LOG_FLAGS_HELP}`);
   return program;
 }
 
@@ -58,6 +64,16 @@ export async function runCli(argv: string[]): Promise<number> {
   redactProcessOutput();
   // `lake list | head`: a reader that closed the pipe ends the output, not the process with an EPIPE trace.
   if (!process.stdout.listeners("error").includes(onStdoutError)) process.stdout.on("error", onStdoutError);
+  // -v/--verbose, -q/--quiet and --log-format set the process's logger, whatever the command.
+  try {
+    const taken = takeLogFlags(argv);
+    argv = taken.argv;
+    configureLogger({ level: "info", format: "text", ...taken.settings });
+  } catch (err) {
+    if (!(err instanceof LogFlagError)) throw err;
+    logger().error(err.message);
+    return 2;
+  }
   const program = buildProgram();
   program.addHelpText("after", "\nA source's own commands, where it declares some: lake <source> --help (lake list names them).");
   // `lake <source> …`: a source's own commands, loaded only when a command line names that source.

@@ -1,5 +1,6 @@
 /** `lake pipeline <source|all> [standard flags]`: a source's stages in order over one window. */
 import type { Command } from "commander";
+import { LOG_FLAGS_HELP } from "./log.js";
 import { UsageError } from "../support/errors.js";
 import { runWithNotice, setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
@@ -34,6 +35,7 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
   const options = await pipelineFlags();
   const help = target === "--help" || target === "-h";
   const cmd = flagCommand(help ? "lake pipeline <source|all>" : `lake pipeline ${target}`, "run a source's stages in order over one window (`all` = every source)", options, out);
+  cmd.addHelpText("after", `\n${LOG_FLAGS_HELP}`);
   let flags: Record<string, unknown>;
   try {
     flags = parseFlags(cmd, options, help ? ["--help"] : argv, "lake pipeline");

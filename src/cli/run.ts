@@ -1,5 +1,6 @@
 /** `lake run <stage> [flags]`: one stage, holding its days' block leases. */
 import type { Command } from "commander";
+import { LOG_FLAGS_HELP } from "./log.js";
 import { runWithNotice, setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
 export function register(program: Command): void {
@@ -13,7 +14,7 @@ export function register(program: Command): void {
     .passThroughOptions()
     .action(async (stage: string, flags: string[], _opts, cmd: Command) => {
       if (stage === "--help" || stage === "-h") {
-        process.stdout.write(`${cmd.helpInformation()}\nThe stages: \`lake list\`; a stage's flags: \`lake run <stage> --help\`.\n`);
+        process.stdout.write(`${cmd.helpInformation()}\nThe stages: \`lake list\`; a stage's flags: \`lake run <stage> --help\`.\n\n${LOG_FLAGS_HELP}\n`);
         return setCode(cmd, 0);
       }
       setCode(cmd, await runStageAction(stage, flags));
@@ -32,7 +33,7 @@ export async function runStageAction(stage: string, argv: string[], deps: Action
   try {
     const entry = await (deps.registry ?? (await defaultRegistry())).stage(stage);
     if (argv.includes("--help") || argv.includes("-h")) {
-      out(`${buildCommand(entry.App).helpInformation()}  --no-leases                   do not take the block leases of the window\n`);
+      out(`${buildCommand(entry.App).helpInformation()}  --no-leases                   do not take the block leases of the window\n\n${LOG_FLAGS_HELP}\n`);
       return 0;
     }
     const noLeases = argv.includes("--no-leases");

@@ -1,5 +1,6 @@
 /** `lake schedule [--crontab]`: the nightly plan of every source, in the lake's zone. */
 import type { Command } from "commander";
+import { logger } from "./log.js";
 import { UsageError } from "../support/errors.js";
 import { setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
@@ -60,7 +61,7 @@ const CARRIED_ENV = ["LAKE_HOME", "LAKE_ZONE", "LAKE_SECRETS_FILE"] as const;
 export async function scheduleAction(flags: ScheduleFlags, deps: ActionDeps & { env?: NodeJS.ProcessEnv; warn?: (s: string) => void } = {}): Promise<number> {
   const out = deps.out ?? stdout;
   const env = deps.env ?? process.env;
-  const warn = deps.warn ?? ((s: string) => process.stderr.write(s));
+  const warn = deps.warn ?? ((s: string) => logger().warn(s.trimEnd()));
   return withRuntime(flags, deps, async (runtime) => {
     const path = await import("node:path");
     const { buildSchedule, formatCrontab, formatScheduleTable } = await import("../orchestration/schedule.js");

@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { UsageError } from "../support/errors.js";
 import { commanderOption, type FlagSpec } from "../support/flags.js";
+import { WarningTally } from "./log.js";
 import type { LakeEventBus, RunSummary } from "../support/events.js";
 import type { RunNotice } from "../support/notify.js";
 import type { LakeRuntime } from "../support/runtime.js";
@@ -152,15 +153,26 @@ export function makeOwner(tag = "run"): string {
   return `${hostname()}:${process.pid}:${tag}:${randomBytes(3).toString("hex")}`;
 }
 
-/** Prints stage failures and warnings of block runs through the progress reporter. */
+/**
+ * Prints stage failures and warnings of block runs through the progress reporter; a warning repeated for one cause
+ * once, its repeats counted in one line when the stage ends (log.ts).
+ */
 export function relayStageLogs(events: LakeEventBus, progress: BlockProgress): () => void {
+  const tally = new WarningTally();
+  const warn = (line: string) => (progress.warn ?? progress.log)(line);
+  const flush = (app?: string) => tally.flush(app, (message, f) => warn(`${f.app}: ${message}`));
   const offs = [
-    events.on("item.failed", (e) => progress.log(`  ${e.app}: FAILED ${e.item}: ${e.error}`)),
+    events.on("item.failed", (e) => warn(`${e.app}: FAILED ${e.item}: ${e.error}`)),
     events.on("log", (e) => {
-      if (e.level === "warn" || e.level === "error") progress.log(`  ${e.app}: ${e.level.toUpperCase()}: ${e.message}`);
+      if (e.level === "warn" && tally.add(e.app, e.message)) warn(`${e.app}: ${e.message}`);
+      else if (e.level === "error") warn(`${e.app}: ERROR: ${e.message}`);
     }),
+    events.on("run.end", (e) => flush(e.app)),
   ];
-  return () => offs.forEach((off) => off());
+  return () => {
+    flush();
+    offs.forEach((off) => off());
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 /** `lake worker`: runs queued blocks (BullMQ) with leases; SIGTERM lets the current blocks finish. */
 import type { Command } from "commander";
+import { logger } from "./log.js";
 import { makeOwner, parseConcurrency, relayStageLogs, setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
 export interface WorkerFlags {
@@ -64,7 +65,7 @@ export async function workerAction(flags: WorkerFlags, deps: ActionDeps & { stop
         signals++;
         if (signals === 1) {
           const notice = "stopping: the current blocks finish, no new job is taken (signal again to leave at once)";
-          if (flags.json) process.stderr.write(`worker: ${notice}\n`);
+          if (flags.json) logger().warn(notice, { app: "worker" });
           else progress.log(notice);
           resolve();
         } else process.exit(130);

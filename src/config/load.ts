@@ -121,16 +121,37 @@ export function driverSpecProblems(kind: DriverKind, spec: { driver: string; opt
   return parsed.success ? [] : issueLines(parsed.error, [at, "options"]);
 }
 
-/** Validates the whole configuration, the options of every driver it names included; every problem at once. */
-export function validateConfig(raw: unknown, where: string): LakeConfig {
+/** A section of the configuration whose driver spec is refused, with its message lines. */
+export interface SectionProblem {
+  section: DriverKind;
+  lines: string[];
+}
+
+/**
+ * Checks the whole configuration without stopping at the first problem: the file's shape (config, when it holds),
+ * then the options of every driver it names, each refused section with its lines (`lake doctor` reports them next
+ * to the systems it could reach).
+ */
+export function checkConfig(raw: unknown, where: string): { config: LakeConfig; problems: SectionProblem[] } {
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new ConfigError(formatZodError(parsed.error, where));
-  const problems = DRIVER_SECTIONS.flatMap((kind) => driverSpecProblems(kind, parsed.data[kind], kind));
-  if (parsed.data.notify) problems.push(...driverSpecProblems("notify", parsed.data.notify, "notify"));
+  const problems: SectionProblem[] = [];
+  const check = (section: DriverKind, spec: { driver: string; options?: unknown }) => {
+    const lines = driverSpecProblems(section, spec, section);
+    if (lines.length) problems.push({ section, lines });
+  };
+  for (const kind of DRIVER_SECTIONS) check(kind, parsed.data[kind]);
+  if (parsed.data.notify) check("notify", parsed.data.notify);
   const blocks = parsed.data.blocks;
-  if (blocks.driver) problems.push(...driverSpecProblems("blocks", { driver: blocks.driver, options: blocks.options }, "blocks"));
-  if (problems.length) throw new ConfigError(`Invalid configuration in ${where}:\n${problems.join("\n")}`);
-  return parsed.data;
+  if (blocks.driver) check("blocks", { driver: blocks.driver, options: blocks.options });
+  return { config: parsed.data, problems };
+}
+
+/** Validates the whole configuration, the options of every driver it names included; every problem at once. */
+export function validateConfig(raw: unknown, where: string): LakeConfig {
+  const { config, problems } = checkConfig(raw, where);
+  if (problems.length) throw new ConfigError(`Invalid configuration in ${where}:\n${problems.flatMap((p) => p.lines).join("\n")}`);
+  return config;
 }
 
 export interface LoadOptions {
@@ -154,7 +175,8 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   return out;
 }
 
-export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+/** The configuration as written: the file (when there is one), the programmatic overrides, the environment. */
+export function readRawConfig(opts: LoadOptions = {}): { raw: Record<string, unknown>; where: string; baseDir: string; file?: string } {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const file = findConfigFile(opts.file, env, cwd);
@@ -168,8 +190,12 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   }
   if (opts.overrides) raw = deepMerge(raw, opts.overrides as Record<string, unknown>);
   raw = applyEnv(raw, env);
-  const config = validateConfig(raw, file ?? "the built-in defaults and environment");
-  const baseDir = file ? path.dirname(file) : cwd;
+  return { raw, where: file ?? "the built-in defaults and environment", baseDir: file ? path.dirname(file) : cwd, ...(file ? { file } : {}) };
+}
+
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const { raw, where, baseDir, file } = readRawConfig(opts);
+  const config = validateConfig(raw, where);
   return { config, baseDir, ...(file ? { file } : {}) };
 }
 

@@ -203,7 +203,7 @@ const COLUMNS: OutcomeStatus[] = ["succeeded", "succeeded-with-errors", "no-data
 export function formatBackfillSummary(result: BackfillResult): string {
   const used = COLUMNS.filter((c) => result.outcomes.some((o) => o.status === c));
   const stageWidth = Math.max(5, ...result.plan.stages.map((s) => s.length));
-  const head = ["stage".padEnd(stageWidth), ...used.map((c) => c.padStart(Math.max(11, c.length))), "records".padStart(9), "seconds".padStart(8)];
+  const head = ["stage".padEnd(stageWidth), ...used.map((c) => c.padStart(Math.max(11, c.length))), "rows".padStart(9), "seconds".padStart(8)];
   const lines = [head.join(" ")];
   const totals = new Map<string, number>();
   for (const stage of result.plan.stages) {

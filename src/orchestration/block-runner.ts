@@ -43,6 +43,8 @@ export interface BlockProgress {
   setTotal(total: number): void;
   done(outcome: BlockOutcome): void;
   log(line: string): void;
+  /** A line of a warning level (default: log). */
+  warn?(line: string): void;
   stop(): void;
 }
 

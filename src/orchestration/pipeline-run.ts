@@ -122,7 +122,11 @@ export function pipelineExitCode(results: StageResult[]): number {
 
 export function formatPipelineSummary(results: StageResult[]): string {
   const w = Math.max(5, ...results.map((r) => r.stage.length));
-  const lines = [`${"stage".padEnd(w)} ${"processed".padStart(9)} ${"skipped".padStart(8)} ${"failed".padStart(7)} ${"records".padStart(9)} ${"seconds".padStart(8)}`];
+  // processed, skipped and failed count items; rows counts records of data written (two units, each named).
+  const lines = [
+    `${"".padEnd(w)} ${" items ".padStart(16, "─").padEnd(26, "─")}`,
+    `${"stage".padEnd(w)} ${"processed".padStart(9)} ${"skipped".padStart(8)} ${"failed".padStart(7)} ${"rows".padStart(9)} ${"seconds".padStart(8)}`,
+  ];
   for (const r of results) {
     if (!r.summary) {
       lines.push(`${r.stage.padEnd(w)} ERROR: ${r.error}`);

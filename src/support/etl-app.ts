@@ -210,6 +210,8 @@ export abstract class ETLApp {
   protected skipped = 0;
   protected readonly failures: ItemFailure[] = [];
   protected readonly skipReasons: Record<string, number> = {};
+  /** Rows left out of items that were processed, by reason (dropped, quarantined, refused): rows, not items. */
+  protected readonly rowsLeftOut: Record<string, number> = {};
   private tempDirPath: string | undefined;
   private detachPerfmet: (() => void) | undefined;
   private fetchedUnitData: UnitData | undefined;
@@ -528,6 +530,7 @@ export abstract class ETLApp {
       seconds: (Date.now() - this.started) / 1000,
       failures: [...this.failures],
       skipReasons: { ...this.skipReasons },
+      rowsLeftOut: { ...this.rowsLeftOut },
       simulate: this.simulate,
       ...(this.simulate ? { plan: [...this.plan] } : {}),
     } satisfies RunSummary);

@@ -24,6 +24,11 @@ export interface LakeEvents {
   "driver.call": DriverCallEvent;
 }
 
+/**
+ * A stage run's counts, in two units: items (the catalog entries, days or blocks a stage works on: processed,
+ * skipped, failed, skipReasons) and rows (records of data: `records`, rowsLeftOut). Printed, they say "items" and
+ * "rows"; `records` keeps the original's name in JSON.
+ */
 export interface RunSummary {
   app: string;
   /** Items the stage did work for. */
@@ -32,13 +37,15 @@ export interface RunSummary {
   skipped: number;
   /** Items that failed (each with a message in `failures`). */
   failed: number;
-  /** Records written or published. */
+  /** Rows written or published. */
   records: number;
   seconds: number;
   /** terminal: the item failed the same way on `failTerminalAfter` consecutive runs; later runs skip it. */
   failures: { item: string; error: string; terminal?: boolean }[];
-  /** Reasons items were skipped, counted (e.g. "no matched device": 2). */
+  /** Reasons items were skipped, counted in items (e.g. "already done": 2). */
   skipReasons: Record<string, number>;
+  /** Rows of processed items left out, counted in rows by reason (dropped, quarantined, refused by the target). */
+  rowsLeftOut?: Record<string, number>;
   simulate: boolean;
   /** Simulation plan: what would have been written where. */
   plan?: PlanEntry[];

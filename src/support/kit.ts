@@ -1037,8 +1037,8 @@ abstract class KitApp extends ETLApp {
           payload: r.payload ?? null,
           errorPayload: errors.length ? redact(JSON.stringify(errors.slice(0, MAX_ERROR_PAYLOAD))) : null,
         };
-        for (const [w, n] of warn) this.skipReasons[w] = (this.skipReasons[w] ?? 0) + n;
-        if (errors.length) this.skipReasons["records refused"] = (this.skipReasons["records refused"] ?? 0) + errors.length;
+        for (const [w, n] of warn) this.rowsLeftOut[w] = (this.rowsLeftOut[w] ?? 0) + n;
+        if (errors.length) this.rowsLeftOut["rows refused"] = (this.rowsLeftOut["rows refused"] ?? 0) + errors.length;
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         this.catalog.discardStagedExcept(staged);
@@ -1469,11 +1469,11 @@ abstract class KitApp extends ETLApp {
         this.scope.skipped = { reason, ...(opts?.record ? { record: opts.record } : {}) };
       },
       drop: (reason, rows) => {
-        if (rows > 0) this.skipReasons[reason] = (this.skipReasons[reason] ?? 0) + rows;
+        if (rows > 0) this.rowsLeftOut[reason] = (this.rowsLeftOut[reason] ?? 0) + rows;
       },
       quarantine: (row) => {
         const key = `quarantined: ${row.reason}`;
-        this.skipReasons[key] = (this.skipReasons[key] ?? 0) + 1;
+        this.rowsLeftOut[key] = (this.rowsLeftOut[key] ?? 0) + 1;
         this.scope.quarantine.push({ ...row, ...(row.text !== undefined ? { text: row.text.slice(0, 400) } : {}) });
       },
       rules: (kind, columns) => {

@@ -88,7 +88,7 @@ export class PerfMet {
       collection_end: this.collectEnd ? this.collectEnd.toMillis() : null,
     };
     if (this.opts.simulate) {
-      this.opts.plan?.push({ kind: "perfmet", target: "job", detail: `${this.dataSourceName} ${this.stage}: ${records} records` });
+      this.opts.plan?.push({ kind: "perfmet", target: "job", detail: `${this.dataSourceName} ${this.stage}: ${records} items processed` });
       return;
     }
     await this.driver.writeJob(job);

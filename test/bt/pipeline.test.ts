@@ -87,7 +87,7 @@ describe("Bluetooth pipeline definition", () => {
         [12, 0],
         [12, 0],
       ]);
-      expect(out[2]!.skipReasons[SKIP_MISSING_READER]).toBeGreaterThan(0);
+      expect(out[2]!.rowsLeftOut![SKIP_MISSING_READER]).toBeGreaterThan(0);
       const published = readdirSync(path.join(h, "published")).sort();
       expect(published).toEqual(["qnpj-zrb9.csv", "v7zg-5jg9.csv", "x44q-icha.csv"]);
       const again = await runApp(pipeline.stage("bt-extract-soc").App, parseOptions(pipeline.stage("bt-extract-soc").App, { last_run_date: "0" }), { runtime });

@@ -97,8 +97,8 @@ describe("bt-json-standard", () => {
     const s = await h.run("standard", ["-r", "0"]);
     expect(s.processed).toBe(1);
     expect(s.records).toBe(2);
-    expect(s.skipReasons[SKIP_DROPPED]).toBe(1);
-    expect(s.skipReasons[SKIP_EXTRA]).toBe(1);
+    expect(s.rowsLeftOut![SKIP_DROPPED]).toBe(1);
+    expect(s.rowsLeftOut![SKIP_EXTRA]).toBe(1);
     const warnings = h.logs.filter((l) => l.level === "warn").map((l) => l.message);
     expect(warnings).toContainEqual(expect.stringMatching(/Austin_bt_2019-06-01_unmatched\.txt line 3: 3 values, expected 5/));
     expect(warnings).toContainEqual(expect.stringMatching(/line 2: 6 values, expected 5/));
@@ -164,7 +164,7 @@ describe("bt-ready", () => {
     await h.run("standard", ["-r", "0"]);
     const s = await h.run("ready", ["-r", "0"]);
     expect(s.processed).toBe(3);
-    expect(s.skipReasons[SKIP_MISSING_READER]).toBe(2); // one unmatched row, one matched row
+    expect(s.rowsLeftOut![SKIP_MISSING_READER]).toBe(2); // one unmatched row, one matched row
     expect(h.logs.map((l) => l.message)).toContainEqual(expect.stringMatching(/reader "Woodway_ChimneyRock" is not in the BLUETOOTH inventory; 1 row\(s\) dropped/));
   });
 
@@ -226,7 +226,7 @@ describe("bt-extract-soc", () => {
     const h = harness();
     h.copyFixtureShare();
     const [, , , soc] = await h.runAll({ last_run_date: "0" });
-    expect(soc!.skipReasons[`${SKIP_ROW_PREFIX}field_timestamp missing or not a time`]).toBe(1);
+    expect(soc!.rowsLeftOut![`${SKIP_ROW_PREFIX}field_timestamp missing or not a time`]).toBe(1);
     expect(soc!.failed).toBe(0);
   });
 

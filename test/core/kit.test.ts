@@ -327,7 +327,7 @@ describe("the source kit", () => {
     await run("make");
     const s = await kt.stage("join").main({ start_date: "2024-11-01", end_date: "2024-11-06" }, { runtime: withSource(runtime, { quarantineDay: "2024-11-03" }) });
     expect(s).toMatchObject({ processed: 6, failed: 0 });
-    expect(s.skipReasons).toEqual({ "quarantined: volume out of range": 4, "quarantined: time outside the day": 2 });
+    expect(s.rowsLeftOut).toEqual({ "quarantined: volume out of range": 4, "quarantined: time outside the day": 2 });
     const q = catalogRows(catalog, "atd-datalake-ready").filter((r) => r.id_ext.endsWith(".quarantine.json"));
     expect(q.map((r) => r.pointer).sort()).toEqual(["2024/11/03/kt/a_kt_2024-11-03_day.quarantine.json", "2024/11/03/kt/b_kt_2024-11-03_day.quarantine.json"]);
     const doc = JSON.parse((await runtime.driver("storage", false).then((d) => d.get("atd-datalake-ready", q[0]!.pointer))).toString("utf8"));

@@ -54,7 +54,7 @@ describe("start-up of the compiled lake", () => {
   it("a stage with nothing to do loads SQLite for the catalog, and no vendor SDK, no YAML parser, no simulated system of another source", () => {
     const r = traced(["run", "wt-ready", "-s", "2024-11-01", "-e", "2024-11-02"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/skipped 1: already done/);
+    expect(r.stdout).toMatch(/skipped 1 item: already done/);
     expect(r.loaded.has("better-sqlite3")).toBe(true);
     // Its addon is loaded by path (drivers/sqlite-db.ts), not found by the `bindings` package's search.
     expect(r.loaded.has("bindings")).toBe(false);
@@ -85,7 +85,7 @@ describe("start-up of the compiled lake", () => {
         env: { ...withoutTz(process.env), LAKE_HOME: home, LAKE_INTL_TRACE: out, ...env },
       });
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/skipped 1: already done/);
+      expect(r.stdout).toMatch(/skipped 1 item: already done/);
       return readFileSync(out, "utf8").split("\n").filter(Boolean);
     };
     expect(run({})).toEqual([]);

@@ -47,7 +47,7 @@ function run(home: string, args: string[], env: Record<string, string> = {}, tim
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      const m = /^(\S+): (\d+) processed, (\d+) skipped, (\d+) failed, (\d+) records/m.exec(out);
+      const m = /^(\S+): (\d+) items processed, (\d+) skipped, (\d+) failed; (\d+) rows/m.exec(out);
       resolve({ code, out, home, ...(m ? { summary: { app: m[1]!, processed: +m[2]!, skipped: +m[3]!, failed: +m[4]!, records: +m[5]! } } : {}) });
     });
   });
@@ -191,7 +191,7 @@ const wtCases: Case[] = [
     stage: "wt-json-standard",
     damage: (h) => write(h, WT_RAW, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) % 256))),
     code: 1,
-    message: [/Austin_wt_2024-11-02\.csv: (header line lacks|the file is empty)/, /skipped \d+: quarantined: invalid UTF-8/],
+    message: [/Austin_wt_2024-11-02\.csv: (header line lacks|the file is empty)/, /left out \d+ rows?: quarantined: invalid UTF-8/],
     done: { processed: 2, failed: 1 },
   },
   {
@@ -364,7 +364,7 @@ const btCases: Case[] = [
     stage: "bt-json-standard",
     damage: (h) => write(h, BT_RAW("unmatched"), read(h, BT_RAW("unmatched")).toString("utf8").split("\r\n").map((l, i) => (i % 2 ? `${l}\n` : `${l}\r\n`)).join("")),
     code: 0,
-    message: [/bt-json-standard: 9 processed, 0 skipped, 0 failed/],
+    message: [/bt-json-standard: 9 items processed, 0 skipped, 0 failed/],
     done: { processed: BT_ALL, failed: 0 },
     check: (r) => expect(r.out).not.toMatch(/line \d+:/),
   },
@@ -373,7 +373,7 @@ const btCases: Case[] = [
     stage: "bt-json-standard",
     damage: (h) => write(h, BT_RAW("traf_match_summary"), ""),
     code: 0,
-    message: [/bt-json-standard: 9 processed/],
+    message: [/bt-json-standard: 9 items processed/],
     done: { processed: BT_ALL, failed: 0 },
   },
   {

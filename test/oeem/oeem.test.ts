@@ -206,8 +206,8 @@ describe("oeem: the source end to end (fakes, embedded default)", () => {
     expect([up.processed, up.failed]).toEqual([3, 1]);
     expect(up.failures[0]!.error).toMatch(/consumption_record batch 1 \(rows 1-500 of \d+\).*HTTP 400/);
     // proj_refused: "no project found" (null id) → its metadata and records are orphans, skipped and counted.
-    expect(up.skipReasons).toMatchObject({ "project refused by the datastore": 1, "orphan consumption_metadata (its parent has no datastore id)": 1 });
-    expect(up.skipReasons["orphan consumption_record (its parent has no datastore id)"]).toBeGreaterThan(1400);
+    expect(up.rowsLeftOut).toMatchObject({ "project refused by the datastore": 1, "orphan consumption_metadata (its parent has no datastore id)": 1 });
+    expect(up.rowsLeftOut!["orphan consumption_record (its parent has no datastore id)"]).toBeGreaterThan(1400);
     expect(await rows("ready")).toHaveLength(3);
 
     reject = undefined;
@@ -238,6 +238,6 @@ describe("oeem: the source end to end (fakes, embedded default)", () => {
     const p = await run("parse");
     expect([p.processed, p.failed]).toEqual([1, 1]);
     expect(p.failures[0]!.error).toMatch(new RegExp(`${bad.pointer.replace(/[.%]/g, "\\$&")}: malformed ESPI XML at line 3`));
-    expect(p.skipReasons).toMatchObject({ "quarantined: value is not a number": 1 });
+    expect(p.rowsLeftOut).toMatchObject({ "quarantined: value is not a number": 1 });
   });
 });

@@ -61,7 +61,7 @@ describe("lake schedule --crontab, run as cron would", () => {
     // bt-insert-lake reads sources.bt.sourcedir (an empty share: nothing to do, exit 0), not a hard-coded folder.
     const bt = jobs.find((j) => j.command.includes(" run bt-insert-lake "))!;
     expect(spawnSync("sh", ["-c", bt.command], { env: { ...env, HOME: dir } }).status).toBe(0);
-    expect(readFileSync(path.join(logs, "bt-insert-lake.log"), "utf8")).toMatch(/bt-insert-lake: 0 processed/);
+    expect(readFileSync(path.join(logs, "bt-insert-lake.log"), "utf8")).toMatch(/bt-insert-lake: 0 items processed/);
   }, 300_000);
 
   it("a missing config writes nothing to stdout and exits 2, so `> lake.cron && crontab lake.cron` installs nothing", () => {

@@ -25,10 +25,11 @@ describe("block progress", () => {
     p.done(ok);
     p.done(bad);
     p.stop();
-    expect(f.text()).toBe(
-      "backfill tt: 2 to run\n" +
-        "[1/2] tt-make 2024-11-01: succeeded (1 processed, 0 skipped, 0 failed, 96 records, 0.3 s)\n" +
-        "[2/2] tt-make 2024-11-02: failed (0 processed, 0 skipped, 1 failed, 0 records, 0.3 s) — 1 item(s) failed: x: boom\n",
+    // Each a log line (timestamp, level: log.test.ts), its text after them.
+    expect(f.text().replace(/^\S+ (\S+)\s+/gm, "$1 ")).toBe(
+      "INFO backfill tt: 2 to run\n" +
+        "INFO [1/2] tt-make 2024-11-01: succeeded (1 items processed, 0 skipped, 0 failed, 96 rows, 0.3 s)\n" +
+        "WARN [2/2] tt-make 2024-11-02: failed (0 items processed, 0 skipped, 1 failed, 0 rows, 0.3 s) — 1 item(s) failed: x: boom\n",
     );
   });
 

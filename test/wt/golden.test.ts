@@ -45,7 +45,7 @@ describe("Wavetronix golden day 2024-11-05", () => {
   });
 
   it("the detector without an inventory entry is dropped and counted", () => {
-    expect(summaries.ready!.skipReasons[NO_DEVICE_REASON]).toBe(1);
+    expect(summaries.ready!.rowsLeftOut![NO_DEVICE_REASON]).toBe(1);
     expect(h.logs.some((l) => l.level === "warn" && l.message.includes("intID 4 (LAMARBRAKER): 1 rows"))).toBe(true);
   });
 

@@ -44,7 +44,7 @@ describe("the fall-back day 2024-11-03 (25 hours of readings)", () => {
     expect(ins).toMatchObject({ processed: 1, records: detectors * 100 });
     expect(std).toMatchObject({ processed: 1, records: detectors * 100 });
     expect(rdy).toMatchObject({ processed: 1, records: inventoried * 100 });
-    expect(rdy!.skipReasons[NO_DEVICE_REASON]).toBe(200);
+    expect(rdy!.rowsLeftOut![NO_DEVICE_REASON]).toBe(200);
     expect(soc).toMatchObject({ processed: 1, records: inventoried * 100 });
 
     const csv = await h.object(REPO.raw, "2024/11/03/wt/Austin_wt_2024-11-03.csv");
@@ -87,7 +87,7 @@ describe("bad input", () => {
 
     const std = await h.run("standard", { last_run_date: "0", start_date: "2024-11-05", end_date: "2024-11-06" });
     expect(std).toMatchObject({ processed: 1, failed: 0, records: 6 });
-    expect(std.skipReasons[BAD_ROW_REASON]).toBe(2);
+    expect(std.rowsLeftOut![BAD_ROW_REASON]).toBe(2);
     const warns = h.logs.filter((l) => l.level === "warn").map((l) => l.message);
     expect(warns).toEqual([
       'Austin_wt_2024-11-05.csv row 2: field "curDateTime" is empty; row skipped',
@@ -113,7 +113,7 @@ describe("bad input", () => {
     expect(raw).toContain(",-5,");
     expect(raw).toContain(",9223372036854775807\r\n");
     expect(std).toMatchObject({ processed: 1, failed: 0, records: 5 });
-    expect(std.skipReasons).toMatchObject({ "quarantined: volume outside [0, 10000]": 2, "quarantined: dailyCumulative outside [0, 1e7]": 1 });
+    expect(std.rowsLeftOut).toMatchObject({ "quarantined: volume outside [0, 10000]": 2, "quarantined: dailyCumulative outside [0, 1e7]": 1 });
     const q = JSON.parse(await h.object(REPO.standardized, "2024/11/05/wt/Austin_wt_2024-11-05_csv.quarantine.json")) as { rows: { reason: string; file: string; line: number; field: string; value: unknown }[] };
     expect(q.rows.map((r) => [r.field, r.value, r.file])).toEqual([
       ["volume", "1.0e+20", "Austin_wt_2024-11-05.csv"],

@@ -29,8 +29,8 @@ import { FarSiteFiles, nearestSiteFile, type SiteChoice } from "./site-choice.js
 import { readDeviceClock } from "./clock.js";
 
 export const SKIP_NO_SITE = "no site file for the intersection";
-export const SKIP_PREV_MISSING = "previous day's zone file missing (-p/--ignore_prev to write the day anyway)";
-export const SKIP_NEXT_MISSING = "next day's zone file missing (-n/--ignore_next to write the day anyway)";
+export const SKIP_PREV_MISSING = "previous day's zone file missing (-p/--ignore-prev to write the day anyway)";
+export const SKIP_NEXT_MISSING = "next day's zone file missing (-n/--ignore-next to write the day anyway)";
 export const SKIP_NO_COUNTS = "no counts in the day";
 export const SKIP_NO_DEVICE = "no matched device";
 
@@ -51,7 +51,7 @@ function parseFilter(value: string): RegExp {
   try {
     return new RegExp(value);
   } catch (err) {
-    throw new UsageError(`-f/--name_filter ${JSON.stringify(value)} is not a valid regular expression: ${errorMessage(err)}`);
+    throw new UsageError(`-f/--name-filter ${JSON.stringify(value)} is not a valid regular expression: ${errorMessage(err)}`);
   }
 }
 
