@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { afterEach, vi } from "vitest";
 import os from "node:os";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { LakeRuntime } from "../../src/support/runtime.js";
 import { fixedClock } from "../../src/util/dates.js";
 import type { LakeConfigInput } from "../../src/config/schema.js";
@@ -93,4 +94,14 @@ export async function captureCli(args: string[]): Promise<{ code: number; out: s
     o.mockRestore();
     e.mockRestore();
   }
+}
+
+/** A stream standing for stderr, on a terminal (tty) or not, that keeps what is written to it. */
+export function fakeStream(tty: boolean) {
+  const s = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
+  s.isTTY = tty;
+  s.columns = 160;
+  let text = "";
+  s.on("data", (b) => (text += String(b)));
+  return { stream: s as unknown as NodeJS.WriteStream, text: () => text };
 }

@@ -1,5 +1,4 @@
 /** The command line's logger: timestamps, levels, --verbose/--quiet, --log-format json, warnings of one cause counted. */
-import { PassThrough } from "node:stream";
 import { writeFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,16 +6,8 @@ import { attachConsole } from "../../src/cli/console.js";
 import { causeOf, Logger, takeLogFlags } from "../../src/cli/log.js";
 import { createProgress } from "../../src/cli/progress.js";
 import { LakeEventBus } from "../../src/support/events.js";
-import { captureCli, tempHome } from "./helpers.js";
+import { captureCli, fakeStream, tempHome } from "./helpers.js";
 
-function fakeStream(tty: boolean) {
-  const s = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
-  s.isTTY = tty;
-  s.columns = 160;
-  let text = "";
-  s.on("data", (b) => (text += String(b)));
-  return { stream: s as unknown as NodeJS.WriteStream, text: () => text };
-}
 
 const T0 = Date.parse("2024-11-20T16:00:00Z");
 const text = (level: "debug" | "info" | "warn" = "info") => new Logger({ level, format: "text" }).at(() => T0);

@@ -1,18 +1,10 @@
 /** Block progress: plain lines off a terminal, a cli-progress bar (done/total, rate, ETA) on one. */
-import { PassThrough } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { createProgress, describeOutcome } from "../../src/cli/progress.js";
 import type { BlockOutcome } from "../../src/orchestration/block-runner.js";
+import { fakeStream } from "./helpers.js";
 
-function fakeStream(tty: boolean) {
-  const s = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
-  s.isTTY = tty;
-  s.columns = 160;
-  let text = "";
-  s.on("data", (b) => (text += String(b)));
-  return { stream: s as unknown as NodeJS.WriteStream, text: () => text };
-}
 
 const ok: BlockOutcome = { source: "tt", stage: "tt-make", day: "2024-11-01", status: "succeeded", message: null, counts: { processed: 1, skipped: 0, failed: 0, records: 96 }, seconds: 0.25 };
 const bad: BlockOutcome = { ...ok, day: "2024-11-02", status: "failed", message: "1 item(s) failed: x: boom", counts: { processed: 0, skipped: 0, failed: 1, records: 0 } };

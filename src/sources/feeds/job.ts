@@ -66,13 +66,8 @@ export const IMPLEMENTATIONS: Record<string, () => Promise<FeedJob>> = {
   "fake-hang": async () => (await import("./fakes.js")).hangJob,
 };
 
-export interface ChildInput {
-  job: string;
-  runId: string;
-  workdir: string;
-  start: string;
-  end: string;
-  params: Record<string, unknown>;
+/** What the run's child gets on stdin: the job's context, which implementation, and its sealed credentials. */
+export interface ChildInput extends Pick<FeedJobContext, "job" | "runId" | "workdir" | "start" | "end" | "params"> {
   impl?: string;
   module?: string;
   /** Sealed credentials (base64 of an encrypted lake object) and the key's text and name. */
