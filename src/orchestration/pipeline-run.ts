@@ -6,6 +6,10 @@
  * With leases (the default of `lake pipeline` when a block store is available), each stage run first takes the
  * lease of every (source, stage, day) of its window, so it never overlaps a backfill or worker on one of those blocks;
  * a simulation takes none.
+ *
+ * With `skipUnconfigured` (`lake pipeline all`), a source that has no settings of its own (no sources.<code>) and
+ * whose stage stops on a ConfigError is skipped, the rest of its stages too, and the summary says so: one source a
+ * home does not use never stops the others. A ConfigError of a configured source still stops everything.
  */
 import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import { parseOptions, type AppClass, type AppOptions, type ETLApp } from "../support/etl-app.js";
@@ -24,6 +28,8 @@ export interface StageResult {
   summary?: RunSummary;
   /** The stage did not run to its end (an exception). */
   error?: string;
+  /** The stage did not run, and why (`lake pipeline all`: a source with no settings of its own). */
+  notRun?: string;
 }
 
 /** Windows longer than this are not leased day by day (e.g. -r 0 = since 2000); the run goes on unleased. */
@@ -85,6 +91,7 @@ export async function runPipelines(
   onStage?: (r: StageResult) => void,
   leases?: PipelineLeases,
   handoverBytes = PIPELINE_HANDOVER_BYTES,
+  skipUnconfigured = false,
 ): Promise<StageResult[]> {
   const results: StageResult[] = [];
   const handover = runtime.handover;
@@ -100,15 +107,26 @@ export async function runPipelines(
 
   async function runSource(code: string): Promise<void> {
     const pipeline = await registry.source(code);
+    let notRun: string | undefined;
     for (const stage of pipeline.stageNames) {
+      if (notRun !== undefined) {
+        const r: StageResult = { source: code, stage, notRun };
+        results.push(r);
+        onStage?.(r);
+        continue;
+      }
       handover.nextStage();
       let r: StageResult;
       try {
         const App = pipeline.stage(stage).App;
         r = { source: code, stage, summary: await runStage(runtime, App, parseOptions(App, options), leases) };
       } catch (err) {
-        if (err instanceof ConfigError) throw err;
-        r = { source: code, stage, error: redact(errorMessage(err)) };
+        if (!(err instanceof ConfigError)) r = { source: code, stage, error: redact(errorMessage(err)) };
+        else if (skipUnconfigured && !runtime.isSourceConfigured(code)) {
+          notRun = `source ${code} is not configured (${redact(errorMessage(err))})`;
+          runtime.events.emit("log", { app: stage, level: "warn", message: `skipped: ${notRun}; its later stages too` });
+          r = { source: code, stage, notRun };
+        } else throw err;
       }
       results.push(r);
       onStage?.(r);
@@ -124,6 +142,10 @@ export function formatPipelineSummary(results: StageResult[]): string {
   const w = Math.max(5, ...results.map((r) => r.stage.length));
   const lines = [`${"stage".padEnd(w)} ${"processed".padStart(9)} ${"skipped".padStart(8)} ${"failed".padStart(7)} ${"records".padStart(9)} ${"seconds".padStart(8)}`];
   for (const r of results) {
+    if (r.notRun !== undefined) {
+      lines.push(`${r.stage.padEnd(w)} SKIPPED: ${r.notRun}`);
+      continue;
+    }
     if (!r.summary) {
       lines.push(`${r.stage.padEnd(w)} ERROR: ${r.error}`);
       continue;
