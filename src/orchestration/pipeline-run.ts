@@ -15,6 +15,7 @@ import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import { parseOptions, type AppClass, type AppOptions, type ETLApp } from "../support/etl-app.js";
 import { dayText, eachDay } from "../util/dates.js";
 import { redact } from "../util/redact.js";
+import { collectGarbage } from "../util/collect-garbage.js";
 import { leaseWindow, type WindowLeaseOptions } from "./window-leases.js";
 import { blockSource } from "./blocks.js";
 import { describeHolder } from "../support/block-store.js";
@@ -86,6 +87,12 @@ export async function runStage(runtime: LakeRuntime, App: AppClass, options: App
 export const PIPELINE_HANDOVER_BYTES = 64 * 2 ** 20;
 export const PIPELINE_HANDOVER_OBJECT_BYTES = 8 * 2 ** 20;
 
+/**
+ * After a stage, when the heap and buffers hold more than this, a full collection runs before the next stage
+ * (util/collect-garbage.ts): the next stage's working set does not pile on the last one's leftovers.
+ */
+export const PIPELINE_COLLECT_ABOVE_BYTES = 48 * 2 ** 20;
+
 export async function runPipelines(
   runtime: LakeRuntime,
   registry: SourceRegistry,
@@ -133,6 +140,7 @@ export async function runPipelines(
       }
       results.push(r);
       onStage?.(r);
+      collectGarbage(PIPELINE_COLLECT_ABOVE_BYTES);
     }
   }
 }
