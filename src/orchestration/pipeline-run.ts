@@ -82,7 +82,7 @@ export async function runStage(runtime: LakeRuntime, App: AppClass, options: App
  * Bytes of written objects `lake pipeline` keeps in memory at most, to hand them to the next stage (a stage's
  * outputs beyond it are read back from storage), and the largest object it keeps: a larger one (a big source's
  * day) is streamed back from storage by its reader, so it is never held whole by both the hand-over and the
- * reader (the large day: 392 → about 300 MiB peak for the same time).
+ * reader.
  */
 export const PIPELINE_HANDOVER_BYTES = 64 * 2 ** 20;
 export const PIPELINE_HANDOVER_OBJECT_BYTES = 8 * 2 ** 20;
