@@ -6,11 +6,16 @@
  * With leases (the default of `lake pipeline` when a block store is available), each stage run first takes the
  * lease of every (source, stage, day) of its window, so it never overlaps a backfill or worker on one of those blocks;
  * a simulation takes none.
+ *
+ * With `skipUnconfigured` (`lake pipeline all`), a source that has no settings of its own (no sources.<code>) and
+ * whose stage stops on a ConfigError is skipped, the rest of its stages too, and the summary says so: one source a
+ * home does not use never stops the others. A ConfigError of a configured source still stops everything.
  */
 import { ConfigError, TerminalError, errorMessage } from "../support/errors.js";
 import { parseOptions, type AppClass, type AppOptions, type ETLApp } from "../support/etl-app.js";
 import { dayText, eachDay } from "../util/dates.js";
 import { redact } from "../util/redact.js";
+import { collectGarbage } from "../util/collect-garbage.js";
 import { leaseWindow, type WindowLeaseOptions } from "./window-leases.js";
 import { blockSource } from "./blocks.js";
 import { describeHolder } from "../support/block-store.js";
@@ -24,6 +29,8 @@ export interface StageResult {
   summary?: RunSummary;
   /** The stage did not run to its end (an exception). */
   error?: string;
+  /** The stage did not run, and why (`lake pipeline all`: a source with no settings of its own). */
+  notRun?: string;
 }
 
 /** Windows longer than this are not leased day by day (e.g. -r 0 = since 2000); the run goes on unleased. */
@@ -73,9 +80,18 @@ export async function runStage(runtime: LakeRuntime, App: AppClass, options: App
 
 /**
  * Bytes of written objects `lake pipeline` keeps in memory at most, to hand them to the next stage (a stage's
- * outputs beyond it are read back from storage).
+ * outputs beyond it are read back from storage), and the largest object it keeps: a larger one (a big source's
+ * day) is streamed back from storage by its reader, so it is never held whole by both the hand-over and the
+ * reader.
  */
-export const PIPELINE_HANDOVER_BYTES = 256 * 2 ** 20;
+export const PIPELINE_HANDOVER_BYTES = 64 * 2 ** 20;
+export const PIPELINE_HANDOVER_OBJECT_BYTES = 8 * 2 ** 20;
+
+/**
+ * After a stage, when the heap and buffers hold more than this, a full collection runs before the next stage
+ * (util/collect-garbage.ts): the next stage's working set does not pile on the last one's leftovers.
+ */
+export const PIPELINE_COLLECT_ABOVE_BYTES = 48 * 2 ** 20;
 
 export async function runPipelines(
   runtime: LakeRuntime,
@@ -85,12 +101,13 @@ export async function runPipelines(
   onStage?: (r: StageResult) => void,
   leases?: PipelineLeases,
   handoverBytes = PIPELINE_HANDOVER_BYTES,
+  skipUnconfigured = false,
 ): Promise<StageResult[]> {
   const results: StageResult[] = [];
   const handover = runtime.handover;
   // The stages run one after another in this runtime: what one writes, the next reads from memory.
   const mine = handoverBytes > 0 && !handover.enabled;
-  if (mine) handover.enable(handoverBytes);
+  if (mine) handover.enable(handoverBytes, Math.min(handoverBytes, PIPELINE_HANDOVER_OBJECT_BYTES));
   try {
     for (const code of codes) await runSource(code);
   } finally {
@@ -100,18 +117,30 @@ export async function runPipelines(
 
   async function runSource(code: string): Promise<void> {
     const pipeline = await registry.source(code);
+    let notRun: string | undefined;
     for (const stage of pipeline.stageNames) {
+      if (notRun !== undefined) {
+        const r: StageResult = { source: code, stage, notRun };
+        results.push(r);
+        onStage?.(r);
+        continue;
+      }
       handover.nextStage();
       let r: StageResult;
       try {
         const App = pipeline.stage(stage).App;
         r = { source: code, stage, summary: await runStage(runtime, App, parseOptions(App, options), leases) };
       } catch (err) {
-        if (err instanceof ConfigError) throw err;
-        r = { source: code, stage, error: redact(errorMessage(err)) };
+        if (!(err instanceof ConfigError)) r = { source: code, stage, error: redact(errorMessage(err)) };
+        else if (skipUnconfigured && !runtime.isSourceConfigured(code)) {
+          notRun = `source ${code} is not configured (${redact(errorMessage(err))})`;
+          runtime.events.emit("log", { app: stage, level: "warn", message: `skipped: ${notRun}; its later stages too` });
+          r = { source: code, stage, notRun };
+        } else throw err;
       }
       results.push(r);
       onStage?.(r);
+      collectGarbage(PIPELINE_COLLECT_ABOVE_BYTES);
     }
   }
 }
@@ -128,6 +157,10 @@ export function formatPipelineSummary(results: StageResult[]): string {
     `${"stage".padEnd(w)} ${"processed".padStart(9)} ${"skipped".padStart(8)} ${"failed".padStart(7)} ${"rows".padStart(9)} ${"seconds".padStart(8)}`,
   ];
   for (const r of results) {
+    if (r.notRun !== undefined) {
+      lines.push(`${r.stage.padEnd(w)} SKIPPED: ${r.notRun}`);
+      continue;
+    }
     if (!r.summary) {
       lines.push(`${r.stage.padEnd(w)} ERROR: ${r.error}`);
       continue;

@@ -3,8 +3,10 @@
  * to storage as always, catalog rows and all), and the next stage's read of one of them is answered from memory
  * instead of the storage driver. Off by default (every read goes to storage); `runPipelines` turns it on for its
  * run and moves it on at each stage: what a stage wrote is kept through the next stage's run and then let go, and an
- * object is let go as soon as it was read (a stage reads its input once). A budget bounds the bytes held: a write
- * beyond it is not kept (its reader goes to storage). A delete or an overwrite by another put replaces what is held,
+ * object is let go as soon as it was read (a stage reads its input once). A budget bounds the bytes held: a write beyond it is not kept (its reader goes to storage). So does a
+ * cap per object: a large object (a big source's day) is not kept at all, its reader streams it from storage, so a
+ * day is never held whole twice (by the writer's hand-over and the reader's own working set); what the hand-over
+ * saves is the storage round trip of the many small objects, which a large one does not need. A delete or an overwrite by another put replaces what is held,
  * so memory never answers what storage would not.
  */
 import { Readable } from "node:stream";
@@ -32,6 +34,7 @@ const MIN_PIECE = 64 * 1024;
 
 export class Handover {
   private budget = 0;
+  private maxObject = 0;
   private generation = 0;
   private readonly held = new Map<string, Held>();
   readonly stats: HandoverStats = { handedOver: 0, storageReads: 0, heldBytes: 0, peakHeldBytes: 0 };
@@ -40,9 +43,10 @@ export class Handover {
     return this.budget > 0;
   }
 
-  /** Starts keeping written objects, at most `budgetBytes` at once. */
-  enable(budgetBytes: number): void {
+  /** Starts keeping written objects, at most `budgetBytes` at once and none larger than `maxObjectBytes`. */
+  enable(budgetBytes: number, maxObjectBytes = budgetBytes): void {
     this.budget = budgetBytes;
+    this.maxObject = maxObjectBytes;
   }
 
   /** Stops keeping objects and lets go of every one held. */
@@ -137,7 +141,7 @@ export class Handover {
   }
 
   private room(bytes: number): boolean {
-    return this.enabled && this.stats.heldBytes + bytes <= this.budget;
+    return this.enabled && bytes <= this.maxObject && this.stats.heldBytes + bytes <= this.budget;
   }
 
   private keep(id: string, pieces: Buffer[], bytes: number): void {
@@ -162,3 +166,4 @@ export class Handover {
     this.stats.heldBytes -= h.bytes;
   }
 }
+

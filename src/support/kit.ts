@@ -830,16 +830,19 @@ const SKIP_MARKER = "skipped";
  * there at the end is what the new version no longer has.
  */
 function rowIdsText(batch: readonly PublishRow[], field: string, stale: Set<string> | undefined, where: string): string {
-  let text = "";
-  for (const row of batch) {
-    const id = row[field];
+  // Joined, not appended (+=): one flat string per batch, not a chain of two pieces per row that the item's
+  // ids (300,000 rows: 600,000 pieces) would keep alive until the item is done.
+  const texts: string[] = new Array(batch.length + 1);
+  for (let i = 0; i < batch.length; i++) {
+    const id = batch[i]![field];
     if (id === null || id === undefined || id === "") throw new TerminalError(`${where}: a row has no ${field} (the dataset's row id); nothing of the item was recorded`);
     const s = String(id);
     if (s.includes("\n")) throw new TerminalError(`${where}: row id ${JSON.stringify(s.slice(0, 40))} contains a line break`);
     stale?.delete(s);
-    text += `${s}\n`;
+    texts[i] = s;
   }
-  return text;
+  texts[batch.length] = "";
+  return texts.join("\n");
 }
 
 /** "3 missing trip_id (raw/x.json line 4, …); 1 not JSON (…)": refused records by reason, with the first place. */

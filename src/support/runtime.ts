@@ -202,6 +202,12 @@ export class LakeRuntime {
     return this.demoSources[code] ?? {};
   }
 
+  /** Whether the source has settings of its own (sources.<code> in the config, an override, or the demo's). */
+  isSourceConfigured(code: string): boolean {
+    const settings = this.sourceConfig(code);
+    return this.sourceOverrides.has(code) || this.config.sources[code] !== undefined || Object.keys(settings).length > 0;
+  }
+
   /** Replaces a source's settings for this process (e.g. the address of a simulated system started for the run). */
   overrideSourceConfig(code: string, settings: Record<string, unknown>): void {
     this.sourceOverrides.set(code, settings);

@@ -396,6 +396,76 @@ export function readJsonRows(input: JsonInput, arrayKey: string, row: JsonRow, o
   );
 }
 
+/**
+ * The rows of the top-level array `arrayKey` of a JSON object document, in order, in batches of `size`, each row
+ * as JSON.parse gives it, read as the bytes come: at most one batch of rows (and the chunk being read) is held,
+ * never the document, its text or all its rows. The scan waits while a batch is being used. `onDocument` gets the
+ * document with that array emptied (undefined for the key when there is none) before the last batch; what it
+ * throws ends the batches. A consumer that stops early stops the scan.
+ */
+export async function* jsonRowBatches(
+  input: JsonInput,
+  arrayKey: string,
+  what: string,
+  size: number,
+  onDocument?: (rest: Record<string, unknown>) => void,
+): AsyncGenerator<unknown[]> {
+  type Message = { rows: unknown[] } | { end: true } | { error: unknown };
+  let deliver: ((m: Message) => void) | undefined;
+  let ready: Message | undefined;
+  let resume: (() => void) | undefined;
+  let stopped = false;
+  const send = (m: Message) =>
+    new Promise<void>((res) => {
+      resume = res;
+      if (deliver) {
+        const d = deliver;
+        deliver = undefined;
+        d(m);
+      } else ready = m;
+    });
+  const receive = () =>
+    new Promise<Message>((res) => {
+      if (ready) {
+        const m = ready;
+        ready = undefined;
+        res(m);
+      } else deliver = res;
+    });
+  const STOP = new Error("stopped");
+  let batch: unknown[] = [];
+  void scanJsonArray(input, arrayKey, what, (buf, start, end) => {
+    if (stopped) throw STOP;
+    batch.push(JSON.parse(buf.toString("utf8", start, end)));
+    if (batch.length < size) return;
+    const full = batch;
+    batch = [];
+    return send({ rows: full });
+  }).then(
+    async (rest) => {
+      onDocument?.(rest);
+      if (batch.length) await send({ rows: batch });
+      batch = [];
+      void send({ end: true });
+    },
+    (error: unknown) => {
+      if (error !== STOP) void send({ error });
+    },
+  ).catch((error: unknown) => void send({ error }));
+  try {
+    for (;;) {
+      const m = await receive();
+      if ("error" in m) throw m.error;
+      if ("end" in m) return;
+      yield m.rows;
+      resume?.();
+    }
+  } finally {
+    stopped = true;
+    resume?.();
+  }
+}
+
 /** FNV-1a of buf[start, end), mixed (int32 all along). */
 function hashBytes(buf: Uint8Array, start: number, end: number): number {
   let h = -2128831035; // 0x811c9dc5

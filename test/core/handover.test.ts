@@ -116,3 +116,20 @@ it("keeps only what fits the budget, lets go of what a stage two back wrote, and
   expect(Buffer.concat(chunks).toString()).toBe("d2");
   expect(h.stats.heldBytes).toBe(0);
 });
+
+it("does not keep an object larger than its cap per object, written whole or streamed; its reader goes to storage", async () => {
+  const h = new Handover();
+  const s = h.storage(new MemoryStorage());
+  h.enable(100, 4);
+  const { Readable } = await import("node:stream");
+  await s.put("r", "small", Buffer.from("1234"));
+  await s.put("r", "large", Buffer.from("12345"));
+  await s.put("r", "streamed", Readable.from([Buffer.from("12"), Buffer.from("345")]));
+  expect(h.stats.heldBytes).toBe(4);
+  expect((await s.get("r", "small")).toString()).toBe("1234");
+  expect((await s.get("r", "large")).toString()).toBe("12345");
+  const chunks: Buffer[] = [];
+  for await (const c of await s.getStream("r", "streamed")) chunks.push(c as Buffer);
+  expect(Buffer.concat(chunks).toString()).toBe("12345");
+  expect(h.stats).toMatchObject({ handedOver: 1, storageReads: 2, heldBytes: 0, peakHeldBytes: 4 });
+});

@@ -3,6 +3,7 @@ import {
   ByteBatcher,
   JsonRow,
   JsonRowWriter,
+  jsonRowBatches,
   jsonText,
   readJsonRows,
   RowTemplate,
@@ -74,6 +75,48 @@ describe("scanJsonArray", () => {
     await expect(scanJsonArray(['{"data": [1]}'], "data", "x", none)).rejects.toThrow(/non-object/);
     await expect(scanJsonArray(['{"data": []} x'], "data", "x", none)).rejects.toThrow(/x: not valid JSON/);
     await expect(scanJsonArray(["[1]"], "data", "x", none)).rejects.toThrow(/expected a JSON object/);
+  });
+});
+
+describe("jsonRowBatches", () => {
+  const rows = Array.from({ length: 25 }, (_, i) => ({ i, s: `r${i} "}]`, n: i % 3 ? null : 1.5, o: { a: [i] } }));
+  const text = JSON.stringify({ header: { h: "[" }, data: rows, tail: 1 });
+
+  for (const size of [1, 5, 100]) {
+    it(`gives the rows as JSON.parse does, in order, in batches of ${size}; the rest to onDocument`, async () => {
+      const got: unknown[][] = [];
+      let rest: Record<string, unknown> | undefined;
+      for await (const b of jsonRowBatches(chunks(text, 7), "data", "doc", size, (r) => (rest = r))) got.push(b);
+      expect(got.flat()).toEqual(JSON.parse(text).data);
+      expect(got.map((b) => b.length)).toEqual(Array.from({ length: Math.ceil(25 / size) }, (_, k) => Math.min(size, 25 - k * size)));
+      expect(rest).toEqual({ header: { h: "[" }, data: [], tail: 1 });
+    });
+  }
+
+  it("reads as it goes: a batch arrives before the rest of the input is read, and the scan waits for the consumer", async () => {
+    let read = 0;
+    const pieces = chunks(text, 16);
+    async function* input() {
+      for (const p of pieces) {
+        read++;
+        yield p;
+      }
+    }
+    const it = jsonRowBatches(input(), "data", "doc", 2)[Symbol.asyncIterator]();
+    expect(((await it.next()).value as unknown[]).length).toBe(2);
+    for (let k = 0; k < 20; k++) await new Promise((r) => setImmediate(r));
+    expect(read).toBeLessThan(pieces.length / 2); // waiting, not reading on
+    await it.return!(undefined); // stopping early ends it
+    expect(read).toBeLessThan(pieces.length);
+  });
+
+  it("passes on what onDocument throws, a row that is not JSON, and a document cut short", async () => {
+    const drain = async (input: string, onDocument?: (r: Record<string, unknown>) => void) => {
+      for await (const _ of jsonRowBatches([input], "data", "doc", 10, onDocument));
+    };
+    await expect(drain('{"other": []}', (r) => { if (!Array.isArray(r.data)) throw new Error("no data list"); })).rejects.toThrow("no data list");
+    await expect(drain('{"data": [{"a": nope}]}')).rejects.toThrow(SyntaxError);
+    await expect(drain('{"data": [{"a": 1}')).rejects.toThrow(/doc: the JSON ends early/);
   });
 });
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { pipelineAction } from "../../src/cli/pipeline.js";
 import { scheduleAction } from "../../src/cli/schedule.js";
 import { buildSchedule, formatCrontab, shellQuote } from "../../src/orchestration/schedule.js";
-import { ttPipeline } from "./fixtures/tt-source.js";
+import { ttPipeline, ttSource } from "./fixtures/tt-source.js";
+import { SourceRegistry } from "../../src/support/registry.js";
 import { deps, runLog, useLakes } from "./helpers.js";
 import { sqliteBlockStore } from "../../src/drivers/blocks/sqlite.js";
 import path from "node:path";
@@ -36,6 +37,28 @@ describe("lake pipeline", () => {
       expect(await pipelineAction("tt", ["--bogus"], deps(d.runtime!))).toBe(2);
       expect(await pipelineAction("tt", [], deps(d.runtime!))).toBe(2); // neither -r nor -s
       expect(await pipelineAction("nope", ["-s", "1"], deps(d.runtime!))).toBe(2);
+    } finally {
+      process.stderr.write = err;
+    }
+  });
+
+  it("`all` skips a source with no settings that stops on a ConfigError (and says so); the others run, exit 0", async () => {
+    const { d } = lake();
+    // counters needs sources.counters.dropdir; this home configures tt only.
+    const registry = new SourceRegistry({ counters: () => import("../../src/sources/counters/source.js"), tt: async () => ({ default: ttSource }) });
+    expect(await pipelineAction("all", ["-s", "2024-11-01", "-e", "2024-11-03"], { ...d, registry })).toBe(0);
+    expect(d.text()).toMatch(/counters-insert-lake +SKIPPED: source counters is not configured \(sources\.counters\.dropdir is not set/);
+    expect(d.text()).toMatch(/counters-publish +SKIPPED: source counters is not configured/);
+    expect(d.text()).toMatch(/tt-make\s+2\s+0\s+0/);
+    const json = deps(d.runtime!);
+    expect(await pipelineAction("all", ["-s", "2024-11-01", "-e", "2024-11-03", "--json"], { ...json, registry })).toBe(0);
+    const stages = JSON.parse(json.text()).stages as { stage: string; notRun?: string }[];
+    expect(stages.filter((s) => s.notRun).map((s) => s.stage)).toEqual(["counters-insert-lake", "counters-ready", "counters-publish"]);
+    // Named explicitly, the unconfigured source is a configuration error (exit 2), as before.
+    const err = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect(await pipelineAction("counters", ["-s", "2024-11-01", "-e", "2024-11-03"], { ...deps(d.runtime!), registry })).toBe(2);
     } finally {
       process.stderr.write = err;
     }

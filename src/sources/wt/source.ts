@@ -11,6 +11,7 @@ import type { SqlDriver } from "../../support/drivers.js";
 import { SENSOR_DEVICE_KEYS } from "../../support/unitdata.js";
 import { wtSourceSchema, type WtSourceConfig } from "./config.js";
 import { wtQueries, type KitsRow, type WtQueries } from "./queries.js";
+import { jsonRowBatches } from "../../util/json-rows.js";
 import { kitsCsvBytes, readyJson, SocrataTimes, socrataRow, standardizeJson, type ReadyRow, type SocrataRow, type StdJson, type WtHeader } from "./transform.js";
 
 const WALL = "yyyy-MM-dd HH:mm:ss";
@@ -122,7 +123,7 @@ const ready = defineStage<WtSourceConfig>({
   },
 });
 
-const extractSoc = defineStage<WtSourceConfig, SocrataTimes>({
+const extractSoc = defineStage<WtSourceConfig, SocrataTimes, "stream">({
   kind: "publish",
   name: "extract-soc",
   description: "Wavetronix: ready JSON → published dataset (Radar Traffic Counts)",
@@ -133,28 +134,29 @@ const extractSoc = defineStage<WtSourceConfig, SocrataTimes>({
   dataset: WT_DATASET_KEY,
   schedule: { at: "07:30", args: ["-r", "0", "-s", "30"] },
   setup: (ctx) => new SocrataTimes(ctx.zone),
-  *rows({ item, entry, body }, ctx, times) {
-    const readyDoc = JSON.parse(body.toString("utf8")) as { data?: ReadyRow[] };
-    const rows = readyDoc.data;
-    if (!Array.isArray(rows)) throw new TerminalError(`${ctx.from.repository}/${entry.pointer}: no "data" list; rerun wt-ready for ${item.date.toISODate()} with -F`);
-    let batch: SocrataRow[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      rows[i] = undefined as unknown as ReadyRow; // each parsed row is let go once its Socrata row is made
-      try {
-        batch.push(socrataRow(row, times));
-      } catch (err) {
-        throw new TerminalError(
-          `${ctx.from.repository}/${entry.pointer} row ${i + 1}: field "curDateTime": ${errorMessage(err)}; rerun wt-json-standard and wt-ready for ${item.date.toISODate()} with -F`,
-          { cause: err },
-        );
+  // Streamed: the ready rows are parsed a batch at a time (src/util/json-rows.ts), never the whole day at once.
+  read: "stream",
+  async *rows({ item, entry, body }, ctx, times) {
+    const where = `${ctx.from.repository}/${entry.pointer}`;
+    let n = 0;
+    const noData = (rest: Record<string, unknown>) => {
+      if (!Array.isArray(rest.data)) throw new TerminalError(`${where}: no "data" list; rerun wt-ready for ${item.date.toISODate()} with -F`);
+    };
+    for await (const rows of jsonRowBatches(body, "data", where, PUBLISH_BATCH_ROWS, noData)) {
+      const batch: SocrataRow[] = [];
+      for (const row of rows as ReadyRow[]) {
+        n++;
+        try {
+          batch.push(socrataRow(row, times));
+        } catch (err) {
+          throw new TerminalError(
+            `${where} row ${n}: field "curDateTime": ${errorMessage(err)}; rerun wt-json-standard and wt-ready for ${item.date.toISODate()} with -F`,
+            { cause: err },
+          );
+        }
       }
-      if (batch.length === PUBLISH_BATCH_ROWS) {
-        yield batch;
-        batch = [];
-      }
+      yield batch;
     }
-    yield batch;
   },
 });
 
