@@ -27,10 +27,11 @@ begin
         data_source varchar not null,      -- long name: Bluetooth, Wavetronix, GRIDSMART
         stage varchar not null,            -- Ingest, Standardize, Ready, Aggregate, Publish
         seconds real,
-        records integer,
+        records integer,                   -- items processed (the original's column)
         processing_date timestamptz not null,
         collection_start timestamptz,
         collection_end timestamptz,
+        rows integer,                      -- rows written or published (added; null in older rows)
         constraint etl_perfmet_job%1$s_pkey primary key (processing_date, data_source, stage)
       )$f$, suffix);
     execute format($f$
@@ -46,6 +47,8 @@ begin
         timestamp_max timestamptz,
         constraint etl_perfmet_obs%1$s_pkey primary key (collection_date, data_source, data_type, sensor_name)
       )$f$, suffix);
+    -- A table made before the rows column: add it (idempotent).
+    execute format('alter table api.etl_perfmet_job%1$s add column if not exists rows integer', suffix);
     execute format('grant select on api.etl_perfmet_job%1$s, api.etl_perfmet_obs%1$s to web_anon', suffix);
     execute format('grant select, insert, update, delete on api.etl_perfmet_job%1$s, api.etl_perfmet_obs%1$s to lake_writer', suffix);
     execute format('grant usage, select on sequence api.etl_perfmet_job%1$s_id_seq, api.etl_perfmet_obs%1$s_id_seq to lake_writer', suffix);

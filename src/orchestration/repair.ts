@@ -79,6 +79,7 @@ export async function repairDay(
       stage: "repair",
       seconds: (runtime.clock() - began) / 1000,
       records: deletedRows,
+      rows: deletedRows,
       processing_date: began,
       collection_start: start.toMillis(),
       collection_end: end.toMillis(),

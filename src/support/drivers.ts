@@ -184,7 +184,10 @@ export interface PerfmetJob {
   data_source: string;
   stage: string;
   seconds: number;
+  /** Items the run processed (the original's column and meaning). */
   records: number;
+  /** Rows of data the run wrote or published; null (or absent) in rows written before the column existed. */
+  rows?: number | null;
   processing_date: number;
   collection_start: number | null;
   collection_end: number | null;

@@ -507,7 +507,7 @@ export abstract class ETLApp {
       const count = await this.etlActivity();
       if (this.perfmet) {
         await this.perfmet.writeSensorObs();
-        await this.perfmet.logJob(count);
+        await this.perfmet.logJob(count, this.records);
       }
       const summary = this.summary(count);
       if (this.options.plan) await writePlanFile(path.resolve(String(this.options.plan)), redact(JSON.stringify({ app: this.def.name, window: this.describeWindow(), plan: this.plan }, null, 2)));

@@ -76,19 +76,21 @@ export class PerfMet {
     await this.driver.writeObs(rows);
   }
 
-  async logJob(records: number): Promise<void> {
+  /** The run's job row: `records` = items processed (as the original), `rows` = rows written or published. */
+  async logJob(records: number, rows: number): Promise<void> {
     const seconds = this.opts.now().diff(this.processingTime).as("seconds");
     const job = {
       data_source: this.dataSourceName,
       stage: this.stage,
       seconds,
       records,
+      rows,
       processing_date: this.processingTime.toMillis(),
       collection_start: this.collectStart ? this.collectStart.toMillis() : null,
       collection_end: this.collectEnd ? this.collectEnd.toMillis() : null,
     };
     if (this.opts.simulate) {
-      this.opts.plan?.push({ kind: "perfmet", target: "job", detail: `${this.dataSourceName} ${this.stage}: ${records} items processed` });
+      this.opts.plan?.push({ kind: "perfmet", target: "job", detail: `${this.dataSourceName} ${this.stage}: ${records} items processed, ${rows} rows` });
       return;
     }
     await this.driver.writeJob(job);

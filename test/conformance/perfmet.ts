@@ -37,6 +37,7 @@ export function perfmetConformance(
     stage: "Standardize",
     seconds: 12.5,
     records: 340,
+    rows: 1200,
     collection_start: null,
     collection_end: null,
     ...over,
@@ -69,6 +70,13 @@ export function perfmetConformance(
       await prod.writeJob(full);
       await prod.writeJob(bare);
       expect(await prod.readJobs({ from: w.from, to: w.to })).toEqual([bare, full]);
+    });
+
+    it("a job row written without rows (a caller from before the column) reads back rows null", async () => {
+      const w = window();
+      const { rows: _rows, ...old } = job({ processing_date: w.day(1, 5) });
+      await prod.writeJob(old);
+      expect(await prod.readJobs({ from: w.from, to: w.to })).toEqual([{ ...old, rows: null }]);
     });
 
     it("upserts jobs on (processing_date, data_source, stage)", async () => {

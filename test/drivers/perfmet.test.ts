@@ -9,7 +9,8 @@ import sqliteDriver from "../../src/drivers/perfmet/sqlite.js";
 import type { PerfmetObs } from "../../src/support/drivers.js";
 import { ConfigError, TerminalError, TransientError } from "../../src/support/errors.js";
 import { perfmetConformance } from "../conformance/perfmet.js";
-import { testContext } from "../helpers/context.js";
+import Database from "better-sqlite3";
+import { runtimeDriver, testContext } from "../helpers/context.js";
 import { describeService, serviceEnv } from "../helpers/services.js";
 
 // Memory: debug and production are separate instances, so only the table naming is checked here.
@@ -66,5 +67,21 @@ describeService(["POSTGREST_URL", "POSTGREST_JWT"], "postgrest perfmet", () => {
       expect(err).toBeInstanceOf(TerminalError);
       expect((err as Error).message).toMatch(/observation 2 \(sensor "bad\\u0000sensor"/);
     });
+  });
+});
+
+describe("sqlite perfmet: a lake from before the rows column", () => {
+  it("gets the column added when opened; its earlier job rows read back with rows null, new ones with their rows", async () => {
+    const home = mkdtempSync(path.join(tmpdir(), "lake-perfmet-old-"));
+    const old = new Database(path.join(home, "perfmet.sqlite"));
+    old.exec(`CREATE TABLE etl_perfmet_job (data_source TEXT NOT NULL, stage TEXT NOT NULL, seconds REAL, records INTEGER,
+      processing_date INTEGER NOT NULL, collection_start INTEGER, collection_end INTEGER, PRIMARY KEY (processing_date, data_source, stage))`);
+    old.prepare("INSERT INTO etl_perfmet_job VALUES ('Wavetronix', 'Ready', 1.5, 3, 1000, NULL, NULL)").run();
+    old.close();
+    const driver = runtimeDriver("perfmet", await sqliteDriver.create({}, testContext({}, { home })));
+    await driver.writeJob({ data_source: "Wavetronix", stage: "Publish", seconds: 2, records: 3, rows: 288, processing_date: 2000, collection_start: null, collection_end: null });
+    const jobs = await driver.readJobs({ from: 0, to: 10_000 });
+    expect(jobs.map((j) => [j.stage, j.records, j.rows])).toEqual([["Publish", 3, 288], ["Ready", 3, null]]);
+    await driver.close?.();
   });
 });

@@ -62,8 +62,16 @@ describe("counters: the source end to end on the embedded default", () => {
     const settings = await demo.simulate({ home, zone: ZONE, from: "2024-11-02", to: "2024-11-05" });
     runtime.overrideSourceConfig("counters", settings);
     const window = { start_date: "2024-11-02", end_date: "2024-11-05" };
-    for (const name of counters.stageNames) expect((await counters.stage(name).main(window, { runtime })).failed).toBe(0);
+    const firsts = [];
+    for (const name of counters.stageNames) firsts.push(await counters.stage(name).main(window, { runtime }));
+    expect(firsts.map((f) => f.failed)).toEqual([0, 0, 0]);
     expect(await publisher.countRows("counters-15min")).toBe(3 * (96 + 100 + 96));
+    // Each run's perfmet job row counts its items (records, as the original) and its rows, apart.
+    const perfmet = await runtime.driver("perfmet", false);
+    const jobs = await perfmet.readJobs({ from: 0, to: Date.parse("2100-01-01") });
+    const publish = jobs.find((j) => j.stage === "Publish")!;
+    expect([publish.records, publish.rows]).toEqual([firsts[2]!.processed, 3 * (96 + 100 + 96)]);
+    expect(publish.records).toBe(3);
     for (const name of counters.stageNames) expect((await counters.stage(name).main(window, { runtime })).processed).toBe(0);
   });
 });

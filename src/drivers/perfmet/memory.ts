@@ -31,6 +31,7 @@ export class MemoryPerfmet implements PerfmetDriver {
   async readJobs(q: { from: number; to: number }): Promise<PerfmetJob[]> {
     return ([...this.table(this.names.job).values()] as PerfmetJob[])
       .filter((j) => j.processing_date >= q.from && j.processing_date < q.to)
+      .map((j) => ({ ...j, rows: j.rows ?? null }))
       .sort((a, b) => a.data_source.localeCompare(b.data_source) || a.stage.localeCompare(b.stage) || a.processing_date - b.processing_date);
   }
 

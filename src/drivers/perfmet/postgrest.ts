@@ -25,7 +25,7 @@ import { obsKey, perfmetTables } from "./tables.js";
 export const DRIVER_NAME = "postgrest";
 const JOB_KEY = "processing_date,data_source,stage";
 const OBS_KEY = "collection_date,data_source,data_type,sensor_name";
-const JOB_COLUMNS = "data_source,stage,seconds,records,processing_date,collection_start,collection_end";
+const JOB_COLUMNS = "data_source,stage,seconds,records,rows,processing_date,collection_start,collection_end";
 const OBS_COLUMNS = "data_source,sensor_name,data_type,data,expected,collection_date,timestamp_min,timestamp_max";
 
 
@@ -113,6 +113,7 @@ export class PostgrestPerfmet implements PerfmetDriver {
         stage: r.stage,
         seconds: r.seconds,
         records: r.records,
+        rows: r.rows ?? null,
         processing_date: fromIso(r.processing_date),
         collection_start: fromIsoOrNull(r.collection_start),
         collection_end: fromIsoOrNull(r.collection_end),

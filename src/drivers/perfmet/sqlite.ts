@@ -18,24 +18,27 @@ export class SqlitePerfmet implements PerfmetDriver {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS ${this.names.job} (
         data_source TEXT NOT NULL, stage TEXT NOT NULL, seconds REAL, records INTEGER,
-        processing_date INTEGER NOT NULL, collection_start INTEGER, collection_end INTEGER,
+        processing_date INTEGER NOT NULL, collection_start INTEGER, collection_end INTEGER, rows INTEGER,
         PRIMARY KEY (processing_date, data_source, stage));
       CREATE TABLE IF NOT EXISTS ${this.names.obs} (
         data_source TEXT NOT NULL, sensor_name TEXT NOT NULL, data_type TEXT NOT NULL, data REAL, expected REAL,
         collection_date INTEGER NOT NULL, timestamp_min INTEGER, timestamp_max INTEGER,
         PRIMARY KEY (collection_date, data_source, data_type, sensor_name));
     `);
+    // A job table of an older lake gets the rows column (additive: its earlier rows hold null there).
+    const columns = (this.db.prepare(`PRAGMA table_info(${this.names.job})`).all() as { name: string }[]).map((c) => c.name);
+    if (!columns.includes("rows")) this.db.exec(`ALTER TABLE ${this.names.job} ADD COLUMN rows INTEGER`);
   }
 
   async writeJob(job: PerfmetJob): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO ${this.names.job} (data_source, stage, seconds, records, processing_date, collection_start, collection_end)
-         VALUES (@data_source, @stage, @seconds, @records, @processing_date, @collection_start, @collection_end)
-         ON CONFLICT (processing_date, data_source, stage) DO UPDATE SET seconds = excluded.seconds, records = excluded.records,
+        `INSERT INTO ${this.names.job} (data_source, stage, seconds, records, rows, processing_date, collection_start, collection_end)
+         VALUES (@data_source, @stage, @seconds, @records, @rows, @processing_date, @collection_start, @collection_end)
+         ON CONFLICT (processing_date, data_source, stage) DO UPDATE SET seconds = excluded.seconds, records = excluded.records, rows = excluded.rows,
            collection_start = excluded.collection_start, collection_end = excluded.collection_end`,
       )
-      .run(job);
+      .run({ ...job, rows: job.rows ?? null });
   }
 
   async writeObs(obs: PerfmetObs[]): Promise<void> {
