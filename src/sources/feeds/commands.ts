@@ -8,11 +8,13 @@ import { Catalog } from "../../support/catalog.js";
 import { EntityState, entityBase } from "../../support/entities.js";
 import { UsageError } from "../../support/errors.js";
 import { encrypt, parseKey } from "../../util/encryption.js";
-import source, { jobsOf } from "./source.js";
 
 /** The job's records (catalog rows of the feeds source's state), once the job is known to the configuration. */
 async function jobRecords(ctx: SourceCommandContext, job: string) {
   const { runtime, debug } = ctx;
+  // Imported here, not above: source.ts must stay in its own entry of the bundle (dist/sources/feeds.js), whose URL
+  // a run's child process imports to find runFeedJob (a shared chunk would not export it).
+  const { default: source, jobsOf } = await import("./source.js");
   const config = source.settings(runtime.sourceConfig("feeds"));
   const names = jobsOf(config).map((j) => j.name);
   if (!names.includes(job)) throw new UsageError(`feeds: no job "${job}" (jobs: ${names.join(", ") || "none"})`);
