@@ -64,7 +64,8 @@ export async function runDemo(opts: DemoFlags): Promise<number> {
       }
       out(`\nPublished datasets (CSV files under ${path.join(result.home, "published")}):`);
       for (const [id, n] of Object.entries(result.published)) out(`  ${id}: ${n} rows`);
-      out(`\nTotal: ${processed} items processed, ${failed} failed.${processed === 0 ? " Nothing new: the lake is up to date." : " Run it again: nothing is new, so 0 items are processed."}`);
+      const after = failed > 0 ? " Some items failed (the FAILED lines above say why); the demo exits 1." : processed === 0 ? " Nothing new: the lake is up to date." : " Run it again: nothing is new, so 0 items are processed.";
+      out(`\nTotal: ${processed} items processed, ${failed} failed.${after}`);
       const home = path.resolve(opts.dir) === path.resolve("demo-lake") ? "" : `LAKE_HOME=${opts.dir} `;
       const cfg = path.relative(process.cwd(), result.configFile) || result.configFile;
       out(`\nTry it (the demo's data is of ${DEMO_FROM} up to ${DEMO_TO}; LAKE_CLOCK puts the lake's clock just after it, so \`-s 7\` reaches it):`);
