@@ -63,6 +63,14 @@ describe("start-up of the compiled lake", () => {
     expect(r.loaded.has("node:http")).toBe(false);
   });
 
+  it("lake --help compiles at most 150 KiB of the bundle (commander and the command list: no luxon, no zod)", () => {
+    const r = traced(["--help"]);
+    expect(r.status).toBe(0);
+    const files = [...r.loaded].filter((l) => l.startsWith("dist ")).map((l) => ({ bytes: Number(l.split(" ")[1]), url: l.split(" ")[2]! }));
+    const kib = files.reduce((n, f) => n + f.bytes, 0) / 1024;
+    expect(kib, files.map((f) => `${f.bytes} ${f.url}`).join("\n")).toBeLessThanOrEqual(150);
+  });
+
   it("a stage with nothing to do compiles at most 600 KiB of the bundle, in at most 64 files (the start-up budget's guard)", () => {
     // Time and RSS of a short command follow the JavaScript it compiles and the files it loads (today about 545 KiB in
     // 56 files for 0.19 s / 60 MiB on a quiet machine): this fails when a change pulls a large module into the start path.
