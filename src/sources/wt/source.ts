@@ -11,7 +11,6 @@ import type { SqlDriver } from "../../support/drivers.js";
 import { SENSOR_DEVICE_KEYS } from "../../support/unitdata.js";
 import { wtSourceSchema, type WtSourceConfig } from "./config.js";
 import { wtQueries, type KitsRow, type WtQueries } from "./queries.js";
-import { jsonRowBatches } from "../../util/json-rows.js";
 import { kitsCsvBytes, readyJson, SocrataTimes, socrataRow, standardizeJson, type ReadyRow, type SocrataRow, type StdJson, type WtHeader } from "./transform.js";
 
 const WALL = "yyyy-MM-dd HH:mm:ss";
@@ -142,6 +141,8 @@ const extractSoc = defineStage<WtSourceConfig, SocrataTimes, "stream">({
     const noData = (rest: Record<string, unknown>) => {
       if (!Array.isArray(rest.data)) throw new TerminalError(`${where}: no "data" list; rerun wt-ready for ${item.date.toISODate()} with -F`);
     };
+    // Imported when rows are published, not with the source: a run with nothing to do does not compile it.
+    const { jsonRowBatches } = await import("../../util/json-rows.js");
     for await (const rows of jsonRowBatches(body, "data", where, PUBLISH_BATCH_ROWS, noData)) {
       const batch: SocrataRow[] = [];
       for (const row of rows as ReadyRow[]) {
