@@ -24,7 +24,8 @@ export function exitCodeFor(summary: RunSummary): number {
 export function printSummary(summary: RunSummary, json: boolean, out: (s: string) => void = (s) => process.stdout.write(s)): void {
   if (json) {
     const { plan, ...rest } = summary;
-    out(`${JSON.stringify({ ...rest, ...(plan ? { planned: plan.length } : {}) })}\n`);
+    // `rows` names the row count beside the items; `records` is kept (the original's name, earlier readers).
+    out(`${JSON.stringify({ ...rest, rows: rest.records, ...(plan ? { planned: plan.length } : {}) })}\n`);
     return;
   }
   // Items (what the stage works on) and rows (records of data) are two units, each named (events.ts RunSummary).

@@ -60,7 +60,7 @@ export async function pipelineAction(target: string, argv: string[], deps: Actio
       return await runWithNotice(runtime, notice, { label: "pipeline", wanted: !flags.no_leases && !flags.simulate, deps }, async (held) => {
         const results = await runPipelines(runtime, registry, codes, options, undefined, held, undefined, target === "all");
         if (flags.json) {
-          out(`${JSON.stringify({ sources: codes, stages: results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? (({ plan: _p, ...rest }) => rest)(r.summary) : {}), ...(r.error ? { error: r.error } : {}), ...(r.notRun !== undefined ? { notRun: r.notRun } : {}) })) })}\n`);
+          out(`${JSON.stringify({ sources: codes, stages: results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? (({ plan: _p, ...rest }) => ({ ...rest, rows: rest.records }))(r.summary) : {}), ...(r.error ? { error: r.error } : {}), ...(r.notRun !== undefined ? { notRun: r.notRun } : {}) })) })}\n`);
         } else out(formatPipelineSummary(results));
         const stages = results.map((r) => ({ source: r.source, stage: r.stage, ...(r.summary ? { summary: noticeSummary(r.summary) } : {}), ...(r.error ? { error: r.error } : {}) }));
         return { code: pipelineExitCode(results), stages };

@@ -30,7 +30,7 @@ describe("items and rows", () => {
     );
     let json = "";
     printSummary(summary, true, (s) => (json += s));
-    expect(JSON.parse(json)).toMatchObject({ processed: 3, skipped: 7, records: 1200, skipReasons: { "already done": 7 }, rowsLeftOut: { "detector without an inventory entry": 1 } });
+    expect(JSON.parse(json)).toMatchObject({ processed: 3, skipped: 7, records: 1200, rows: 1200, skipReasons: { "already done": 7 }, rowsLeftOut: { "detector without an inventory entry": 1 } });
   });
 
   it("the pipeline and backfill tables head their item columns as items and their row column as rows", () => {
