@@ -4,8 +4,8 @@
  * the largest stage's, not two stages' worth. The collector is reached as node's --expose-gc gives it (set here at
  * run time when the process was not started with it, as test runners' leak detectors do).
  */
-import v8 from "node:v8";
-import vm from "node:vm";
+import type v8Module from "node:v8";
+import type vmModule from "node:vm";
 
 let gc: (() => void) | undefined;
 
@@ -17,6 +17,9 @@ export function collectGarbage(aboveBytes = 0): boolean {
     const exposed = (globalThis as { gc?: () => void }).gc;
     if (exposed) gc = exposed;
     else {
+      // Loaded here, not at import: a run that never collects (every `lake run`) does not load node:v8 and node:vm.
+      const v8 = process.getBuiltinModule("node:v8") as typeof v8Module;
+      const vm = process.getBuiltinModule("node:vm") as typeof vmModule;
       v8.setFlagsFromString("--expose-gc");
       gc = vm.runInNewContext("gc") as () => void;
     }
