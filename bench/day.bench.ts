@@ -5,7 +5,7 @@
  * the embedded default (local files, SQLite, CSV publisher) and measures
  *   (a) every stage as its own `lake run` process of the compiled CLI, in pipeline order, and
  *   (b) `lake pipeline bt,wt,gs` for the day in one process,
- * plus `node -e 0`: wall seconds (spawn to exit), CPU seconds and peak RSS (the child's own rusage at exit).
+ * plus `node -e 0`: wall seconds (spawn to exit), CPU seconds and peak RSS (the child's own peak, VmHWM).
  * Medians of the runs, beside the original's figures; then the bare limit (the day's standardized JSON read,
  * parsed, stringified and written back, nothing else) against the standardize stages' throughput. Every run's
  * published datasets are checked against the row counts the generated inputs call for.

@@ -41,3 +41,13 @@ export function runChild<T>(script: string, args: string[]): T {
 }
 
 export const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+/**
+ * Preloaded into a measured child (`node --import PEAK_HOOK …`): at exit it writes {rss: peak RSS KiB, cpu: µs}
+ * to the file $LAKE_RUSAGE_OUT. The peak is the process's own (VmHWM of /proc/self/status), not getrusage's maxRSS:
+ * on Linux a child's maxRSS starts at its parent's RSS when it was spawned (the fork's memory is counted before
+ * exec), so a benchmark process holding 80 MiB made every child it measured look at least 80 MiB big.
+ */
+export const PEAK_HOOK = `data:text/javascript,${encodeURIComponent(
+  'import{readFileSync,writeFileSync}from"node:fs";process.on("exit",()=>{const u=process.resourceUsage();let rss=u.maxRSS;try{const m=/VmHWM:\\s+(\\d+) kB/.exec(readFileSync("/proc/self/status","utf8"));if(m)rss=Number(m[1])}catch{}if(process.env.LAKE_RUSAGE_OUT)writeFileSync(process.env.LAKE_RUSAGE_OUT,JSON.stringify({rss,cpu:u.userCPUTime+u.systemCPUTime}))});',
+)}`;

@@ -1,7 +1,7 @@
 /**
  * Start-up: separate processes, in turn within one run, of `node -e 0` (the floor), `lake --help` and a stage with
  * nothing to do on a demo lake (`lake run wt-ready -s 2024-11-01 -e 2024-11-02`, its day already done). Prints wall
- * seconds (spawn to exit, seen by this process) and peak RSS MiB (the child's own rusage at exit), median min–max.
+ * seconds (spawn to exit, seen by this process) and peak RSS MiB (the child's own peak, VmHWM: see measure.ts PEAK_HOOK), median min–max.
  * Budget (issue 13): each ≤ 0.2 s and ≤ 60 MiB on a quiet 2-core machine.
  *
  * BENCH_STARTUP_RUNS (default 9) runs each; BENCH_STARTUP_LAKE=<path to bin/lake.js> measures another checkout
@@ -12,12 +12,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ensureBuilt, root } from "../test/helpers/build.js";
-import { fmt } from "./measure.js";
+import { fmt, PEAK_HOOK } from "./measure.js";
 
-/** Preloaded into every child (the floor too): writes its peak RSS (KiB, from getrusage) to the file $RSS_OUT. */
-const RSS_HOOK = `data:text/javascript,${encodeURIComponent(
-  'import{writeFileSync}from"node:fs";process.on("exit",()=>{if(process.env.RSS_OUT)writeFileSync(process.env.RSS_OUT,String(process.resourceUsage().maxRSS))});',
-)}`;
+/** Preloaded into every child (the floor too): writes its own peak RSS (measure.ts PEAK_HOOK) to $LAKE_RUSAGE_OUT. */
+const RSS_HOOK = PEAK_HOOK;
 
 interface Sample {
   wall: number;
@@ -27,14 +25,14 @@ interface Sample {
 function runOnce(args: string[], env: NodeJS.ProcessEnv, cwd: string, rssFile: string): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ["--import", RSS_HOOK, ...args], { cwd, env: { ...env, RSS_OUT: rssFile }, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, ["--import", RSS_HOOK, ...args], { cwd, env: { ...env, LAKE_RUSAGE_OUT: rssFile }, stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
     child.stderr.on("data", (d) => (err += String(d)));
     child.on("error", reject);
     child.on("exit", (code) => {
       const wall = (performance.now() - t0) / 1000;
       if (code !== 0) return reject(new Error(`${args.join(" ")} exited ${code}: ${err}`));
-      resolve({ wall, rssMiB: Number(readFileSync(rssFile, "utf8")) / 1024 });
+      resolve({ wall, rssMiB: (JSON.parse(readFileSync(rssFile, "utf8")) as { rss: number }).rss / 1024 });
     });
   });
 }

@@ -14,6 +14,7 @@ import Database from "better-sqlite3";
 import { simulateSources } from "../../src/orchestration/demo.js";
 import { defaultRegistry } from "../../src/orchestration/pipelines.js";
 import { LakeRuntime } from "../../src/support/runtime.js";
+import { PEAK_HOOK } from "../measure.js";
 import { datasetTarget, type DemoSize, type SourceDefinition } from "../../src/support/kit.js";
 import { dayCsvs, deviceDayWindow, sizedDevices, zoneVehicles } from "../../src/sources/gs/simulate.js";
 import { startGridsmartFake, type GridsmartFake } from "../../src/sources/gs/device-fake.js";
@@ -202,10 +203,8 @@ export interface ProcessSample {
   stderr: string;
 }
 
-/** Preloaded into every child: at exit writes its own resource usage (maxRSS KiB, CPU µs) to $LAKE_RUSAGE_OUT. */
-const RUSAGE_HOOK = `data:text/javascript,${encodeURIComponent(
-  'import{writeFileSync}from"node:fs";process.on("exit",()=>{const u=process.resourceUsage();if(process.env.LAKE_RUSAGE_OUT)writeFileSync(process.env.LAKE_RUSAGE_OUT,JSON.stringify({rss:u.maxRSS,cpu:u.userCPUTime+u.systemCPUTime}))});',
-)}`;
+/** Preloaded into every child: at exit writes its own peak RSS (KiB) and CPU (µs) to $LAKE_RUSAGE_OUT. */
+const RUSAGE_HOOK = PEAK_HOOK;
 
 /** Runs `node <args>` with the rusage hook; resolves with its figures (a non-zero exit is reported, not thrown). */
 export function runMeasured(label: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, nodeFlags: string[] = []): Promise<ProcessSample> {

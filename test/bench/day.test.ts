@@ -42,3 +42,13 @@ it("runs the day through lake pipeline in one measured process and checks the pu
     await fake.stop();
   }
 }, 180_000);
+
+it("a measured child's peak RSS is its own, not its parent's at spawn (getrusage's maxRSS starts there on Linux)", async () => {
+  const { runMeasured } = await import("../../bench/day/harness.js");
+  const ballast = Buffer.alloc(300 * 1024 * 1024, 1); // this process holds 300 MiB more when the child is spawned
+  const s = await runMeasured("node -e 0", ["-e", "0"], process.env, tmp);
+  expect(ballast.length).toBeGreaterThan(0);
+  expect(s.code).toBe(0);
+  expect(s.rssMiB).toBeGreaterThan(10);
+  expect(s.rssMiB).toBeLessThan(150); // node -e 0 is about 42 MiB; with maxRSS it read over 300
+});
