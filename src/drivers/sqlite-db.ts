@@ -49,6 +49,15 @@ export function openSqlite(file: string): Database.Database {
   return db;
 }
 
+/**
+ * Additive migration of a table made by an earlier version: the columns it lacks are added (nullable, so its older
+ * rows hold null there). `columns` are [name, SQL type] pairs.
+ */
+export function addMissingColumns(db: Database.Database, table: string, columns: readonly (readonly [string, string])[]): void {
+  const have = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+  for (const [name, type] of columns) if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+}
+
 export function closeSqlite(db: Database.Database): void {
   for (const [file, held] of open) {
     if (held.db !== db) continue;

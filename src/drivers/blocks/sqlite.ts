@@ -5,7 +5,7 @@
 import path from "node:path";
 import { defineDriver } from "../define.js";
 import { sqliteBlocksOptions } from "../options.js";
-import { closeSqlite, openSqlite } from "../sqlite-db.js";
+import { addMissingColumns, closeSqlite, openSqlite } from "../sqlite-db.js";
 import { ADDED_COLUMNS, blocksDdl, SqlBlockStore, type SqlExecutor } from "./sql-store.js";
 
 export const BLOCKS_TABLE = "lake_blocks";
@@ -16,8 +16,7 @@ export function sqliteBlockStore(file: string, readOnly = false, name = "sqlite"
   if (!readOnly) {
     for (const ddl of blocksDdl(BLOCKS_TABLE, LEASES_TABLE, "INTEGER")) db.exec(ddl);
     // A table made by an earlier version gets the columns added since.
-    const have = new Set((db.prepare(`PRAGMA table_info(${BLOCKS_TABLE})`).all() as { name: string }[]).map((c) => c.name));
-    for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE ${BLOCKS_TABLE} ADD COLUMN ${name} ${type}`);
+    addMissingColumns(db, BLOCKS_TABLE, ADDED_COLUMNS);
   }
   const exec: SqlExecutor = {
     async run(sql, params) {

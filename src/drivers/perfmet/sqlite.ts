@@ -4,7 +4,7 @@ import type Database from "better-sqlite3";
 import { defineDriver } from "../define.js";
 import { sqlitePerfmetOptions } from "../options.js";
 import type { PerfmetDriver, PerfmetJob, PerfmetObs } from "../../support/drivers.js";
-import { closeSqlite, openSqlite } from "../sqlite-db.js";
+import { addMissingColumns, closeSqlite, openSqlite } from "../sqlite-db.js";
 import { perfmetTables } from "./tables.js";
 
 export class SqlitePerfmet implements PerfmetDriver {
@@ -26,8 +26,7 @@ export class SqlitePerfmet implements PerfmetDriver {
         PRIMARY KEY (collection_date, data_source, data_type, sensor_name));
     `);
     // A job table of an older lake gets the rows column (additive: its earlier rows hold null there).
-    const columns = (this.db.prepare(`PRAGMA table_info(${this.names.job})`).all() as { name: string }[]).map((c) => c.name);
-    if (!columns.includes("rows")) this.db.exec(`ALTER TABLE ${this.names.job} ADD COLUMN rows INTEGER`);
+    addMissingColumns(this.db, this.names.job, [["rows", "INTEGER"]]);
   }
 
   async writeJob(job: PerfmetJob): Promise<void> {
