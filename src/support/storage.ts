@@ -98,7 +98,8 @@ export class Storage {
       head.push(piece);
       have += piece.length;
     }
-    if (startsEncrypted(Buffer.concat(head))) {
+    // Only the header's bytes are joined to look at it (a first chunk is typically 64 KiB).
+    if (startsEncrypted(Buffer.concat(head, Math.min(have, ENCRYPTION_HEADER_BYTES)))) {
       for (let next = await chunks.next(); !next.done; next = await chunks.next()) head.push(Buffer.from(next.value));
       return Readable.from([decrypt(Buffer.concat(head), this.key(), `${this.repository}/${key}`)], { objectMode: false });
     }

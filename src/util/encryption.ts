@@ -29,7 +29,7 @@ export function startsEncrypted(head: Uint8Array): boolean {
 }
 
 export function isEncrypted(body: Uint8Array): boolean {
-  return body.length >= MAGIC.length + IV + TAG && Buffer.from(body.buffer, body.byteOffset, MAGIC.length).equals(MAGIC);
+  return body.length >= MAGIC.length + IV + TAG && startsEncrypted(body);
 }
 
 export function encrypt(body: Uint8Array, key: Buffer): Buffer {
