@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { redactProcessOutput } from "../util/redact.js";
 import { aliasTable, rewriteAliases } from "../support/flags.js";
-import { flagsOf } from "./shared.js";
+import { exitCodeOf, flagsOf } from "./shared.js";
 import { configureLogger, LOG_FLAGS_HELP, LogFlagError, logger, takeLogFlags } from "./log.js";
 import { register as registerRun } from "./run.js";
 import { register as registerList } from "./list.js";
@@ -51,6 +51,7 @@ function buildProgram(): Command {
   registerDoctor(program);
   // The logging flags apply to every command (runCli takes them out of the arguments): each help says so.
   program.addHelpText("after", `\n${LOG_FLAGS_HELP}`);
+  program.addHelpText("after", "\nA source's own commands, where it declares some: lake <source> --help (lake list names them).");
   for (const c of program.commands) c.addHelpText("after", `\n${LOG_FLAGS_HELP}`);
   return program;
 }
@@ -75,18 +76,13 @@ export async function runCli(argv: string[]): Promise<number> {
     return 2;
   }
   const program = buildProgram();
-  program.addHelpText("after", "\nA source's own commands, where it declares some: lake <source> --help (lake list names them).");
   // `lake <source> …`: a source's own commands, loaded only when a command line names that source.
   const first = argv[0];
   if (first && !first.startsWith("-") && !program.commands.some((c) => c.name() === first || c.aliases().includes(first))) {
     const { registerSourceCommands } = await import("./source-commands.js");
     await registerSourceCommands(program, first);
   }
-  let code = 0;
-  program.hook("postAction", (_this, action) => {
-    const c = (action as Command & { exitCodeValue?: number }).exitCodeValue;
-    if (c !== undefined) code = c;
-  });
+  const code = exitCodeOf(program);
   // A command's flag aliases (--time-min, --from, --start_date, ...) become its flags before commander parses.
   const sub = program.commands.find((c) => c.name() === argv[0]);
   const args = sub && flagsOf(sub).length ? [argv[0]!, ...rewriteAliases(argv.slice(1), aliasTable(flagsOf(sub)))] : argv;
@@ -97,5 +93,5 @@ export async function runCli(argv: string[]): Promise<number> {
     const { reportError } = await import("./runner.js");
     return reportError(err);
   }
-  return code;
+  return code();
 }

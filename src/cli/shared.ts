@@ -21,6 +21,16 @@ export function setCode(cmd: Command, code: number): void {
   (cmd as Command & { exitCodeValue?: number }).exitCodeValue = code;
 }
 
+/** The exit code the last action of `program` (or of any of its subcommands) set with setCode; 0 when none did. */
+export function exitCodeOf(program: Command): () => number {
+  let code = 0;
+  program.hook("postAction", (_this, action) => {
+    const c = (action as Command & { exitCodeValue?: number }).exitCodeValue;
+    if (c !== undefined) code = c;
+  });
+  return () => code;
+}
+
 /** Repeatable option values: --only a --only b,c → ["a", "b,c"] (split later). */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];

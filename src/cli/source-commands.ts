@@ -6,7 +6,7 @@
 import { Command, CommanderError } from "commander";
 import type { SourceCommand } from "../support/kit.js";
 import type { SourceRegistry } from "../support/registry.js";
-import { setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
+import { exitCodeOf, setCode, stdout, withRuntime, type ActionDeps } from "./shared.js";
 
 export interface SourceCommandDeps extends ActionDeps {
   /** Stdin as text (default: the process's). */
@@ -68,21 +68,13 @@ export async function sourceCommandAction(code: string, argv: string[], deps: So
     process.stderr.write(`error: source ${code} has no commands of its own\n`);
     return 2;
   }
-  let exit = 0;
-  program.hook("postAction", (_this, action) => {
-    const c = (action as Command & { exitCodeValue?: number }).exitCodeValue;
-    if (c !== undefined) exit = c;
-  });
-  const exitOverrideAll = (c: Command): void => {
-    c.exitOverride();
-    c.commands.forEach(exitOverrideAll);
-  };
-  exitOverrideAll(program);
+  // The source's commands, made after exitOverride and configureOutput, inherit them.
+  const exit = exitCodeOf(program);
   try {
     await program.parseAsync([code, ...argv], { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     throw err;
   }
-  return exit;
+  return exit();
 }
